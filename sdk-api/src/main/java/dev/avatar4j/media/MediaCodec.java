@@ -1,0 +1,42 @@
+package dev.avatar4j.media;
+
+import java.nio.file.Path;
+
+/**
+ * Service-provider interface for reading images and audio and writing videos, found through
+ * {@link java.util.ServiceLoader}. The SDK always has a JDK-only codec (WAV, PNG, JPEG, PNG
+ * sequences); {@code sdk-media} adds FFmpeg (every format it reads, MP4 output). Codecs are tried
+ * in {@link #rank()} order, lowest first.
+ */
+public interface MediaCodec {
+
+    /** Short name, e.g. {@code ffmpeg} or {@code jdk}. */
+    String name();
+
+    /** Lower is tried first. */
+    int rank();
+
+    /**
+     * Decodes an image to RGB.
+     *
+     * @throws UnsupportedMediaException if this codec does not read the file's format
+     * @throws dev.avatar4j.InvalidInputException if the file is broken
+     */
+    RgbImage readImage(Path file) throws UnsupportedMediaException;
+
+    /**
+     * Decodes audio, mixed down to mono and resampled to {@code sampleRate}.
+     *
+     * @throws UnsupportedMediaException if this codec does not read the file's format
+     * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no samples
+     */
+    AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException;
+
+    /**
+     * Opens an MP4 (H.264 + AAC) writer that writes to a temporary file and renames it to
+     * {@code out} on {@link FrameSink#complete()}.
+     *
+     * @throws UnsupportedMediaException if this codec cannot write video
+     */
+    FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException;
+}
