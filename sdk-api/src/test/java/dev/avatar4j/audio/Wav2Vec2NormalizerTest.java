@@ -1,0 +1,101 @@
+package dev.avatar4j.audio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class Wav2Vec2NormalizerTest {
+
+    @Test
+    void appendixABlockJ() {
+        float[] y = Wav2Vec2Normalizer.normalize(new float[] {0f, 0.5f, -0.5f, 1f});
+        // numpy prints [-0.44721353  0.44721353 -1.3416406   1.3416406 ]
+        float[] expected = {-0.44721353f, 0.44721353f, -1.3416406f, 1.3416406f};
+        for (int i = 0; i < 4; i++) {
+            assertThat((double) y[i]).isCloseTo(expected[i], within(1e-7));
+        }
+        assertThat(y).containsExactly(expected); // and in fact bit-exact
+    }
+
+    /**
+     * Exact signal shared with numpy: a 64-bit LCG (Knuth MMIX constants), top 24 bits as a signed
+     * fraction in [-0.5, 0.5), plus a 0.03 DC offset, all exact float32 operations.
+     */
+    private static float[] signal(int n, long seed) {
+        float[] out = new float[n];
+        long s = seed;
+        for (int i = 0; i < n; i++) {
+            s = s * 6364136223846793005L + 1442695040888963407L;
+            long k = s >>> 40;
+            out[i] = (float) (k - 8388608) * 0x1p-24f + 0.03f;
+        }
+        return out;
+    }
+
+    /** FNV-1a-style 64-bit hash over the float32 bit patterns (same in the generator). */
+    private static long hash(float[] y) {
+        long h = 1469598103934665603L;
+        for (float v : y) {
+            h = (h ^ (Float.floatToRawIntBits(v) & 0xFFFFFFFFL)) * 1099511628211L;
+        }
+        return h;
+    }
+
+    /**
+     * Golden values from numpy 1.24 on the same signal, {@code (x - x.mean()) / np.sqrt(x.var() + 1e-7)}
+     * with x float32, i.e. transformers' {@code zero_mean_unit_var_norm}. Lengths cover numpy's
+     * pairwise leaf (128), several 8192-element reduction chunks and real slice sizes (39 040 =
+     * the 5 s example's tail, 53 760 = an 84-frame window). The hash makes the check bit-exact over
+     * every element; summing in float64 instead breaks it.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "5, 1, -0.846220850944519, 0.6347694396972656, 1.602285385131836, 145863521508076322",
+        "8192, 2, 0.9398701190948486, -0.5340735912322998, 1.5649468898773193, 6040502318311901812",
+        "39040, 3, -1.3340541124343872, -1.5442440509796143, 0.2705458104610443, 4982893917986269373",
+        "53760, 4, -0.1441638171672821, 0.010451520793139935, -0.9397051930427551, 6716919860014106945",
+        "100000, 5, 1.0500200986862183, -0.025796324014663696, -1.4443994760513306, -2439017547804635197",
+    })
+    void bitExactAgainstNumpy(int n, long seed, float first, float middle, float last, long expectedHash) {
+        float[] y = Wav2Vec2Normalizer.normalize(signal(n, seed));
+        assertThat(y[0]).isEqualTo(first);
+        assertThat(y[n / 2]).isEqualTo(middle);
+        assertThat(y[n - 1]).isEqualTo(last);
+        assertThat(hash(y)).isEqualTo(expectedHash);
+    }
+
+    @Test
+    void normalisesASubrangeInPlace() {
+        float[] x = signal(1000, 9);
+        float[] expected = Wav2Vec2Normalizer.normalize(java.util.Arrays.copyOfRange(x, 100, 900));
+        Wav2Vec2Normalizer.normalize(x, 100, 900, x, 100);
+        assertThat(java.util.Arrays.copyOfRange(x, 100, 900)).containsExactly(expected);
+        double mean = 0;
+        double sq = 0;
+        for (float v : expected) {
+            mean += v;
+            sq += (double) v * v;
+        }
+        assertThat(mean / expected.length).isCloseTo(0, within(1e-6));
+        assertThat(sq / expected.length).isCloseTo(1, within(1e-4));
+    }
+
+    @Test
+    void constantInputBecomesZeroThanksToEpsilon() {
+        assertThat(Wav2Vec2Normalizer.normalize(new float[] {0.3f, 0.3f, 0.3f})).containsOnly(0f);
+    }
+
+    @Test
+    void emptySliceIsRejected() {
+        assertThatThrownBy(() -> Wav2Vec2Normalizer.normalize(new float[0]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");
+        assertThatThrownBy(() -> Wav2Vec2Normalizer.normalize(new float[4], 2, 2, new float[4], 0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Wav2Vec2Normalizer.normalize(new float[4], 0, 4, new float[3], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+    }
+}
