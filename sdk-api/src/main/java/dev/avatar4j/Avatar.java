@@ -1,0 +1,278 @@
+package dev.avatar4j;
+
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.media.VideoSpec;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
+
+/**
+ * A talking-avatar request: a reference image, speech, and options. Immutable — every method
+ * returns a new request — so a partly configured request can be shared and reused.
+ *
+ * <pre>{@code
+ * Avatar.from(Path.of("face.png"))
+ *       .speak(Path.of("speech.wav"))
+ *       .steps(8).seed(42)
+ *       .onFrame(frame -> preview.show(frame))
+ *       .render(Path.of("out.mp4"));
+ * }</pre>
+ *
+ * <p>Without {@link #model(AvatarModel)} the {@link AvatarModel#defaultModel() default model} is used.
+ */
+public final class Avatar {
+    /** Default number of frames kept for {@link Generation#frames()}. */
+    public static final int DEFAULT_FRAME_BUFFER = 64;
+
+    private final Path imagePath;
+    private final RgbImage image;
+    private final Path audioPath;
+    private final AudioClip audio;
+    private final Integer steps;
+    private final Long seed;
+    private final Integer width;
+    private final Integer height;
+    private final String prompt;
+    private final double textGuidance;
+    private final double audioGuidance;
+    private final AvatarModel model;
+    private final List<FrameListener> frameListeners;
+    private final List<ProgressListener> progressListeners;
+    private final int frameBuffer;
+
+    private Avatar(Path imagePath, RgbImage image, Path audioPath, AudioClip audio, Integer steps, Long seed,
+                   Integer width, Integer height, String prompt, double textGuidance, double audioGuidance,
+                   AvatarModel model, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
+                   int frameBuffer) {
+        this.imagePath = imagePath;
+        this.image = image;
+        this.audioPath = audioPath;
+        this.audio = audio;
+        this.steps = steps;
+        this.seed = seed;
+        this.width = width;
+        this.height = height;
+        this.prompt = prompt;
+        this.textGuidance = textGuidance;
+        this.audioGuidance = audioGuidance;
+        this.model = model;
+        this.frameListeners = List.copyOf(frameListeners);
+        this.progressListeners = List.copyOf(progressListeners);
+        this.frameBuffer = frameBuffer;
+    }
+
+    private Avatar with(Path imagePath, RgbImage image, Path audioPath, AudioClip audio) {
+        return new Avatar(imagePath, image, audioPath, audio, steps, seed, width, height, prompt, textGuidance,
+                audioGuidance, model, frameListeners, progressListeners, frameBuffer);
+    }
+
+    /** A request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads with {@code sdk-media}). */
+    public static Avatar from(Path image) {
+        Objects.requireNonNull(image, "image");
+        return new Avatar(image, null, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER);
+    }
+
+    /** A request animating an in-memory image. */
+    public static Avatar from(RgbImage image) {
+        Objects.requireNonNull(image, "image");
+        return new Avatar(null, image, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER);
+    }
+
+    /** A request animating an in-memory {@link BufferedImage}. */
+    public static Avatar from(BufferedImage image) {
+        return from(RgbImage.fromBufferedImage(Objects.requireNonNull(image, "image")));
+    }
+
+    /** The speech to lip-sync: an audio file (WAV; any format FFmpeg reads with {@code sdk-media}). */
+    public Avatar speak(Path audio) {
+        return with(imagePath, image, Objects.requireNonNull(audio, "audio"), null);
+    }
+
+    /** The speech to lip-sync as mono samples in [-1, 1] at {@code sampleRate} Hz. */
+    public Avatar speak(float[] samples, int sampleRate) {
+        Objects.requireNonNull(samples, "samples");
+        return with(imagePath, image, null, new AudioClip(samples.clone(), sampleRate));
+    }
+
+    /** Denoising steps (≥ 1); more is slower and finer. Default: the model's. */
+    public Avatar steps(int steps) {
+        if (steps < 1) {
+            throw new InvalidInputException("steps must be at least 1, got " + steps);
+        }
+        return copy(b -> b.steps = steps);
+    }
+
+    /** Seed of the initial noise; the same seed, inputs and options give the same video. Default: random. */
+    public Avatar seed(long seed) {
+        return copy(b -> b.seed = seed);
+    }
+
+    /** Output size in pixels; both must be positive multiples of 16. Default: the model's. */
+    public Avatar size(int width, int height) {
+        if (width <= 0 || height <= 0 || width % 16 != 0 || height % 16 != 0) {
+            throw new InvalidInputException("size must be positive multiples of 16, got " + width + "x" + height
+                    + " (try " + Math.max(16, width / 16 * 16) + "x" + Math.max(16, height / 16 * 16) + ")");
+        }
+        return copy(b -> {
+            b.width = width;
+            b.height = height;
+        });
+    }
+
+    /** Text prompt describing the video. Default: the model's default prompt. */
+    public Avatar prompt(String text) {
+        Objects.requireNonNull(text, "text");
+        return copy(b -> b.prompt = text);
+    }
+
+    /** Guidance scales: how strongly to follow the prompt and the audio. Default: the model's. */
+    public Avatar guidance(double text, double audio) {
+        if (!(text >= 0) || !(audio >= 0) || Double.isInfinite(text) || Double.isInfinite(audio)) {
+            throw new InvalidInputException("guidance scales must be finite and >= 0, got " + text + ", " + audio);
+        }
+        return copy(b -> {
+            b.textGuidance = text;
+            b.audioGuidance = audio;
+        });
+    }
+
+    /** The model to run. Default: {@link AvatarModel#defaultModel()}. */
+    public Avatar model(AvatarModel model) {
+        Objects.requireNonNull(model, "model");
+        return copy(b -> b.model = model);
+    }
+
+    /** Adds a listener that receives every frame as soon as it is final. */
+    public Avatar onFrame(FrameListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        return copy(b -> b.frameListeners.add(listener));
+    }
+
+    /** Adds a listener that receives progress updates. */
+    public Avatar onProgress(ProgressListener listener) {
+        Objects.requireNonNull(listener, "listener");
+        return copy(b -> b.progressListeners.add(listener));
+    }
+
+    /** Frames kept for {@link Generation#frames()} before the oldest are dropped (default 64). */
+    public Avatar frameBuffer(int frames) {
+        if (frames < 1) {
+            throw new IllegalArgumentException("frameBuffer must be >= 1");
+        }
+        return copy(b -> b.frameBuffer = frames);
+    }
+
+    /**
+     * Generates and writes an MP4 (H.264 + AAC, the speech muxed in) to {@code out}, blocking until
+     * done. The file appears only when complete (atomic rename); on any failure nothing is left.
+     * Needs {@code sdk-media} on the class path.
+     */
+    public RenderResult render(Path out) {
+        return start(out).await();
+    }
+
+    /** Generates into a caller-supplied sink, blocking until done. */
+    public RenderResult render(FrameSink sink) {
+        return start(sink).await();
+    }
+
+    /** Starts generating in the background; frames go to listeners and {@link Generation#frames()}. */
+    public Generation start() {
+        return launch(null, null, frameBuffer);
+    }
+
+    /** Starts generating an MP4 to {@code out} in the background. */
+    public Generation start(Path out) {
+        Objects.requireNonNull(out, "out");
+        Path target = out.toAbsolutePath();
+        return launch(req -> MediaRegistry.global().openVideo(target,
+                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), target, 1);
+    }
+
+    /** Starts generating into {@code sink} in the background. */
+    public Generation start(FrameSink sink) {
+        Objects.requireNonNull(sink, "sink");
+        return launch(req -> sink, null, 1);
+    }
+
+    private Generation launch(Function<GenerationRequest, FrameSink> sink, Path output, int buffer) {
+        if (imagePath == null && image == null) {
+            throw new InvalidInputException("no image: use Avatar.from(image)");
+        }
+        if (audioPath == null && audio == null) {
+            throw new InvalidInputException("no speech: call speak(audio) before rendering");
+        }
+        AvatarModel m = resolveModel();
+        return Generation.start(new Generation.Job(m, this::resolve, sink, output, frameListeners, progressListeners,
+                sink == null ? buffer : Math.min(buffer, frameBuffer)));
+    }
+
+    private AvatarModel resolveModel() {
+        return model != null ? model : AvatarModel.defaultModel();
+    }
+
+    /** Decodes the inputs and applies the model's defaults (runs on the generation thread). */
+    private GenerationRequest resolve(AvatarModel m) {
+        MediaRegistry media = MediaRegistry.global();
+        RgbImage img = image != null ? image : media.readImage(imagePath);
+        int rate = m.engine().sampleRate();
+        AudioClip clip = audio != null ? media.resample(audio, rate) : media.readAudio(audioPath, rate);
+        long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
+        return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),
+                height != null ? height : m.defaultHeight(), steps != null ? steps : m.defaultSteps(), s, prompt,
+                textGuidance, audioGuidance, NoiseSource.seeded(s));
+    }
+
+    private Avatar copy(java.util.function.Consumer<Mutable> change) {
+        Mutable b = new Mutable(this);
+        change.accept(b);
+        return new Avatar(imagePath, image, audioPath, audio, b.steps, b.seed, b.width, b.height, b.prompt,
+                b.textGuidance, b.audioGuidance, b.model, b.frameListeners, b.progressListeners, b.frameBuffer);
+    }
+
+    /** Scratch copy of the options while deriving a new request. */
+    private static final class Mutable {
+        Integer steps;
+        Long seed;
+        Integer width;
+        Integer height;
+        String prompt;
+        double textGuidance;
+        double audioGuidance;
+        AvatarModel model;
+        final List<FrameListener> frameListeners;
+        final List<ProgressListener> progressListeners;
+        int frameBuffer;
+
+        Mutable(Avatar a) {
+            steps = a.steps;
+            seed = a.seed;
+            width = a.width;
+            height = a.height;
+            prompt = a.prompt;
+            textGuidance = a.textGuidance;
+            audioGuidance = a.audioGuidance;
+            model = a.model;
+            frameListeners = new ArrayList<>(a.frameListeners);
+            progressListeners = new ArrayList<>(a.progressListeners);
+            frameBuffer = a.frameBuffer;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Avatar[image=" + (imagePath != null ? imagePath : image) + ", audio="
+                + (audioPath != null ? audioPath : audio == null ? null : audio.duration()) + "]";
+    }
+}

@@ -1,0 +1,358 @@
+package dev.avatar4j;
+
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.media.FrameSink;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Spliterator;
+import java.util.Spliterators;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running generation, started by {@link Avatar#start()}: progress, cancellation, the result, and
+ * the frames as an iterator or stream.
+ *
+ * <p>Frames go to the request's {@link FrameListener}s and sink as soon as they are final. They are
+ * also kept for {@link #frames()} in a bounded buffer ({@link Avatar#frameBuffer(int)} frames):
+ * open the iterator early — once it is open the generation waits for the consumer (back-pressure);
+ * until then, when the buffer is full, the oldest frames are dropped and a later
+ * {@link #iterator()} call fails, so no frame is ever silently skipped.
+ */
+public final class Generation {
+    private static final Logger log = LoggerFactory.getLogger(Generation.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final Object END = new Object();
+
+    private final CompletableFuture<RenderResult> future = new CompletableFuture<>();
+    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final ArrayBlockingQueue<Object> buffer;
+    private final AtomicBoolean iteratorOpened = new AtomicBoolean();
+    private volatile boolean framesDropped;
+    private volatile Progress progress;
+    private final long startNanos = System.nanoTime();
+
+    Generation(int frameBuffer) {
+        this.buffer = new ArrayBlockingQueue<>(Math.max(1, frameBuffer) + 1);
+        this.progress = new Progress(Progress.Stage.PREPARING, 0, 0, 0, 0, Duration.ZERO);
+    }
+
+    /** Starts {@code job} on a new thread. */
+    static Generation start(Job job) {
+        Generation g = new Generation(job.frameBuffer());
+        Thread t = new Thread(() -> g.run(job), "avatar4j-generation-" + THREADS.incrementAndGet());
+        t.setDaemon(true);
+        t.start();
+        return g;
+    }
+
+    /** Everything a generation needs, resolved by {@link Avatar}. */
+    record Job(AvatarModel model, Function<AvatarModel, GenerationRequest> request,
+               Function<GenerationRequest, FrameSink> sink, Path output, List<FrameListener> frameListeners,
+               List<ProgressListener> progressListeners, int frameBuffer) {
+    }
+
+    private void run(Job job) {
+        FrameSink sink = null;
+        try (AvatarModel.Usage usage = job.model().acquire()) {
+            FamilyEngine engine = usage.engine();
+            GenerationRequest request = job.request().apply(job.model());
+            checkpoint();
+            GenerationPlan plan = engine.plan(request);
+            Context ctx = new Context(request, plan, job, engine.fps());
+            ctx.publish(Progress.Stage.PREPARING);
+            sink = job.sink() == null ? null : job.sink().apply(request);
+            ctx.sink = sink;
+            engine.generate(request, ctx);
+            checkpoint();
+            if (ctx.frames != plan.frames()) {
+                throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
+            }
+            ctx.publish(Progress.Stage.FINISHING);
+            if (sink != null) {
+                sink.complete();
+                sink = null;
+            }
+            ctx.publish(Progress.Stage.DONE);
+            RenderResult result = new RenderResult(Optional.ofNullable(job.output()), ctx.frames, request.width(),
+                    request.height(), engine.fps(), request.steps(), request.seed(), job.model().backendName(),
+                    elapsed());
+            endFrames(END);
+            future.complete(result);
+        } catch (Throwable t) {
+            if (sink != null) {
+                sink.abort();
+            }
+            AvatarException failure = translate(t);
+            if (failure instanceof GenerationCancelledException) {
+                log.info("generation cancelled after {} ms", elapsed().toMillis());
+            } else {
+                log.debug("generation failed", t);
+            }
+            endFrames(failure);
+            future.completeExceptionally(failure);
+            if (t instanceof Error e && !(t instanceof OutOfMemoryError)) {
+                throw e;
+            }
+        }
+    }
+
+    private AvatarException translate(Throwable t) {
+        if (cancelled.get() && !(t instanceof AvatarException ae && !(ae instanceof GenerationCancelledException))) {
+            return new GenerationCancelledException("generation cancelled");
+        }
+        if (t instanceof AvatarException ae) {
+            return ae;
+        }
+        if (t instanceof OutOfMemoryError) {
+            return new AvatarException("out of memory: use a smaller size or fewer frames, or give the JVM more memory", t);
+        }
+        return new AvatarException("generation failed: " + t, t);
+    }
+
+    private void endFrames(Object marker) {
+        // make room: the end marker must always get in, even if nobody reads the frames
+        while (!buffer.offer(marker)) {
+            buffer.poll();
+            framesDropped = true;
+        }
+    }
+
+    private void checkpoint() {
+        if (cancelled.get() || Thread.currentThread().isInterrupted()) {
+            throw new GenerationCancelledException("generation cancelled");
+        }
+    }
+
+    private Duration elapsed() {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+
+    /** The latest progress snapshot. */
+    public Progress progress() {
+        return progress;
+    }
+
+    /**
+     * Asks the generation to stop. It stops at the next checkpoint (between model calls), aborts
+     * its output (no partial file) and completes with {@link GenerationCancelledException}.
+     * Idempotent; does nothing once finished.
+     *
+     * @return whether this call requested the cancellation
+     */
+    public boolean cancel() {
+        if (future.isDone()) {
+            return false;
+        }
+        return cancelled.compareAndSet(false, true);
+    }
+
+    /** Whether the generation has finished (successfully, with an error, or cancelled). */
+    public boolean isDone() {
+        return future.isDone();
+    }
+
+    /**
+     * Waits for the generation to finish.
+     *
+     * @return the result
+     * @throws AvatarException (one of its subtypes) when the generation failed or was cancelled
+     */
+    public RenderResult await() {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GenerationCancelledException("interrupted while waiting for the generation");
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    /**
+     * Waits at most {@code timeout} for the generation to finish.
+     *
+     * @throws TimeoutException if it is still running after {@code timeout}
+     */
+    public RenderResult await(Duration timeout) throws TimeoutException {
+        try {
+            return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GenerationCancelledException("interrupted while waiting for the generation");
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    private static AvatarException rethrow(Throwable cause) {
+        if (cause instanceof GenerationCancelledException gc) {
+            return new GenerationCancelledException(gc.getMessage());
+        }
+        if (cause instanceof AvatarException ae) {
+            return ae;
+        }
+        return new AvatarException(String.valueOf(cause), cause);
+    }
+
+    /** The result as a future (completes exceptionally with an {@link AvatarException}). */
+    public CompletableFuture<RenderResult> toFuture() {
+        return future.copy();
+    }
+
+    /**
+     * The frames in order. Can be called once; blocks while waiting for the next frame. The
+     * iterator throws the generation's {@link AvatarException} if it fails.
+     *
+     * @throws IllegalStateException if called twice, or if frames were already dropped from the
+     *                               buffer because nobody was reading them
+     */
+    public Iterator<Frame> iterator() {
+        if (!iteratorOpened.compareAndSet(false, true)) {
+            throw new IllegalStateException("frames can be iterated only once per generation");
+        }
+        if (framesDropped) {
+            throw new IllegalStateException("frames were already dropped: open the iterator before the "
+                    + "frame buffer fills up, or use onFrame(...) / a larger frameBuffer(...)");
+        }
+        return new Iterator<>() {
+            private Object next;
+
+            @Override
+            public boolean hasNext() {
+                if (next == null) {
+                    try {
+                        next = buffer.take();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new GenerationCancelledException("interrupted while waiting for a frame");
+                    }
+                }
+                if (next instanceof AvatarException e) {
+                    throw rethrow(e);
+                }
+                return next != END;
+            }
+
+            @Override
+            public Frame next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                Frame f = (Frame) next;
+                next = null;
+                return f;
+            }
+        };
+    }
+
+    /** The frames as a sequential stream over {@link #iterator()}. */
+    public Stream<Frame> frames() {
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(iterator(),
+                Spliterator.ORDERED | Spliterator.NONNULL), false);
+    }
+
+    /** Bridges engine callbacks to listeners, the sink, the frame buffer and progress. */
+    private final class Context implements GenerationContext {
+        private final GenerationRequest request;
+        private final GenerationPlan plan;
+        private final Job job;
+        private final int fps;
+        private FrameSink sink;
+        private int frames;
+        private long work;
+        private Progress.Stage stage = Progress.Stage.PREPARING;
+
+        Context(GenerationRequest request, GenerationPlan plan, Job job, int fps) {
+            this.request = request;
+            this.plan = plan;
+            this.job = job;
+            this.fps = fps;
+        }
+
+        @Override
+        public void emitFrame(byte[] rgb) {
+            checkpoint();
+            Frame frame = new Frame(frames, fps, request.width(), request.height(), rgb);
+            frames++;
+            for (FrameListener l : job.frameListeners()) {
+                try {
+                    l.onFrame(frame);
+                } catch (RuntimeException e) {
+                    throw new AvatarException("frame listener failed on frame " + frame.index() + ": " + e, e);
+                }
+            }
+            if (sink != null) {
+                sink.accept(frame);
+            }
+            offerFrame(frame);
+            publish(stage);
+        }
+
+        private void offerFrame(Frame frame) {
+            if (iteratorOpened.get()) {
+                try {
+                    while (!buffer.offer(frame, 100, TimeUnit.MILLISECONDS)) {
+                        checkpoint();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new GenerationCancelledException("interrupted");
+                }
+            } else {
+                while (buffer.remainingCapacity() <= 1) { // keep a slot for the end marker
+                    buffer.poll();
+                    framesDropped = true;
+                }
+                buffer.offer(frame);
+            }
+        }
+
+        @Override
+        public void advance(Progress.Stage stage, long units) {
+            work += units;
+            publish(stage);
+        }
+
+        @Override
+        public void checkpoint() {
+            Generation.this.checkpoint();
+        }
+
+        void publish(Progress.Stage s) {
+            stage = s;
+            Progress p = new Progress(s, frames, plan.frames(), Math.min(work, plan.workUnits()), plan.workUnits(),
+                    elapsed());
+            progress = p;
+            for (ProgressListener l : job.progressListeners()) {
+                try {
+                    l.onProgress(p);
+                } catch (RuntimeException e) {
+                    throw new AvatarException("progress listener failed: " + e, e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Generation[" + progress + (cancelled.get() ? ", cancelled" : "") + "]";
+    }
+}

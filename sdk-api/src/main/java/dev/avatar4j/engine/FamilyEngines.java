@@ -1,0 +1,23 @@
+package dev.avatar4j.engine;
+
+import dev.avatar4j.BundleException;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.family.stableavatar.StableAvatarConfig;
+import dev.avatar4j.family.stableavatar.StableAvatarEngine;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.SessionOptions;
+
+/** Creates the {@link FamilyEngine} for a bundle's family. */
+public final class FamilyEngines {
+    private FamilyEngines() {
+    }
+
+    /** The engine for {@code bundle}, with its graphs opened on {@code backend} and checked. */
+    public static FamilyEngine create(Bundle bundle, Backend backend, SessionOptions options) {
+        String family = bundle.manifest().family();
+        if (family.equals(StableAvatarConfig.FAMILY)) {
+            return StableAvatarEngine.open(bundle, backend, options);
+        }
+        throw new BundleException(bundle.directory() + ": unknown model family \"" + family + "\" (this SDK runs: " + StableAvatarConfig.FAMILY + ")");
+    }
+}

@@ -1,0 +1,150 @@
+package dev.avatar4j.engine;
+
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.audio.Resampler;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.MediaCodec;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.media.UnsupportedMediaException;
+import dev.avatar4j.media.VideoSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link MediaCodec}s on the class path (plus the built-in JDK codec), tried in rank order:
+ * the first codec that recognises a format decodes it; a broken file fails at once.
+ */
+public final class MediaRegistry {
+    private static final Logger log = LoggerFactory.getLogger(MediaRegistry.class);
+    private static final MediaRegistry GLOBAL = new MediaRegistry(load());
+
+    private final List<MediaCodec> codecs;
+
+    /** A registry over the given codecs (tests use their own). */
+    public MediaRegistry(List<MediaCodec> codecs) {
+        List<MediaCodec> sorted = new ArrayList<>(codecs);
+        sorted.sort(Comparator.comparingInt(MediaCodec::rank));
+        this.codecs = List.copyOf(sorted);
+    }
+
+    /** The registry of the codecs found by {@link ServiceLoader}, plus the JDK codec. */
+    public static MediaRegistry global() {
+        return GLOBAL;
+    }
+
+    private static List<MediaCodec> load() {
+        List<MediaCodec> list = new ArrayList<>();
+        list.add(new JdkMediaCodec());
+        for (ServiceLoader.Provider<MediaCodec> p : ServiceLoader.load(MediaCodec.class).stream().toList()) {
+            try {
+                list.add(p.get());
+            } catch (Throwable t) {
+                log.warn("media codec {} failed to load: {}", p.type().getName(), t.toString());
+            }
+        }
+        return list;
+    }
+
+    /** The codecs in the order they are tried. */
+    public List<MediaCodec> codecs() {
+        return codecs;
+    }
+
+    /** Decodes an image with the first codec that reads its format. */
+    public RgbImage readImage(Path file) {
+        checkReadable(file, "image");
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.readImage(file);
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read image " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /** Decodes audio to mono at {@code sampleRate} with the first codec that reads its format. */
+    public AudioClip readAudio(Path file, int sampleRate) {
+        checkReadable(file, "audio");
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                AudioClip clip = c.readAudio(file, sampleRate);
+                return checkSamples(clip, file.toString());
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /** Resamples in-memory audio to {@code sampleRate} and validates it. */
+    public AudioClip resample(AudioClip clip, int sampleRate) {
+        checkSamples(clip, "the given audio");
+        return clip.sampleRate() == sampleRate ? clip
+                : new AudioClip(Resampler.resample(clip.samples(), clip.sampleRate(), sampleRate), sampleRate);
+    }
+
+    /** Opens an MP4 writer with the first codec that writes video. */
+    public FrameSink openVideo(Path out, VideoSpec spec) {
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.openVideo(out, spec);
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot write video " + out + " (" + String.join("; ", tried) + ")" + hint());
+    }
+
+    private String hint() {
+        return codecs.stream().anyMatch(c -> !c.name().equals("jdk")) ? ""
+                : "; add dev.avatar4j:sdk-media for every format FFmpeg reads and MP4 output";
+    }
+
+    private static void checkReadable(Path file, String what) {
+        if (file == null) {
+            throw new InvalidInputException("no " + what + " file given");
+        }
+        if (!Files.exists(file)) {
+            throw new InvalidInputException(what + " file not found: " + file);
+        }
+        if (Files.isDirectory(file)) {
+            throw new InvalidInputException(what + " path is a directory, not a file: " + file);
+        }
+        if (!Files.isReadable(file)) {
+            throw new InvalidInputException(what + " file is not readable: " + file);
+        }
+        try {
+            if (Files.size(file) == 0) {
+                throw new InvalidInputException(what + " file is empty: " + file);
+            }
+        } catch (java.io.IOException e) {
+            throw new InvalidInputException("cannot read " + what + " file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static AudioClip checkSamples(AudioClip clip, String name) {
+        float[] s = clip.samples();
+        if (s.length == 0) {
+            throw new InvalidInputException(name + " contains no audio samples");
+        }
+        for (int i = 0; i < s.length; i++) {
+            if (!Float.isFinite(s[i])) {
+                throw new InvalidInputException(name + " contains a non-finite sample (" + s[i] + ") at index " + i);
+            }
+        }
+        return clip;
+    }
+}

@@ -1,0 +1,118 @@
+package dev.avatar4j.engine;
+
+import dev.avatar4j.BackendException;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/** Opening bundle graphs on a backend, checked against their contracts. */
+public final class Sessions {
+    private Sessions() {
+    }
+
+    /**
+     * Opens graph {@code key} of {@code bundle}, checks it against {@code contract} and makes it
+     * safe to share: sessions that are not thread-safe are serialised behind a lock.
+     */
+    public static GraphSession open(Bundle bundle, String key, Backend backend, SessionOptions options,
+                                    GraphContract contract) {
+        Path file = bundle.graphFile(key);
+        GraphSession s;
+        try {
+            s = backend.open(file, options);
+        } catch (BackendException e) {
+            throw new BackendException("cannot load graph \"" + key + "\" (" + file.getFileName() + ") on "
+                    + backend.name() + ": " + e.getMessage(), e);
+        }
+        try {
+            contract.check(s, file);
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        return s.isThreadSafe() ? s : new Serialized(s);
+    }
+
+    /** Closes sessions, ignoring nulls; the first failure is rethrown after all are closed. */
+    public static void closeAll(GraphSession... sessions) {
+        RuntimeException first = null;
+        for (GraphSession s : sessions) {
+            if (s == null) {
+                continue;
+            }
+            try {
+                s.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Runs a non-thread-safe session one call at a time. */
+    private static final class Serialized implements GraphSession {
+        private final GraphSession delegate;
+        private final ReentrantLock lock = new ReentrantLock();
+
+        Serialized(GraphSession delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public List<TensorSpec> inputs() {
+            return delegate.inputs();
+        }
+
+        @Override
+        public List<TensorSpec> outputs() {
+            return delegate.outputs();
+        }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+            lock.lock();
+            try {
+                return delegate.run(inputs, outputs);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
+            lock.lock();
+            try {
+                delegate.runInto(inputs, outputs);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public boolean isThreadSafe() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+            lock.lock();
+            try {
+                delegate.close();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+}

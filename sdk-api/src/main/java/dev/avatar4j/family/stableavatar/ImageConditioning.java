@@ -1,0 +1,90 @@
+package dev.avatar4j.family.stableavatar;
+
+import dev.avatar4j.BundleException;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.image.ImageOps;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The per-generation image conditioning (REFERENCE-ALGORITHMS §1.2): the CLIP image tokens and
+ * the I2V conditioning {@code y = [mask(4) | reference latent(C)]} for one full window, computed
+ * once and cut to each window's length.
+ */
+final class ImageConditioning implements AutoCloseable {
+    /** {@code [1, 257, Dc]} CLIP tokens. */
+    final Tensor clip;
+    /** {@code [4 + C, F, h, w]}: mask channels (1 on latent frame 0) then the VAE latent of [ref, 0 × 80]. */
+    final Tensor y;
+
+    private ImageConditioning(Tensor clip, Tensor y) {
+        this.clip = clip;
+        this.y = y;
+    }
+
+    static ImageConditioning compute(StableAvatarGraphs g, StableAvatarConfig cfg, GenerationRequest req) {
+        int w = req.width();
+        int h = req.height();
+        RgbImage img = ImageOps.resize(req.image(), w, h);
+        Tensor clip = null;
+        try (Tensor signed = Tensor.allocate(DType.FLOAT32, 3, h, w);
+             Tensor pixels = Tensor.allocate(DType.FLOAT32, 1, 3, 224, 224)) {
+            ImageOps.toSignedUnit(img, signed.segment());
+            ImageOps.clipPreprocess(signed.segment(), h, w, pixels.segment());
+            clip = g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")).get("image_embeds");
+            Tensor y = encodeReference(g, cfg, signed, h, w);
+            return new ImageConditioning(clip, y);
+        } catch (RuntimeException e) {
+            if (clip != null) {
+                clip.close();
+            }
+            throw e;
+        }
+    }
+
+    /** VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels. */
+    private static Tensor encodeReference(StableAvatarGraphs g, StableAvatarConfig cfg, Tensor signed, int h, int w) {
+        int frames = cfg.windowFrames();
+        long plane = (long) h * w;
+        int c = cfg.latentChannels();
+        int f = cfg.windowLatents();
+        int lh = h / cfg.spatialStride();
+        int lw = w / cfg.spatialStride();
+        Tensor latent;
+        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, frames, h, w)) {
+            for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
+                MemorySegment.copy(signed.segment(), ch * plane * 4, video.segment(), (long) ch * frames * plane * 4,
+                        plane * 4);
+            }
+            latent = g.vaeEncoder.run(Map.of("video", video), Set.of("latent")).get("latent");
+        }
+        try (latent) {
+            long[] expect = {1, c, f, lh, lw};
+            if (!java.util.Arrays.equals(latent.shape(), expect)) {
+                throw new BundleException("vae-encoder returned " + latent + ", expected "
+                        + java.util.Arrays.toString(expect));
+            }
+            long framePlane = (long) lh * lw;
+            Tensor y = Tensor.allocate(DType.FLOAT32, 4 + c, f, lh, lw);
+            for (int m = 0; m < 4; m++) { // mask: all four channels are 1 on latent frame 0
+                y.segment().asSlice((long) m * f * framePlane * 4, framePlane * 4).fill((byte) 0);
+                for (long i = 0; i < framePlane; i++) {
+                    y.segment().setAtIndex(ValueLayout.JAVA_FLOAT, (long) m * f * framePlane + i, 1f);
+                }
+            }
+            MemorySegment.copy(latent.segment(), 0, y.segment(), 4L * f * framePlane * 4, (long) c * f * framePlane * 4);
+            return y;
+        }
+    }
+
+    @Override
+    public void close() {
+        clip.close();
+        y.close();
+    }
+}

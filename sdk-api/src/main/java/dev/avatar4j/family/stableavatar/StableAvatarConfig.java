@@ -1,0 +1,166 @@
+package dev.avatar4j.family.stableavatar;
+
+import dev.avatar4j.BundleException;
+import dev.avatar4j.audio.TailMode;
+import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.bundle.JsonObject;
+import dev.avatar4j.sampling.ShiftMode;
+import dev.avatar4j.window.OverlapWeights;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The {@code stableavatar} sections of a bundle manifest, validated (see docs/BUNDLE-FORMAT.md).
+ *
+ * @param fps             video frame rate (25)
+ * @param width           default output width
+ * @param height          default output height
+ * @param windowFrames    pixel frames per sliding window (81 = 4n+1)
+ * @param temporalStride  pixel frames per latent frame (4)
+ * @param spatialStride   pixels per latent pixel (8)
+ * @param latentChannels  latent channels (16)
+ * @param patch           DiT patch size (1,2,2): output sizes must be multiples of spatialStride·patch
+ * @param sampleRate      audio sample rate (16000)
+ * @param sliceFrames     video frames of audio per full window fed to the audio encoder (84)
+ * @param shift           flow-matching shift (5.0)
+ * @param shiftMode       how the shift is applied
+ * @param trainTimesteps  training timesteps (1000)
+ * @param defaultSteps    steps when the request gives none
+ * @param textGuidance    default text guidance scale
+ * @param audioGuidance   default audio guidance scale
+ * @param overlap         latent frames shared by consecutive windows
+ * @param weights         overlap weight scheme ({@code log} or {@code uniform})
+ * @param tailMode        how the last window's audio is sliced
+ * @param tokenizer       text tokenizer, or null when the bundle has no text encoder
+ * @param maxTokens       text tokens fed to the DiT (512)
+ * @param caches          the VAE decoder's causal caches (input name, spatial scale)
+ */
+public record StableAvatarConfig(int fps, int width, int height, int windowFrames, int temporalStride,
+                                 int spatialStride, int latentChannels, int[] patch, int sampleRate, int sliceFrames,
+                                 double shift, ShiftMode shiftMode, int trainTimesteps, int defaultSteps,
+                                 double textGuidance, double audioGuidance, int overlap, String weights,
+                                 TailMode tailMode, String tokenizer, int maxTokens, List<Cache> caches) {
+
+    /** The family id. */
+    public static final String FAMILY = "stableavatar";
+
+    /**
+     * A causal cache of the streaming VAE decoder.
+     *
+     * @param input  the cache's input name ({@code cache_in_i}); its output is {@code cache_out_i}
+     * @param scale  spatial size relative to the latent (h·scale, w·scale)
+     */
+    public record Cache(String input, int scale) {
+        /** The matching output name. */
+        public String output() {
+            return input.replaceFirst("^cache_in", "cache_out");
+        }
+    }
+
+    /** Latent frames per full window: (windowFrames − 1)/temporalStride + 1. */
+    public int windowLatents() {
+        return (windowFrames - 1) / temporalStride + 1;
+    }
+
+    /** Audio samples per video frame (640 at 16 kHz / 25 fps). */
+    public int samplesPerFrame() {
+        return sampleRate / fps;
+    }
+
+    /** Output sizes must be multiples of this (spatial stride × patch). */
+    public int sizeMultiple() {
+        return spatialStride * Math.max(patch[1], patch[2]);
+    }
+
+    /** Reads and validates the manifest sections. */
+    public static StableAvatarConfig from(BundleManifest m) {
+        JsonObject r = m.root();
+        JsonObject video = r.object("video");
+        JsonObject audio = r.object("audio");
+        JsonObject sampler = r.object("sampler");
+        JsonObject guidance = r.object("guidance");
+        JsonObject window = r.object("window");
+        String type = sampler.string("type");
+        if (!type.equals("flow-match-euler")) {
+            throw bad("\"sampler.type\" must be \"flow-match-euler\" for family stableavatar, got \"" + type + "\"");
+        }
+        String encoder = audio.string("encoder");
+        if (!encoder.equals("wav2vec2")) {
+            throw bad("\"audio.encoder\" must be \"wav2vec2\" for family stableavatar, got \"" + encoder + "\"");
+        }
+        ShiftMode shiftMode;
+        TailMode tail;
+        try {
+            shiftMode = ShiftMode.parse(sampler.optString("shiftMode").orElse("diffusers-0.30.1"));
+            tail = parseTail(window.optString("tail").orElse("corrected"));
+            OverlapWeights.of(window.string("weights"), Math.max(2, window.integer("overlap")));
+        } catch (IllegalArgumentException e) {
+            throw bad(e.getMessage());
+        }
+        String tokenizer = null;
+        int maxTokens = 512;
+        if (r.has("text")) {
+            JsonObject text = r.object("text");
+            tokenizer = text.string("tokenizer");
+            if (!tokenizer.equals("utf8-bytes")) {
+                throw bad("unsupported \"text.tokenizer\" \"" + tokenizer + "\" (supported: utf8-bytes)");
+            }
+            maxTokens = text.integer("maxTokens");
+        }
+        List<Cache> caches = m.graph("vae-decoder").map(e -> e.extra().objects("caches")).orElse(List.of()).stream()
+                .map(c -> new Cache(c.string("name"), c.integer("scale"))).toList();
+        StableAvatarConfig c = new StableAvatarConfig(video.integer("fps"), video.integer("width"),
+                video.integer("height"), video.integer("windowFrames"), video.integer("temporalStride"),
+                video.integer("spatialStride"), video.integer("latentChannels"), video.integers("patch"),
+                audio.integer("sampleRate"), audio.integer("sliceFrames", 84), sampler.number("shift"), shiftMode,
+                sampler.integer("trainTimesteps", 1000), sampler.integer("defaultSteps"), guidance.number("text"),
+                guidance.number("audio"), window.integer("overlap"), window.string("weights"), tail, tokenizer,
+                maxTokens, caches);
+        c.validate();
+        return c;
+    }
+
+    private static TailMode parseTail(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "reference" -> TailMode.REFERENCE;
+            case "corrected" -> TailMode.CORRECTED;
+            default -> throw new IllegalArgumentException("\"window.tail\" must be \"reference\" or \"corrected\", got \"" + s + "\"");
+        };
+    }
+
+    private void validate() {
+        if (fps <= 0 || sampleRate <= 0 || sampleRate % fps != 0) {
+            throw bad("audio.sampleRate (" + sampleRate + ") must be a positive multiple of video.fps (" + fps + ")");
+        }
+        if (temporalStride < 1 || windowFrames < 1 || (windowFrames - 1) % temporalStride != 0) {
+            throw bad("video.windowFrames (" + windowFrames + ") must be " + temporalStride + "n+1");
+        }
+        if (patch.length != 3 || patch[0] < 1 || patch[1] < 1 || patch[2] < 1) {
+            throw bad("video.patch must be three positive integers");
+        }
+        if (spatialStride < 1 || latentChannels < 1 || sliceFrames < 1 || trainTimesteps < 1 || maxTokens < 1) {
+            throw bad("video/audio/sampler sizes must be positive");
+        }
+        if (width <= 0 || height <= 0 || width % sizeMultiple() != 0 || height % sizeMultiple() != 0) {
+            throw bad("video.width/height must be positive multiples of " + sizeMultiple());
+        }
+        if (defaultSteps < 1) {
+            throw bad("sampler.defaultSteps must be >= 1");
+        }
+        if (!(shift > 0)) {
+            throw bad("sampler.shift must be > 0");
+        }
+        if (overlap < 2 || overlap >= windowLatents()) {
+            throw bad("window.overlap must be in [2, " + (windowLatents() - 1) + "], got " + overlap);
+        }
+        for (Cache cache : caches) {
+            if (cache.scale() < 1 || !cache.input().startsWith("cache_in")) {
+                throw bad("graphs.vae-decoder.caches: bad entry " + cache);
+            }
+        }
+    }
+
+    private static BundleException bad(String msg) {
+        return new BundleException(BundleManifest.FILE_NAME + ": " + msg);
+    }
+}

@@ -1,0 +1,182 @@
+package dev.avatar4j.family.stableavatar;
+
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.Progress;
+import dev.avatar4j.audio.AudioWindowSlicer;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.sampling.FlowMatchSchedule;
+import dev.avatar4j.sampling.Guidance;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.window.LatentTimeline;
+import dev.avatar4j.window.LockstepDenoiser;
+import dev.avatar4j.window.OverlapWeights;
+import dev.avatar4j.window.Window;
+import dev.avatar4j.window.WindowPlan;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code stableavatar} pipeline (ARCHITECTURE §3): image and audio conditioning, the
+ * flow-matching Euler sampler with 3-branch text/audio guidance over sliding windows that cover
+ * the whole audio, and the streaming VAE decoder feeding frames out one latent frame at a time.
+ */
+public final class StableAvatarEngine implements FamilyEngine {
+    private static final Logger log = LoggerFactory.getLogger(StableAvatarEngine.class);
+
+    /** The reference's branch order: [neg text + zeroed audio, neg text + audio, pos text + audio]. */
+    private static final List<GuidedDit.Branch> TEXT_AUDIO_BRANCHES = List.of(
+            new GuidedDit.Branch(false, 0f), new GuidedDit.Branch(false, 1f), new GuidedDit.Branch(true, 1f));
+
+    private final StableAvatarConfig cfg;
+    private final StableAvatarGraphs graphs;
+    private final TextConditioning text;
+
+    private StableAvatarEngine(StableAvatarConfig cfg, StableAvatarGraphs graphs, TextConditioning text) {
+        this.cfg = cfg;
+        this.graphs = graphs;
+        this.text = text;
+    }
+
+    /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */
+    public static StableAvatarEngine open(Bundle bundle, Backend backend, SessionOptions options) {
+        StableAvatarConfig cfg = StableAvatarConfig.from(bundle.manifest());
+        StableAvatarGraphs graphs = new StableAvatarGraphs(bundle, cfg, backend, options);
+        try {
+            return new StableAvatarEngine(cfg, graphs, new TextConditioning(bundle, cfg, graphs.textEncoder));
+        } catch (RuntimeException e) {
+            graphs.close();
+            throw e;
+        }
+    }
+
+    /** The validated manifest sections. */
+    public StableAvatarConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String family() {
+        return StableAvatarConfig.FAMILY;
+    }
+
+    @Override
+    public int fps() {
+        return cfg.fps();
+    }
+
+    @Override
+    public int sampleRate() {
+        return cfg.sampleRate();
+    }
+
+    @Override
+    public int defaultWidth() {
+        return cfg.width();
+    }
+
+    @Override
+    public int defaultHeight() {
+        return cfg.height();
+    }
+
+    @Override
+    public int defaultSteps() {
+        return cfg.defaultSteps();
+    }
+
+    /** Latent frames T for the request's audio: {@code (⌊samples/640⌋ − 1) // 4 + 1}. */
+    int latentFrames(GenerationRequest r) {
+        int t = AudioWindowSlicer.latentFrames(r.audio().length(), cfg.samplesPerFrame(), cfg.temporalStride());
+        if (t < 1) {
+            throw new InvalidInputException("audio too short: " + r.audio().length() + " samples; at least one video "
+                    + "frame (" + cfg.samplesPerFrame() + " samples = " + 1000 / cfg.fps() + " ms) is needed");
+        }
+        return t;
+    }
+
+    WindowPlan windows(int latentFrames) {
+        return WindowPlan.create(latentFrames, cfg.windowLatents(), cfg.overlap());
+    }
+
+    private void validate(GenerationRequest r) {
+        int m = cfg.sizeMultiple();
+        if (r.width() <= 0 || r.height() <= 0 || r.width() % m != 0 || r.height() % m != 0) {
+            throw new InvalidInputException("size must be positive multiples of " + m + ", got " + r.width() + "x"
+                    + r.height());
+        }
+        if (r.steps() < 1) {
+            throw new InvalidInputException("steps must be at least 1, got " + r.steps());
+        }
+        if (r.audio().sampleRate() != cfg.sampleRate()) {
+            throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
+        }
+    }
+
+    @Override
+    public GenerationPlan plan(GenerationRequest r) {
+        validate(r);
+        int t = latentFrames(r);
+        int windows = windows(t).windows().size();
+        int frames = (t - 1) * cfg.temporalStride() + 1;
+        return new GenerationPlan(frames, (long) r.steps() * windows + t);
+    }
+
+    @Override
+    public void generate(GenerationRequest r, GenerationContext ctx) {
+        validate(r);
+        int t = latentFrames(r);
+        WindowPlan plan = windows(t);
+        int lh = r.height() / cfg.spatialStride();
+        int lw = r.width() / cfg.spatialStride();
+        long hw = (long) lh * lw;
+        FlowMatchSchedule schedule = FlowMatchSchedule.create(r.steps(), cfg.shift(), cfg.shiftMode(),
+                cfg.trainTimesteps());
+        double st = Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance();
+        double sa = Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance();
+        Guidance guidance = Guidance.textAudio(st, sa);
+        log.debug("stableavatar: T={} latents, {} windows, {} steps, {}x{}, guidance text {} audio {}", t,
+                plan.windows().size(), r.steps(), r.width(), r.height(), st, sa);
+
+        Tensor positive = text.positive(r.prompt());
+        try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
+             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.audio(), t);
+             LatentTimeline latents = new LatentTimeline(t, cfg.latentChannels() * hw);
+             GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
+                     positive, image, audio, lh, lw);
+             StreamingDecoder decoder = new StreamingDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
+            ctx.checkpoint();
+            for (int i = 0; i < t; i++) {
+                r.noise().fill(i, latents.frame(i), latents.frameFloats());
+            }
+            float[] weights = OverlapWeights.of(cfg.weights(), cfg.overlap());
+            new LockstepDenoiser(plan, weights, schedule, cfg.latentChannels(), hw).denoise(latents, dit,
+                    (Window w, int step) -> {
+                        if (step == r.steps() - 1) {
+                            audio.release(w); // the last step of a window: its audio is no longer needed
+                        }
+                    });
+            for (int i = 0; i < t; i++) {
+                ctx.checkpoint();
+                decoder.decode(latents.frame(i), ctx::emitFrame);
+                ctx.advance(Progress.Stage.DECODING, 1);
+            }
+        } finally {
+            if (!text.isShared(positive)) {
+                positive.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        text.close();
+        graphs.close();
+    }
+}

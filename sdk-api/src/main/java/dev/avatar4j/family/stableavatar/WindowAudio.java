@@ -1,0 +1,96 @@
+package dev.avatar4j.family.stableavatar;
+
+import dev.avatar4j.BundleException;
+import dev.avatar4j.audio.AudioTokenIndex;
+import dev.avatar4j.audio.AudioWindowSlicer;
+import dev.avatar4j.audio.Wav2Vec2Geometry;
+import dev.avatar4j.audio.Wav2Vec2Normalizer;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.window.Window;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Audio conditioning per window (REFERENCE-ALGORITHMS §1.1): the window's slice of the waveform
+ * (zero-padded past the end), wav2vec2-normalised on its own, encoded once, plus the per-latent
+ * token gather table. The reference re-encodes every window at every step; the result is
+ * deterministic, so it is computed once per window and kept until {@link #release}.
+ */
+final class WindowAudio implements AutoCloseable {
+    /** One window's encoded audio. */
+    record Features(Tensor tokens, Tensor index) implements AutoCloseable {
+        @Override
+        public void close() {
+            tokens.close();
+            index.close();
+        }
+    }
+
+    private final GraphSession encoder;
+    private final StableAvatarConfig cfg;
+    private final float[] samples;
+    private final int latentFrames;
+    private final Map<Integer, Features> cache = new HashMap<>();
+
+    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioClip audio, int latentFrames) {
+        this.encoder = encoder;
+        this.cfg = cfg;
+        this.samples = audio.samples();
+        this.latentFrames = latentFrames;
+    }
+
+    /** The features of window {@code w}, computed on first use. */
+    Features of(Window w) {
+        Features f = cache.get(w.index());
+        if (f == null) {
+            f = compute(w);
+            cache.put(w.index(), f);
+        }
+        return f;
+    }
+
+    /** Frees window {@code w}'s features once no more steps need them. */
+    void release(Window w) {
+        Features f = cache.remove(w.index());
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    private Features compute(Window w) {
+        long[] range = AudioWindowSlicer.sliceSamples(w, latentFrames, samples.length, cfg.samplesPerFrame(),
+                cfg.temporalStride(), cfg.sliceFrames(), cfg.tailMode());
+        int n = Math.toIntExact(range[1] - range[0]);
+        float[] slice = new float[n];
+        int available = (int) Math.max(0, Math.min(n, samples.length - range[0]));
+        System.arraycopy(samples, (int) range[0], slice, 0, available); // the rest stays 0: past the end
+        float[] normalized = Wav2Vec2Normalizer.normalize(slice);
+        int expectedTokens = Wav2Vec2Geometry.tokenCount(n);
+        Tensor tokens;
+        try (Tensor input = Tensor.ofFloats(normalized, 1, n)) {
+            tokens = encoder.run(Map.of("input_values", input), Set.of("last_hidden_state")).get("last_hidden_state");
+        }
+        if (tokens.rank() != 3 || tokens.dim(1) != expectedTokens) {
+            long got = tokens.rank() == 3 ? tokens.dim(1) : -1;
+            tokens.close();
+            throw new BundleException("audio-encoder returned " + got + " tokens for " + n + " samples; wav2vec2's "
+                    + "conv strides give " + expectedTokens);
+        }
+        long[][] table = AudioTokenIndex.build(expectedTokens, cfg.windowLatents(), cfg.windowFrames());
+        int width = table[0].length;
+        long[] flat = new long[table.length * width];
+        for (int i = 0; i < table.length; i++) {
+            System.arraycopy(table[i], 0, flat, i * width, width);
+        }
+        return new Features(tokens, Tensor.ofLongs(flat, table.length, width));
+    }
+
+    @Override
+    public void close() {
+        cache.values().forEach(Features::close);
+        cache.clear();
+    }
+}

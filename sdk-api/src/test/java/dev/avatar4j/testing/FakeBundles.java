@@ -1,0 +1,91 @@
+package dev.avatar4j.testing;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Writes small {@code stableavatar} bundles whose graphs the {@link FakeBackend} understands. */
+public final class FakeBundles {
+    private FakeBundles() {
+    }
+
+    /** Writes a complete, valid fake bundle into {@code dir} and returns {@code dir}. */
+    public static Path write(Path dir) throws IOException {
+        return write(dir, Map.of());
+    }
+
+    /** Writes a fake bundle; {@code replacements} are applied to the manifest text (to break it on purpose). */
+    public static Path write(Path dir, Map<String, String> replacements) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, String> graphs = new LinkedHashMap<>();
+        for (String g : new String[] {"audio_encoder", "image_encoder", "vae_encoder", "dit", "vae_decoder"}) {
+            Path f = dir.resolve(g + ".onnx");
+            Files.writeString(f, "fake graph " + g);
+            graphs.put(g, sha256(Files.readAllBytes(f)));
+        }
+        String neg = writeTensor(dir.resolve("text_negative.safetensors"), 5, 8, 0.5f);
+        String def = writeTensor(dir.resolve("text_default.safetensors"), 3, 8, -0.25f);
+        String manifest = """
+                {
+                  "format": 1, "family": "stableavatar", "name": "fake-tiny", "license": "test",
+                  "video": {"fps": 25, "width": 32, "height": 32, "windowFrames": 81, "temporalStride": 4,
+                            "spatialStride": 8, "latentChannels": 16, "patch": [1, 2, 2]},
+                  "audio": {"sampleRate": 16000, "encoder": "wav2vec2", "normalize": "per-window", "sliceFrames": 84},
+                  "sampler": {"type": "flow-match-euler", "shift": 5.0, "shiftMode": "diffusers-0.30.1",
+                              "trainTimesteps": 1000, "defaultSteps": 2},
+                  "guidance": {"type": "text-audio", "text": 3.0, "audio": 5.0},
+                  "window": {"overlap": 5, "weights": "log"},
+                  "graphs": {
+                    "audio-encoder": {"file": "audio_encoder.onnx", "sha256": "%s"},
+                    "image-encoder": {"file": "image_encoder.onnx", "sha256": "%s"},
+                    "vae-encoder": {"file": "vae_encoder.onnx", "sha256": "%s"},
+                    "dit": {"file": "dit.onnx", "sha256": "%s"},
+                    "vae-decoder": {"file": "vae_decoder.onnx", "sha256": "%s",
+                                    "caches": [{"name": "cache_in_0", "scale": 1}]}
+                  },
+                  "tensors": {
+                    "text-negative": {"file": "text_negative.safetensors", "sha256": "%s"},
+                    "text-default": {"file": "text_default.safetensors", "sha256": "%s"}
+                  }
+                }
+                """.formatted(graphs.get("audio_encoder"), graphs.get("image_encoder"), graphs.get("vae_encoder"),
+                graphs.get("dit"), graphs.get("vae_decoder"), neg, def);
+        for (Map.Entry<String, String> r : replacements.entrySet()) {
+            manifest = manifest.replace(r.getKey(), r.getValue());
+        }
+        Files.writeString(dir.resolve("avatar-bundle.json"), manifest);
+        return dir;
+    }
+
+    /** Writes a one-tensor safetensors file named "embeddings" of shape [rows, cols]; returns its sha256. */
+    public static String writeTensor(Path file, int rows, int cols, float scale) throws IOException {
+        String header = "{\"embeddings\":{\"dtype\":\"F32\",\"shape\":[" + rows + "," + cols + "],\"data_offsets\":[0,"
+                + rows * cols * 4 + "]}}";
+        while (header.length() % 8 != 0) {
+            header += " ";
+        }
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + rows * cols * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(h.length).put(h);
+        for (int i = 0; i < rows * cols; i++) {
+            b.putFloat(scale * (i % 5 - 2));
+        }
+        Files.write(file, b.array());
+        return sha256(b.array());
+    }
+
+    public static String sha256(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
