@@ -1,0 +1,124 @@
+package dev.avatar4j.onnx;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Usage counting for a native resource used by concurrent calls (the idea of ONNX Runtime's own
+ * {@code NativeObject} usage handles): every call {@link #enter()}s and {@link #exit()}s, and
+ * {@link #close()} refuses new calls, waits for the ones in flight and then releases the resource
+ * exactly once. If the closing thread is interrupted while waiting, it stops waiting and the last
+ * call to {@link #exit()} releases the resource instead, so it is never freed under a running call
+ * and never leaked.
+ */
+final class UsageGate {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+    private final Runnable release;
+    private int inFlight;
+    private boolean closing;
+    private boolean done;
+
+    /** @param release frees the resource; run once, by whichever thread sees the last usage end after close */
+    UsageGate(Runnable release) {
+        this.release = release;
+    }
+
+    /**
+     * Registers a call.
+     *
+     * @return false when the gate is closed (the caller must not touch the resource)
+     */
+    boolean enter() {
+        lock.lock();
+        try {
+            if (closing) {
+                return false;
+            }
+            inFlight++;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Ends a call registered by a successful {@link #enter()}. */
+    void exit() {
+        lock.lock();
+        try {
+            if (inFlight <= 0) {
+                throw new IllegalStateException("exit() without enter()");
+            }
+            inFlight--;
+            if (closing && inFlight == 0) {
+                releaseLocked();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@link #close()} has been called. */
+    boolean isClosed() {
+        lock.lock();
+        try {
+            return closing;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Number of calls in flight. */
+    int inFlight() {
+        lock.lock();
+        try {
+            return inFlight;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Refuses new calls and waits until the resource has been released (immediately when nothing is
+     * in flight). Idempotent; concurrent callers all wait.
+     *
+     * @return nanoseconds spent waiting for calls in flight
+     */
+    long close() {
+        long t0 = System.nanoTime();
+        lock.lock();
+        try {
+            if (!closing) {
+                closing = true;
+                if (inFlight == 0) {
+                    releaseLocked();
+                }
+            }
+            while (!done) {
+                try {
+                    released.await(1, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    // Keep the interrupt for the caller; the last exit() releases the resource.
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            return System.nanoTime() - t0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void releaseLocked() {
+        if (done) {
+            return;
+        }
+        try {
+            release.run();
+        } finally {
+            done = true;
+            released.signalAll();
+        }
+    }
+}
