@@ -1,0 +1,311 @@
+package dev.avatar4j.ffmpeg;
+
+import static org.bytedeco.ffmpeg.global.avutil.AV_CHANNEL_ORDER_UNSPEC;
+import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_compare;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_default;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_uninit;
+import static org.bytedeco.ffmpeg.global.avutil.av_opt_set_double;
+import static org.bytedeco.ffmpeg.global.swresample.swr_alloc_set_opts2;
+import static org.bytedeco.ffmpeg.global.swresample.swr_convert;
+import static org.bytedeco.ffmpeg.global.swresample.swr_free;
+import static org.bytedeco.ffmpeg.global.swresample.swr_get_out_samples;
+import static org.bytedeco.ffmpeg.global.swresample.swr_init;
+
+import dev.avatar4j.InvalidInputException;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import org.bytedeco.ffmpeg.avutil.AVChannelLayout;
+import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.swresample.SwrContext;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacv.FFmpegFrameGrabber;
+import org.bytedeco.javacv.Frame;
+import org.bytedeco.javacv.FrameGrabber;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams the first audio track of any file FFmpeg reads as interleaved float32 at a chosen rate
+ * and channel count.
+ *
+ * <p>Decoding goes through {@link FFmpegFrameGrabber} in raw sample mode (its own converter is not
+ * used: it never flushes the resampler, which would drop the last few milliseconds); the
+ * conversion is one {@code libswresample} context owned here, flushed at the end of the stream, so
+ * the output has exactly the length of the input at the new rate. A down-mix averages the channels
+ * ({@code rematrix_maxval = 1}), which keeps the level of a signal present in every channel.
+ *
+ * <p>Not thread-safe. The file is read as it is decoded; only one decoded frame is held at a time.
+ */
+final class FfmpegAudioDecoder implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FfmpegAudioDecoder.class);
+
+    private final Path file;
+    private final FFmpegFrameGrabber grabber;
+    private final int nativeRate;
+    private final int nativeChannels;
+    private int outRate;
+    private int outChannels;
+
+    private SwrContext swr;
+    private final AVChannelLayout outLayout = new AVChannelLayout();
+    private final AVChannelLayout inLayout = new AVChannelLayout();
+    private int inFormat = -1;
+    private int inRate = -1;
+    private boolean configured;
+
+    private FloatPointer out;
+    private FloatBuffer outView;
+    private int outCapacity; // samples per channel
+    private final PointerPointer<FloatPointer> outPlanes = new PointerPointer<>(1);
+
+    /** A frame held back while the converter is flushed for a format change. */
+    private AVFrame pending;
+    private boolean eof;
+    private boolean done;
+    private boolean closed;
+
+    /**
+     * Opens {@code file} and finds its audio track.
+     *
+     * @throws InvalidInputException if FFmpeg cannot open the file or it has no audio track
+     */
+    FfmpegAudioDecoder(Path file) {
+        this.file = file;
+        String image;
+        try {
+            image = ImageHeaderProbe.imageSignature(file);
+        } catch (java.io.IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        if (image != null) {
+            // refuse at once: probing the streams of an image would decode all its pixels
+            throw new InvalidInputException("cannot read audio " + file + ": it is a " + image
+                    + " image, it contains no audio stream");
+        }
+        this.grabber = new FFmpegFrameGrabber(file.toFile());
+        grabber.setSampleMode(FrameGrabber.SampleMode.RAW);
+        try {
+            grabber.start();
+        } catch (FrameGrabber.Exception e) {
+            closeQuietly();
+            throw new InvalidInputException("cannot read audio " + file
+                    + ": not a format FFmpeg recognises, or the file is corrupt ("
+                    + FfmpegImageReader.reason(e) + ")", e);
+        }
+        if (!grabber.hasAudio()) {
+            closeQuietly();
+            throw new InvalidInputException("cannot read audio " + file + ": it contains no audio stream");
+        }
+        nativeRate = grabber.getSampleRate();
+        nativeChannels = grabber.getAudioChannels();
+        if (nativeRate <= 0 || nativeChannels <= 0) {
+            closeQuietly();
+            throw new InvalidInputException("cannot read audio " + file + ": its audio stream declares "
+                    + nativeRate + " Hz, " + nativeChannels + " channels");
+        }
+        outRate = nativeRate;
+        outChannels = nativeChannels;
+    }
+
+    /** Sample rate of the audio track. */
+    int nativeRate() {
+        return nativeRate;
+    }
+
+    /** Channels of the audio track. */
+    int nativeChannels() {
+        return nativeChannels;
+    }
+
+    /** Duration the container declares, in microseconds, or a value {@code <= 0} when unknown. */
+    long declaredDurationMicros() {
+        return grabber.getLengthInTime();
+    }
+
+    /** Chooses the output format; call before the first {@link #next()}. Defaults to the native one. */
+    void setOutput(int sampleRate, int channels) {
+        if (configured) {
+            throw new IllegalStateException("output format already fixed");
+        }
+        if (sampleRate <= 0 || channels <= 0) {
+            throw new IllegalArgumentException("bad output format " + sampleRate + " Hz, " + channels + " channels");
+        }
+        outRate = sampleRate;
+        outChannels = channels;
+    }
+
+    int outputRate() {
+        return outRate;
+    }
+
+    int outputChannels() {
+        return outChannels;
+    }
+
+    /**
+     * The next chunk of interleaved samples ({@code remaining()} is a multiple of the channel
+     * count), or {@code null} at the end. The buffer is direct, reused, and valid until the next
+     * call.
+     *
+     * @throws InvalidInputException if decoding fails
+     */
+    FloatBuffer next() {
+        if (!configured) {
+            configured = true;
+            av_channel_layout_default(outLayout, outChannels);
+        }
+        try {
+            while (!done) {
+                if (pending != null) {
+                    AVFrame f = pending;
+                    pending = null;
+                    initSwr(f);
+                    int n = convert(f);
+                    if (n > 0) {
+                        return view(n);
+                    }
+                    continue;
+                }
+                if (eof) {
+                    done = true;
+                    int n = swr == null ? 0 : flush();
+                    return n > 0 ? view(n) : null;
+                }
+                Frame f = grabber.grabSamples();
+                if (f == null) {
+                    eof = true;
+                    continue;
+                }
+                if (!(f.opaque instanceof AVFrame af) || af.nb_samples() <= 0) {
+                    continue;
+                }
+                if (swr == null) {
+                    initSwr(af);
+                } else if (changed(af)) {
+                    log.debug("audio format of {} changes mid-stream; re-initialising the resampler", file);
+                    pending = af; // the grabber keeps the frame until the next grab
+                    int n = flush();
+                    if (n > 0) {
+                        return view(n);
+                    }
+                    continue;
+                }
+                int n = convert(af);
+                if (n > 0) {
+                    return view(n);
+                }
+            }
+            return null;
+        } catch (FrameGrabber.Exception e) {
+            throw new InvalidInputException("cannot decode audio " + file + ": " + FfmpegImageReader.reason(e), e);
+        }
+    }
+
+    private int rateOf(AVFrame af) {
+        return af.sample_rate() > 0 ? af.sample_rate() : nativeRate;
+    }
+
+    private boolean changed(AVFrame af) {
+        if (af.format() != inFormat || rateOf(af) != inRate) {
+            return true;
+        }
+        AVChannelLayout l = af.ch_layout();
+        return l.order() == AV_CHANNEL_ORDER_UNSPEC ? l.nb_channels() != inLayout.nb_channels()
+                : av_channel_layout_compare(l, inLayout) != 0;
+    }
+
+    private void initSwr(AVFrame af) {
+        inFormat = af.format();
+        inRate = rateOf(af);
+        av_channel_layout_uninit(inLayout);
+        AVChannelLayout l = af.ch_layout();
+        if (l.order() == AV_CHANNEL_ORDER_UNSPEC || av_channel_layout_copy(inLayout, l) < 0) {
+            av_channel_layout_default(inLayout, l.nb_channels() > 0 ? l.nb_channels() : nativeChannels);
+        }
+        if (swr == null) {
+            swr = new SwrContext(null);
+        }
+        int ret = swr_alloc_set_opts2(swr, outLayout, AV_SAMPLE_FMT_FLT, outRate, inLayout, inFormat, inRate, 0, null);
+        if (ret < 0) {
+            throw new InvalidInputException("cannot convert the audio of " + file + " (" + inLayout.nb_channels()
+                    + " channels, sample format " + inFormat + ", " + inRate + " Hz): error " + ret);
+        }
+        if (outChannels < inLayout.nb_channels()) {
+            av_opt_set_double(swr, "rematrix_maxval", 1.0, 0); // down-mix = average, never louder
+        }
+        if ((ret = swr_init(swr)) < 0) {
+            throw new InvalidInputException("cannot convert the audio of " + file + " (" + inLayout.nb_channels()
+                    + " channels, " + inRate + " Hz): swr_init error " + ret);
+        }
+    }
+
+    private int convert(AVFrame af) {
+        int need = swr_get_out_samples(swr, af.nb_samples());
+        ensureCapacity(need);
+        int n = swr_convert(swr, outPlanes, outCapacity, af.extended_data(), af.nb_samples());
+        if (n < 0) {
+            throw new InvalidInputException("cannot convert the audio of " + file + ": swr_convert error " + n);
+        }
+        return n;
+    }
+
+    private int flush() {
+        ensureCapacity(Math.max(swr_get_out_samples(swr, 0), 1));
+        int n = swr_convert(swr, outPlanes, outCapacity, (PointerPointer<?>) null, 0);
+        if (n < 0) {
+            throw new InvalidInputException("cannot convert the audio of " + file + ": swr_convert error " + n);
+        }
+        return n;
+    }
+
+    private void ensureCapacity(int samples) {
+        if (out != null && outCapacity >= samples) {
+            return;
+        }
+        if (out != null) {
+            out.close();
+        }
+        outCapacity = Math.max(samples, Math.max(4096, outCapacity * 2));
+        out = new FloatPointer((long) outCapacity * outChannels);
+        outView = out.asBuffer();
+        outPlanes.put(0, out);
+    }
+
+    private FloatBuffer view(int samples) {
+        outView.clear().limit(samples * outChannels);
+        return outView;
+    }
+
+    private void closeQuietly() {
+        try {
+            grabber.close();
+        } catch (Exception e) {
+            log.debug("closing the grabber of {} failed: {}", file, e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeQuietly();
+        if (swr != null) {
+            swr_free(swr);
+            swr = null;
+        }
+        av_channel_layout_uninit(inLayout);
+        av_channel_layout_uninit(outLayout);
+        if (out != null) {
+            out.close();
+            out = null;
+        }
+        outPlanes.close();
+        inLayout.close();
+        outLayout.close();
+    }
+}

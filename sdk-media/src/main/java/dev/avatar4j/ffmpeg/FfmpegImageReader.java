@@ -1,0 +1,221 @@
+package dev.avatar4j.ffmpeg;
+
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_ANSI;
+import static org.bytedeco.ffmpeg.global.avformat.AV_DISPOSITION_ATTACHED_PIC;
+import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_AUDIO;
+import static org.bytedeco.ffmpeg.global.avutil.AV_FRAME_DATA_DISPLAYMATRIX;
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
+import static org.bytedeco.ffmpeg.global.avutil.av_display_rotation_get;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_get_side_data;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_ACCURATE_RND;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_BICUBIC;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_FULL_CHR_H_INT;
+
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.media.RgbImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import org.bytedeco.ffmpeg.avcodec.AVCodecParameters;
+import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.avutil.AVFrameSideData;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacv.FFmpegFrameGrabber;
+import org.bytedeco.javacv.Frame;
+import org.bytedeco.javacv.FrameGrabber;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decodes the first picture of any image (or video) file FFmpeg reads to packed RGB, applying the
+ * orientation the file declares (EXIF orientation of JPEGs, display matrices), as FFmpeg's own
+ * command line tools do.
+ *
+ * <p>The declared size is checked before any pixel is decoded: from the file header for the common
+ * formats ({@link ImageHeaderProbe}), from the container when it declares one, and with the
+ * decoder's {@code max_pixels} limit as the backstop for everything else.
+ */
+final class FfmpegImageReader {
+    private static final Logger log = LoggerFactory.getLogger(FfmpegImageReader.class);
+
+    /** At most this many pixels per side. */
+    static final int MAX_SIDE = 16384;
+    /** At most this many pixels in all. */
+    static final long MAX_PIXELS = 100_000_000L;
+
+    private FfmpegImageReader() {
+    }
+
+    static RgbImage read(Path file) {
+        ImageHeaderProbe.Size declared;
+        try {
+            declared = ImageHeaderProbe.probe(file);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read image " + file + ": " + e.getMessage(), e);
+        }
+        if (declared != null) {
+            checkSize(file, declared.width(), declared.height());
+        }
+        FFmpegFrameGrabber g = new FFmpegFrameGrabber(file.toFile());
+        try {
+            g.setPixelFormat(AV_PIX_FMT_RGB24);
+            g.setImageScalingFlags(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
+            g.setVideoOption("max_pixels", Long.toString(MAX_PIXELS));
+            try {
+                // no avformat_find_stream_info: for image demuxers it would decode the whole
+                // picture (without the max_pixels limit) just to learn its size
+                g.start(false);
+            } catch (FrameGrabber.Exception e) {
+                throw new InvalidInputException("cannot read image " + file
+                        + ": not a format FFmpeg recognises, or the file is corrupt (" + reason(e) + ")", e);
+            }
+            checkIsImage(file, g);
+            AVCodecParameters par = g.getFormatContext().streams(g.getVideoStream()).codecpar();
+            if (par.width() > 0 && par.height() > 0) {
+                checkSize(file, par.width(), par.height());
+            }
+            Frame f;
+            try {
+                f = g.grabImage();
+            } catch (FrameGrabber.Exception e) {
+                throw new InvalidInputException("cannot decode image " + file + ": " + reason(e), e);
+            }
+            if (f == null || f.image == null || f.imageWidth <= 0 || f.imageHeight <= 0) {
+                throw new InvalidInputException("cannot decode image " + file + ": the file is corrupt or truncated"
+                        + (declared == null ? " (or larger than " + MAX_PIXELS / 1_000_000 + " Mpx)" : ""));
+            }
+            checkSize(file, f.imageWidth, f.imageHeight);
+            return toRgb(f, orientation(f));
+        } finally {
+            try {
+                g.close();
+            } catch (Exception e) {
+                log.debug("closing the grabber of {} failed: {}", file, e.toString());
+            }
+        }
+    }
+
+    static void checkSize(Path file, long w, long h) {
+        if (w <= 0 || h <= 0) {
+            throw new InvalidInputException("image " + file + " has no pixels (" + w + "x" + h + ")");
+        }
+        if (w > MAX_SIDE || h > MAX_SIDE || w * h > MAX_PIXELS) {
+            throw new InvalidInputException("image " + file + " is too large: " + w + "x" + h + " pixels (at most "
+                    + MAX_SIDE + " per side and " + MAX_PIXELS / 1_000_000 + " Mpx); scale it down");
+        }
+    }
+
+    private static void checkIsImage(Path file, FFmpegFrameGrabber g) {
+        AVFormatContext oc = g.getFormatContext();
+        boolean hasAudio = false;
+        for (int i = 0; i < oc.nb_streams(); i++) {
+            hasAudio |= oc.streams(i).codecpar().codec_type() == AVMEDIA_TYPE_AUDIO;
+        }
+        int vs = g.getVideoStream();
+        if (!g.hasVideo() || vs < 0) {
+            throw new InvalidInputException(file + " is not an image" + (hasAudio ? " (it holds audio only)" : ""));
+        }
+        AVStream st = oc.streams(vs);
+        if (hasAudio && (st.disposition() & AV_DISPOSITION_ATTACHED_PIC) != 0) {
+            throw new InvalidInputException(file + " is not an image (it is audio with cover art)");
+        }
+        String format = oc.iformat() == null ? "" : oc.iformat().name().getString();
+        if (st.codecpar().codec_id() == AV_CODEC_ID_ANSI || format.equals("tty")) {
+            throw new InvalidInputException(file + " is not an image (it is text)");
+        }
+    }
+
+    /**
+     * How to turn the decoded picture upright. Mirrors the auto-rotation of FFmpeg's command line
+     * tools: multiples of 90 degrees and flips; other angles are ignored.
+     */
+    enum Orientation {
+        NONE, ROTATE_CW, ROTATE_CCW, TRANSPOSE, TRANSVERSE, HFLIP, VFLIP, ROTATE_180;
+
+        boolean swapsAxes() {
+            return this == ROTATE_CW || this == ROTATE_CCW || this == TRANSPOSE || this == TRANSVERSE;
+        }
+    }
+
+    private static Orientation orientation(Frame f) {
+        if (!(f.opaque instanceof AVFrame frame)) {
+            return Orientation.NONE;
+        }
+        AVFrameSideData sd = av_frame_get_side_data(frame, AV_FRAME_DATA_DISPLAYMATRIX);
+        if (sd == null || sd.isNull() || sd.size() < 9 * 4) {
+            return Orientation.NONE;
+        }
+        IntPointer m = new IntPointer(sd.data()).capacity(9);
+        int[] dm = new int[9];
+        m.get(dm);
+        return orientation(dm);
+    }
+
+    /** The orientation for a display matrix, exactly as {@code ffmpeg}/{@code ffplay} auto-rotate. */
+    static Orientation orientation(int[] dm) {
+        double theta = -Math.round(av_display_rotation_get(dm));
+        theta -= 360 * Math.floor(theta / 360 + 0.9 / 360);
+        if (Math.abs(theta - 90) < 1.0) {
+            return dm[3] > 0 ? Orientation.TRANSPOSE : Orientation.ROTATE_CW;
+        } else if (Math.abs(theta - 180) < 1.0) {
+            boolean h = dm[0] < 0;
+            boolean v = dm[4] < 0;
+            return h && v ? Orientation.ROTATE_180 : h ? Orientation.HFLIP : v ? Orientation.VFLIP : Orientation.NONE;
+        } else if (Math.abs(theta - 270) < 1.0) {
+            return dm[3] < 0 ? Orientation.TRANSVERSE : Orientation.ROTATE_CCW;
+        } else if (Math.abs(theta) < 1.0) {
+            return dm[4] < 0 ? Orientation.VFLIP : Orientation.NONE;
+        }
+        log.debug("ignoring a display rotation of {} degrees", theta);
+        return Orientation.NONE;
+    }
+
+    /** Copies the grabbed RGB24 rows (with stride) into a packed image, turned upright. */
+    static RgbImage toRgb(Frame f, Orientation o) {
+        int w = f.imageWidth;
+        int h = f.imageHeight;
+        int stride = f.imageStride;
+        ByteBuffer src = (ByteBuffer) f.image[0];
+        byte[] packed = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        if (o == Orientation.NONE) {
+            for (int y = 0; y < h; y++) {
+                src.get(y * stride, packed, y * w * 3, w * 3);
+            }
+            return RgbImage.of(w, h, packed);
+        }
+        byte[] row = new byte[w * 3];
+        int ow = o.swapsAxes() ? h : w;
+        int oh = o.swapsAxes() ? w : h;
+        for (int y = 0; y < h; y++) {
+            src.get(y * stride, row, 0, w * 3);
+            for (int x = 0; x < w; x++) {
+                // output pixel (ox, oy) that source pixel (x, y) lands on
+                int ox;
+                int oy;
+                switch (o) {
+                    case ROTATE_CW -> { ox = h - 1 - y; oy = x; }
+                    case ROTATE_CCW -> { ox = y; oy = w - 1 - x; }
+                    case TRANSPOSE -> { ox = y; oy = x; }
+                    case TRANSVERSE -> { ox = h - 1 - y; oy = w - 1 - x; }
+                    case HFLIP -> { ox = w - 1 - x; oy = y; }
+                    case VFLIP -> { ox = x; oy = h - 1 - y; }
+                    default -> { ox = w - 1 - x; oy = h - 1 - y; } // ROTATE_180
+                }
+                int d = (oy * ow + ox) * 3;
+                packed[d] = row[x * 3];
+                packed[d + 1] = row[x * 3 + 1];
+                packed[d + 2] = row[x * 3 + 2];
+            }
+        }
+        return RgbImage.of(ow, oh, packed);
+    }
+
+    /** A JavaCV exception message without its "make sure FFmpegLogCallback.set()" boilerplate. */
+    static String reason(Exception e) {
+        String m = String.valueOf(e.getMessage());
+        int i = m.indexOf(" (For more details");
+        return i >= 0 ? m.substring(0, i) : m;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.avatar4j.ffmpeg;
+
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.MediaCodec;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.media.UnsupportedMediaException;
+import dev.avatar4j.media.VideoSpec;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The FFmpeg {@link MediaCodec} ({@code ffmpeg}, rank 10, tried before the JDK codec): reads every
+ * image and audio format FFmpeg reads and writes MP4 (H.264 + AAC). Found through
+ * {@link java.util.ServiceLoader}; the natives load on first use, and when they are missing for the
+ * platform every method throws {@link UnsupportedMediaException} so that the next codec is tried.
+ *
+ * <ul>
+ *   <li>{@link #readImage}: the first picture, as RGB, turned upright by its EXIF orientation or
+ *       display matrix; images declaring more than 16384 pixels per side or 100 Mpx are refused
+ *       before their pixels are decoded.</li>
+ *   <li>{@link #readAudio}: the first audio track, mixed down to mono (channel average) and
+ *       resampled by libswresample, decoded as a stream.</li>
+ *   <li>{@link #openVideo}: a streaming MP4 writer (H.264 yuv420p + AAC). Frame {@code i} is
+ *       presented at exactly {@code i / fps}; the audio track (the original file when FFmpeg
+ *       decodes it, else the decoded clip) is written in full; the file appears atomically on
+ *       {@link FrameSink#complete()} and nothing is left behind on {@link FrameSink#abort()}.
+ *       {@code accept} and {@code complete} must come from one thread; {@code abort} may come
+ *       from another.</li>
+ * </ul>
+ *
+ * <p>Stateless and thread-safe; every call opens its own FFmpeg contexts.
+ */
+public final class FfmpegMediaCodec implements MediaCodec {
+
+    /** Creates the codec; cheap (natives are loaded on first use). */
+    public FfmpegMediaCodec() {
+    }
+
+    @Override
+    public String name() {
+        return "ffmpeg";
+    }
+
+    @Override
+    public int rank() {
+        return 10;
+    }
+
+    @Override
+    public RgbImage readImage(Path file) throws UnsupportedMediaException {
+        checkReadable(file, "image");
+        FfmpegNatives.ensureLoaded();
+        return FfmpegImageReader.read(file);
+    }
+
+    @Override
+    public AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        if (sampleRate <= 0) {
+            throw new IllegalArgumentException("sampleRate must be positive, got " + sampleRate);
+        }
+        checkReadable(file, "audio");
+        FfmpegNatives.ensureLoaded();
+        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
+            dec.setOutput(sampleRate, 1);
+            long declared = dec.declaredDurationMicros();
+            long expected = declared > 0 ? declared * sampleRate / 1_000_000L + sampleRate / 10 : sampleRate * 10L;
+            float[] acc = new float[(int) Math.clamp(expected, 1024L, 4L * 1024 * 1024)]; // grows past 4 M
+            int n = 0;
+            FloatBuffer b;
+            while ((b = dec.next()) != null) {
+                int k = b.remaining();
+                if (k > acc.length - n) {
+                    long want = Math.max((long) n + k, (long) acc.length * 2);
+                    if ((long) n + k > Integer.MAX_VALUE - 16) {
+                        throw new InvalidInputException("audio " + file + " is too long (more than "
+                                + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+                    }
+                    acc = Arrays.copyOf(acc, (int) Math.min(want, Integer.MAX_VALUE - 16));
+                }
+                b.get(acc, n, k);
+                for (int i = n; i < n + k; i++) {
+                    if (!Float.isFinite(acc[i])) {
+                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + acc[i]
+                                + ") at " + String.format("%.3f", i / (double) sampleRate) + " s");
+                    }
+                }
+                n += k;
+            }
+            if (n == 0) {
+                throw new InvalidInputException(file + " contains no audio samples");
+            }
+            return new AudioClip(n == acc.length ? acc : Arrays.copyOf(acc, n), sampleRate);
+        }
+    }
+
+    @Override
+    public FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException {
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(spec, "spec");
+        FfmpegNatives.ensureLoaded();
+        return new Mp4FrameSink(out, spec);
+    }
+
+    private static void checkReadable(Path file, String what) {
+        if (file == null) {
+            throw new InvalidInputException("no " + what + " file given");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(Files.isDirectory(file) ? what + " path is a directory, not a file: " + file
+                    : what + " file not found: " + file);
+        }
+        if (!Files.isReadable(file)) {
+            throw new InvalidInputException(what + " file is not readable: " + file);
+        }
+        try {
+            if (Files.size(file) == 0) {
+                throw new InvalidInputException(what + " file is empty: " + file);
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read " + what + " file " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
