@@ -1,0 +1,433 @@
+package dev.avatar4j.examples.cli;
+
+import dev.avatar4j.Avatar;
+import dev.avatar4j.AvatarException;
+import dev.avatar4j.AvatarModel;
+import dev.avatar4j.BackendException;
+import dev.avatar4j.Generation;
+import dev.avatar4j.GenerationCancelledException;
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.RenderResult;
+import dev.avatar4j.engine.BackendRegistry;
+import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.spi.BackendProbe;
+import dev.avatar4j.media.FrameSinks;
+import dev.avatar4j.spi.BackendProvider;
+import java.io.Console;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code avatar4j generate}: renders a talking-avatar MP4 (H.264 + AAC) from a portrait and speech.
+ *
+ * <p>Inputs are checked before anything heavy is loaded. The MP4 appears only when complete (the
+ * SDK writes it atomically); the optional PNG frames are staged and moved into place only on
+ * success. Any failure or a Ctrl-C leaves no partial output.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        versionProvider = VersionProvider.class,
+        description = "Renders a talking-avatar MP4 (H.264 + AAC) from a portrait and speech audio.",
+        footer = {"", "Examples:", "  avatar4j generate --image face.png --audio speech.wav --out talk.mp4",
+                "  avatar4j generate --image face.png --audio speech.wav --out talk.mp4 \\",
+                "      --steps 8 --seed 42 --width 512 --height 512 --png-dir frames/"})
+final class GenerateCommand implements Callable<Integer> {
+    private final Avatar4jCli cli;
+    private final Object lock = new Object();
+    private Running running;
+    private boolean shuttingDown;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--image", required = true, paramLabel = "P",
+            description = "Portrait image: PNG, JPEG or any format FFmpeg reads.")
+    Path image;
+
+    @Option(names = "--audio", required = true, paramLabel = "P",
+            description = "Speech audio: WAV or any format FFmpeg reads.")
+    Path audio;
+
+    @Option(names = "--out", required = true, paramLabel = "P",
+            description = "The MP4 file to write (replaced if it exists). Its directory must exist.")
+    Path out;
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model bundle directory. Default: $AVATAR4J_MODEL, else the built-in demo model.")
+    Path model;
+
+    @Option(names = "--steps", paramLabel = "N", description = "Denoising steps (>= 1). Default: the model's.")
+    Integer steps;
+
+    @Option(names = "--seed", paramLabel = "N", description = "Seed of the noise, for a reproducible video. Default: random.")
+    Long seed;
+
+    @Option(names = "--width", paramLabel = "W", description = "Video width, a multiple of 16 (with --height). Default: the model's.")
+    Integer width;
+
+    @Option(names = "--height", paramLabel = "H", description = "Video height, a multiple of 16 (with --width). Default: the model's.")
+    Integer height;
+
+    @Option(names = "--prompt", paramLabel = "T", description = "Text prompt describing the video. Default: the model's.")
+    String prompt;
+
+    @Option(names = "--guidance", paramLabel = "TEXT,AUDIO",
+            description = "Guidance scales for the prompt and the audio, e.g. 3,5. Default: the model's.")
+    String guidance;
+
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "Inference backend: auto, onnx or tensorrt. Default: $AVATAR4J_BACKEND, else auto.")
+    String backend;
+
+    @Option(names = "--png-dir", paramLabel = "DIR",
+            description = "Also write every frame as frame_NNNNNN.png into DIR (created if missing).")
+    Path pngDir;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+    boolean quiet;
+
+    GenerateCommand(Avatar4jCli cli) {
+        this.cli = cli;
+    }
+
+    /** A generation in flight and the signal that its clean-up is over. */
+    private record Running(Generation generation, CountDownLatch finished) {
+    }
+
+    @Override
+    public Integer call() {
+        CountDownLatch finished = new CountDownLatch(1);
+        try {
+            return generate(finished);
+        } catch (RuntimeException | LinkageError e) {
+            return cli.handleFailure(e);
+        } finally {
+            synchronized (lock) {
+                running = null;
+            }
+            finished.countDown();
+        }
+    }
+
+    private int generate(CountDownLatch finished) {
+        long started = System.nanoTime();
+        validateFiles();
+        String requestedBackend = validateBackend();
+        Avatar request = buildRequest();
+        String backendName = resolveBackend(requestedBackend);
+        try (LoadedModel loaded = loadModel(backendName)) {
+            request = request.model(loaded.model());
+            Path target = out.toAbsolutePath().normalize();
+            GuardedSink png = null;
+            boolean createdPngDir = false;
+            ProgressDisplay progress = null;
+            Generation generation;
+            synchronized (lock) {
+                if (shuttingDown) {
+                    throw new GenerationCancelledException("generation cancelled");
+                }
+                try {
+                    if (pngDir != null) {
+                        createdPngDir = !Files.exists(pngDir);
+                        png = new GuardedSink(FrameSinks.pngSequence(pngDir));
+                        request = request.onFrame(png::accept);
+                    }
+                    if (showProgress()) {
+                        progress = new ProgressDisplay(cli.err());
+                        request = request.onProgress(progress::update);
+                    }
+                    generation = request.start(target);
+                } catch (RuntimeException e) {
+                    cleanUp(png, createdPngDir, progress);
+                    throw e;
+                }
+                running = new Running(generation, finished);
+            }
+            RenderResult result;
+            try {
+                result = generation.await();
+                if (png != null) {
+                    completePngs(png, target);
+                }
+            } catch (RuntimeException e) {
+                cleanUp(png, createdPngDir, progress);
+                throw e;
+            }
+            if (progress != null) {
+                progress.close();
+            }
+            if (!quiet) {
+                double seconds = (System.nanoTime() - started) / 1e9;
+                cli.out().println(Avatar4jCli.format("wrote %s (%d frames, %dx%d, %.2f s) in %.1f s", out,
+                        result.frames(), result.width(), result.height(), result.videoDuration().toNanos() / 1e9,
+                        seconds));
+            }
+            return Avatar4jCli.EXIT_OK;
+        }
+    }
+
+    private boolean showProgress() {
+        if (quiet) {
+            return false;
+        }
+        Console console = System.console();
+        return console != null && console.isTerminal() && cli.err() == System.err;
+    }
+
+    /** Moves the PNG frames into place; if that fails, the MP4 is removed too so that no half result remains. */
+    private static void completePngs(GuardedSink png, Path target) {
+        try {
+            png.complete();
+        } catch (RuntimeException e) {
+            try {
+                Files.deleteIfExists(target);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw new AvatarException("cannot write the PNG frames: " + e.getMessage(), e);
+        }
+    }
+
+    private void cleanUp(GuardedSink png, boolean createdPngDir, ProgressDisplay progress) {
+        if (progress != null) {
+            progress.close();
+        }
+        if (png != null) {
+            png.abort();
+            if (createdPngDir) {
+                try {
+                    Files.deleteIfExists(pngDir); // only if empty: frames of an earlier run stay
+                } catch (IOException ignored) {
+                    // not empty or not deletable: nothing of this run is in it
+                }
+            }
+        }
+    }
+
+    /** Checks the files before anything heavy is loaded. */
+    private void validateFiles() {
+        checkInput(image, "image");
+        checkInput(audio, "audio");
+        if (Files.isDirectory(out)) {
+            throw new InvalidInputException("--out " + out + " is a directory; give a file name such as "
+                    + out.resolve("out.mp4"));
+        }
+        Path parent = out.toAbsolutePath().normalize().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new InvalidInputException("output directory does not exist: " + (out.getParent() != null
+                    ? out.getParent() : parent) + " (create it first)");
+        }
+        if (!Files.isWritable(parent)) {
+            throw new InvalidInputException("output directory is not writable: " + parent);
+        }
+        if (sameFile(out, image) || sameFile(out, audio)) {
+            throw new InvalidInputException("--out " + out + " would overwrite an input file; choose another name");
+        }
+        if (pngDir != null && Files.exists(pngDir) && !Files.isDirectory(pngDir)) {
+            throw new InvalidInputException("--png-dir " + pngDir + " exists and is not a directory");
+        }
+        if ((width == null) != (height == null)) {
+            throw new ParameterException(spec.commandLine(), "--width and --height must be given together");
+        }
+    }
+
+    private static void checkInput(Path file, String what) {
+        if (!Files.exists(file)) {
+            throw new InvalidInputException(what + " file not found: " + file);
+        }
+        if (Files.isDirectory(file)) {
+            throw new InvalidInputException(what + " path is a directory, not a file: " + file);
+        }
+        if (!Files.isReadable(file)) {
+            throw new InvalidInputException(what + " file is not readable: " + file);
+        }
+        try {
+            if (Files.size(file) == 0) {
+                throw new InvalidInputException(what + " file is empty: " + file);
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read " + what + " file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(a) && Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Checks {@code --backend} against the providers on the class path; an unknown name is a
+     * usage error (exit 2), a known but unavailable one a backend failure (exit 4, when loading).
+     *
+     * @return the lower-case name, or null when not given
+     */
+    private String validateBackend() {
+        if (backend == null) {
+            return null;
+        }
+        String name = backend.strip().toLowerCase(Locale.ROOT);
+        List<String> valid = new ArrayList<>();
+        valid.add("auto");
+        for (BackendProvider p : BackendRegistry.global().providers()) {
+            valid.add(p.name().toLowerCase(Locale.ROOT));
+        }
+        if (!valid.contains(name)) {
+            throw new ParameterException(spec.commandLine(), "unknown backend '" + backend + "'; choose one of: "
+                    + String.join(", ", valid));
+        }
+        return name;
+    }
+
+    /**
+     * Resolves {@code auto} (or nothing configured) to the best available backend here, so that
+     * the expected fallback (e.g. no GPU for TensorRT) is a debug line rather than a warning on
+     * every run; {@code avatar4j doctor} explains the choice.
+     *
+     * @param requested the validated {@code --backend}, or null
+     * @return the backend name to load on, or null to let the SDK decide (and report)
+     */
+    private static String resolveBackend(String requested) {
+        String wanted = requested != null ? requested : BackendRegistry.configuredName();
+        if (wanted != null && !wanted.equalsIgnoreCase("auto")) {
+            return requested;
+        }
+        List<String> skipped = new ArrayList<>();
+        for (Map.Entry<String, BackendProbe> e : BackendRegistry.global().probeAll().entrySet()) {
+            if (e.getValue().available()) {
+                if (!skipped.isEmpty()) {
+                    LoggerFactory.getLogger(GenerateCommand.class).debug("backend auto: {} ({})", e.getKey(),
+                            String.join("; ", skipped));
+                }
+                return e.getKey();
+            }
+            skipped.add(e.getKey() + " unavailable: " + e.getValue().detail());
+        }
+        return requested; // none available: the SDK says so
+    }
+
+    /** The request without model and listeners; its methods validate steps, size, guidance. */
+    private Avatar buildRequest() {
+        // decoded here, before any model loads, so that a broken image fails fast; the same
+        // decoder the SDK would use, so the result is identical
+        RgbImage decoded = MediaRegistry.global().readImage(image);
+        Avatar request = Avatar.from(decoded).speak(audio);
+        if (steps != null) {
+            request = request.steps(steps);
+        }
+        if (seed != null) {
+            request = request.seed(seed);
+        }
+        if (width != null) {
+            request = request.size(width, height);
+        }
+        if (prompt != null) {
+            request = request.prompt(prompt);
+        }
+        if (guidance != null) {
+            String[] parts = guidance.split(",", -1);
+            if (parts.length != 2) {
+                throw new ParameterException(spec.commandLine(),
+                        "--guidance wants two numbers TEXT,AUDIO (e.g. 3,5), got '" + guidance + "'");
+            }
+            try {
+                request = request.guidance(Double.parseDouble(parts[0].strip()), Double.parseDouble(parts[1].strip()));
+            } catch (NumberFormatException e) {
+                throw new ParameterException(spec.commandLine(),
+                        "--guidance wants two numbers TEXT,AUDIO (e.g. 3,5), got '" + guidance + "'");
+            }
+        }
+        return request;
+    }
+
+    /** A model and whether this command must close it. */
+    private record LoadedModel(AvatarModel model, boolean owned) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (owned) {
+                model.close();
+            }
+        }
+    }
+
+    private LoadedModel loadModel(String backendName) {
+        if (model != null) {
+            return new LoadedModel(AvatarModel.builder(model).backend(backendName).load(), true);
+        }
+        if (backendName == null) {
+            return new LoadedModel(AvatarModel.defaultModel(), false);
+        }
+        AvatarModel m = defaultModelOn(backendName);
+        if (!backendName.equals("auto") && !m.backendName().equalsIgnoreCase(backendName)) {
+            // only possible when the default model was already loaded in this JVM
+            throw new BackendException("the default model is already loaded on backend '" + m.backendName()
+                    + "'; use --model DIR to load it on '" + backendName + "'");
+        }
+        return new LoadedModel(m, false);
+    }
+
+    /**
+     * The shared default model, loaded (if this is the first use) on {@code backendName}: the SDK
+     * selects the default model's backend from the {@code avatar4j.backend} property, so it is set
+     * for the duration of the load.
+     */
+    static AvatarModel defaultModelOn(String backendName) {
+        String previous = System.getProperty(BackendRegistry.BACKEND_PROPERTY);
+        System.setProperty(BackendRegistry.BACKEND_PROPERTY, backendName);
+        try {
+            return AvatarModel.defaultModel();
+        } finally {
+            if (previous == null) {
+                System.clearProperty(BackendRegistry.BACKEND_PROPERTY);
+            } else {
+                System.setProperty(BackendRegistry.BACKEND_PROPERTY, previous);
+            }
+        }
+    }
+
+    /**
+     * Cancels the running generation, if any, and waits up to {@code wait} for its clean-up.
+     * After this no new generation starts on this command.
+     */
+    boolean cancelAndWait(Duration wait) {
+        Running r;
+        synchronized (lock) {
+            shuttingDown = true;
+            r = running;
+        }
+        if (r == null) {
+            return false;
+        }
+        boolean requested = r.generation().cancel();
+        try {
+            r.finished().await(wait.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return requested;
+    }
+
+    /** Whether a generation is running. */
+    boolean running() {
+        synchronized (lock) {
+            return running != null;
+        }
+    }
+}
