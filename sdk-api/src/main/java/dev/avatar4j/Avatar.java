@@ -231,7 +231,7 @@ public final class Avatar {
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),
                 height != null ? height : m.defaultHeight(), steps != null ? steps : m.defaultSteps(), s, prompt,
-                textGuidance, audioGuidance, NoiseSource.seeded(s));
+                textGuidance, audioGuidance, NoiseSource.seeded(s), null);
     }
 
     private Avatar copy(java.util.function.Consumer<Mutable> change) {

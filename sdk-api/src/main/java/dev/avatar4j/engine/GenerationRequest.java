@@ -18,12 +18,28 @@ import java.util.Objects;
  * @param textGuidance  text guidance scale, or NaN for the bundle's default
  * @param audioGuidance audio guidance scale, or NaN for the bundle's default
  * @param noise         the initial-noise source (per latent frame); see {@link NoiseSource#seeded(long)}
+ * @param latentTap     receives each final latent frame ({@code [C, h, w]} float32) before it is
+ *                      decoded, or null; parity tests compare them with the reference
  */
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
-                                String prompt, double textGuidance, double audioGuidance, NoiseSource noise) {
+                                String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
+                                LatentTap latentTap) {
     public GenerationRequest {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(audio, "audio");
         Objects.requireNonNull(noise, "noise");
+    }
+
+    /** Observer of final latent frames. */
+    @FunctionalInterface
+    public interface LatentTap {
+        /** Called with latent frame {@code index} ({@code floats} float32 values); do not keep the segment. */
+        void finalLatent(int index, java.lang.foreign.MemorySegment frame, long floats);
+    }
+
+    /** A copy with {@code noise} and {@code tap} replaced (tests inject recorded noise). */
+    public GenerationRequest withNoise(NoiseSource noise, LatentTap tap) {
+        return new GenerationRequest(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance,
+                noise, tap);
     }
 }

@@ -164,6 +164,9 @@ public final class StableAvatarEngine implements FamilyEngine {
                     });
             for (int i = 0; i < t; i++) {
                 ctx.checkpoint();
+                if (r.latentTap() != null) {
+                    r.latentTap().finalLatent(i, latents.frame(i), latents.frameFloats());
+                }
                 decoder.decode(latents.frame(i), ctx::emitFrame);
                 ctx.advance(Progress.Stage.DECODING, 1);
             }
