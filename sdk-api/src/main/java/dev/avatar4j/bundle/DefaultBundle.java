@@ -19,7 +19,7 @@ import java.util.UUID;
  */
 public final class DefaultBundle {
     /** Class-path folder of the built-in bundle. */
-    public static final String RESOURCE_DIR = "/dev/avatar4j/bundles/stableavatar-tiny/";
+    public static final String RESOURCE_DIR = "/META-INF/avatar4j/bundles/stableavatar-tiny/";
 
     private DefaultBundle() {
     }
