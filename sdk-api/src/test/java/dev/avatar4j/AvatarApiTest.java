@@ -120,6 +120,22 @@ class AvatarApiTest {
     }
 
     @Test
+    void framesStreamOutLongBeforeTheLastWindowIsDenoised() {
+        java.util.concurrent.atomic.AtomicInteger ditCallsAtFirstFrame = new java.util.concurrent.atomic.AtomicInteger(-1);
+        RenderResult r = request(30.0).onFrame(f -> {
+            if (f.index() == 0) {
+                ditCallsAtFirstFrame.set(FakeBackendProvider.INSTANCE.runs.get("dit.onnx").get());
+            }
+        }).render(new RecordingSink());
+        int total = FakeBackendProvider.INSTANCE.runs.get("dit.onnx").get();
+        // 30 s → T = 188 latents → 12 windows × 2 steps; the wavefront finishes frame 0 after
+        // window 0 has run both steps and window 1 its first step
+        assertThat(total).isEqualTo(24);
+        assertThat(ditCallsAtFirstFrame.get()).isBetween(1, 4);
+        assertThat(r.frames()).isEqualTo(expectedFrames(30.0));
+    }
+
+    @Test
     void sameSeedSameVideoDifferentSeedDifferentVideo() {
         RecordingSink a = new RecordingSink();
         RecordingSink b = new RecordingSink();

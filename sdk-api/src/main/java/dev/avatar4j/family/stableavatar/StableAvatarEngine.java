@@ -13,9 +13,8 @@ import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.window.LatentTimeline;
-import dev.avatar4j.window.LockstepDenoiser;
 import dev.avatar4j.window.OverlapWeights;
+import dev.avatar4j.window.WavefrontDenoiser;
 import dev.avatar4j.window.Window;
 import dev.avatar4j.window.WindowPlan;
 import java.util.List;
@@ -25,7 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code stableavatar} pipeline (ARCHITECTURE §3): image and audio conditioning, the
  * flow-matching Euler sampler with 3-branch text/audio guidance over sliding windows that cover
- * the whole audio, and the streaming VAE decoder feeding frames out one latent frame at a time.
+ * the whole audio in dependency order (a wavefront: memory bounded independently of the audio
+ * length, first frames early), and the streaming VAE decoder feeding frames out one latent frame
+ * at a time as soon as each is final.
  */
 public final class StableAvatarEngine implements FamilyEngine {
     private static final Logger log = LoggerFactory.getLogger(StableAvatarEngine.class);
@@ -147,29 +148,30 @@ public final class StableAvatarEngine implements FamilyEngine {
         Tensor positive = text.positive(r.prompt());
         try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
              WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.audio(), t);
-             LatentTimeline latents = new LatentTimeline(t, cfg.latentChannels() * hw);
              GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
                      positive, image, audio, lh, lw);
              StreamingDecoder decoder = new StreamingDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
             ctx.checkpoint();
-            for (int i = 0; i < t; i++) {
-                r.noise().fill(i, latents.frame(i), latents.frameFloats());
-            }
             float[] weights = OverlapWeights.of(cfg.weights(), cfg.overlap());
-            new LockstepDenoiser(plan, weights, schedule, cfg.latentChannels(), hw).denoise(latents, dit,
+            long frameFloats = cfg.latentChannels() * hw;
+            // dependency-ordered (window, step) work: frames become final long before the last
+            // window is denoised, go straight to the decoder and out, and are freed (ARCHITECTURE §3.1)
+            new WavefrontDenoiser(plan, weights, schedule, cfg.latentChannels(), hw).denoise(
+                    (frame, dst) -> r.noise().fill(frame, dst, frameFloats),
+                    dit,
                     (Window w, int step) -> {
                         if (step == r.steps() - 1) {
-                            audio.release(w); // the last step of a window: its audio is no longer needed
+                            audio.release(w); // a window's last step: its audio is no longer needed
                         }
+                    },
+                    (frame, latent) -> {
+                        ctx.checkpoint();
+                        if (r.latentTap() != null) {
+                            r.latentTap().finalLatent(frame, latent, frameFloats);
+                        }
+                        decoder.decode(latent, ctx::emitFrame);
+                        ctx.advance(Progress.Stage.DECODING, 1);
                     });
-            for (int i = 0; i < t; i++) {
-                ctx.checkpoint();
-                if (r.latentTap() != null) {
-                    r.latentTap().finalLatent(i, latents.frame(i), latents.frameFloats());
-                }
-                decoder.decode(latents.frame(i), ctx::emitFrame);
-                ctx.advance(Progress.Stage.DECODING, 1);
-            }
         } finally {
             if (!text.isShared(positive)) {
                 positive.close();
