@@ -530,6 +530,25 @@ def init_weights(model, seed):
     return model
 
 
+# The seed of each graph's weights (SEED + n); every module draws from its own generator, so the
+# weights do not depend on the order in which modules are built.
+MODEL_SEEDS = {"audio-encoder": 1, "image-encoder": 2, "text-encoder": 3, "vae-encoder": 4, "dit": 5,
+               "vae-decoder": 6}
+
+
+def build_model(key):
+    """One PyTorch module of the bundle, by graph key, with exactly the weights that are exported."""
+    cls = {"audio-encoder": AudioEncoder, "image-encoder": ImageEncoder, "text-encoder": TextEncoder,
+           "vae-encoder": VaeEncoder, "dit": DiT, "vae-decoder": VaeDecoder}[key]
+    return init_weights(cls(), SEED + MODEL_SEEDS[key])
+
+
+def build_models():
+    """All six PyTorch modules of the bundle (eval mode), keyed like the manifest's graphs. Used by
+    tools/reference_run_stableavatar.py to run the pipeline in PyTorch with the bundle's weights."""
+    return {key: build_model(key) for key in MODEL_SEEDS}
+
+
 # --- export helpers -----------------------------------------------------------------------------
 
 def sha256(path):
@@ -686,7 +705,7 @@ def main():
     # audio encoder
     for n, expect in ((53760, 167), (51840, 161), (39040, 121)):
         assert w2v_length(n) == expect, (n, w2v_length(n))
-    audio = init_weights(AudioEncoder(), SEED + 1)
+    audio = build_model("audio-encoder")
     with torch.no_grad():
         for n in (53760, 51840, 39040, 16000):
             o = audio(rnd(1, n))
@@ -702,7 +721,7 @@ def main():
     graphs["audio-encoder"] = ("audio_encoder.onnx", m)
 
     # image encoder
-    image = init_weights(ImageEncoder(), SEED + 2)
+    image = build_model("image-encoder")
     with torch.no_grad():
         for _ in range(2):
             ex = rnd(1, 3, 224, 224)
@@ -716,7 +735,7 @@ def main():
     graphs["image-encoder"] = ("image_encoder.onnx", m)
 
     # text encoder
-    text = init_weights(TextEncoder(), SEED + 3)
+    text = build_model("text-encoder")
 
     def encode_text(s, pad_to):
         ids = tokenize(s)
@@ -748,7 +767,7 @@ def main():
     write_safetensors(os.path.join(out, "text_default.safetensors"), pos.numpy())
 
     # VAE encoder
-    venc = init_weights(VaeEncoder(), SEED + 4)
+    venc = build_model("vae-encoder")
     with torch.no_grad():
         for fp, hh, ww in ((81, 256, 256), (9, 64, 96), (1, 16, 24)):
             v = torch.clamp(rnd(1, 3, fp, hh, ww, std=0.5), -1, 1)
@@ -769,7 +788,7 @@ def main():
     graphs["vae-encoder"] = ("vae_encoder.onnx", m)
 
     # DiT
-    dit = init_weights(DiT(), SEED + 5)
+    dit = build_model("dit")
 
     def dit_inputs(b, k, h, w, lt, L):
         idx = torch.from_numpy(audio_index_table(L))
@@ -832,7 +851,7 @@ def main():
     graphs["dit"] = ("dit.onnx", m)
 
     # VAE decoder
-    vdec = init_weights(VaeDecoder(), SEED + 6)
+    vdec = build_model("vae-decoder")
 
     def caches(h, w, std=0.0):
         return [rnd(1, c, 2, s * h, s * w, std=std) if std else torch.zeros(1, c, 2, s * h, s * w)
