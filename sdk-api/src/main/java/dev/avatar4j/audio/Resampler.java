@@ -23,7 +23,12 @@ public final class Resampler {
         if (fromRate == toRate) {
             return in.clone();
         }
-        int outLen = (int) Math.round((double) in.length * toRate / fromRate);
+        double exact = Math.floor((double) in.length * toRate / fromRate + 0.5);
+        if (exact > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("resampling " + in.length + " samples from " + fromRate + " to " + toRate
+                    + " Hz gives more samples than an array holds");
+        }
+        int outLen = (int) exact;
         float[] out = new float[outLen];
         double ratio = (double) toRate / fromRate;
         double cutoff = 0.95 * Math.min(1.0, ratio); // relative to the input Nyquist frequency

@@ -40,7 +40,7 @@ public final class SafeTensors {
             }
             byte[] header = all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             Map<String, Object> json = JSON.std.mapFrom(header);
-            if (!(json.get(name) instanceof Map<?, ?> entry)) {
+            if (json == null || !(json.get(name) instanceof Map<?, ?> entry)) {
                 throw bad(file, "has no tensor \"" + name + "\"");
             }
             String dtype = String.valueOf(entry.get("dtype"));
@@ -51,10 +51,18 @@ public final class SafeTensors {
             };
             long[] shape = longs(file, entry.get("shape"));
             long[] offsets = longs(file, entry.get("data_offsets"));
-            long count = Tensor.elementCount(shape);
             long dataStart = 8 + headerLen;
-            if (offsets.length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != count * dt.byteSize()
-                    || dataStart + offsets[1] > size) {
+            long count;
+            long bytes;
+            try {
+                count = Tensor.elementCount(shape);
+                bytes = Math.multiplyExact(count, dt.byteSize());
+            } catch (ArithmeticException e) {
+                throw bad(file, "tensor \"" + name + "\" has an impossibly large shape");
+            }
+            // compare against the bytes left after the header, so that no sum can overflow
+            if (offsets.length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] - offsets[0] != bytes
+                    || offsets[1] > size - dataStart) {
                 throw bad(file, "tensor \"" + name + "\" has inconsistent data offsets");
             }
             MemorySegment data = all.asSlice(dataStart + offsets[0], offsets[1] - offsets[0]);

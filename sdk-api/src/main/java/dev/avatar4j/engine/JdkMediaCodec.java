@@ -115,10 +115,15 @@ final class JdkMediaCodec implements MediaCodec {
             }
             float[] mono = Resampler.downmix(inter, channels);
             int rate = Math.round(f.getSampleRate());
-            if (rate <= 0) {
-                throw new InvalidInputException("audio " + file + " declares an invalid sample rate " + f.getSampleRate());
+            if (rate < 1000 || rate > 768_000) {
+                throw new InvalidInputException("audio " + file + " declares an unsupported sample rate of "
+                        + f.getSampleRate() + " Hz (1 kHz to 768 kHz)");
             }
-            return new AudioClip(Resampler.resample(mono, rate, sampleRate), sampleRate);
+            try {
+                return new AudioClip(Resampler.resample(mono, rate, sampleRate), sampleRate);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidInputException("audio " + file + ": " + e.getMessage(), e);
+            }
         } catch (IOException e) {
             throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
         }
