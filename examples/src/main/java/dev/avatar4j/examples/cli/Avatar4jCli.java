@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code avatar4j} command-line tool: {@code generate} a talking-avatar MP4 from a portrait and
- * speech, or {@code doctor} the installation.
+ * speech, {@code plan} what a generation would compute without running it, or {@code doctor} the
+ * installation.
  *
  * <p>Every failure ends with exactly one line {@code avatar4j: <what to fix>} on standard error
  * and an exit code that says what kind of problem it was:
@@ -132,6 +133,7 @@ public final class Avatar4jCli implements Runnable {
     CommandLine commandLine() {
         CommandLine cmd = new CommandLine(this);
         cmd.addSubcommand("generate", generate);
+        cmd.addSubcommand("plan", new PlanCommand(this));
         cmd.addSubcommand("doctor", new DoctorCommand(this));
         cmd.addSubcommand("help", new CommandLine.HelpCommand());
         cmd.setOut(new PrintWriter(out, true, out.charset()));
@@ -181,7 +183,7 @@ public final class Avatar4jCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: generate or doctor");
+                "missing command: generate, plan or doctor");
     }
 
     /** Maps a failure to its exit code and reports it in one line. */

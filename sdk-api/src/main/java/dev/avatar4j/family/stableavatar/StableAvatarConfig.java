@@ -92,10 +92,18 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
         TailMode tail;
         try {
             shiftMode = ShiftMode.parse(sampler.optString("shiftMode").orElse("diffusers-0.30.1"));
+        } catch (IllegalArgumentException e) {
+            throw bad("\"sampler.shiftMode\": " + e.getMessage());
+        }
+        try {
             tail = parseTail(window.optString("tail").orElse("corrected"));
-            OverlapWeights.of(window.string("weights"), Math.max(2, window.integer("overlap")));
         } catch (IllegalArgumentException e) {
             throw bad(e.getMessage());
+        }
+        try {
+            OverlapWeights.of(window.string("weights"), 2); // the scheme only; the overlap is range-checked below
+        } catch (IllegalArgumentException e) {
+            throw bad("\"window.weights\": " + e.getMessage());
         }
         String tokenizer = null;
         int maxTokens = 512;

@@ -1,9 +1,9 @@
 package dev.avatar4j.family.stableavatar;
 
-import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.BundleException;
 import dev.avatar4j.Progress;
-import dev.avatar4j.audio.AudioWindowSlicer;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
@@ -13,7 +13,6 @@ import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.window.OverlapWeights;
 import dev.avatar4j.window.WavefrontDenoiser;
 import dev.avatar4j.window.Window;
 import dev.avatar4j.window.WindowPlan;
@@ -32,7 +31,7 @@ public final class StableAvatarEngine implements FamilyEngine {
     private static final Logger log = LoggerFactory.getLogger(StableAvatarEngine.class);
 
     /** The reference's branch order: [neg text + zeroed audio, neg text + audio, pos text + audio]. */
-    private static final List<GuidedDit.Branch> TEXT_AUDIO_BRANCHES = List.of(
+    static final List<GuidedDit.Branch> TEXT_AUDIO_BRANCHES = List.of(
             new GuidedDit.Branch(false, 0f), new GuidedDit.Branch(false, 1f), new GuidedDit.Branch(true, 1f));
 
     private final StableAvatarConfig cfg;
@@ -55,6 +54,22 @@ public final class StableAvatarEngine implements FamilyEngine {
             graphs.close();
             throw e;
         }
+    }
+
+    /**
+     * The configuration of a {@code stableavatar} bundle read from its manifest alone, without
+     * opening any graph: for planning ({@link StableAvatarPlan}) before, or instead of, loading.
+     *
+     * @param manifest the bundle's manifest
+     * @return the validated configuration
+     * @throws BundleException if the manifest is of another family or its sections are invalid
+     */
+    public static StableAvatarConfig configOf(BundleManifest manifest) {
+        if (!StableAvatarConfig.FAMILY.equals(manifest.family())) {
+            throw new BundleException(BundleManifest.FILE_NAME + ": model family \"" + manifest.family()
+                    + "\" is not " + StableAvatarConfig.FAMILY);
+        }
+        return StableAvatarConfig.from(manifest);
     }
 
     /** The validated manifest sections. */
@@ -92,53 +107,33 @@ public final class StableAvatarEngine implements FamilyEngine {
         return cfg.defaultSteps();
     }
 
-    /** Latent frames T for the request's audio: {@code (⌊samples/640⌋ − 1) // 4 + 1}. */
-    int latentFrames(GenerationRequest r) {
-        int t = AudioWindowSlicer.latentFrames(r.audio().length(), cfg.samplesPerFrame(), cfg.temporalStride());
-        if (t < 1) {
-            throw new InvalidInputException("audio too short: " + r.audio().length() + " samples; at least one video "
-                    + "frame (" + cfg.samplesPerFrame() + " samples = " + 1000 / cfg.fps() + " ms) is needed");
-        }
-        return t;
-    }
-
-    WindowPlan windows(int latentFrames) {
-        return WindowPlan.create(latentFrames, cfg.windowLatents(), cfg.overlap());
-    }
-
-    private void validate(GenerationRequest r) {
-        int m = cfg.sizeMultiple();
-        if (r.width() <= 0 || r.height() <= 0 || r.width() % m != 0 || r.height() % m != 0) {
-            throw new InvalidInputException("size must be positive multiples of " + m + ", got " + r.width() + "x"
-                    + r.height());
-        }
-        if (r.steps() < 1) {
-            throw new InvalidInputException("steps must be at least 1, got " + r.steps());
-        }
+    /**
+     * The plan of request {@code r}: T, the windows, the schedule and the weights the generation
+     * runs with (the same factory {@code avatar4j plan} uses), validating the request.
+     */
+    StableAvatarPlan planOf(GenerationRequest r) {
         if (r.audio().sampleRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
         }
+        return StableAvatarPlan.create(cfg, r.audio().length(), r.steps(), cfg.overlap(), cfg.weights(), r.width(),
+                r.height());
     }
 
     @Override
     public GenerationPlan plan(GenerationRequest r) {
-        validate(r);
-        int t = latentFrames(r);
-        int windows = windows(t).windows().size();
-        int frames = (t - 1) * cfg.temporalStride() + 1;
-        return new GenerationPlan(frames, (long) r.steps() * windows + t);
+        StableAvatarPlan p = planOf(r);
+        return new GenerationPlan(p.frames(), p.workUnits());
     }
 
     @Override
     public void generate(GenerationRequest r, GenerationContext ctx) {
-        validate(r);
-        int t = latentFrames(r);
-        WindowPlan plan = windows(t);
-        int lh = r.height() / cfg.spatialStride();
-        int lw = r.width() / cfg.spatialStride();
+        StableAvatarPlan p = planOf(r);
+        int t = p.latentFrames();
+        WindowPlan plan = p.windowPlan();
+        int lh = p.latentHeight();
+        int lw = p.latentWidth();
         long hw = (long) lh * lw;
-        FlowMatchSchedule schedule = FlowMatchSchedule.create(r.steps(), cfg.shift(), cfg.shiftMode(),
-                cfg.trainTimesteps());
+        FlowMatchSchedule schedule = p.schedule();
         double st = Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance();
         double sa = Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance();
         Guidance guidance = Guidance.textAudio(st, sa);
@@ -147,12 +142,12 @@ public final class StableAvatarEngine implements FamilyEngine {
 
         Tensor positive = text.positive(r.prompt());
         try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
-             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.audio(), t);
+             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.audio(), p);
              GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
                      positive, image, audio, lh, lw);
              StreamingDecoder decoder = new StreamingDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
             ctx.checkpoint();
-            float[] weights = OverlapWeights.of(cfg.weights(), cfg.overlap());
+            float[] weights = p.overlapWeights();
             long frameFloats = cfg.latentChannels() * hw;
             // dependency-ordered (window, step) work: frames become final long before the last
             // window is denoised, go straight to the decoder and out, and are freed (ARCHITECTURE §3.1)

@@ -2,8 +2,6 @@ package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.audio.AudioTokenIndex;
-import dev.avatar4j.audio.AudioWindowSlicer;
-import dev.avatar4j.audio.Wav2Vec2Geometry;
 import dev.avatar4j.audio.Wav2Vec2Normalizer;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.spi.GraphSession;
@@ -32,14 +30,14 @@ final class WindowAudio implements AutoCloseable {
     private final GraphSession encoder;
     private final StableAvatarConfig cfg;
     private final float[] samples;
-    private final int latentFrames;
+    private final StableAvatarPlan plan;
     private final Map<Integer, Features> cache = new HashMap<>();
 
-    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioClip audio, int latentFrames) {
+    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioClip audio, StableAvatarPlan plan) {
         this.encoder = encoder;
         this.cfg = cfg;
         this.samples = audio.samples();
-        this.latentFrames = latentFrames;
+        this.plan = plan;
     }
 
     /** The features of window {@code w}, computed on first use. */
@@ -61,14 +59,13 @@ final class WindowAudio implements AutoCloseable {
     }
 
     private Features compute(Window w) {
-        long[] range = AudioWindowSlicer.sliceSamples(w, latentFrames, samples.length, cfg.samplesPerFrame(),
-                cfg.temporalStride(), cfg.sliceFrames(), cfg.tailMode());
-        int n = Math.toIntExact(range[1] - range[0]);
+        StableAvatarPlan.AudioSlice range = plan.windowAudio().get(w.index()); // AudioWindowSlicer's range
+        int n = Math.toIntExact(range.samples());
         float[] slice = new float[n];
-        int available = (int) Math.max(0, Math.min(n, samples.length - range[0]));
-        System.arraycopy(samples, (int) range[0], slice, 0, available); // the rest stays 0: past the end
+        int available = (int) Math.max(0, Math.min(n, samples.length - range.from()));
+        System.arraycopy(samples, (int) range.from(), slice, 0, available); // the rest stays 0: past the end
         float[] normalized = Wav2Vec2Normalizer.normalize(slice);
-        int expectedTokens = Wav2Vec2Geometry.tokenCount(n);
+        int expectedTokens = range.tokens();
         Tensor tokens;
         try (Tensor input = Tensor.ofFloats(normalized, 1, n)) {
             tokens = encoder.run(Map.of("input_values", input), Set.of("last_hidden_state")).get("last_hidden_state");
