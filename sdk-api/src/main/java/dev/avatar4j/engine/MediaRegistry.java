@@ -113,7 +113,13 @@ public final class MediaRegistry {
                 : "; add dev.avatar4j:sdk-media for every format FFmpeg reads and MP4 output";
     }
 
-    private static void checkReadable(Path file, String what) {
+    /**
+     * Checks that {@code file} is an existing, readable, non-empty regular file.
+     *
+     * @param what what the file is for, used in the message ("image", "audio")
+     * @throws InvalidInputException saying what is wrong with it
+     */
+    public static void checkReadable(Path file, String what) {
         if (file == null) {
             throw new InvalidInputException("no " + what + " file given");
         }

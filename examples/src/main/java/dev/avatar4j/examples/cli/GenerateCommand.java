@@ -221,8 +221,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     /** Checks the files before anything heavy is loaded. */
     private void validateFiles() {
-        checkInput(image, "image");
-        checkInput(audio, "audio");
+        MediaRegistry.checkReadable(image, "image");
+        MediaRegistry.checkReadable(audio, "audio");
         if (Files.isDirectory(out)) {
             throw new InvalidInputException("--out " + out + " is a directory; give a file name such as "
                     + out.resolve("out.mp4"));
@@ -243,25 +243,6 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if ((width == null) != (height == null)) {
             throw new ParameterException(spec.commandLine(), "--width and --height must be given together");
-        }
-    }
-
-    private static void checkInput(Path file, String what) {
-        if (!Files.exists(file)) {
-            throw new InvalidInputException(what + " file not found: " + file);
-        }
-        if (Files.isDirectory(file)) {
-            throw new InvalidInputException(what + " path is a directory, not a file: " + file);
-        }
-        if (!Files.isReadable(file)) {
-            throw new InvalidInputException(what + " file is not readable: " + file);
-        }
-        try {
-            if (Files.size(file) == 0) {
-                throw new InvalidInputException(what + " file is empty: " + file);
-            }
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read " + what + " file " + file + ": " + e.getMessage(), e);
         }
     }
 
