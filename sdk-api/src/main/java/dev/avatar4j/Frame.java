@@ -24,7 +24,10 @@ public final class Frame {
      * @param rgb    {@code width*height*3} bytes; copied
      */
     public Frame(int index, double fps, int width, int height, byte[] rgb) {
-        Objects.requireNonNull(rgb, "rgb");
+        this(index, fps, width, height, Objects.requireNonNull(rgb, "rgb"), true);
+    }
+
+    private Frame(int index, double fps, int width, int height, byte[] rgb, boolean copy) {
         if (index < 0 || width <= 0 || height <= 0 || fps <= 0) {
             throw new IllegalArgumentException("bad frame geometry: index " + index + ", " + width + "x" + height
                     + " @ " + fps + " fps");
@@ -36,7 +39,7 @@ public final class Frame {
         this.fps = fps;
         this.width = width;
         this.height = height;
-        this.rgb = rgb.clone();
+        this.rgb = copy ? rgb.clone() : rgb;
     }
 
     public int index() {
@@ -87,6 +90,11 @@ public final class Frame {
             img.setRGB(0, y, width, 1, row, 0, width);
         }
         return img;
+    }
+
+    /** A frame over {@code rgb} without copying it: the caller hands the array over (the engine's frames). */
+    static Frame adopt(int index, double fps, int width, int height, byte[] rgb) {
+        return new Frame(index, fps, width, height, rgb, false);
     }
 
     @Override

@@ -290,7 +290,7 @@ public final class Generation {
         @Override
         public void emitFrame(byte[] rgb) {
             checkpoint();
-            Frame frame = new Frame(frames, fps, request.width(), request.height(), rgb);
+            Frame frame = Frame.adopt(frames, fps, request.width(), request.height(), rgb);
             frames++;
             for (FrameListener l : job.frameListeners()) {
                 try {

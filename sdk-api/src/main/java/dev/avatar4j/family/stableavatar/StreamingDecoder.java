@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.spi.GraphSession;
@@ -9,6 +10,7 @@ import dev.avatar4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +28,13 @@ final class StreamingDecoder implements AutoCloseable {
     private final int height;
     private final Tensor latent;
     private final Tensor first;
-    private final List<Tensor> caches = new ArrayList<>();
+    private final Tensor firstFrames;  // [1, 3, 1, H, W]
+    private final Tensor laterFrames;  // [1, 3, temporalStride, H, W]
+    // causal caches: the graph reads cachesIn and writes cachesOut, then the two swap (no copies)
+    private List<Tensor> cachesIn = new ArrayList<>();
+    private List<Tensor> cachesOut = new ArrayList<>();
+    private final Map<String, Tensor> inputs = new HashMap<>();
+    private final Map<String, Tensor> outputs = new HashMap<>();
     private int next;
 
     StreamingDecoder(GraphSession graph, StableAvatarConfig cfg, int lh, int lw, int width, int height) {
@@ -36,6 +44,8 @@ final class StreamingDecoder implements AutoCloseable {
         this.height = height;
         this.latent = Tensor.allocate(DType.FLOAT32, 1, cfg.latentChannels(), 1, lh, lw);
         this.first = Tensor.allocate(DType.INT64, 1);
+        this.firstFrames = Tensor.allocate(DType.FLOAT32, 1, 3, 1, height, width);
+        this.laterFrames = Tensor.allocate(DType.FLOAT32, 1, 3, cfg.temporalStride(), height, width);
         try {
             for (StableAvatarConfig.Cache c : cfg.caches()) {
                 TensorSpec spec = graph.inputs().stream().filter(s -> s.name().equals(c.input())).findFirst()
@@ -45,8 +55,9 @@ final class StreamingDecoder implements AutoCloseable {
                     throw new BundleException("vae-decoder cache " + c.input() + " must have fixed channel and time "
                             + "sizes, has " + spec.shapeString());
                 }
-                caches.add(Tensor.allocate(DType.FLOAT32, 1, shape[1], shape[2], (long) lh * c.scale(),
-                        (long) lw * c.scale()));
+                long[] concrete = {1, shape[1], shape[2], (long) lh * c.scale(), (long) lw * c.scale()};
+                cachesIn.add(Tensor.allocate(DType.FLOAT32, concrete));
+                cachesOut.add(Tensor.allocate(DType.FLOAT32, concrete));
             }
         } catch (RuntimeException e) {
             close();
@@ -57,36 +68,28 @@ final class StreamingDecoder implements AutoCloseable {
     /** Decodes the next latent frame ({@code [C, h, w]}) and passes each pixel frame to {@code out}. */
     void decode(MemorySegment latentFrame, Consumer<byte[]> out) {
         MemorySegment.copy(latentFrame, 0, latent.segment(), 0, latent.byteSize());
-        first.segment().setAtIndex(ValueLayout.JAVA_LONG, 0, next == 0 ? 1 : 0);
-        Map<String, Tensor> in = new HashMap<>();
-        in.put("latent", latent);
-        in.put("first", first);
-        java.util.Set<String> wanted = new java.util.HashSet<>();
-        wanted.add("frames");
-        for (int i = 0; i < caches.size(); i++) {
-            in.put(cfg.caches().get(i).input(), caches.get(i));
-            wanted.add(cfg.caches().get(i).output());
+        boolean isFirst = next == 0;
+        first.segment().setAtIndex(ValueLayout.JAVA_LONG, 0, isFirst ? 1 : 0);
+        Tensor frames = isFirst ? firstFrames : laterFrames;
+        inputs.clear();
+        outputs.clear();
+        inputs.put("latent", latent);
+        inputs.put("first", first);
+        outputs.put("frames", frames);
+        for (int i = 0; i < cachesIn.size(); i++) {
+            inputs.put(cfg.caches().get(i).input(), cachesIn.get(i));
+            outputs.put(cfg.caches().get(i).output(), cachesOut.get(i));
         }
-        Map<String, Tensor> res = graph.run(in, wanted);
         try {
-            for (int i = 0; i < caches.size(); i++) {
-                Tensor updated = res.get(cfg.caches().get(i).output());
-                if (updated == null || updated.byteSize() != caches.get(i).byteSize()) {
-                    throw new BundleException("vae-decoder returned cache " + cfg.caches().get(i).output() + " as "
-                            + updated + ", expected " + caches.get(i));
-                }
-                MemorySegment.copy(updated.segment(), 0, caches.get(i).segment(), 0, updated.byteSize());
-            }
-            Tensor frames = res.get("frames");
-            int expectFrames = next == 0 ? 1 : cfg.temporalStride();
-            if (frames.rank() != 5 || frames.dim(2) != expectFrames || frames.dim(3) != height || frames.dim(4) != width) {
-                throw new BundleException("vae-decoder returned frames " + frames + ", expected [1,3," + expectFrames
-                        + "," + height + "," + width + "]");
-            }
-            emit(frames, expectFrames, out);
-        } finally {
-            res.values().forEach(Tensor::close);
+            graph.runInto(inputs, outputs); // outputs written in place: no allocation per latent frame
+        } catch (BackendException e) {
+            throw new BackendException("vae-decoder failed on latent frame " + next + " (expected frames "
+                    + Arrays.toString(frames.shape()) + "): " + e.getMessage(), e);
         }
+        List<Tensor> swap = cachesIn;
+        cachesIn = cachesOut;
+        cachesOut = swap;
+        emit(frames, (int) frames.dim(2), out);
         next++;
     }
 
@@ -109,6 +112,9 @@ final class StreamingDecoder implements AutoCloseable {
     public void close() {
         latent.close();
         first.close();
-        caches.forEach(Tensor::close);
+        firstFrames.close();
+        laterFrames.close();
+        cachesIn.forEach(Tensor::close);
+        cachesOut.forEach(Tensor::close);
     }
 }
