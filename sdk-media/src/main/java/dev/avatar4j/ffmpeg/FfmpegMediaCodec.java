@@ -11,7 +11,8 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -59,6 +60,9 @@ public final class FfmpegMediaCodec implements MediaCodec {
         return FfmpegImageReader.read(file);
     }
 
+    /** Samples per decoding chunk (4 MB of floats). */
+    private static final int CHUNK = 1 << 20;
+
     @Override
     public AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException {
         if (sampleRate <= 0) {
@@ -68,34 +72,48 @@ public final class FfmpegMediaCodec implements MediaCodec {
         FfmpegNatives.ensureLoaded();
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
             dec.setOutput(sampleRate, 1);
-            long declared = dec.declaredDurationMicros();
-            long expected = declared > 0 ? declared * sampleRate / 1_000_000L + sampleRate / 10 : sampleRate * 10L;
-            float[] acc = new float[(int) Math.clamp(expected, 1024L, 4L * 1024 * 1024)]; // grows past 4 M
-            int n = 0;
+            // decoded into fixed-size chunks, then copied once into an exact-size array: the peak is
+            // twice the audio, whatever the (possibly wrong) duration the container declares
+            List<float[]> chunks = new ArrayList<>();
+            float[] chunk = new float[CHUNK];
+            int inChunk = 0;
+            long n = 0;
             FloatBuffer b;
             while ((b = dec.next()) != null) {
-                int k = b.remaining();
-                if (k > acc.length - n) {
-                    long want = Math.max((long) n + k, (long) acc.length * 2);
-                    if ((long) n + k > Integer.MAX_VALUE - 16) {
+                while (b.hasRemaining()) {
+                    if (inChunk == CHUNK) {
+                        chunks.add(chunk);
+                        chunk = new float[CHUNK];
+                        inChunk = 0;
+                    }
+                    int k = Math.min(b.remaining(), CHUNK - inChunk);
+                    b.get(chunk, inChunk, k);
+                    for (int i = inChunk; i < inChunk + k; i++) {
+                        if (!Float.isFinite(chunk[i])) {
+                            throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + chunk[i]
+                                    + ") at " + String.format("%.3f", (n + i - inChunk) / (double) sampleRate) + " s");
+                        }
+                    }
+                    inChunk += k;
+                    n += k;
+                    if (n > Integer.MAX_VALUE - 16) {
                         throw new InvalidInputException("audio " + file + " is too long (more than "
                                 + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
                     }
-                    acc = Arrays.copyOf(acc, (int) Math.min(want, Integer.MAX_VALUE - 16));
                 }
-                b.get(acc, n, k);
-                for (int i = n; i < n + k; i++) {
-                    if (!Float.isFinite(acc[i])) {
-                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + acc[i]
-                                + ") at " + String.format("%.3f", i / (double) sampleRate) + " s");
-                    }
-                }
-                n += k;
             }
             if (n == 0) {
                 throw new InvalidInputException(file + " contains no audio samples");
             }
-            return new AudioClip(n == acc.length ? acc : Arrays.copyOf(acc, n), sampleRate);
+            chunks.add(chunk);
+            float[] acc = new float[(int) n];
+            int at = 0;
+            for (float[] c : chunks) {
+                int k = (int) Math.min(c.length, n - at);
+                System.arraycopy(c, 0, acc, at, k);
+                at += k;
+            }
+            return new AudioClip(acc, sampleRate);
         }
     }
 
