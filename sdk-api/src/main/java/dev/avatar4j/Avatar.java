@@ -179,12 +179,13 @@ public final class Avatar {
      * Needs {@code sdk-media} on the class path.
      */
     public RenderResult render(Path out) {
-        return start(out).await();
+        return launchVideo(out, 1).await(); // nobody can iterate: keep no frames for frames()
     }
 
     /** Generates into a caller-supplied sink, blocking until done. */
     public RenderResult render(FrameSink sink) {
-        return start(sink).await();
+        Objects.requireNonNull(sink, "sink");
+        return launch(req -> sink, null, 1).await();
     }
 
     /** Starts generating in the background; frames go to listeners and {@link Generation#frames()}. */
@@ -194,16 +195,20 @@ public final class Avatar {
 
     /** Starts generating an MP4 to {@code out} in the background. */
     public Generation start(Path out) {
+        return launchVideo(out, frameBuffer);
+    }
+
+    private Generation launchVideo(Path out, int buffer) {
         Objects.requireNonNull(out, "out");
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
-                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), target, 1);
+                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), target, buffer);
     }
 
     /** Starts generating into {@code sink} in the background. */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(req -> sink, null, 1);
+        return launch(req -> sink, null, frameBuffer);
     }
 
     private Generation launch(Function<GenerationRequest, FrameSink> sink, Path output, int buffer) {
@@ -215,7 +220,7 @@ public final class Avatar {
         }
         AvatarModel m = resolveModel();
         return Generation.start(new Generation.Job(m, this::resolve, sink, output, frameListeners, progressListeners,
-                sink == null ? buffer : Math.min(buffer, frameBuffer)));
+                buffer));
     }
 
     private AvatarModel resolveModel() {

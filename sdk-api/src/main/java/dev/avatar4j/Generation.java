@@ -46,6 +46,7 @@ public final class Generation {
     private final ArrayBlockingQueue<Object> buffer;
     private final AtomicBoolean iteratorOpened = new AtomicBoolean();
     private volatile boolean framesDropped;
+    private volatile boolean allFramesSeen;
     private volatile Progress progress;
     private final long startNanos = System.nanoTime();
 
@@ -246,7 +247,11 @@ public final class Generation {
                     }
                 }
                 if (next instanceof AvatarException e) {
+                    allFramesSeen = true;
                     throw rethrow(e);
+                }
+                if (next == END) {
+                    allFramesSeen = true;
                 }
                 return next != END;
             }
@@ -263,10 +268,17 @@ public final class Generation {
         };
     }
 
-    /** The frames as a sequential stream over {@link #iterator()}. */
+    /**
+     * The frames as a sequential stream over {@link #iterator()}. Closing the stream before its last
+     * frame cancels the generation (use try-with-resources when you may stop early).
+     */
     public Stream<Frame> frames() {
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(iterator(),
-                Spliterator.ORDERED | Spliterator.NONNULL), false);
+                Spliterator.ORDERED | Spliterator.NONNULL), false).onClose(() -> {
+                    if (!allFramesSeen) {
+                        cancel();
+                    }
+                });
     }
 
     /** Bridges engine callbacks to listeners, the sink, the frame buffer and progress. */

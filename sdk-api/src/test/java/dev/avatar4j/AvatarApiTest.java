@@ -136,6 +136,24 @@ class AvatarApiTest {
     }
 
     @Test
+    void closingTheStreamEarlyCancelsButClosingAfterTheEndDoesNot() {
+        Generation early = request(8.0).frameBuffer(2).start(new RecordingSink());
+        try (java.util.stream.Stream<Frame> frames = early.frames()) {
+            assertThat(frames.limit(3).count()).isEqualTo(3);
+        }
+        assertThatThrownBy(early::await).isInstanceOf(GenerationCancelledException.class);
+
+        RecordingSink sink = new RecordingSink();
+        Generation full = request(2.0).start(sink);
+        long n;
+        try (java.util.stream.Stream<Frame> frames = full.frames()) {
+            n = frames.count();
+        }
+        assertThat(full.await().frames()).isEqualTo((int) n);
+        assertThat(sink.completed).isTrue();
+    }
+
+    @Test
     void sameSeedSameVideoDifferentSeedDifferentVideo() {
         RecordingSink a = new RecordingSink();
         RecordingSink b = new RecordingSink();
