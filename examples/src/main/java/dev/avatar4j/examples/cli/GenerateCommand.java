@@ -309,7 +309,10 @@ final class GenerateCommand implements Callable<Integer> {
         // decoded here, before any model loads, so that a broken image fails fast; the same
         // decoder the SDK would use, so the result is identical
         RgbImage decoded = MediaRegistry.global().readImage(image);
-        Avatar request = Avatar.from(decoded).speak(audio);
+        // frameBuffer(1): the CLI never iterates Generation.frames(), so keep no rolling window of
+        // frames (64 x width*height*3 bytes by default); kept frames outlive young collections, get
+        // promoted and make the old generation, hence the resident heap, grow with the video length
+        Avatar request = Avatar.from(decoded).speak(audio).frameBuffer(1);
         if (steps != null) {
             request = request.steps(steps);
         }
