@@ -11,8 +11,6 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -60,9 +58,6 @@ public final class FfmpegMediaCodec implements MediaCodec {
         return FfmpegImageReader.read(file);
     }
 
-    /** Samples per decoding chunk (4 MB of floats). */
-    private static final int CHUNK = 1 << 20;
-
     @Override
     public AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException {
         if (sampleRate <= 0) {
@@ -70,51 +65,61 @@ public final class FfmpegMediaCodec implements MediaCodec {
         }
         checkReadable(file, "audio");
         FfmpegNatives.ensureLoaded();
+        // Two passes: the first counts (and checks) the samples, the second decodes them straight
+        // into an exact-size array. Decoding twice costs little next to a generation; in exchange
+        // the Java heap holds the audio once and nothing else, whatever the (possibly wrong)
+        // duration the container declares: buffering chunks and copying them into the final array
+        // would touch twice the audio's size in heap pages, which stay resident for the whole run
+        // (tens of MB for a 10-minute speech).
+        long n = 0;
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
             dec.setOutput(sampleRate, 1);
-            // decoded into fixed-size chunks, then copied once into an exact-size array: the peak is
-            // twice the audio, whatever the (possibly wrong) duration the container declares
-            List<float[]> chunks = new ArrayList<>();
-            float[] chunk = new float[CHUNK];
-            int inChunk = 0;
-            long n = 0;
             FloatBuffer b;
             while ((b = dec.next()) != null) {
-                while (b.hasRemaining()) {
-                    if (inChunk == CHUNK) {
-                        chunks.add(chunk);
-                        chunk = new float[CHUNK];
-                        inChunk = 0;
-                    }
-                    int k = Math.min(b.remaining(), CHUNK - inChunk);
-                    b.get(chunk, inChunk, k);
-                    for (int i = inChunk; i < inChunk + k; i++) {
-                        if (!Float.isFinite(chunk[i])) {
-                            throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + chunk[i]
-                                    + ") at " + String.format("%.3f", (n + i - inChunk) / (double) sampleRate) + " s");
-                        }
-                    }
-                    inChunk += k;
-                    n += k;
-                    if (n > Integer.MAX_VALUE - 16) {
-                        throw new InvalidInputException("audio " + file + " is too long (more than "
-                                + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+                for (int i = b.position(); i < b.limit(); i++) {
+                    float v = b.get(i);
+                    if (!Float.isFinite(v)) {
+                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + v
+                                + ") at " + String.format("%.3f", (n + i - b.position()) / (double) sampleRate) + " s");
                     }
                 }
+                n += b.remaining();
+                if (n > Integer.MAX_VALUE - 16) {
+                    throw new InvalidInputException("audio " + file + " is too long (more than "
+                            + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+                }
             }
-            if (n == 0) {
-                throw new InvalidInputException(file + " contains no audio samples");
-            }
-            chunks.add(chunk);
-            float[] acc = new float[(int) n];
-            int at = 0;
-            for (float[] c : chunks) {
-                int k = (int) Math.min(c.length, n - at);
-                System.arraycopy(c, 0, acc, at, k);
+        }
+        if (n == 0) {
+            throw new InvalidInputException(file + " contains no audio samples");
+        }
+        float[] samples = new float[(int) n];
+        int at = 0;
+        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
+            dec.setOutput(sampleRate, 1);
+            FloatBuffer b;
+            while ((b = dec.next()) != null) {
+                if (b.remaining() > samples.length - at) {
+                    throw changed(file);
+                }
+                int k = b.remaining();
+                b.get(samples, at, k);
                 at += k;
             }
-            return new AudioClip(acc, sampleRate);
         }
+        if (at != samples.length) {
+            throw changed(file);
+        }
+        for (float v : samples) {
+            if (!Float.isFinite(v)) {
+                throw changed(file);
+            }
+        }
+        return new AudioClip(samples, sampleRate);
+    }
+
+    private static InvalidInputException changed(Path file) {
+        return new InvalidInputException("audio " + file + " changed while it was being read");
     }
 
     @Override
