@@ -53,8 +53,10 @@ public final class AvatarModel implements AutoCloseable {
     }
 
     /**
-     * Loads a bundle directory on the default backend (chosen by {@code -Davatar4j.backend},
-     * {@code AVATAR4J_BACKEND}, or the best available).
+     * Loads a bundle directory, or a {@code .zip} file holding one, on the default backend (chosen by
+     * {@code -Davatar4j.backend}, {@code AVATAR4J_BACKEND}, or the best available). A zip is checked
+     * (no escaping names, links, bombs) and extracted once into the bundle cache, keyed by its sha256;
+     * see {@link dev.avatar4j.bundle.ZipBundle}.
      *
      * @throws BundleException  if the bundle is missing, malformed or does not match its family
      * @throws BackendException if no backend can run it
@@ -63,7 +65,7 @@ public final class AvatarModel implements AutoCloseable {
         return builder(bundleDir).load();
     }
 
-    /** Options for loading a bundle: backend, threads, custom operators. */
+    /** Options for loading a bundle (directory or {@code .zip}): backend, threads, custom operators. */
     public static Builder builder(Path bundleDir) {
         return new Builder(bundleDir);
     }
@@ -250,7 +252,12 @@ public final class AvatarModel implements AutoCloseable {
             return this;
         }
 
-        /** Allows graphs to load custom-operator libraries (off by default: bundles are untrusted). */
+        /**
+         * Allows the backend to load custom-operator libraries for the graphs (off by default: bundles
+         * are untrusted, and such a library is native code running with the caller's rights). Without
+         * it no backend may load one. The ONNX Runtime backend registers no custom-op library even when
+         * this is on: a graph that needs a custom operator fails to open.
+         */
         public Builder allowCustomOps(boolean allow) {
             this.allowCustomOps = allow;
             return this;

@@ -35,7 +35,8 @@ public final class Bundle {
     }
 
     /**
-     * Opens and verifies a bundle directory.
+     * Opens and verifies a bundle directory, or a {@code .zip} file holding one (extracted once into
+     * the bundle cache by {@link ZipBundle#open(Path)}, then verified like a directory).
      *
      * @throws BundleException naming the file and what is wrong with it
      */
@@ -43,8 +44,11 @@ public final class Bundle {
         if (!Files.exists(dir)) {
             throw new BundleException("model bundle not found: " + dir);
         }
+        if (ZipBundle.isZip(dir)) {
+            return ZipBundle.open(dir);
+        }
         if (!Files.isDirectory(dir)) {
-            throw new BundleException("model bundle must be a directory: " + dir);
+            throw new BundleException("model bundle must be a directory or a .zip file: " + dir);
         }
         Path manifestFile = dir.resolve(BundleManifest.FILE_NAME);
         if (!Files.isRegularFile(manifestFile)) {

@@ -3,19 +3,16 @@ package dev.avatar4j.bundle;
 import dev.avatar4j.BundleException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 
 /**
  * The demo bundle built into the SDK jar (a tiny random {@code stableavatar} model). Graph
  * runtimes need real files, so it is extracted once into a cache directory keyed by the manifest's
- * digest: {@code $AVATAR4J_CACHE}, else {@code ~/.cache/avatar4j}, else the temp directory.
+ * digest, under the shared bundle cache ({@code $AVATAR4J_CACHE}, else {@code ~/.cache/avatar4j}, else the
+ * temp directory).
  */
 public final class DefaultBundle {
     /** Class-path folder of the built-in bundle. */
@@ -29,7 +26,7 @@ public final class DefaultBundle {
         byte[] json = resource(BundleManifest.FILE_NAME);
         BundleManifest manifest = BundleManifest.parse(json);
         String digest = Bundle.sha256Of(json).substring(0, 16);
-        Path target = cacheRoot().resolve("bundles").resolve(manifest.name() + "-" + digest);
+        Path target = BundleCache.root().resolve("bundles").resolve(manifest.name() + "-" + digest);
         if (!Files.isRegularFile(target.resolve(BundleManifest.FILE_NAME))) {
             extract(manifest, json, target);
         }
@@ -37,9 +34,9 @@ public final class DefaultBundle {
     }
 
     private static void extract(BundleManifest manifest, byte[] json, Path target) {
-        Path staging = target.resolveSibling(target.getFileName() + "." + UUID.randomUUID() + ".part");
+        Path staging = null;
         try {
-            Files.createDirectories(staging);
+            staging = BundleCache.newStaging(target);
             List<BundleManifest.FileEntry> entries = new ArrayList<>(manifest.graphs().values());
             entries.addAll(manifest.tensors().values());
             for (BundleManifest.FileEntry e : entries) {
@@ -51,29 +48,14 @@ public final class DefaultBundle {
                 }
             }
             Files.write(staging.resolve(BundleManifest.FILE_NAME), json);
-            try {
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException
-                     | java.nio.file.DirectoryNotEmptyException raced) {
-                deleteTree(staging); // another process extracted it first
-            }
+            BundleCache.publish(staging, target);
         } catch (IOException e) {
-            deleteTree(staging);
-            throw new BundleException("cannot extract the built-in model to " + target + ": " + e.getMessage()
-                    + " (set AVATAR4J_CACHE to a writable directory)", e);
+            throw BundleCache.unwritable("the built-in model", target, e);
+        } finally {
+            if (staging != null) {
+                BundleCache.deleteTree(staging); // nothing left once published
+            }
         }
-    }
-
-    private static Path cacheRoot() {
-        String env = System.getenv("AVATAR4J_CACHE");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env);
-        }
-        String home = System.getProperty("user.home");
-        if (home != null && Files.isWritable(Path.of(home))) {
-            return Path.of(home, ".cache", "avatar4j");
-        }
-        return Path.of(System.getProperty("java.io.tmpdir"), "avatar4j-" + System.getProperty("user.name"));
     }
 
     private static InputStream open(String name) {
@@ -90,20 +72,6 @@ public final class DefaultBundle {
             return in.readAllBytes();
         } catch (IOException e) {
             throw new BundleException("cannot read built-in model resource " + name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var files = Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort
         }
     }
 }

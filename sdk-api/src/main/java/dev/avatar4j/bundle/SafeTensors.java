@@ -17,11 +17,14 @@ import java.util.Map;
 
 /**
  * Reads one tensor from a safetensors file (8-byte little-endian header length, JSON header,
- * raw little-endian data). Only F32 and F16 are accepted; offsets and sizes are checked against
- * the file before anything is read, since bundle files are untrusted.
+ * raw little-endian data). Only F32 and F16 are accepted; the declared element count is capped at
+ * 2^31 and offsets and sizes are checked against the file before anything is read or allocated,
+ * since bundle files are untrusted.
  */
 public final class SafeTensors {
     private static final long MAX_HEADER = 1 << 20;
+    /** Tensors declaring more elements than this (2^31) are refused before anything is allocated. */
+    static final long MAX_ELEMENTS = 1L << 31;
 
     private SafeTensors() {
     }
@@ -59,6 +62,10 @@ public final class SafeTensors {
                 bytes = Math.multiplyExact(count, dt.byteSize());
             } catch (ArithmeticException e) {
                 throw bad(file, "tensor \"" + name + "\" has an impossibly large shape");
+            }
+            if (count > MAX_ELEMENTS) {
+                throw bad(file, "tensor \"" + name + "\" declares " + count + " elements, more than the limit of "
+                        + MAX_ELEMENTS);
             }
             // compare against the bytes left after the header, so that no sum can overflow
             if (offsets.length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] - offsets[0] != bytes

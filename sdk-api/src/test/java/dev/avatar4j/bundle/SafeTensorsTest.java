@@ -265,6 +265,21 @@ class SafeTensorsTest {
     }
 
     @Test
+    void moreThanTwoToThe31ElementsAreRefusedBeforeAllocation() throws IOException {
+        // consistent offsets: only the element count is wrong, and the data would lie beyond the file
+        long n = SafeTensors.MAX_ELEMENTS + 1;
+        Path f = write("many.safetensors", file("{" + entry("w", "F16", "[" + n + "]", 0, 2 * n) + "}", f32(1)));
+        assertRefused(f, "w", "declares " + n + " elements", "limit");
+        Path g = write("many2d.safetensors", file("{" + entry("w", "F32", "[65536,32769]", 0, 4L * 65536 * 32769) + "}",
+                f32(1)));
+        assertRefused(g, "w", "declares " + 65536L * 32769 + " elements");
+        // exactly at the limit the shape is allowed, and then the bytes beyond the file are refused
+        long m = SafeTensors.MAX_ELEMENTS;
+        Path h = write("limit.safetensors", file("{" + entry("w", "F16", "[" + m + "]", 0, 2 * m) + "}", f32(1)));
+        assertRefused(h, "w", "inconsistent data offsets");
+    }
+
+    @Test
     void offsetsNearLongMaxOverflow() throws IOException {
         Path f = write("big.safetensors", file("{" + entry("w", "F32", "[1]", Long.MAX_VALUE - 7, Long.MAX_VALUE - 3)
                 + "}", f32(1)));

@@ -37,7 +37,7 @@ final class DoctorCommand implements Callable<Integer> {
     private final Avatar4jCli cli;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Also load this model bundle and report on it (default: only the default model).")
+            description = "Also load this model bundle (directory or .zip) and report on it (default: only the default model).")
     Path model;
 
     DoctorCommand(Avatar4jCli cli) {

@@ -3,8 +3,10 @@ package dev.avatar4j.examples.cli;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.BundleException;
+import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.DefaultBundle;
+import dev.avatar4j.bundle.ZipBundle;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
@@ -51,7 +53,7 @@ final class PlanCommand implements Callable<Integer> {
     Path audio;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model bundle directory (only its manifest is read). Default: $AVATAR4J_MODEL, "
+            description = "Model bundle directory (only its manifest is read) or .zip file. Default: $AVATAR4J_MODEL, "
                     + "else the built-in demo model.")
     Path model;
 
@@ -126,8 +128,11 @@ final class PlanCommand implements Callable<Integer> {
         if (!Files.exists(dir)) {
             throw new BundleException("model bundle not found: " + dir);
         }
+        if (ZipBundle.isZip(dir)) {
+            return Bundle.open(dir).manifest(); // checked and extracted like any zip bundle
+        }
         if (!Files.isDirectory(dir)) {
-            throw new BundleException("model bundle must be a directory: " + dir);
+            throw new BundleException("model bundle must be a directory or a .zip file: " + dir);
         }
         Path file = dir.resolve(BundleManifest.FILE_NAME);
         if (!Files.isRegularFile(file)) {

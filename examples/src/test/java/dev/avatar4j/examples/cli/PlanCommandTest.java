@@ -354,6 +354,33 @@ class PlanCommandTest {
     }
 
     @Test
+    void aZipBundleIsAcceptedAndAHostileOneExits3() throws IOException {
+        Path zip = inputs.resolve("stableavatar-tiny.zip");
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip));
+             java.util.stream.Stream<Path> files = Files.list(tinyBundle)) {
+            for (Path f : files.sorted().toList()) {
+                out.putNextEntry(new java.util.zip.ZipEntry("stableavatar-tiny/" + f.getFileName()));
+                out.write(Files.readAllBytes(f));
+                out.closeEntry();
+            }
+        }
+        Map<String, Object> fromZip = json(cli("plan", "--audio", speech.toString(), "--model", zip.toString(), "--json"));
+        Map<String, Object> fromDir = json(cli("plan", "--audio", speech.toString(), "--model", tinyBundle.toString(),
+                "--json"));
+        assertThat(fromZip).isEqualTo(fromDir);
+
+        Path evil = inputs.resolve("evil.zip");
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(evil))) {
+            out.putNextEntry(new java.util.zip.ZipEntry("../escaped.txt"));
+            out.write(1);
+            out.closeEntry();
+        }
+        assertOneLineError(cli("plan", "--audio", speech.toString(), "--model", evil.toString()), 3, evil.toString(),
+                "../escaped.txt");
+        assertThat(inputs.resolve("../escaped.txt").normalize()).doesNotExist();
+    }
+
+    @Test
     void listedInHelp() {
         Avatar4jCliTest.Result help = cli("--help");
         assertThat(help.code()).isZero();
