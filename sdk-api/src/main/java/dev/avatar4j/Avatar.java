@@ -185,12 +185,12 @@ public final class Avatar {
     /** Generates into a caller-supplied sink, blocking until done. */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(req -> sink, null, 1).await();
+        return launch(req -> sink, sink, null, 1).await();
     }
 
     /** Starts generating in the background; frames go to listeners and {@link Generation#frames()}. */
     public Generation start() {
-        return launch(null, null, frameBuffer);
+        return launch(null, null, null, frameBuffer);
     }
 
     /** Starts generating an MP4 to {@code out} in the background. */
@@ -202,16 +202,17 @@ public final class Avatar {
         Objects.requireNonNull(out, "out");
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
-                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), target, buffer);
+                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), null, target,
+                buffer);
     }
 
     /** Starts generating into {@code sink} in the background. */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(req -> sink, null, frameBuffer);
+        return launch(req -> sink, sink, null, frameBuffer);
     }
 
-    private Generation launch(Function<GenerationRequest, FrameSink> sink, Path output, int buffer) {
+    private Generation launch(Function<GenerationRequest, FrameSink> sink, FrameSink given, Path output, int buffer) {
         if (imagePath == null && image == null) {
             throw new InvalidInputException("no image: use Avatar.from(image)");
         }
@@ -219,8 +220,8 @@ public final class Avatar {
             throw new InvalidInputException("no speech: call speak(audio) before rendering");
         }
         AvatarModel m = resolveModel();
-        return Generation.start(new Generation.Job(m, this::resolve, sink, output, frameListeners, progressListeners,
-                buffer));
+        return Generation.start(new Generation.Job(m, this::resolve, sink, given, output, frameListeners,
+                progressListeners, buffer));
     }
 
     private AvatarModel resolveModel() {

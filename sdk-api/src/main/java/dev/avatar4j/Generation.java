@@ -42,16 +42,26 @@ public final class Generation {
     private static final Object END = new Object();
 
     private final CompletableFuture<RenderResult> future = new CompletableFuture<>();
-    private final AtomicBoolean cancelled = new AtomicBoolean();
+    private static final int RUNNING = 0;
+    private static final int CANCELLED = 1;
+    private static final int COMMITTED = 2;
+    /** RUNNING until {@link #cancel()} wins (CANCELLED) or the generation commits its output (COMMITTED). */
+    private final AtomicInteger state = new AtomicInteger(RUNNING);
     private final ArrayBlockingQueue<Object> buffer;
     private final AtomicBoolean iteratorOpened = new AtomicBoolean();
     private volatile boolean framesDropped;
+    /**
+     * Frames the buffer may hold: its capacity less one slot that stays free for the end marker, so
+     * that ending never has to drop a frame an open iterator has not read yet.
+     */
+    private final java.util.concurrent.Semaphore frameSlots;
     private volatile boolean allFramesSeen;
     private volatile Progress progress;
     private final long startNanos = System.nanoTime();
 
     Generation(int frameBuffer) {
         this.buffer = new ArrayBlockingQueue<>(Math.max(1, frameBuffer) + 1);
+        this.frameSlots = new java.util.concurrent.Semaphore(Math.max(1, frameBuffer));
         this.progress = new Progress(Progress.Stage.PREPARING, 0, 0, 0, 0, Duration.ZERO);
     }
 
@@ -66,8 +76,8 @@ public final class Generation {
 
     /** Everything a generation needs, resolved by {@link Avatar}. */
     record Job(AvatarModel model, Function<AvatarModel, GenerationRequest> request,
-               Function<GenerationRequest, FrameSink> sink, Path output, List<FrameListener> frameListeners,
-               List<ProgressListener> progressListeners, int frameBuffer) {
+               Function<GenerationRequest, FrameSink> sink, FrameSink given, Path output,
+               List<FrameListener> frameListeners, List<ProgressListener> progressListeners, int frameBuffer) {
     }
 
     private void run(Job job) {
@@ -87,6 +97,10 @@ public final class Generation {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
             }
             ctx.publish(Progress.Stage.FINISHING);
+            // the commit point: from here on cancel() returns false, before it the output is never completed
+            if (!state.compareAndSet(RUNNING, COMMITTED)) {
+                throw new GenerationCancelledException("generation cancelled");
+            }
             if (sink != null) {
                 sink.complete();
                 sink = null;
@@ -98,10 +112,16 @@ public final class Generation {
             endFrames(END);
             future.complete(result);
         } catch (Throwable t) {
-            if (sink != null) {
-                sink.abort();
-            }
             AvatarException failure = translate(t);
+            // a caller's sink is aborted even when the generation fails before it was handed frames
+            FrameSink toAbort = sink != null ? sink : job.given();
+            if (toAbort != null) {
+                try {
+                    toAbort.abort();
+                } catch (Throwable e) { // the generation must still end: a hung await() is worse
+                    failure.addSuppressed(e);
+                }
+            }
             if (failure instanceof GenerationCancelledException) {
                 log.info("generation cancelled after {} ms", elapsed().toMillis());
             } else {
@@ -116,7 +136,7 @@ public final class Generation {
     }
 
     private AvatarException translate(Throwable t) {
-        if (cancelled.get() && !(t instanceof AvatarException ae && !(ae instanceof GenerationCancelledException))) {
+        if (state.get() == CANCELLED && !(t instanceof AvatarException ae && !(ae instanceof GenerationCancelledException))) {
             return new GenerationCancelledException("generation cancelled");
         }
         if (t instanceof AvatarException ae) {
@@ -137,7 +157,7 @@ public final class Generation {
     }
 
     private void checkpoint() {
-        if (cancelled.get() || Thread.currentThread().isInterrupted()) {
+        if (state.get() == CANCELLED || Thread.currentThread().isInterrupted()) {
             throw new GenerationCancelledException("generation cancelled");
         }
     }
@@ -154,15 +174,16 @@ public final class Generation {
     /**
      * Asks the generation to stop. It stops at the next checkpoint (between model calls), aborts
      * its output (no partial file) and completes with {@link GenerationCancelledException}.
-     * Idempotent; does nothing once finished.
+     * Idempotent; does nothing once finished or once the output is being completed.
      *
-     * @return whether this call requested the cancellation
+     * @return whether this call requested the cancellation: {@code true} means the generation will
+     *         not complete successfully (it ends cancelled, or with an error that happened first)
      */
     public boolean cancel() {
         if (future.isDone()) {
             return false;
         }
-        return cancelled.compareAndSet(false, true);
+        return state.compareAndSet(RUNNING, CANCELLED);
     }
 
     /** Whether the generation has finished (successfully, with an error, or cancelled). */
@@ -226,12 +247,15 @@ public final class Generation {
      *                               buffer because nobody was reading them
      */
     public Iterator<Frame> iterator() {
-        if (!iteratorOpened.compareAndSet(false, true)) {
-            throw new IllegalStateException("frames can be iterated only once per generation");
-        }
-        if (framesDropped) {
-            throw new IllegalStateException("frames were already dropped: open the iterator before the "
-                    + "frame buffer fills up, or use onFrame(...) / a larger frameBuffer(...)");
+        synchronized (buffer) { // atomic with the producer's decision to drop a frame
+            if (iteratorOpened.get()) {
+                throw new IllegalStateException("frames can be iterated only once per generation");
+            }
+            if (framesDropped) {
+                throw new IllegalStateException("frames were already dropped: open the iterator before the "
+                        + "frame buffer fills up, or use onFrame(...) / a larger frameBuffer(...)");
+            }
+            iteratorOpened.set(true);
         }
         return new Iterator<>() {
             private Object next;
@@ -241,6 +265,9 @@ public final class Generation {
                 if (next == null) {
                     try {
                         next = buffer.take();
+                        if (next instanceof Frame) {
+                            frameSlots.release();
+                        }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new GenerationCancelledException("interrupted while waiting for a frame");
@@ -319,22 +346,26 @@ public final class Generation {
         }
 
         private void offerFrame(Frame frame) {
-            if (iteratorOpened.get()) {
-                try {
-                    while (!buffer.offer(frame, 100, TimeUnit.MILLISECONDS)) {
-                        checkpoint();
+            synchronized (buffer) {
+                if (!iteratorOpened.get()) {
+                    // nobody reads yet: drop the oldest frame (its slot goes to this one)
+                    if (!frameSlots.tryAcquire()) {
+                        buffer.poll();
+                        framesDropped = true;
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new GenerationCancelledException("interrupted");
+                    buffer.offer(frame);
+                    return;
                 }
-            } else {
-                while (buffer.remainingCapacity() <= 1) { // keep a slot for the end marker
-                    buffer.poll();
-                    framesDropped = true;
-                }
-                buffer.offer(frame);
             }
+            try {
+                while (!frameSlots.tryAcquire(100, TimeUnit.MILLISECONDS)) { // back-pressure
+                    checkpoint();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new GenerationCancelledException("interrupted");
+            }
+            buffer.offer(frame); // always room: frames hold at most frameBuffer of its frameBuffer + 1 slots
         }
 
         @Override
@@ -365,6 +396,6 @@ public final class Generation {
 
     @Override
     public String toString() {
-        return "Generation[" + progress + (cancelled.get() ? ", cancelled" : "") + "]";
+        return "Generation[" + progress + (state.get() == CANCELLED ? ", cancelled" : "") + "]";
     }
 }

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A dense, row-major tensor in off-heap memory (native byte order).
@@ -16,6 +17,13 @@ import java.util.Objects;
  * Tensors are not thread-safe for concurrent writes; reading from many threads is fine.
  */
 public final class Tensor implements AutoCloseable {
+    /**
+     * Owning tensors allocated and not yet closed, process-wide. For leak tests only (read through
+     * the test helper {@code dev.avatar4j.tensor.TensorLeaks}); one atomic increment per allocation
+     * and one decrement per close.
+     */
+    private static final AtomicLong LIVE = new AtomicLong();
+
     private final DType dtype;
     private final long[] shape;
     private final MemorySegment segment;
@@ -36,7 +44,9 @@ public final class Tensor implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64);
-            return new Tensor(dtype, s, seg.asSlice(0, bytes), arena);
+            Tensor t = new Tensor(dtype, s, seg.asSlice(0, bytes), arena);
+            LIVE.incrementAndGet();
+            return t;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e;
@@ -178,8 +188,14 @@ public final class Tensor implements AutoCloseable {
     @Override
     public void close() {
         if (arena != null && arena.scope().isAlive()) {
-            arena.close();
+            arena.close(); // a racing second close throws here, so the count stays exact
+            LIVE.decrementAndGet();
         }
+    }
+
+    /** Owning tensors not yet closed, process-wide (for leak tests). */
+    static long liveCount() {
+        return LIVE.get();
     }
 
     @Override

@@ -32,6 +32,14 @@ public final class FakeBackend implements Backend {
     /** When set, a run of this graph file name throws after {@link #failAfter} calls. */
     public volatile String failOn;
     public volatile int failAfter;
+    /**
+     * When set, a run of this graph file name after {@link #nanAfter} calls returns its first
+     * output with element {@code size/2} replaced by {@link #nanValue} (NaN unless changed): a
+     * backend silently producing non-finite numbers.
+     */
+    public volatile String nanOn;
+    public volatile int nanAfter;
+    public volatile float nanValue = Float.NaN;
     /** Signature overrides by file name, to test contract checks. */
     public final Map<String, List<TensorSpec>> inputOverrides = new HashMap<>();
 
@@ -105,6 +113,10 @@ public final class FakeBackend implements Backend {
                     }
                 }
                 Map<String, Tensor> all = fn.apply(given);
+                if (name.equals(nanOn) && n > nanAfter) {
+                    Tensor first = all.get(out.get(0).name());
+                    first.setFloat(first.elementCount() / 2, nanValue);
+                }
                 Map<String, Tensor> res = new HashMap<>();
                 all.forEach((k, v) -> {
                     if (wanted.contains(k)) {

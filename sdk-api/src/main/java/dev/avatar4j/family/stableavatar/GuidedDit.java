@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.BackendException;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.Progress;
 import dev.avatar4j.sampling.Guidance;
@@ -127,7 +128,41 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
             dit.runInto(in, Map.of("velocity", vk));
         }
         combine.combine(velocity.segment(), perBranch, velocityOut);
+        checkFinite(window, step, velocityOut, perBranch);
         ctx.advance(Progress.Stage.DENOISING, 1);
+    }
+
+    /**
+     * Fails the generation when the guided velocity holds a NaN or an infinity (a broken or
+     * overflowing graph, e.g. float16 on a backend without the right precision), instead of
+     * letting it spread through the latents into black or garbage frames. One linear scan of the
+     * window's velocity, negligible next to the DiT call; the raw branches are scanned only to
+     * name the culprit once a problem is found.
+     */
+    private void checkFinite(Window window, int step, MemorySegment combined, long n) {
+        for (long i = 0; i < n; i++) {
+            float v = combined.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                throw new BackendException("dit produced a non-finite velocity (" + v + ") at window "
+                        + window.index() + " (latent frames " + window.start() + ".." + (window.end() - 1)
+                        + "), step " + step + ", element " + i + describeBranches(n)
+                        + "; the graph or the backend's precision is broken for these inputs");
+            }
+        }
+    }
+
+    private String describeBranches(long n) {
+        StringBuilder bad = new StringBuilder();
+        for (int b = 0; b < branches; b++) {
+            for (long i = 0; i < n; i++) {
+                if (!Float.isFinite(velocity.segment().getAtIndex(ValueLayout.JAVA_FLOAT, b * n + i))) {
+                    bad.append(bad.isEmpty() ? "" : ", ").append(b);
+                    break;
+                }
+            }
+        }
+        return bad.isEmpty() ? " (every branch finite: the guidance combination overflowed)"
+                : " (non-finite in the raw output of guidance branch " + bad + " of " + branches + ")";
     }
 
     /** {@code y[:, :, :k]} repeated for every branch; built once per distinct window length. */

@@ -86,11 +86,29 @@ final class StreamingDecoder implements AutoCloseable {
             throw new BackendException("vae-decoder failed on latent frame " + next + " (expected frames "
                     + Arrays.toString(frames.shape()) + "): " + e.getMessage(), e);
         }
+        checkFinite(frames);
         List<Tensor> swap = cachesIn;
         cachesIn = cachesOut;
         cachesOut = swap;
         emit(frames, (int) frames.dim(2), out);
         next++;
+    }
+
+    /**
+     * Fails on NaN or infinite pixels before any frame of this latent frame is emitted: the
+     * uint8 mapping would otherwise turn them silently into black or saturated pixels.
+     */
+    private void checkFinite(Tensor frames) {
+        MemorySegment s = frames.segment();
+        long n = frames.elementCount();
+        for (long i = 0; i < n; i++) {
+            float v = s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                throw new BackendException("vae-decoder produced a non-finite pixel value (" + v + ") on latent frame "
+                        + next + " (element " + i + " of frames " + Arrays.toString(frames.shape())
+                        + "); the graph or the backend's precision is broken for these inputs");
+            }
+        }
     }
 
     private void emit(Tensor frames, int n, Consumer<byte[]> out) {

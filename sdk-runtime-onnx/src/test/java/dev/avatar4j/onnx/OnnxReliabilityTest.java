@@ -1,0 +1,201 @@
+package dev.avatar4j.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.avatar4j.Avatar;
+import dev.avatar4j.AvatarModel;
+import dev.avatar4j.Frame;
+import dev.avatar4j.Generation;
+import dev.avatar4j.GenerationCancelledException;
+import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.tensor.TensorLeaks;
+import dev.avatar4j.testing.TestMedia;
+import dev.avatar4j.testing.TestMedia.RecordingSink;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reliability on ONNX Runtime with the committed tiny bundle: concurrent generations on one model
+ * equal sequential ones bit for bit, and a soak of short generations (a third of them cancelled)
+ * neither leaks tensors nor grows the process's resident memory.
+ *
+ * <p><b>Soak.</b> CI runs {@value #CI_SOAK} generations. The documented manual run is 1000:
+ * <pre>
+ * ./mvnw -o -q -pl sdk-runtime-onnx test -Dtest=OnnxReliabilityTest#soakKeepsResidentMemoryFlat -Davatar4j.soak.n=1000
+ * </pre>
+ * It logs the resident set every N/10 generations; the assertions are the same: no live tensor
+ * left (exact); in a manual run (-Davatar4j.soak.n) also at most {@value #RSS_MARGIN_MB} MB of RSS growth after the warm-up (CI only reports it). For N = 1000
+ * run it with a pre-touched heap (surefire {@code argLine} {@code -Xms1g -Xmx1g -XX:+AlwaysPreTouch}):
+ * G1 touches committed-but-unused heap pages late and in steps, which the RSS cannot tell from a
+ * native leak (with {@code -Xmx2g} one run went 296 → 552 MB between generations 600 and 800, the
+ * heap committed constant at 380 MB and no tensor leaked; with the pre-touched heap: 1268 → 1291 MB
+ * in all, flat after generation 300).
+ */
+class OnnxReliabilityTest {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxReliabilityTest.class);
+    private static final Path BUNDLE = Path.of("..", "models", "stableavatar-tiny");
+    private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
+    static final int RATE = 16000;
+    static final int CI_SOAK = 50;
+    static final int RSS_MARGIN_MB = 50;
+
+    private static AvatarModel model;
+    private static RgbImage portrait;
+    private static float[] speech;
+
+    @BeforeAll
+    static void load() {
+        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")), "tiny bundle not generated");
+        model = AvatarModel.builder(BUNDLE).backend("onnx").load();
+        portrait = MediaRegistry.global().readImage(PORTRAIT);
+        speech = TestMedia.speechLike(2.0, RATE);
+    }
+
+    @AfterAll
+    static void close() {
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    static Avatar request(long seed) {
+        return Avatar.from(portrait).speak(speech, RATE).size(64, 64).steps(1).seed(seed).model(model);
+    }
+
+    static List<byte[]> render(long seed) {
+        RecordingSink sink = new RecordingSink();
+        request(seed).render(sink);
+        assertThat(sink.completed).isTrue();
+        List<byte[]> out = new ArrayList<>();
+        for (Frame f : sink.frames) {
+            out.add(f.toRgbArray());
+        }
+        return out;
+    }
+
+    @Test
+    void fourThreadsTimesThreeGenerationsEqualTheSequentialRuns() throws Exception {
+        int threads = 4;
+        int perThread = 3;
+        List<List<byte[]>> sequential = new ArrayList<>();
+        for (int i = 0; i < threads * perThread; i++) {
+            sequential.add(render(100 + i));
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<List<List<byte[]>>>> results = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                results.add(pool.submit(() -> {
+                    go.await();
+                    List<List<byte[]>> mine = new ArrayList<>();
+                    for (int j = 0; j < perThread; j++) {
+                        mine.add(render(100 + thread * perThread + j));
+                    }
+                    return mine;
+                }));
+            }
+            go.countDown();
+            for (int t = 0; t < threads; t++) {
+                List<List<byte[]>> mine = results.get(t).get(120, TimeUnit.SECONDS);
+                for (int j = 0; j < perThread; j++) {
+                    List<byte[]> want = sequential.get(t * perThread + j);
+                    assertThat(mine.get(j)).hasSameSizeAs(want);
+                    for (int f = 0; f < want.size(); f++) {
+                        assertThat(mine.get(j).get(f)).as("thread %d, generation %d, frame %d", t, j, f)
+                                .isEqualTo(want.get(f));
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void soakKeepsResidentMemoryFlat() {
+        Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/self/status")), "needs /proc (Linux)");
+        int n = Integer.getInteger("avatar4j.soak.n", CI_SOAK);
+        int warmUp = Math.max(10, n / 10);
+        for (int i = 0; i < warmUp; i++) {
+            generate(i);
+        }
+        long liveBefore = TensorLeaks.live();
+        long rssBefore = rssKb();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            generate(warmUp + i);
+            if ((i + 1) % Math.max(1, n / 10) == 0) {
+                long rss = rssKb();
+                LOG.info("soak: {} generations, RSS {} MB, Java heap committed {} MB", i + 1, rss / 1024,
+                        Runtime.getRuntime().totalMemory() >> 20);
+            }
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        long rssAfter = rssKb();
+        LOG.info("soak: {} generations in {} ms, RSS {} MB -> {} MB, live tensors {} -> {}", n, ms, rssBefore / 1024,
+                rssAfter / 1024, liveBefore, TensorLeaks.live());
+        assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        // RSS is reported, and only asserted in a manual run (-Davatar4j.soak.n): a collector may touch
+        // committed heap pages late and in steps, which would make a CI-sized bound flaky; the
+        // live-tensor count above is the exact, deterministic leak check
+        if (System.getProperty("avatar4j.soak.n") != null) {
+            assertThat((rssAfter - rssBefore) / 1024).as("RSS growth over %d generations, MB", n)
+                    .isLessThanOrEqualTo(RSS_MARGIN_MB);
+        }
+    }
+
+    /** Generation i: every third one is cancelled on its frame (i % 40), the others run to the end. */
+    private static void generate(int i) {
+        if (i % 3 != 2) {
+            assertThat(render(i)).hasSize(49);
+            return;
+        }
+        AtomicReference<Generation> self = new AtomicReference<>();
+        int at = i % 40;
+        Generation g = request(i).onFrame(f -> {
+            if (f.index() == at) {
+                Generation me = self.get();
+                while (me == null) {
+                    Thread.onSpinWait();
+                    me = self.get();
+                }
+                me.cancel();
+            }
+        }).start(new RecordingSink());
+        self.set(g);
+        assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
+    }
+
+    /** The resident set of this process, from /proc/self/status. */
+    static long rssKb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+}
