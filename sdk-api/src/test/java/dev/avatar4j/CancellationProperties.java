@@ -7,6 +7,7 @@ import dev.avatar4j.tensor.TensorLeaks;
 import dev.avatar4j.testing.FakeBackend;
 import dev.avatar4j.testing.FakeBackendProvider;
 import dev.avatar4j.testing.FakeBundles;
+import dev.avatar4j.testing.SelfCancel;
 import dev.avatar4j.testing.TestMedia;
 import dev.avatar4j.testing.TestMedia.RecordingSink;
 import java.io.IOException;
@@ -183,7 +184,9 @@ class CancellationProperties {
         assertThat(sink.aborted).as("sink aborted").isTrue();
         assertThat(sink.completed).as("sink completed").isFalse();
         List<byte[]> got = frames(sink);
-        assertThat(got.size()).isLessThan(expected.size());
+        // a cancel on the last frame (or just after it, before the commit) still aborts the output
+        // although every frame was delivered
+        assertThat(got.size()).isLessThanOrEqualTo(expected.size());
         for (int i = 0; i < got.size(); i++) {
             assertThat(got.get(i)).as("frame %d before the cancel", i).isEqualTo(expected.get(i));
         }
@@ -212,19 +215,8 @@ class CancellationProperties {
         long liveBefore = TensorLeaks.live();
         for (int i = 0; i < 200; i++) {
             int at = (i * 37) % 40;
-            AtomicReference<Generation> self = new AtomicReference<>();
-            Generation g = Avatar.from(TestMedia.gradient(16, 16)).speak(TestMedia.speechLike(2.5, RATE), RATE)
-                    .model(model()).seed(i).onFrame(f -> {
-                        if (f.index() == at) {
-                            Generation me = self.get();
-                            while (me == null) {
-                                Thread.onSpinWait();
-                                me = self.get();
-                            }
-                            me.cancel();
-                        }
-                    }).start(new RecordingSink());
-            self.set(g);
+            Generation g = SelfCancel.atFrame(Avatar.from(TestMedia.gradient(16, 16))
+                    .speak(TestMedia.speechLike(2.5, RATE), RATE).model(model()).seed(i), at, new RecordingSink());
             assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
         }
         assertThat(TensorLeaks.live()).as("live tensors after 200 cancelled generations").isEqualTo(liveBefore);
