@@ -11,6 +11,7 @@ import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.TensorLeaks;
+import dev.avatar4j.testing.SelfCancel;
 import dev.avatar4j.testing.TestMedia;
 import dev.avatar4j.testing.TestMedia.RecordingSink;
 import java.io.IOException;
@@ -23,7 +24,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -169,19 +169,7 @@ class OnnxReliabilityTest {
             assertThat(render(i)).hasSize(49);
             return;
         }
-        AtomicReference<Generation> self = new AtomicReference<>();
-        int at = i % 40;
-        Generation g = request(i).onFrame(f -> {
-            if (f.index() == at) {
-                Generation me = self.get();
-                while (me == null) {
-                    Thread.onSpinWait();
-                    me = self.get();
-                }
-                me.cancel();
-            }
-        }).start(new RecordingSink());
-        self.set(g);
+        Generation g = SelfCancel.atFrame(request(i), i % 40, new RecordingSink());
         assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
     }
 
