@@ -38,15 +38,20 @@ class TensorRtProbeTest {
     }
 
     @Test
-    void providerIsUnavailableEvenWhenLibrariesExistBecauseBindingsAreNotBuilt() throws Exception {
+    void whenLibrariesExistButTheShimDoesNotLoadTheProbeReportsEveryPathTried() throws Exception {
         Files.createFile(tmp.resolve("nvidiactl"));
         for (String f : new String[] {"libcudart.so", "libnvinfer.so", "libnvonnxparser.so"}) {
             Files.createFile(tmp.resolve(f));
         }
-        TensorRtBackendProvider provider = new TensorRtBackendProvider(new TensorRtProbe(List.of(tmp), tmp.resolve("nvidiactl")));
+        TensorRtProbe files = new TensorRtProbe(List.of(tmp), tmp.resolve("nvidiactl"));
+        TensorRtBackendProvider provider = new TensorRtBackendProvider(files::missing,
+                () -> NativeLibraryLoader.load(null, null, tmp.toString()), TrtOptions::fromSystem);
         BackendProbe p = provider.probe();
         assertThat(p.available()).isFalse();
-        assertThat(p.detail()).isEqualTo(TensorRtBackendProvider.NOT_BUILT);
+        assertThat(p.detail()).contains("libavatar4j_trt.so could not be loaded")
+                .contains("-Davatar4j.tensorrt.shim not set")
+                .contains("no native classifier jar")
+                .contains(tmp.resolve("libavatar4j_trt.so") + ": not found");
         assertThatThrownBy(provider::create).isInstanceOf(BackendException.class).hasMessageContaining("unavailable");
     }
 

@@ -1,0 +1,149 @@
+package dev.avatar4j.tensorrt;
+
+import dev.avatar4j.BackendException;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensorrt.ffi.AvatarTrt;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The TensorRT backend: opens a bundle's ONNX graph as a TensorRT engine, building it on first use
+ * and caching the serialized engine on disk (see {@link EngineCache} for the key).
+ *
+ * <p>Arenas: the logger and the symbol lookup live in the global arena; the runtime lives in this
+ * backend's shared arena with its native destroy attached; each session has its own shared arena
+ * for its engine, context and stream; every call uses a confined arena for its arguments.
+ */
+public final class TensorRtBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(TensorRtBackend.class);
+
+    private final Shim.Machine machine;
+    private final TrtOptions options;
+    private final EngineCache cache;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment runtime;
+    private final Set<TrtGraphSession> sessions = ConcurrentHashMap.newKeySet();
+    private final UsageGate gate;
+
+    TensorRtBackend(Shim.Machine machine, TrtOptions options) {
+        this.machine = machine;
+        this.options = options;
+        this.cache = new EngineCache(options.cacheDir());
+        MemorySegment logger = TrtLogger.handle();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            Shim.check(AvatarTrt.a4j_runtime_create(logger, out, err, Shim.ERR_CAP), err, "create runtime");
+            this.runtime = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_runtime_destroy);
+        }
+        this.gate = new UsageGate(() -> {
+            for (TrtGraphSession s : sessions) {
+                s.close();
+            }
+            arena.close();
+        });
+    }
+
+    @Override
+    public String name() {
+        return "tensorrt";
+    }
+
+    @Override
+    public String description() {
+        return "TensorRT " + machine.tensorRt() + " " + options.precision() + " (CUDA " + machine.cuda() + ", "
+                + machine.deviceName() + ", compute capability " + machine.computeCapability() + ")";
+    }
+
+    /** The engine cache this backend reads and writes. */
+    Path cacheDir() {
+        return cache.dir();
+    }
+
+    @Override
+    public GraphSession open(Path graphFile, SessionOptions sessionOptions) {
+        if (!gate.enter()) {
+            throw new BackendException("the TensorRT backend is closed");
+        }
+        try {
+            byte[] plan = engineFor(graphFile);
+            TrtGraphSession s = TrtGraphSession.open(runtime, plan, graphFile.getFileName().toString(), sessions::remove);
+            sessions.add(s);
+            return s;
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * The serialized engine of an ONNX graph: from the cache, or built now and cached.
+     *
+     * @return the plan bytes
+     */
+    byte[] engineFor(Path graphFile) {
+        if (!Files.isRegularFile(graphFile)) {
+            throw new BackendException("graph file " + graphFile + " does not exist");
+        }
+        EngineCache.Key key = key(graphFile);
+        Optional<byte[]> cached = cache.read(graphFile, key);
+        if (cached.isPresent()) {
+            if (TrtGraphSession.deserializes(runtime, cached.get())) {
+                log.debug("engine for {} from cache {}", graphFile.getFileName(), cache.path(graphFile, key));
+                return cached.get();
+            }
+            log.warn("cached engine {} is unusable; rebuilding it", cache.path(graphFile, key));
+            cache.evict(graphFile, key);
+        }
+        log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(),
+                graphFile.getFileName(), cache.dir());
+        byte[] plan = build(graphFile);
+        cache.write(graphFile, key, plan);
+        return plan;
+    }
+
+    /** The cache key of a graph under this backend's machine and options. */
+    EngineCache.Key key(Path graphFile) {
+        return new EngineCache.Key(EngineCache.sha256(graphFile), machine.tensorRt(), machine.computeCapability(),
+                options.profile(), options.precision());
+    }
+
+    private byte[] build(Path graphFile) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(graphFile.toAbsolutePath().toString()),
+                    options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, MemorySegment.NULL, 0,
+                    options.dynamicMin(), options.dynamicOpt(), options.dynamicMax(), options.workspaceBytes(),
+                    out, err, Shim.ERR_CAP);
+            Shim.check(rc, err, "engine build for " + graphFile.getFileName());
+            MemorySegment blob = out.get(ValueLayout.ADDRESS, 0);
+            try {
+                long size = AvatarTrt.a4j_blob_size(blob);
+                return AvatarTrt.a4j_blob_data(blob).reinterpret(size).toArray(ValueLayout.JAVA_BYTE);
+            } finally {
+                AvatarTrt.a4j_blob_destroy(blob);
+            }
+        }
+    }
+
+    /** Sessions currently open. */
+    int openSessions() {
+        return sessions.size();
+    }
+
+    /** Closes sessions still open (waiting for their runs), then the runtime. Idempotent. */
+    @Override
+    public void close() {
+        gate.close();
+    }
+}

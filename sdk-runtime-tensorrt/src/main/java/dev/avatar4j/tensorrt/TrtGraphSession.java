@@ -1,0 +1,292 @@
+package dev.avatar4j.tensorrt;
+
+import dev.avatar4j.BackendException;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensorrt.ffi.AvatarTrt;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * One TensorRT engine with one execution context and one CUDA stream.
+ *
+ * <p>Runs are serialised on the one context (concurrent callers wait their turn). Device buffers are kept per
+ * tensor and reused across runs, growing only when a larger shape arrives. {@link #close()} waits
+ * for a run in flight and then frees everything exactly once; a run after close fails with a
+ * {@link BackendException} and never touches freed memory.
+ */
+final class TrtGraphSession implements GraphSession {
+    private final String graphName;
+    private final Arena arena;
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+    private final Map<String, Integer> index = new LinkedHashMap<>();
+    private final Map<String, Boolean> isInput = new LinkedHashMap<>();
+    private final ReentrantLock runLock = new ReentrantLock();
+    private final MemorySegment[] device;
+    private final long[] capacity;
+    private final UsageGate gate;
+
+    private TrtGraphSession(String graphName, Arena arena, MemorySegment engine, MemorySegment context, MemorySegment stream,
+                            Consumer<TrtGraphSession> onClose) {
+        this.graphName = graphName;
+        this.arena = arena;
+        this.context = context;
+        this.stream = stream;
+        List<TensorSpec> in = new ArrayList<>();
+        List<TensorSpec> out = new ArrayList<>();
+        List<TensorSpec> all = describe(engine, graphName);
+        for (int i = 0; i < all.size(); i++) {
+            index.put(all.get(i).name(), i);
+        }
+        this.device = new MemorySegment[all.size()];
+        this.capacity = new long[all.size()];
+        for (TensorSpec s : all) {
+            (isInput.get(s.name()) ? in : out).add(s);
+        }
+        this.inputs = List.copyOf(in);
+        this.outputs = List.copyOf(out);
+        this.gate = new UsageGate(() -> {
+            for (int i = 0; i < device.length; i++) {
+                if (device[i] != null) {
+                    AvatarTrt.a4j_device_free(device[i]);
+                    device[i] = null;
+                }
+            }
+            arena.close(); // destroys stream, context, engine (reverse order of attachment)
+            onClose.accept(this);
+        });
+    }
+
+    /** Deserializes {@code plan} and creates its context and stream. */
+    static TrtGraphSession open(MemorySegment runtime, byte[] plan, String graphName, Consumer<TrtGraphSession> onClose) {
+        Arena arena = Arena.ofShared();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            MemorySegment bytes = call.allocate(plan.length);
+            MemorySegment.copy(plan, 0, bytes, ValueLayout.JAVA_BYTE, 0, plan.length);
+            Shim.check(AvatarTrt.a4j_engine_deserialize(runtime, bytes, plan.length, out, err, Shim.ERR_CAP), err,
+                    "deserialize engine of " + graphName);
+            MemorySegment engine = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_engine_destroy);
+            Shim.check(AvatarTrt.a4j_context_create(engine, out, err, Shim.ERR_CAP), err, "create context for " + graphName);
+            MemorySegment context = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_context_destroy);
+            Shim.check(AvatarTrt.a4j_stream_create(out, err, Shim.ERR_CAP), err, "create stream");
+            MemorySegment stream = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_stream_destroy);
+            return new TrtGraphSession(graphName, arena, engine, context, stream, onClose);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Whether {@code plan} deserializes on this runtime (a cached engine from a stale build may not). */
+    static boolean deserializes(MemorySegment runtime, byte[] plan) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            MemorySegment bytes = call.allocate(Math.max(1, plan.length));
+            MemorySegment.copy(plan, 0, bytes, ValueLayout.JAVA_BYTE, 0, plan.length);
+            if (AvatarTrt.a4j_engine_deserialize(runtime, bytes, plan.length, out, err, Shim.ERR_CAP) != AvatarTrt.A4J_OK()) {
+                return false;
+            }
+            AvatarTrt.a4j_engine_destroy(out.get(ValueLayout.ADDRESS, 0));
+            return true;
+        }
+    }
+
+    private List<TensorSpec> describe(MemorySegment engine, String graph) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment count = call.allocate(ValueLayout.JAVA_INT);
+            Shim.check(AvatarTrt.a4j_engine_io_count(engine, count, err, Shim.ERR_CAP), err, "io count");
+            MemorySegment name = call.allocate(256);
+            MemorySegment in = call.allocate(ValueLayout.JAVA_INT);
+            MemorySegment dt = call.allocate(ValueLayout.JAVA_INT);
+            MemorySegment rank = call.allocate(ValueLayout.JAVA_INT);
+            MemorySegment dims = call.allocate(ValueLayout.JAVA_LONG, AvatarTrt.A4J_MAX_DIMS());
+            List<TensorSpec> all = new ArrayList<>();
+            for (int i = 0; i < count.get(ValueLayout.JAVA_INT, 0); i++) {
+                Shim.check(AvatarTrt.a4j_engine_io_info(engine, i, name, 256, in, dt, rank, dims, err, Shim.ERR_CAP), err,
+                        "io info #" + i);
+                String n = name.getString(0);
+                long[] shape = dims.asSlice(0, rank.get(ValueLayout.JAVA_INT, 0) * 8L).toArray(ValueLayout.JAVA_LONG);
+                all.add(new TensorSpec(n, dtype(dt.get(ValueLayout.JAVA_INT, 0), n, graph), shape));
+                isInput.put(n, in.get(ValueLayout.JAVA_INT, 0) != 0);
+            }
+            return all;
+        }
+    }
+
+    /** Maps a TensorRT element type to the SDK's. */
+    static DType dtype(int trt, String tensor, String graph) {
+        if (trt == AvatarTrt.A4J_DT_FLOAT()) {
+            return DType.FLOAT32;
+        } else if (trt == AvatarTrt.A4J_DT_HALF()) {
+            return DType.FLOAT16;
+        } else if (trt == AvatarTrt.A4J_DT_INT64()) {
+            return DType.INT64;
+        }
+        throw new BackendException("graph " + graph + ": tensor '" + tensor + "' has TensorRT data type " + trt
+                + ", which avatar4j does not exchange (float32, float16 and int64 only)");
+    }
+
+    @Override
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    @Override
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    @Override
+    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> wanted) {
+        Map<String, Tensor> results = new LinkedHashMap<>();
+        execute(in, wanted, results, true);
+        return results;
+    }
+
+    @Override
+    public void runInto(Map<String, Tensor> in, Map<String, Tensor> out) {
+        Map<String, Tensor> targets = new LinkedHashMap<>(out);
+        execute(in, out.keySet(), targets, false);
+    }
+
+    private void execute(Map<String, Tensor> in, Set<String> wanted, Map<String, Tensor> results, boolean allocate) {
+        for (String w : wanted) {
+            Integer i = index.get(w);
+            if (i == null || isInput.get(w)) {
+                throw new BackendException(graphName + ": no output '" + w + "'; outputs: " + outputs);
+            }
+        }
+        if (!gate.enter()) {
+            throw new BackendException(graphName + ": the TensorRT session is closed");
+        }
+        boolean ok = false;
+        runLock.lock();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment dims = call.allocate(ValueLayout.JAVA_LONG, AvatarTrt.A4J_MAX_DIMS());
+            MemorySegment rank = call.allocate(ValueLayout.JAVA_INT);
+            for (TensorSpec spec : inputs) {
+                Tensor t = in.get(spec.name());
+                if (t == null) {
+                    throw new BackendException(graphName + ": input '" + spec.name() + "' is missing");
+                }
+                if (t.dtype() != spec.dtype() || !spec.accepts(t.shape())) {
+                    throw new BackendException(graphName + ": input '" + spec.name() + "' is " + t.dtype()
+                            + Arrays.toString(t.shape()) + ", the engine expects " + spec.dtype() + spec.shapeString());
+                }
+                MemorySegment name = call.allocateFrom(spec.name());
+                long[] shape = t.shape();
+                MemorySegment.copy(shape, 0, dims, ValueLayout.JAVA_LONG, 0, shape.length);
+                Shim.check(AvatarTrt.a4j_context_set_input_shape(context, name, shape.length, dims, err, Shim.ERR_CAP),
+                        err, "set shape of " + graphName + "/" + spec.name());
+                MemorySegment buf = buffer(spec.name(), t.byteSize(), call);
+                MemorySegment host = t.segment();
+                if (!host.isNative()) {
+                    host = call.allocate(t.byteSize()).copyFrom(host);
+                }
+                Shim.check(AvatarTrt.a4j_memcpy_htod_async(buf, host, t.byteSize(), stream, err, Shim.ERR_CAP), err,
+                        "copy " + spec.name() + " to the device");
+            }
+            Map<String, long[]> outShapes = new LinkedHashMap<>();
+            for (TensorSpec spec : outputs) {
+                MemorySegment name = call.allocateFrom(spec.name());
+                Shim.check(AvatarTrt.a4j_context_tensor_shape(context, name, rank, dims, err, Shim.ERR_CAP), err,
+                        "shape of " + graphName + "/" + spec.name());
+                long[] shape = dims.asSlice(0, rank.get(ValueLayout.JAVA_INT, 0) * 8L).toArray(ValueLayout.JAVA_LONG);
+                outShapes.put(spec.name(), shape);
+                buffer(spec.name(), Tensor.elementCount(shape) * spec.dtype().byteSize(), call);
+            }
+            Shim.check(AvatarTrt.a4j_context_enqueue(context, stream, err, Shim.ERR_CAP), err, "enqueue " + graphName);
+            for (String w : wanted) {
+                TensorSpec spec = outputs.stream().filter(s -> s.name().equals(w)).findFirst().orElseThrow();
+                long[] shape = outShapes.get(w);
+                Tensor target;
+                if (allocate) {
+                    target = Tensor.allocate(spec.dtype(), shape);
+                    results.put(w, target);
+                } else {
+                    target = results.get(w);
+                    if (target.dtype() != spec.dtype() || !Arrays.equals(target.shape(), shape)) {
+                        throw new BackendException(graphName + ": output '" + w + "' is " + spec.dtype()
+                                + Arrays.toString(shape) + ", the caller's tensor is " + target);
+                    }
+                }
+                Shim.check(AvatarTrt.a4j_memcpy_dtoh_async(target.segment(), device[index.get(w)], target.byteSize(), stream,
+                        err, Shim.ERR_CAP), err, "copy " + w + " from the device");
+            }
+            Shim.check(AvatarTrt.a4j_stream_synchronize(stream, err, Shim.ERR_CAP), err, "synchronize " + graphName);
+            ok = true;
+        } finally {
+            if (!ok && allocate) {
+                results.values().forEach(Tensor::close);
+                results.clear();
+            }
+            runLock.unlock();
+            gate.exit();
+        }
+    }
+
+    /** The device buffer of a tensor, grown to at least {@code bytes}, bound to the context. */
+    private MemorySegment buffer(String tensor, long bytes, Arena call) {
+        int i = index.get(tensor);
+        MemorySegment err = call.allocate(Shim.ERR_CAP);
+        if (device[i] == null || capacity[i] < bytes) {
+            if (device[i] != null) {
+                AvatarTrt.a4j_device_free(device[i]);
+                device[i] = null;
+            }
+            long size = Math.max(256, Long.highestOneBit(Math.max(1, bytes) - 1) << 1);
+            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            Shim.check(AvatarTrt.a4j_device_malloc(size, out, err, Shim.ERR_CAP), err,
+                    "allocate " + size + " device bytes for " + tensor);
+            device[i] = out.get(ValueLayout.ADDRESS, 0);
+            capacity[i] = size;
+        }
+        Shim.check(AvatarTrt.a4j_context_set_tensor_address(context, call.allocateFrom(tensor), device[i], err, Shim.ERR_CAP),
+                err, "bind " + tensor);
+        return device[i];
+    }
+
+    /** Device bytes held by this session's reusable buffers. */
+    long deviceBytes() {
+        long n = 0;
+        for (long c : capacity) {
+            n += c;
+        }
+        return n;
+    }
+
+    @Override
+    public boolean isThreadSafe() {
+        return true;
+    }
+
+    /** Waits for a run in flight, then frees the buffers, context, stream and engine. Idempotent. */
+    @Override
+    public void close() {
+        gate.close();
+    }
+
+    @Override
+    public String toString() {
+        return "TensorRT session " + graphName;
+    }
+}
