@@ -76,8 +76,25 @@ public final class TensorRtBackend implements Backend {
             throw new BackendException("the TensorRT backend is closed");
         }
         try {
-            byte[] plan = engineFor(graphFile);
-            TrtGraphSession s = TrtGraphSession.open(runtime, plan, graphFile.getFileName().toString(), sessions::remove);
+            if (!Files.isRegularFile(graphFile)) {
+                throw new BackendException("graph file " + graphFile + " does not exist");
+            }
+            String name = graphFile.getFileName().toString();
+            EngineCache.Key key = key(graphFile);
+            Optional<byte[]> cached = cache.read(graphFile, key);
+            TrtGraphSession s = null;
+            if (cached.isPresent()) {
+                try {
+                    s = TrtGraphSession.open(runtime, cached.get(), name, sessions::remove);
+                    log.debug("engine for {} from cache {}", name, cache.path(graphFile, key));
+                } catch (TrtStatus.TrtException e) {
+                    log.warn("cached engine {} is unusable ({}); rebuilding it", cache.path(graphFile, key), e.getMessage());
+                    cache.evict(graphFile, key);
+                }
+            }
+            if (s == null) {
+                s = TrtGraphSession.open(runtime, buildAndCache(graphFile, key), name, sessions::remove);
+            }
             sessions.add(s);
             return s;
         } finally {
@@ -86,24 +103,20 @@ public final class TensorRtBackend implements Backend {
     }
 
     /**
-     * The serialized engine of an ONNX graph: from the cache, or built now and cached.
+     * Builds the engine of an ONNX graph now (whether or not it is cached) and stores it in the cache.
      *
-     * @return the plan bytes
+     * @return the cache file written
      */
-    byte[] engineFor(Path graphFile) {
+    Path prebuild(Path graphFile) {
         if (!Files.isRegularFile(graphFile)) {
             throw new BackendException("graph file " + graphFile + " does not exist");
         }
         EngineCache.Key key = key(graphFile);
-        Optional<byte[]> cached = cache.read(graphFile, key);
-        if (cached.isPresent()) {
-            if (TrtGraphSession.deserializes(runtime, cached.get())) {
-                log.debug("engine for {} from cache {}", graphFile.getFileName(), cache.path(graphFile, key));
-                return cached.get();
-            }
-            log.warn("cached engine {} is unusable; rebuilding it", cache.path(graphFile, key));
-            cache.evict(graphFile, key);
-        }
+        buildAndCache(graphFile, key);
+        return cache.path(graphFile, key);
+    }
+
+    private byte[] buildAndCache(Path graphFile, EngineCache.Key key) {
         log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(),
                 graphFile.getFileName(), cache.dir());
         byte[] plan = build(graphFile);

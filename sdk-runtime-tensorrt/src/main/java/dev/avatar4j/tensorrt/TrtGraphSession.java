@@ -93,21 +93,6 @@ final class TrtGraphSession implements GraphSession {
         }
     }
 
-    /** Whether {@code plan} deserializes on this runtime (a cached engine from a stale build may not). */
-    static boolean deserializes(MemorySegment runtime, byte[] plan) {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment err = call.allocate(Shim.ERR_CAP);
-            MemorySegment out = call.allocate(ValueLayout.ADDRESS);
-            MemorySegment bytes = call.allocate(Math.max(1, plan.length));
-            MemorySegment.copy(plan, 0, bytes, ValueLayout.JAVA_BYTE, 0, plan.length);
-            if (AvatarTrt.a4j_engine_deserialize(runtime, bytes, plan.length, out, err, Shim.ERR_CAP) != AvatarTrt.A4J_OK()) {
-                return false;
-            }
-            AvatarTrt.a4j_engine_destroy(out.get(ValueLayout.ADDRESS, 0));
-            return true;
-        }
-    }
-
     private List<TensorSpec> describe(MemorySegment engine, String graph) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment err = call.allocate(Shim.ERR_CAP);

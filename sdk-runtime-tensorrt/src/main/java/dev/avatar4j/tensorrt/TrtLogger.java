@@ -59,7 +59,11 @@ final class TrtLogger {
                 default -> log.debug(text);
             }
             for (BiConsumer<Integer, String> t : taps) {
-                t.accept(severity, text);
+                try {
+                    t.accept(severity, text);
+                } catch (RuntimeException e) {
+                    log.warn("TensorRT log observer failed: {}", e.toString());
+                }
             }
         } catch (Throwable t) { // an exception escaping an upcall would crash the JVM
             try {

@@ -1,0 +1,109 @@
+package dev.avatar4j.tensorrt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Engines are built once per key, cached atomically, and rebuilt when the cache is unusable. */
+class EngineCacheTest {
+    @TempDir
+    Path tmp;
+
+    private static float firstOutput(GraphSession s) {
+        try (Tensor x = Tensor.ofFloats(new float[] {1, 2, 3, 4}, 1, 4); Tensor scale = Tensor.ofFloats(new float[] {3}, 1);
+             Tensor y = s.run(Map.of("x", x, "scale", scale), Set.of("y")).get("y")) {
+            return y.getFloat(0);
+        }
+    }
+
+    private static long engineFiles(Path dir) throws Exception {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(".engine")).count();
+        }
+    }
+
+    @Test
+    void buildsOnFirstUseThenReadsTheCache() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path g = TestDouble.network(tmp, "dit.onnx", TestDouble.AFFINE);
+        long builds = TestDouble.builds();
+        try (TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create()) {
+            try (GraphSession s = b.open(g, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.5f);
+            }
+            assertThat(TestDouble.builds()).isEqualTo(builds + 1);
+            EngineCache.Key key = b.key(g);
+            Path file = new EngineCache(cache).path(g, key);
+            assertThat(file.getFileName().toString()).startsWith("dit-").endsWith(".engine");
+            // the builder was given the precision and profile (the test double appends them to its plan)
+            assertThat(Files.readString(file)).contains("precision fp16").contains("profile default 1 2 8");
+            assertThat(Files.readString(file.resolveSibling(file.getFileName() + ".key")))
+                    .contains("onnx-sha256=" + EngineCache.sha256(g)).contains("tensorrt=10.15.0")
+                    .contains("compute-capability=8.9").contains("precision=fp16").contains("profile=dynamic=1:2:8");
+        }
+        try (TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create();
+             GraphSession s = b.open(g, SessionOptions.defaults())) {
+            assertThat(firstOutput(s)).isEqualTo(3.5f);
+            assertThat(TestDouble.builds()).as("second process start reads the cache").isEqualTo(builds + 1);
+        }
+        assertThat(engineFiles(cache)).isEqualTo(1);
+        try (Stream<Path> files = Files.list(cache)) {
+            assertThat(files.filter(p -> p.getFileName().toString().endsWith(".tmp"))).isEmpty();
+        }
+    }
+
+    @Test
+    void everyKeyComponentSelectsItsOwnEngine() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path g = TestDouble.network(tmp, "vae.onnx", TestDouble.AFFINE);
+        long builds = TestDouble.builds();
+        try (TensorRtBackend fp16 = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create();
+             TensorRtBackend fp32 = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, false, 8)).create();
+             TensorRtBackend wide = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 16)).create()) {
+            fp16.open(g, SessionOptions.defaults()).close();
+            fp32.open(g, SessionOptions.defaults()).close();
+            wide.open(g, SessionOptions.defaults()).close();
+            assertThat(TestDouble.builds()).isEqualTo(builds + 3);
+            assertThat(engineFiles(cache)).isEqualTo(3);
+            // a changed ONNX file (same name) is a new key
+            Files.writeString(g, TestDouble.AFFINE.replace("0.5", "0.25"));
+            try (GraphSession s = fp16.open(g, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.25f);
+            }
+            assertThat(TestDouble.builds()).isEqualTo(builds + 4);
+        }
+        EngineCache.Key k = new EngineCache.Key("ab", "10.15.0", "8.9", "dynamic=1:2:8", "fp16");
+        assertThat(k.id()).hasSize(24).isEqualTo(new EngineCache.Key("ab", "10.15.0", "8.9", "dynamic=1:2:8", "fp16").id());
+        assertThat(Stream.of(new EngineCache.Key("ac", "10.15.0", "8.9", "dynamic=1:2:8", "fp16"),
+                new EngineCache.Key("ab", "10.16.0", "8.9", "dynamic=1:2:8", "fp16"),
+                new EngineCache.Key("ab", "10.15.0", "9.0", "dynamic=1:2:8", "fp16"),
+                new EngineCache.Key("ab", "10.15.0", "8.9", "dynamic=1:2:9", "fp16"),
+                new EngineCache.Key("ab", "10.15.0", "8.9", "dynamic=1:2:8", "fp32")).map(EngineCache.Key::id))
+                .doesNotContain(k.id()).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void anUnusableCachedEngineIsRebuilt() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path g = TestDouble.network(tmp, "enc.onnx", TestDouble.AFFINE);
+        try (TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create()) {
+            Path file = b.prebuild(g);
+            Files.writeString(file, "truncated garbage");
+            long builds = TestDouble.builds();
+            try (GraphSession s = b.open(g, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.5f);
+            }
+            assertThat(TestDouble.builds()).isEqualTo(builds + 1);
+            assertThat(Files.readString(file)).startsWith("A4JFAKE");
+        }
+    }
+}
