@@ -103,11 +103,14 @@ public final class TensorRtBackend implements Backend {
     }
 
     /**
-     * Builds the engine of an ONNX graph now (whether or not it is cached) and stores it in the cache.
+     * Builds the engine of an ONNX graph now (whether or not it is cached) and stores it in the
+     * cache, so that the first generation does not pay for the build ({@code avatar4j engines build}).
      *
-     * @return the cache file written
+     * @param graphFile an ONNX graph file
+     * @return the engine file written
+     * @throws BackendException when TensorRT cannot build it
      */
-    Path prebuild(Path graphFile) {
+    public Path prebuild(Path graphFile) {
         if (!Files.isRegularFile(graphFile)) {
             throw new BackendException("graph file " + graphFile + " does not exist");
         }

@@ -135,6 +135,7 @@ public final class Avatar4jCli implements Runnable {
         cmd.addSubcommand("generate", generate);
         cmd.addSubcommand("plan", new PlanCommand(this));
         cmd.addSubcommand("doctor", new DoctorCommand(this));
+        cmd.addSubcommand("engines", EnginesCommand.commandLine(this));
         cmd.addSubcommand("help", new CommandLine.HelpCommand());
         cmd.setOut(new PrintWriter(out, true, out.charset()));
         cmd.setErr(new PrintWriter(err, true, err.charset()));

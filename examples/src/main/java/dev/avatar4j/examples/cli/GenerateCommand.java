@@ -288,6 +288,12 @@ final class GenerateCommand implements Callable<Integer> {
     private static String resolveBackend(String requested) {
         String wanted = requested != null ? requested : BackendRegistry.configuredName();
         if (wanted != null && !wanted.equalsIgnoreCase("auto")) {
+            // a named backend that cannot run here fails with its probe's reason before any model loads
+            BackendProbe probe = BackendRegistry.global().probeAll().get(wanted.toLowerCase(Locale.ROOT));
+            if (probe != null && !probe.available()) {
+                throw new BackendException("backend '" + wanted.toLowerCase(Locale.ROOT) + "' is not available: "
+                        + probe.detail());
+            }
             return requested;
         }
         List<String> skipped = new ArrayList<>();

@@ -265,6 +265,47 @@ class Avatar4jCliTest {
         assertThat(line(r.out(), "model")).contains("stableavatar-tiny");
     }
 
+    // --- TensorRT on a machine without it: named reason, exit 4, auto falls back ---------------------
+
+    /** Why TensorRT is unavailable here (the test is skipped on a machine where it is available). */
+    private static String tensorRtReason() {
+        var probe = dev.avatar4j.engine.BackendRegistry.global().probeAll().get("tensorrt");
+        assumeTrue(probe != null && !probe.available(), "TensorRT is available on this machine");
+        return probe.detail();
+    }
+
+    @Test
+    void backendTensorRtWithoutTensorRtExits4WithTheProbesReason() {
+        String reason = tensorRtReason();
+        Path out = work.resolve("trt.mp4");
+        Result r = cli(generateArgs(portrait, speech2s, out, "--backend", "tensorrt", "--steps", "1"));
+        assertOneLineError(r, 4, "tensorrt", reason);
+        assertThat(out).doesNotExist();
+        assertThat(line(cli("doctor").out(), "tensorrt")).contains("unavailable").contains(reason);
+    }
+
+    @Test
+    void backendAutoWithoutTensorRtCompletesOnOnnxRuntime() {
+        tensorRtReason();
+        Path out = work.resolve("auto.mp4");
+        Result r = cli(generateArgs(portrait, speech2s, out, "--backend", "auto", "--steps", "1", "--width", "128",
+                "--height", "128"));
+        assertThat(r.code()).as("exit code; stderr: %s", r.err()).isZero();
+        assertThat(r.out()).startsWith("wrote " + out);
+        assertThat(out).isRegularFile();
+    }
+
+    @Test
+    void enginesBuildWithoutTensorRtExits4WithTheProbesReason() {
+        String reason = tensorRtReason();
+        Result r = cli("engines", "build", "--model", tinyBundle.toString());
+        assertOneLineError(r, 4, "backend 'tensorrt' is not available", reason);
+        // a bad bundle is still a bundle problem (exit 3), and a missing --model a usage error
+        assertThat(cli("engines", "build", "--model", work.resolve("nope").toString()).code()).isEqualTo(3);
+        assertThat(cli("engines", "build").code()).isEqualTo(2);
+        assertThat(cli("engines").code()).isEqualTo(2);
+    }
+
     private static String line(String text, String startsWith) {
         return text.lines().map(String::strip).filter(l -> l.startsWith(startsWith)).findFirst()
                 .orElseThrow(() -> new AssertionError("no line starting with '" + startsWith + "' in:\n" + text));
