@@ -292,13 +292,18 @@ int32_t a4j_build_from_onnx(a4j_logger* l, const char* path, int32_t flags, cons
         if (ranges[r].rank != probe.ios[i].rank) return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "profile for input '%s' has rank %d but the graph declares rank %d", ranges[r].name, ranges[r].rank, probe.ios[i].rank);
     }
     log_from_thread(l, A4J_LOG_INFO, "test double builder: optimising on a worker thread");
-    char* text = malloc(n + 512 + 160 * (size_t)(n_ranges > 0 ? n_ranges : 0));
+    char* text = malloc(n + 512 + 600 * (size_t)(n_ranges > 0 ? n_ranges : 0));
     size_t len = 0;
     memcpy(text, buf, n); len = n;
     if (len && text[len - 1] != '\n') text[len++] = '\n';
     len += sprintf(text + len, "precision %s\nprofile default %lld %lld %lld\n", (flags & A4J_BUILD_FP16) ? "fp16" : "fp32",
                    (long long)dmin, (long long)dopt, (long long)dmax);
-    for (int32_t r = 0; r < n_ranges; r++) len += sprintf(text + len, "range %.60s %d\n", ranges[r].name, ranges[r].rank);
+    for (int32_t r = 0; r < n_ranges; r++) {
+        len += sprintf(text + len, "range %.60s %d", ranges[r].name, ranges[r].rank);
+        for (int k = 0; k < ranges[r].rank; k++) len += sprintf(text + len, " %lld:%lld:%lld", (long long)ranges[r].min[k],
+                                                               (long long)ranges[r].opt[k], (long long)ranges[r].max[k]);
+        text[len++] = '\n';
+    }
     pthread_mutex_lock(&mu); builds++; pthread_mutex_unlock(&mu);
     *out = new_blob(text, len);
     free(text);

@@ -5,11 +5,13 @@ import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;
+import dev.avatar4j.tensorrt.ffi.a4j_shape_range;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -130,15 +132,29 @@ public final class TensorRtBackend implements Backend {
     /** The cache key of a graph under this backend's machine and options. */
     EngineCache.Key key(Path graphFile) {
         return new EngineCache.Key(EngineCache.sha256(graphFile), machine.tensorRt(), machine.computeCapability(),
-                options.profile(), options.precision());
+                options.profile(graphFile), options.precision());
     }
 
     private byte[] build(Path graphFile) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment err = call.allocate(Shim.ERR_CAP);
             MemorySegment out = call.allocate(ValueLayout.ADDRESS);
+            Map<String, ProfileRanges.Range> ranges = options.ranges().forGraph(graphFile);
+            MemorySegment structs = ranges.isEmpty() ? MemorySegment.NULL : a4j_shape_range.allocateArray(ranges.size(), call);
+            int i = 0;
+            for (Map.Entry<String, ProfileRanges.Range> e : ranges.entrySet()) {
+                MemorySegment r = structs.asSlice(i++ * a4j_shape_range.sizeof(), a4j_shape_range.sizeof());
+                ProfileRanges.Range range = e.getValue();
+                a4j_shape_range.name(r, call.allocateFrom(e.getKey()));
+                a4j_shape_range.rank(r, range.min().length);
+                for (int k = 0; k < range.min().length; k++) {
+                    a4j_shape_range.min(r, k, range.min()[k]);
+                    a4j_shape_range.opt(r, k, range.opt()[k]);
+                    a4j_shape_range.max(r, k, range.max()[k]);
+                }
+            }
             int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(graphFile.toAbsolutePath().toString()),
-                    options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, MemorySegment.NULL, 0,
+                    options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, structs, ranges.size(),
                     options.dynamicMin(), options.dynamicOpt(), options.dynamicMax(), options.workspaceBytes(),
                     out, err, Shim.ERR_CAP);
             Shim.check(rc, err, "engine build for " + graphFile.getFileName());

@@ -92,6 +92,29 @@ class EngineCacheTest {
     }
 
     @Test
+    void perInputProfileRangesReachTheBuilderAndTheKey() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path bundle = java.nio.file.Files.createDirectories(tmp.resolve("bundle"));
+        Path g = TestDouble.network(bundle, "dit.onnx", TestDouble.AFFINE);
+        Path explicit = TestDouble.network(tmp, "profiles.properties", "dit.onnx/x = 1x4 : 2x4 : 6x4\n");
+        java.nio.file.Files.writeString(bundle.resolve(ProfileRanges.BUNDLE_FILE),
+                "dit.onnx/x = 1x4 : 1x4 : 1x4\ndit.onnx/scale = 1 : 1 : 1\nother.onnx/x = 1 : 1 : 1\n");
+        TrtOptions withRanges = new TrtOptions(true, 1, 2, 8, 0, cache, ProfileRanges.read(explicit));
+        try (TensorRtBackend plain = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create();
+             TensorRtBackend ranged = (TensorRtBackend) TestDouble.provider(withRanges).create()) {
+            Path file = ranged.prebuild(g);
+            // the explicit file wins for x; the bundle's own file supplies scale
+            assertThat(Files.readString(file)).contains("range scale 1 1:1:1\n").contains("range x 2 1:2:6 4:4:4\n");
+            assertThat(ranged.key(g).profile()).isEqualTo("dynamic=1:2:8;scale=1:1:1;x=1x4:2x4:6x4");
+            assertThat(plain.key(g).profile()).isEqualTo("dynamic=1:2:8;scale=1:1:1;x=1x4:1x4:1x4");
+        }
+        Path bad = TestDouble.network(tmp, "bad.properties", "dit.onnx/x = 2x4 : 1x4 : 6x4\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProfileRanges.read(bad))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dit.onnx/x")
+                .hasMessageContaining("1 <= min <= opt <= max");
+    }
+
+    @Test
     void anUnusableCachedEngineIsRebuilt() throws Exception {
         Path cache = tmp.resolve("cache");
         Path g = TestDouble.network(tmp, "enc.onnx", TestDouble.AFFINE);

@@ -54,7 +54,7 @@ final class TestDouble {
     }
 
     static TrtOptions options(Path cacheDir, boolean fp16, long max) {
-        return new TrtOptions(fp16, 1, Math.min(2, max), max, 0, cacheDir);
+        return new TrtOptions(fp16, 1, Math.min(2, max), max, 0, cacheDir, ProfileRanges.none());
     }
 
     static Path network(Path dir, String name, String text) throws IOException {
