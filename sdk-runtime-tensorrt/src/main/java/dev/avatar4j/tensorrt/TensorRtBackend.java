@@ -47,6 +47,9 @@ public final class TensorRtBackend implements Backend {
             MemorySegment out = call.allocate(ValueLayout.ADDRESS);
             Shim.check(AvatarTrt.a4j_runtime_create(logger, out, err, Shim.ERR_CAP), err, "create runtime");
             this.runtime = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_runtime_destroy);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
         }
         this.gate = new UsageGate(() -> {
             for (TrtGraphSession s : sessions) {

@@ -191,6 +191,7 @@ final class TrtGraphSession implements GraphSession {
                         "copy " + spec.name() + " to the device");
             }
             Map<String, long[]> outShapes = new LinkedHashMap<>();
+            Map<MemorySegment, MemorySegment> heapCopies = new LinkedHashMap<>(); // staged copies for heap outputs
             for (TensorSpec spec : outputs) {
                 MemorySegment name = call.allocateFrom(spec.name());
                 Shim.check(AvatarTrt.a4j_context_tensor_shape(context, name, rank, dims, err, Shim.ERR_CAP), err,
@@ -214,10 +215,15 @@ final class TrtGraphSession implements GraphSession {
                                 + Arrays.toString(shape) + ", the caller's tensor is " + target);
                     }
                 }
-                Shim.check(AvatarTrt.a4j_memcpy_dtoh_async(target.segment(), device[index.get(w)], target.byteSize(), stream,
+                MemorySegment host = target.segment().isNative() ? target.segment() : call.allocate(target.byteSize());
+                Shim.check(AvatarTrt.a4j_memcpy_dtoh_async(host, device[index.get(w)], target.byteSize(), stream,
                         err, Shim.ERR_CAP), err, "copy " + w + " from the device");
+                if (host != target.segment()) {
+                    heapCopies.put(host, target.segment());
+                }
             }
             Shim.check(AvatarTrt.a4j_stream_synchronize(stream, err, Shim.ERR_CAP), err, "synchronize " + graphName);
+            heapCopies.forEach((staged, heap) -> heap.copyFrom(staged));
             ok = true;
         } finally {
             if (!ok && allocate) {

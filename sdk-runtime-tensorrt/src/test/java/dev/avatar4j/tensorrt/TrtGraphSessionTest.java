@@ -117,6 +117,7 @@ class TrtGraphSessionTest {
 
     @Test
     void buildAndDeserializeErrorsNameTheGraph() throws Exception {
+        long handles = TestDouble.liveHandles();
         Path notOnnx = TestDouble.network(tmp, "garbage.onnx", "this is not a network");
         assertThatThrownBy(() -> backend.open(notOnnx, SessionOptions.defaults()))
                 .isInstanceOfSatisfying(TrtStatus.TrtException.class, e -> assertThat(e.status()).isEqualTo(TrtStatus.TENSORRT))
@@ -128,6 +129,19 @@ class TrtGraphSessionTest {
                 .hasMessageContaining("tensor 'a' has TensorRT data type 3");
         assertThatThrownBy(() -> backend.open(tmp.resolve("missing.onnx"), SessionOptions.defaults()))
                 .isInstanceOf(BackendException.class).hasMessageContaining("does not exist");
+        assertThat(TestDouble.liveHandles()).as("failed opens free what they created").isEqualTo(handles);
+    }
+
+    @Test
+    void heapTensorsAreStagedThroughNativeMemory() throws Exception {
+        Path g = TestDouble.network(tmp, "affine.onnx", TestDouble.AFFINE);
+        try (GraphSession s = backend.open(g, SessionOptions.defaults());
+             Tensor x = Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(new float[] {1, 2, 3, 4}), DType.FLOAT32, 1, 4);
+             Tensor scale = Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(new float[] {10}), DType.FLOAT32, 1);
+             Tensor y = Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(new float[4]), DType.FLOAT32, 1, 4)) {
+            s.runInto(Map.of("x", x, "scale", scale), Map.of("y", y));
+            assertThat(y.toFloatArray()).containsExactly(10.5f, 20.5f, 30.5f, 40.5f);
+        }
     }
 
     @Test
