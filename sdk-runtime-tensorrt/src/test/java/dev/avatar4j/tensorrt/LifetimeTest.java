@@ -77,6 +77,9 @@ class LifetimeTest {
                 }
             });
             while (TestDouble.inEnqueue() == 0) {
+                if (run.isDone()) {
+                    throw new AssertionError("the run ended before reaching the enqueue: " + run.join());
+                }
                 Thread.onSpinWait();
             }
             closer = Thread.ofPlatform().start(b::close); // closes the backend, hence the session
