@@ -93,17 +93,20 @@ class FallbackTest {
     }
 
     @Test
-    void theShimsDependencyErrorIsReported() throws Exception {
-        Path notElf = tmp.resolve("libavatar4j_trt.so");
-        Files.writeString(notElf, "not a shared object");
-        NativeLibraryLoader.Result r = NativeLibraryLoader.load(notElf.toString(), notElf.toUri().toURL(), tmp.toString());
+    void theShimsMissingDependencyIsNamed() throws Exception {
+        // built by the Maven build like the test double, linked against a libnvinfer.so.10 that is gone
+        Path needsNvinfer = TestDouble.path().resolveSibling("libavatar4j_trt_needs_nvinfer.so");
+        assertThat(needsNvinfer).isRegularFile();
+        Path dir = Files.createDirectories(tmp.resolve("lib"));
+        NativeLibraryLoader.Result r = NativeLibraryLoader.load(needsNvinfer.toString(), null, dir.toString());
         assertThat(r.loaded()).isEmpty();
         assertThat(r.report()).hasSize(3);
-        assertThat(r.report().get(0)).startsWith("-Davatar4j.tensorrt.shim=" + notElf + ": ").contains("libavatar4j_trt.so");
-        assertThat(r.report().get(1)).startsWith("resource file:");
-        assertThat(r.report().get(2)).startsWith(notElf + ": ");
+        assertThat(r.report().get(0)).startsWith("-Davatar4j.tensorrt.shim=" + needsNvinfer + ": ")
+                .contains("libnvinfer.so.10: cannot open shared object file");
+        assertThat(r.report().get(2)).isEqualTo(dir.resolve("libavatar4j_trt.so") + ": not found");
         TensorRtBackendProvider trt = new TensorRtBackendProvider(Optional::empty, () -> r, () -> null);
-        assertThat(trt.probe().detail()).startsWith("TensorRT shim libavatar4j_trt.so could not be loaded; tried: -Davatar4j");
+        assertThat(trt.probe().detail()).startsWith("TensorRT shim libavatar4j_trt.so could not be loaded; tried: -Davatar4j")
+                .contains("libnvinfer.so.10: cannot open shared object file");
     }
 
     @Test
