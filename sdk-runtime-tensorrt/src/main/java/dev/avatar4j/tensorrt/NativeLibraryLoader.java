@@ -3,6 +3,7 @@ package dev.avatar4j.tensorrt;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.SymbolLookup;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,15 @@ final class NativeLibraryLoader {
     static final String PATH_PROPERTY = "avatar4j.tensorrt.shim";
     static final String LIBRARY_FILE = "libavatar4j_trt.so";
     static final String RESOURCE = "/dev/avatar4j/tensorrt/native/linux-x86_64/" + LIBRARY_FILE;
+    /** Every function of {@code avatar4j_trt.h}: a shim missing one is reported, not loaded. */
+    static final List<String> SYMBOLS = List.of("a4j_abi_version", "a4j_versions", "a4j_device_count", "a4j_device_info",
+            "a4j_logger_create", "a4j_logger_destroy", "a4j_runtime_create", "a4j_runtime_destroy",
+            "a4j_engine_deserialize", "a4j_engine_destroy", "a4j_engine_serialize", "a4j_build_from_onnx",
+            "a4j_blob_data", "a4j_blob_size", "a4j_blob_destroy", "a4j_engine_io_count", "a4j_engine_io_info",
+            "a4j_context_create", "a4j_context_destroy", "a4j_context_set_input_shape", "a4j_context_tensor_shape",
+            "a4j_context_set_tensor_address", "a4j_context_enqueue", "a4j_stream_create", "a4j_stream_synchronize",
+            "a4j_stream_destroy", "a4j_device_malloc", "a4j_device_free", "a4j_memcpy_htod_async",
+            "a4j_memcpy_dtoh_async");
 
     /**
      * The outcome of loading.
@@ -116,6 +126,11 @@ final class NativeLibraryLoader {
         return new Result(Optional.empty(), report);
     }
 
+    /** The shim functions {@code lookup} cannot find. */
+    static List<String> missingSymbols(SymbolLookup lookup) {
+        return SYMBOLS.stream().filter(name -> lookup.find(name).isEmpty()).toList();
+    }
+
     private static Optional<Path> tryLoad(Path file, String label, List<String> report) {
         if (!Files.isRegularFile(file)) {
             report.add(label + ": no such file");
@@ -136,6 +151,11 @@ final class NativeLibraryLoader {
             }
         } catch (UnsatisfiedLinkError | IllegalArgumentException e) {
             report.add(label + ": loaded, but symbol a4j_abi_version is missing (" + e.getMessage() + ")");
+            return Optional.empty();
+        }
+        List<String> missing = missingSymbols(SymbolLookup.loaderLookup());
+        if (!missing.isEmpty()) {
+            report.add(label + ": loaded, but symbol(s) " + String.join(", ", missing) + " are missing (an older shim?)");
             return Optional.empty();
         }
         report.add(label + ": loaded");

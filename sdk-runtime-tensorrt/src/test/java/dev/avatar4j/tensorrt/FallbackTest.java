@@ -110,6 +110,24 @@ class FallbackTest {
     }
 
     @Test
+    void everyFunctionOfTheHeaderIsCheckedAtLoad() throws Exception {
+        TestDouble.load();
+        assertThat(NativeLibraryLoader.missingSymbols(java.lang.foreign.SymbolLookup.loaderLookup())).isEmpty();
+        java.lang.foreign.SymbolLookup olderShim = name -> name.equals("a4j_build_from_onnx")
+                ? Optional.empty() : java.lang.foreign.SymbolLookup.loaderLookup().find(name);
+        assertThat(NativeLibraryLoader.missingSymbols(olderShim)).containsExactly("a4j_build_from_onnx");
+        // the list is the header's: every function declared there is listed
+        String header = Files.readString(TestDouble.path().getParent().getParent().getParent()
+                .resolve("native/avatar4j_trt.h"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b(a4j_[a-z_0-9]+)\\(").matcher(header);
+        java.util.Set<String> declared = new java.util.TreeSet<>();
+        while (m.find()) {
+            declared.add(m.group(1));
+        }
+        assertThat(declared).containsExactlyInAnyOrderElementsOf(NativeLibraryLoader.SYMBOLS);
+    }
+
+    @Test
     void javaLibraryPathIsSearched() throws Exception {
         TestDouble.load();
         Path dir = Files.createDirectories(tmp.resolve("lib"));
