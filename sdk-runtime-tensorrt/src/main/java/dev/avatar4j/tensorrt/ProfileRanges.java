@@ -29,6 +29,7 @@ final class ProfileRanges {
     /** A bundle's own profile file, next to its graphs. */
     static final String BUNDLE_FILE = "tensorrt-profiles.properties";
     static final int MAX_DIMS = 8;
+    static final long MAX_FILE_BYTES = 64 * 1024;
 
     /**
      * The range of one input.
@@ -89,6 +90,13 @@ final class ProfileRanges {
     /** Reads {@code file}; a malformed entry is an {@link IllegalArgumentException} naming it. */
     static ProfileRanges read(Path file) {
         Properties p = new Properties();
+        try {
+            if (Files.size(file) > MAX_FILE_BYTES) { // it may come with an untrusted bundle
+                throw new IllegalArgumentException(file + " is larger than " + MAX_FILE_BYTES + " bytes");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read TensorRT profile file " + file + ": " + e.getMessage(), e);
+        }
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
         } catch (IOException e) {
