@@ -111,6 +111,23 @@ final class FaceDetector {
         return kept.getFirst();
     }
 
+    /**
+     * The face overlapping {@code near} (IoU above {@link #NMS_IOU}) found in one whole-image pass
+     * over {@code image}, or {@code near} itself when there is none: after cropping and resizing,
+     * the face fills more of the detector's input, so its keypoints come out more precise.
+     */
+    FaceDetection refine(RgbImage image, FaceDetection near) {
+        int side = Math.max(image.width(), image.height());
+        List<FaceDetection> found = weightedNms(filter(run(image, (image.width() - side) / 2.0,
+                (image.height() - side) / 2.0, side), threshold), NMS_IOU);
+        for (FaceDetection f : found) {
+            if (f.iou(near) > NMS_IOU) {
+                return f;
+            }
+        }
+        return near;
+    }
+
     private static int tiles(int extent, double tile) {
         return extent <= tile ? 1 : (int) Math.ceil((extent - tile) / (tile / 2)) + 1;
     }

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@code preview} pipeline: an instant, CPU-only talking portrait without diffusion. The
- * reference image is cropped to the output's aspect ratio and resized; BlazeFace finds the face
+ * reference image is cropped to the output's aspect ratio (around the face) and resized; BlazeFace finds the face
  * and its keypoints once ({@link FaceDetector}, eyes refined by {@link EyeRefinement}); Silero VAD ({@link VoiceActivity}) and an energy
  * and spectrum analysis ({@link MouthFeatures}) turn the audio into per-frame mouth shapes, smoothed
  * with attack and release ({@link MouthTrack}); each frame is then the reference warped around the
@@ -111,9 +111,10 @@ public final class PreviewEngine implements FamilyEngine {
         int width = r.width();
         int height = r.height();
         int frames = framesFor(r.audio().length());
-        RgbImage base = coverResize(r.image(), width, height);
+        Framed framed = frame(r.image(), width, height);
+        RgbImage base = framed.image();
         byte[] src = base.toRgbArray();
-        FaceRig rig = new FaceRig(EyeRefinement.refine(detector.detect(base), src, width, height));
+        FaceRig rig = new FaceRig(EyeRefinement.refine(framed.face(), src, width, height));
         log.debug("preview: face at mouth ({}, {}), inter-ocular {} px; {} frames", rig.mouthX, rig.mouthY, rig.d, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
         ctx.checkpoint();
@@ -138,30 +139,72 @@ public final class PreviewEngine implements FamilyEngine {
         return MouthTrack.smooth(MouthFeatures.targets(analysis, speech), cfg.fps());
     }
 
-    /** The face in {@code image} resized to the output size as the engine renders it. */
+    /** The most confident face in {@code image}. */
     FaceDetection detect(RgbImage image) {
         return detector.detect(image);
     }
 
-    /** Crops {@code img} centrally to the aspect ratio of {@code width × height} and resizes it. */
-    static RgbImage coverResize(RgbImage img, int width, int height) {
-        int w = img.width();
-        int h = img.height();
+    /** The reference cropped and resized to the output, and its face in output coordinates. */
+    record Framed(RgbImage image, FaceDetection face) {
+    }
+
+    /**
+     * The reference as the video shows it, with its face. The face is searched on the whole
+     * reference (so the detector sees the same picture whatever the output size); when the
+     * reference's aspect ratio differs from the output's, the crop is placed around the face rather
+     * than in the centre, so that a tall portrait with the face near the top keeps the whole face.
+     * The detection is then mapped into the resized frame and, when the detector finds it there
+     * again, replaced by that closer look.
+     */
+    Framed frame(RgbImage img, int width, int height) {
+        FaceDetection f = detector.detect(img);
+        int[] c = crop(img.width(), img.height(), width, height, f);
+        double scale = (double) width / c[2];
+        RgbImage framed = cropResize(img, width, height, c);
+        return new Framed(framed, detector.refine(framed, f.mapped(-c[0] * scale, -c[1] * scale, scale)));
+    }
+
+    /**
+     * The crop {@code {x0, y0, w, h}} of a {@code w × h} image with the output's aspect ratio:
+     * the whole image when the ratios agree, else centred across the face and with the face a
+     * little above the middle (room for chin and shoulders), as far as the image allows; centred in
+     * the image when {@code face} is null.
+     */
+    static int[] crop(int w, int h, int width, int height, FaceDetection face) {
         int cw = w;
         int ch = h;
         if ((long) w * height > (long) h * width) {
             cw = (int) Math.max(1, Math.round((double) h * width / height));
-        } else {
+        } else if ((long) w * height < (long) h * width) {
             ch = (int) Math.max(1, Math.round((double) w * height / width));
         }
+        double cx = face == null ? w / 2.0 : face.cx();
+        double cy = face == null ? h / 2.0 : face.cy() + 0.1 * ch;
+        int x0 = (int) Math.clamp(Math.round(cx - cw / 2.0), 0, w - cw);
+        int y0 = (int) Math.clamp(Math.round(cy - ch / 2.0), 0, h - ch);
+        if (face == null) {
+            x0 = (w - cw) / 2;
+            y0 = (h - ch) / 2;
+        }
+        return new int[] {x0, y0, cw, ch};
+    }
+
+    /** Crops {@code img} centrally to the aspect ratio of {@code width × height} and resizes it. */
+    static RgbImage coverResize(RgbImage img, int width, int height) {
+        return cropResize(img, width, height, crop(img.width(), img.height(), width, height, null));
+    }
+
+    /** Cuts {@code crop = {x0, y0, w, h}} out of {@code img} and resizes it to {@code width × height}. */
+    static RgbImage cropResize(RgbImage img, int width, int height, int[] crop) {
         RgbImage cropped = img;
-        if (cw != w || ch != h) {
+        int w = img.width();
+        int cw = crop[2];
+        int ch = crop[3];
+        if (cw != w || ch != img.height()) {
             byte[] src = img.toRgbArray();
             byte[] out = new byte[cw * ch * 3];
-            int x0 = (w - cw) / 2;
-            int y0 = (h - ch) / 2;
             for (int y = 0; y < ch; y++) {
-                System.arraycopy(src, ((y + y0) * w + x0) * 3, out, y * cw * 3, cw * 3);
+                System.arraycopy(src, ((y + crop[1]) * w + crop[0]) * 3, out, y * cw * 3, cw * 3);
             }
             cropped = RgbImage.ofOwned(cw, ch, out);
         }

@@ -33,6 +33,11 @@ class PreviewModelTest {
     }
 
     private static void assertPlausibleFace(FaceDetection f) {
+        assertPlausibleFace(f, 0.5);
+    }
+
+    /** Keypoints inside the box, in the order of a face; the mouth within {@code across} eye distances of the eyes' middle. */
+    private static void assertPlausibleFace(FaceDetection f, double across) {
         double[] k = f.keypoints();
         for (int i = 0; i < 4; i++) { // eyes, nose, mouth inside the box
             assertThat(k[2 * i]).as("keypoint %d x", i).isBetween(f.left(), f.right());
@@ -45,7 +50,7 @@ class PreviewModelTest {
                 .isLessThan(f.x(FaceDetection.LEFT_EYE));
         double betweenEyes = (f.x(FaceDetection.RIGHT_EYE) + f.x(FaceDetection.LEFT_EYE)) / 2;
         double d = f.x(FaceDetection.LEFT_EYE) - f.x(FaceDetection.RIGHT_EYE);
-        assertThat(Math.abs(f.x(FaceDetection.MOUTH) - betweenEyes)).as("mouth under the eyes").isLessThan(0.5 * d);
+        assertThat(Math.abs(f.x(FaceDetection.MOUTH) - betweenEyes)).as("mouth under the eyes").isLessThan(across * d);
     }
 
     private static void assertNear(double x, double y, double ax, double ay, double tol, String what) {
@@ -69,6 +74,25 @@ class PreviewModelTest {
     }
 
     @Test
+    void aTallImageIsCroppedAroundTheFaceNotThroughIt() {
+        // the portrait on top of a grey area twice its height: a centre crop would cut the face off
+        RgbImage p = PreviewFixtures.portrait();
+        byte[] tall = new byte[512 * 1024 * 3];
+        java.util.Arrays.fill(tall, (byte) 128);
+        System.arraycopy(p.toRgbArray(), 0, tall, 0, 512 * 512 * 3);
+        PreviewEngine.Framed framed = engine.frame(RgbImage.ofOwned(512, 1024, tall), 256, 256);
+        assertThat(framed.image().width()).isEqualTo(256);
+        assertThat(framed.image().height()).isEqualTo(256);
+        // the face mapped into the frame, and found there again at the same place
+        FaceDetection mapped = framed.face();
+        FaceDetection again = engine.detect(framed.image());
+        assertPlausibleFace(again);
+        assertThat(again.top()).isGreaterThan(0);
+        assertThat(again.bottom()).isLessThan(256);
+        assertThat(Math.hypot(mapped.cx() - again.cx(), mapped.cy() - again.cy())).isLessThan(6);
+    }
+
+    @Test
     void aSmallTurnedFaceInAWideShotIsFound() {
         FaceDetection f = engine.detect(PreviewEngine.coverResize(PreviewFixtures.photo("camera.png"), 512, 512));
         assertPlausibleFace(f);
@@ -79,8 +103,18 @@ class PreviewModelTest {
 
     @Test
     void anAnimalFaceIsHandledWhereBlazeFaceFindsIt() {
-        FaceDetection f = engine.detect(PreviewEngine.coverResize(PreviewFixtures.photo("chelsea.png"), 512, 512));
-        assertPlausibleFace(f);
+        // BlazeFace finds Chelsea the cat on the whole photo (score about 0.6): the video is cropped around her face
+        RgbImage cat = PreviewFixtures.photo("chelsea.png");
+        FaceDetection f = engine.detect(cat);
+        assertPlausibleFace(f, 1.0); // small in the letterboxed photo: coarse keypoints
+        PreviewEngine.Framed framed = engine.frame(cat, 256, 256);
+        assertThat(framed.face().cx()).isBetween(64.0, 192.0);
+        assertPlausibleFace(framed.face(), 1.0);
+        PreviewFixtures.Collector c = new PreviewFixtures.Collector();
+        AudioClip second = new AudioClip(java.util.Arrays.copyOf(PreviewFixtures.speech().samples(), 16_000), 16_000);
+        engine.generate(PreviewFixtures.request(cat, second, 256, 1), c);
+        assertThat(c.frames).hasSize(25);
+        assertThat(c.frames.get(20)).isNotEqualTo(framed.image().toRgbArray());
     }
 
     @Test
