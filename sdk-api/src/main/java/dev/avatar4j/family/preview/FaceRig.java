@@ -77,6 +77,33 @@ final class FaceRig {
         ry = HEAD_RY * l;
     }
 
+    /**
+     * How colourful the face is, 0 (greyscale) … 1: the mean chroma (max − min channel) of the
+     * pixels between the eyes and the mouth, relative to {@link #FULL_CHROMA}. The painted mouth
+     * interior is desaturated by it, so a black-and-white photo gets a grey mouth.
+     */
+    double colourfulness(byte[] rgb, int width, int height) {
+        double sum = 0;
+        int n = 0;
+        int r = (int) Math.max(1, Math.round(0.4 * d));
+        int cx = (int) Math.round((eyes[0] + eyes[2]) / 2 * 0.5 + mouthX * 0.5);
+        int cy = (int) Math.round((eyes[1] + eyes[3]) / 2 * 0.5 + mouthY * 0.5);
+        for (int y = Math.max(0, cy - r); y < Math.min(height, cy + r); y++) {
+            for (int x = Math.max(0, cx - r); x < Math.min(width, cx + r); x++) {
+                int o = (y * width + x) * 3;
+                int a = rgb[o] & 0xFF;
+                int b = rgb[o + 1] & 0xFF;
+                int c = rgb[o + 2] & 0xFF;
+                sum += Math.max(a, Math.max(b, c)) - Math.min(a, Math.min(b, c));
+                n++;
+            }
+        }
+        return n == 0 ? 1 : Math.clamp(sum / n / FULL_CHROMA, 0, 1);
+    }
+
+    /** Mean chroma (0 … 255) of a face that counts as fully colourful. */
+    static final double FULL_CHROMA = 40;
+
     /** Distance of image point (x, y) from the head centre, in head radii. */
     double rho(double x, double y) {
         double dx = x - headX;

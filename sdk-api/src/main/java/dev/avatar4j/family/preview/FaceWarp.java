@@ -50,6 +50,15 @@ final class FaceWarp {
      */
     static void render(byte[] src, byte[] dst, int width, int height, FaceRig rig, MouthShape m, double blink,
                        double[] pose) {
+        render(src, dst, width, height, rig, m, blink, pose, 1);
+    }
+
+    /**
+     * As {@link #render(byte[], byte[], int, int, FaceRig, MouthShape, double, double[])}, with the
+     * mouth interior's colours scaled towards grey by {@code colour} (0 = grey … 1 = full colour).
+     */
+    static void render(byte[] src, byte[] dst, int width, int height, FaceRig rig, MouthShape m, double blink,
+                       double[] pose, double colour) {
         int[] b = rig.regionBounds(width, height);
         double region = FaceRig.REGION;
         // head pose: rotation by roll about a pivot below the mouth, plus a shift in face units
@@ -60,7 +69,7 @@ final class FaceWarp {
         double pivY = rig.mouthY + 0.9 * rig.l * rig.eyY;
         double shX = (pose[1] * rig.exX + pose[2] * rig.eyX) * rig.d;
         double shY = (pose[1] * rig.exY + pose[2] * rig.eyY) * rig.d;
-        Mouth mouth = new Mouth(m);
+        Mouth mouth = new Mouth(m, colour);
         double eyeH = EYE_HALF_HEIGHT * rig.d;
         double eyeW = EYE_HALF_WIDTH * rig.d;
         double[] rgb = new double[3];
@@ -196,8 +205,10 @@ final class FaceWarp {
         final double corner; // mouth corner in output, in half-widths
         final double exponent; // outline: flat slit (large) … ellipse (2)
         final double squeeze; // horizontal source scaling
+        final double colour; // interior saturation, 0 … 1
 
-        Mouth(MouthShape m) {
+        Mouth(MouthShape m, double colour) {
+            this.colour = colour;
             double gap = MAX_GAP * m.open() * (1 + 0.25 * m.round());
             upper = UPPER_SHARE * gap;
             lower = gap - upper;
@@ -231,7 +242,11 @@ final class FaceWarp {
                 double shadedTeeth = TEETH[i] * (0.7 + 0.3 * (1 - across)) * (0.8 + 0.2 * Math.min(1, gapPos * gapPx / 2));
                 c[i] = c[i] + (TONGUE[i] * depth - c[i]) * tongue * 0.7;
                 c[i] = c[i] + (shadedTeeth - c[i]) * teeth;
-                rgb[i] = rgb[i] + (c[i] - rgb[i]) * alpha;
+            }
+            double grey = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+            for (int i = 0; i < 3; i++) {
+                double v = grey + (c[i] - grey) * colour;
+                rgb[i] = rgb[i] + (v - rgb[i]) * alpha;
             }
         }
     }

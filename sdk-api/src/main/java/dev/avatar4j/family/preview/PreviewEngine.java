@@ -111,25 +111,37 @@ public final class PreviewEngine implements FamilyEngine {
         int width = r.width();
         int height = r.height();
         int frames = framesFor(r.audio().length());
+        long t0 = System.nanoTime();
         Framed framed = frame(r.image(), width, height);
         RgbImage base = framed.image();
         byte[] src = base.toRgbArray();
         FaceRig rig = new FaceRig(EyeRefinement.refine(framed.face(), src, width, height));
-        log.debug("preview: face at mouth ({}, {}), inter-ocular {} px; {} frames", rig.mouthX, rig.mouthY, rig.d, frames);
+        long t1 = System.nanoTime();
+        log.debug("preview: face at mouth ({}, {}), inter-ocular {} px, found in {} ms; {} frames", Math.round(rig.mouthX),
+                Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
         ctx.checkpoint();
         MouthShape[] mouth = mouthTrack(r.audio().samples(), frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
+        long t2 = System.nanoTime();
+        log.debug("preview: voice activity and mouth shapes in {} ms", (t2 - t1) / 1_000_000);
+        long renderNanos = 0;
         BlinkSchedule blinks = BlinkSchedule.seeded(r.seed(), (double) frames / cfg.fps());
         IdleMotion idle = IdleMotion.seeded(r.seed());
+        double colour = rig.colourfulness(src, width, height);
         for (int f = 0; f < frames; f++) {
             ctx.checkpoint();
             double t = (double) f / cfg.fps();
+            long r0 = System.nanoTime();
             byte[] frame = src.clone();
-            FaceWarp.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()));
+            FaceWarp.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
+                    colour);
+            renderNanos += System.nanoTime() - r0;
             ctx.emitFrame(frame);
             ctx.advance(Progress.Stage.DECODING, 1);
         }
+        log.debug("preview: rendered {} frames in {} ms; {} ms including delivery", frames, renderNanos / 1_000_000,
+                (System.nanoTime() - t2) / 1_000_000);
     }
 
     /** The smoothed mouth shape of each of {@code frames} frames of {@code samples}. */

@@ -86,4 +86,20 @@ class FaceWarpTest {
             }
         }
     }
+
+    @Test
+    void aGreyPhotoGetsAGreyMouth() {
+        byte[] grey = new byte[W * H * 3];
+        java.util.Arrays.fill(grey, (byte) 150);
+        FaceRig rig = rig();
+        assertThat(rig.colourfulness(grey, W, H)).isZero();
+        byte[] dst = grey.clone();
+        FaceWarp.render(grey, dst, W, H, rig, new MouthShape(1, 0, 0), 0, new double[3], rig.colourfulness(grey, W, H));
+        int changed = 0;
+        for (int i = 0; i < dst.length; i += 3) {
+            assertThat(dst[i]).isEqualTo(dst[i + 1]).isEqualTo(dst[i + 2]);
+            changed += dst[i] != grey[i] ? 1 : 0;
+        }
+        assertThat(changed).as("the painted interior").isGreaterThan(50);
+    }
 }

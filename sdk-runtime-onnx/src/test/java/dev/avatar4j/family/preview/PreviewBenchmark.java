@@ -39,6 +39,13 @@ class PreviewBenchmark {
                         String.format("%.1f", c.frames.size() / wall), String.format("%.1f", seconds / wall),
                         String.format("%.3f", cpu));
             }
+            long t0 = System.nanoTime();
+            e.detect(img);
+            long t1 = System.nanoTime();
+            e.mouthTrack(audio.samples(), e.framesFor(audio.length()));
+            long t2 = System.nanoTime();
+            LOG.info("of which: face detection {} ms, VAD + mouth features {} ms", (t1 - t0) / 1_000_000,
+                    (t2 - t1) / 1_000_000);
         }
     }
 }
