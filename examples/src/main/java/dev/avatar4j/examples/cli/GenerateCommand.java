@@ -68,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model bundle directory or .zip file. Default: $AVATAR4J_MODEL, else the built-in demo model.")
+            description = "Model bundle directory or .zip file. Default: $AVATAR4J_MODEL, else the built-in preview model.")
     Path model;
 
     @Option(names = "--steps", paramLabel = "N", description = "Denoising steps (>= 1). Default: the model's.")

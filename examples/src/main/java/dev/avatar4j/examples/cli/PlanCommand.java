@@ -106,7 +106,9 @@ final class PlanCommand implements Callable<Integer> {
         try {
             cfg = StableAvatarEngine.configOf(manifest);
         } catch (BundleException e) {
-            throw dir == null ? e : new BundleException(dir + ": " + e.getMessage(), e);
+            throw dir == null ? new BundleException("the built-in default model (family \"" + manifest.family()
+                    + "\") has no diffusion plan; pass --model DIR with a stableavatar bundle (e.g. models/stableavatar-tiny)", e)
+                    : new BundleException(dir + ": " + e.getMessage(), e);
         }
         long samples = MediaRegistry.global().readAudio(audio, cfg.sampleRate()).length();
         return StableAvatarPlan.create(cfg, samples, steps != null ? steps : cfg.defaultSteps(),
