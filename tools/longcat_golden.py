@@ -24,8 +24,6 @@ f32 = np.float32
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk-api", "src", "test",
                    "resources", "golden", "longcat-golden.txt")
 lines = []
-
-
 def put(key, values, fmt="f32"):
     vals = np.asarray(values).ravel()
     if fmt == "f32":
@@ -50,29 +48,6 @@ def distilled_raw(n_steps=8, n_train=1000):
     idx = n_train - np.round(k * (n_train // n_steps)).astype(np.int64)    # 875, 750, ..., 0
     table = np.flip(np.linspace(0, 1, n_train, dtype=np.float32))          # table[i] = 1 - i/999
     return np.flip(table[idx]).astype(np.float32)
-
-
-for n, sh in ((8, 7.0), (8, 12.0), (8, 5.0), (4, 7.0)):
-    raw = distilled_raw(n)
-    s = shift_f32(raw, sh)
-    put(f"distilled.n{n}.shift{sh:g}.raw", raw)
-    put(f"distilled.n{n}.shift{sh:g}.sigmas", np.append(s, 0))
-    put(f"distilled.n{n}.shift{sh:g}.timesteps", (s * f32(1000)).astype(np.float32))
-    # cross-check against compute_vectors.py's float64-then-cast shift: at most 1 ulp apart
-    s64 = (sh * raw.astype(np.float64) / (1 + (sh - 1) * raw.astype(np.float64))).astype(np.float32)
-    assert np.all(np.abs(s64.view(np.int32) - s.view(np.int32)) <= 1)
-
-for n, sh in ((50, 7.0), (30, 12.0), (8, 7.0)):
-    raw = np.linspace(1, 0.001, n, dtype=np.float32)
-    s = shift_f32(raw, sh)
-    put(f"full.n{n}.shift{sh:g}.sigmas", np.append(s, 0))
-    ts = (s * f32(1000)).astype(np.float32)
-    put(f"full.n{n}.shift{sh:g}.timesteps", ts)
-    # enhance_hf (continuation segments, non-distilled): keep t > 500, then 500, 450, ..., 50
-    tail = np.linspace(500, 0, 10, dtype=np.float32, endpoint=False)
-    hf = np.concatenate([ts[ts > 500], tail]).astype(np.float32)
-    put(f"full.n{n}.shift{sh:g}.hf.timesteps", hf)
-    put(f"full.n{n}.shift{sh:g}.hf.sigmas", np.append((hf / f32(1000)).astype(np.float32), 0))
 
 
 # ---------------------------------------------------------------- test signals (also in Java)
@@ -145,15 +120,6 @@ def integrated_loudness(x, rate, block=0.400):
     return -0.691 + 10.0 * np.log10(np.mean(keep))
 
 
-for rate in (16000, 44100, 48000):
-    (b1, a1), (b2, a2) = k_weighting(rate)
-    put(f"kweight.r{rate}.shelf", np.concatenate([b1, a1]), "f64")
-    put(f"kweight.r{rate}.highpass", np.concatenate([b2, a2]), "f64")
-for kind, rate, secs in (("tone", 16000, 3.0), ("tone", 48000, 3.0), ("mix", 16000, 4.3),
-                         ("mix", 44100, 2.0), ("bursts", 16000, 5.0), ("silence", 16000, 2.0)):
-    L = integrated_loudness(signal(kind, rate, secs), rate)
-    put(f"lufs.{kind}.r{rate}.s{secs:g}", [L], "f64")
-
 # ---------------------------------------------------------------- 3. Whisper 128-mel log-mel (HF)
 def hz2mel(f):
     f = np.asarray(f, np.float64)
@@ -196,29 +162,7 @@ def whisper_logmel(chunk, n_mels=128):
     return ((L + 4.0) / 4.0).astype(np.float32)
 
 
-fb = melfb(128)
-put("mel128.rowsums", fb.sum(1)[:8], "f64")
-put("mel128.row40", fb[40], "f64")
-put("mel128.row127", fb[127], "f64")
-sine = (0.5 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.float32)
-S = whisper_logmel(sine)
-put("logmel.sine440.stats", [S.shape[0], S.shape[1], S.max(), S.min(), S[:, 50].argmax()])
-mix = signal("mix", 16000, 2.5)
-M = whisper_logmel(mix)
-rows = [0, 5, 17, 64, 100, 127]
-cols = [0, 1, 2, 77, 124, 125, 200, 249, 250, 251, 2999]
-put("logmel.mix.rows", rows, "int")
-put("logmel.mix.cols", cols, "int")
-put("logmel.mix.values", M[np.ix_(rows, cols)])
-put("logmel.mix.colsum", M.sum(0)[:260].astype(np.float32))
-put("logmel.mix.stats", [M.max(), M.min(), float(np.mean(M, dtype=np.float64))], "f64")
 # 31.2 s: two 30 s chunks, each normalised by its own maximum (LongCat's MEL_CHUNK loop)
-long = signal("mix", 16000, 31.2)
-for c in range(2):
-    C = whisper_logmel(long[c * 480000:(c + 1) * 480000])
-    put(f"logmel.long.chunk{c}.stats", [C.max(), C.min()], "f64")
-    put(f"logmel.long.chunk{c}.col", C[:, 100] if c == 0 else C[:, 3])
-
 # ---------------------------------------------------------------- 4. align_corners interpolation
 def interp_align_corners(a, out_len):
     # torch F.interpolate(mode='linear', align_corners=True) on CPU, float32 arithmetic:
@@ -238,22 +182,6 @@ def interp_align_corners(a, out_len):
     return out
 
 
-feat = np.array([[math.sin(0.37 * i + 0.11 * d) + 0.01 * d for d in range(3)] for i in range(50)],
-                np.float32)
-for out_len in (25, 24, 1, 7):
-    put(f"interp.n50.out{out_len}", interp_align_corners(feat, out_len))
-feat2 = np.array([[math.cos(0.21 * i) * (d + 1) for d in range(2)] for i in range(186)], np.float32)
-put("interp.n186.out93", interp_align_corners(feat2, 93))
-try:
-    import torch
-    for out_len in (25, 24, 1, 7):
-        t = torch.nn.functional.interpolate(torch.from_numpy(feat.T[None].copy()), size=out_len,
-                                            mode="linear", align_corners=True)[0].T.numpy()
-        assert np.allclose(t, interp_align_corners(feat, out_len), atol=1e-6), out_len
-    print("interp: matches torch", torch.__version__)
-except ImportError:
-    pass
-
 # ---------------------------------------------------------------- 5. audio windows (§3)
 def frame_windows(start, frames, stride, length, half=2):
     offs = np.arange(2 * half + 1) - half
@@ -271,14 +199,92 @@ def latent_union(win, vae_scale=4):
     return first, np.array(rows)                                             # [(T-1)/4, 8]
 
 
-for start, length in ((0, 2000), (80, 2000), (0, 60), (160, 170)):
-    w = frame_windows(start, 93, 1, length)
-    f0, u = latent_union(w)
-    put(f"win.s{start}.len{length}.frames", w, "int")
-    put(f"win.s{start}.len{length}.latent0", f0, "int")
-    put(f"win.s{start}.len{length}.union", u, "int")
 
-with open(OUT, "w") as fh:
-    fh.write("# generated by tools/longcat_golden.py; do not edit\n")
-    fh.write("\n".join(lines) + "\n")
-print("wrote", os.path.normpath(OUT), len(lines), "records")
+def main():
+
+
+    for n, sh in ((8, 7.0), (8, 12.0), (8, 5.0), (4, 7.0)):
+        raw = distilled_raw(n)
+        s = shift_f32(raw, sh)
+        put(f"distilled.n{n}.shift{sh:g}.raw", raw)
+        put(f"distilled.n{n}.shift{sh:g}.sigmas", np.append(s, 0))
+        put(f"distilled.n{n}.shift{sh:g}.timesteps", (s * f32(1000)).astype(np.float32))
+        # cross-check against compute_vectors.py's float64-then-cast shift: at most 1 ulp apart
+        s64 = (sh * raw.astype(np.float64) / (1 + (sh - 1) * raw.astype(np.float64))).astype(np.float32)
+        assert np.all(np.abs(s64.view(np.int32) - s.view(np.int32)) <= 1)
+
+    for n, sh in ((50, 7.0), (30, 12.0), (8, 7.0)):
+        raw = np.linspace(1, 0.001, n, dtype=np.float32)
+        s = shift_f32(raw, sh)
+        put(f"full.n{n}.shift{sh:g}.sigmas", np.append(s, 0))
+        ts = (s * f32(1000)).astype(np.float32)
+        put(f"full.n{n}.shift{sh:g}.timesteps", ts)
+        # enhance_hf (continuation segments, non-distilled): keep t > 500, then 500, 450, ..., 50
+        tail = np.linspace(500, 0, 10, dtype=np.float32, endpoint=False)
+        hf = np.concatenate([ts[ts > 500], tail]).astype(np.float32)
+        put(f"full.n{n}.shift{sh:g}.hf.timesteps", hf)
+        put(f"full.n{n}.shift{sh:g}.hf.sigmas", np.append((hf / f32(1000)).astype(np.float32), 0))
+
+
+    for rate in (16000, 44100, 48000):
+        (b1, a1), (b2, a2) = k_weighting(rate)
+        put(f"kweight.r{rate}.shelf", np.concatenate([b1, a1]), "f64")
+        put(f"kweight.r{rate}.highpass", np.concatenate([b2, a2]), "f64")
+    for kind, rate, secs in (("tone", 16000, 3.0), ("tone", 48000, 3.0), ("mix", 16000, 4.3),
+                             ("mix", 44100, 2.0), ("bursts", 16000, 5.0), ("silence", 16000, 2.0)):
+        L = integrated_loudness(signal(kind, rate, secs), rate)
+        put(f"lufs.{kind}.r{rate}.s{secs:g}", [L], "f64")
+
+    fb = melfb(128)
+    put("mel128.rowsums", fb.sum(1)[:8], "f64")
+    put("mel128.row40", fb[40], "f64")
+    put("mel128.row127", fb[127], "f64")
+    sine = (0.5 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.float32)
+    S = whisper_logmel(sine)
+    put("logmel.sine440.stats", [S.shape[0], S.shape[1], S.max(), S.min(), S[:, 50].argmax()])
+    mix = signal("mix", 16000, 2.5)
+    M = whisper_logmel(mix)
+    rows = [0, 5, 17, 64, 100, 127]
+    cols = [0, 1, 2, 77, 124, 125, 200, 249, 250, 251, 2999]
+    put("logmel.mix.rows", rows, "int")
+    put("logmel.mix.cols", cols, "int")
+    put("logmel.mix.values", M[np.ix_(rows, cols)])
+    put("logmel.mix.colsum", M.sum(0)[:260].astype(np.float32))
+    put("logmel.mix.stats", [M.max(), M.min(), float(np.mean(M, dtype=np.float64))], "f64")
+    long = signal("mix", 16000, 31.2)
+    for c in range(2):
+        C = whisper_logmel(long[c * 480000:(c + 1) * 480000])
+        put(f"logmel.long.chunk{c}.stats", [C.max(), C.min()], "f64")
+        put(f"logmel.long.chunk{c}.col", C[:, 100] if c == 0 else C[:, 3])
+
+    feat = np.array([[math.sin(0.37 * i + 0.11 * d) + 0.01 * d for d in range(3)] for i in range(50)],
+                    np.float32)
+    for out_len in (25, 24, 1, 7):
+        put(f"interp.n50.out{out_len}", interp_align_corners(feat, out_len))
+    feat2 = np.array([[math.cos(0.21 * i) * (d + 1) for d in range(2)] for i in range(186)], np.float32)
+    put("interp.n186.out93", interp_align_corners(feat2, 93))
+    try:
+        import torch
+        for out_len in (25, 24, 1, 7):
+            t = torch.nn.functional.interpolate(torch.from_numpy(feat.T[None].copy()), size=out_len,
+                                                mode="linear", align_corners=True)[0].T.numpy()
+            assert np.allclose(t, interp_align_corners(feat, out_len), atol=1e-6), out_len
+        print("interp: matches torch", torch.__version__)
+    except ImportError:
+        pass
+
+    for start, length in ((0, 2000), (80, 2000), (0, 60), (160, 170)):
+        w = frame_windows(start, 93, 1, length)
+        f0, u = latent_union(w)
+        put(f"win.s{start}.len{length}.frames", w, "int")
+        put(f"win.s{start}.len{length}.latent0", f0, "int")
+        put(f"win.s{start}.len{length}.union", u, "int")
+
+    with open(OUT, "w") as fh:
+        fh.write("# generated by tools/longcat_golden.py; do not edit\n")
+        fh.write("\n".join(lines) + "\n")
+    print("wrote", os.path.normpath(OUT), len(lines), "records")
+
+
+if __name__ == "__main__":
+    main()
