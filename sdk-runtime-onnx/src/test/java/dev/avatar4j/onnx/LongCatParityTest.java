@@ -11,7 +11,7 @@ import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
 import dev.avatar4j.family.longcat.LongCatEngine;
-import dev.avatar4j.family.longcat.Speaker;
+import dev.avatar4j.engine.Speaker;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;

@@ -10,6 +10,7 @@ import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
 import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.Speaker;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
@@ -165,13 +166,13 @@ public final class LongCatEngine implements FamilyEngine {
 
     @Override
     public GenerationPlan plan(GenerationRequest r) {
-        LongCatPlan p = planOf(r, List.of());
+        LongCatPlan p = planOf(r, r.speakers());
         return new GenerationPlan(p.frames(), p.workUnits());
     }
 
     @Override
     public void generate(GenerationRequest r, GenerationContext ctx) {
-        generate(r, List.of(), ctx);
+        generate(r, r.speakers(), ctx);
     }
 
     /**

@@ -1,10 +1,10 @@
-package dev.avatar4j.family.longcat;
+package dev.avatar4j.engine;
 
 import dev.avatar4j.media.AudioClip;
 import java.util.Objects;
 
 /**
- * One person of a LongCat generation: an audio track and the region of the frame it drives, as
+ * One person of a multi-speaker generation: an audio track and the region of the frame it drives, as
  * fractions of the frame ({@code x, y} top-left, {@code w, h} size, all in [0, 1]). A latent pixel
  * belongs to the region when its centre {@code ((j + 0.5)/w_lat, (i + 0.5)/h_lat)} lies in
  * {@code [x, x + w) × [y, y + h)}.
