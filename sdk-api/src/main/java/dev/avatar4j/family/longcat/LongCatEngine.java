@@ -227,7 +227,7 @@ public final class LongCatEngine implements FamilyEngine {
             for (int s = 0; s < p.segments() && emitted < p.frames(); s++) {
                 ctx.checkpoint();
                 for (int q = 0; q < persons; q++) {
-                    audio.get(q).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), persons, q, first,
+                    audio.get(q).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q, first,
                             latter);
                 }
                 int nc = p.conditionLatents(s);
