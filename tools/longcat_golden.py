@@ -199,10 +199,7 @@ def latent_union(win, vae_scale=4):
     return first, np.array(rows)                                             # [(T-1)/4, 8]
 
 
-
 def main():
-
-
     for n, sh in ((8, 7.0), (8, 12.0), (8, 5.0), (4, 7.0)):
         raw = distilled_raw(n)
         s = shift_f32(raw, sh)

@@ -162,6 +162,22 @@ class LongCatParityTest {
         assertThat(worst).isGreaterThan(10 * LATENT_TOLERANCE);
     }
 
+    /** The goldens pin the per-person routing: swapping the two speakers' regions moves the latents. */
+    @Test
+    void goldensRejectSwappedSpeakerRegions() {
+        assumeBundle();
+        Golden g = load("d-two-speakers");
+        Golden swapped = new Golden(g.name(), g.tracks(), List.of(g.boxes().get(1), g.boxes().get(0)), g.width(),
+                g.height(), g.distilled(), g.steps(), g.segments(), g.latents(), g.frameFloats(), g.frameCount(),
+                g.frameIndices(), g.frames());
+        Result r = run(BUNDLE, swapped, Double.NaN);
+        double worst = 0;
+        for (int i = 0; i < g.latents().length; i++) {
+            worst = Math.max(worst, maxAbsDiff(g.latents()[i], r.latents().get(i)));
+        }
+        assertThat(worst).isGreaterThan(10 * LATENT_TOLERANCE);
+    }
+
     private static Result run(Path bundleDir, Golden g, double guidance) {
         RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
         float[][] noise = noise(g.frameFloats());
