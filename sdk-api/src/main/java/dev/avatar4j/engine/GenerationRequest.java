@@ -20,14 +20,26 @@ import java.util.Objects;
  * @param noise         the initial-noise source (per latent frame); see {@link NoiseSource#seeded(long)}
  * @param latentTap     receives each final latent frame ({@code [C, h, w]} float32) before it is
  *                      decoded, or null; parity tests compare them with the reference
+ * @param speakers      several persons, each a track (at the model's rate, all of the length of
+ *                      {@code audio}) and a region; empty for one speaker driving the whole frame
+ *                      with {@code audio}, which is then their mix (muxed into the video)
  */
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
                                 String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
-                                LatentTap latentTap) {
+                                LatentTap latentTap, java.util.List<Speaker> speakers) {
     public GenerationRequest {
+        speakers = speakers == null ? java.util.List.of() : java.util.List.copyOf(speakers);
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(audio, "audio");
         Objects.requireNonNull(noise, "noise");
+    }
+
+    /** A single-speaker request (no {@link #speakers()}). */
+    public GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
+                             String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
+                             LatentTap latentTap) {
+        this(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance, noise, latentTap,
+                java.util.List.of());
     }
 
     /** Observer of final latent frames. */
@@ -40,6 +52,6 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
     /** A copy with {@code noise} and {@code tap} replaced (tests inject recorded noise). */
     public GenerationRequest withNoise(NoiseSource noise, LatentTap tap) {
         return new GenerationRequest(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance,
-                noise, tap);
+                noise, tap, speakers);
     }
 }
