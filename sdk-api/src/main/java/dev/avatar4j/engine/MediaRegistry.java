@@ -75,6 +75,7 @@ public final class MediaRegistry {
     /** Decodes audio to mono at {@code sampleRate} with the first codec that reads its format. */
     public AudioClip readAudio(Path file, int sampleRate) {
         checkReadable(file, "audio");
+        WavIntegrity.check(file);
         List<String> tried = new ArrayList<>();
         for (MediaCodec c : codecs) {
             try {

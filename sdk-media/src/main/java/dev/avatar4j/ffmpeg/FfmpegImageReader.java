@@ -63,6 +63,10 @@ final class FfmpegImageReader {
             g.setPixelFormat(AV_PIX_FMT_RGB24);
             g.setImageScalingFlags(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
             g.setVideoOption("max_pixels", Long.toString(MAX_PIXELS));
+            // a truncated or damaged picture is an error, not a picture with grey or smeared parts:
+            // FFmpeg conceals such errors by default (a JPEG cut in half decodes, "EOI missing,
+            // emulating"); "explode" fails the decode instead, "crccheck" checks PNG chunk CRCs
+            g.setVideoOption("err_detect", "crccheck+explode");
             try {
                 // no avformat_find_stream_info: for image demuxers it would decode the whole
                 // picture (without the max_pixels limit) just to learn its size
@@ -216,6 +220,7 @@ final class FfmpegImageReader {
     static String reason(Exception e) {
         String m = String.valueOf(e.getMessage());
         int i = m.indexOf(" (For more details");
-        return i >= 0 ? m.substring(0, i) : m;
+        m = i >= 0 ? m.substring(0, i) : m;
+        return m.replace(" (Has setFormat() been called?)", "").strip();
     }
 }

@@ -72,7 +72,13 @@ public final class FfmpegMediaCodec implements MediaCodec {
         // would touch twice the audio's size in heap pages, which stay resident for the whole run
         // (tens of MB for a 10-minute speech).
         long n = 0;
+        double declared;
+        int frameSize;
+        int nativeRate;
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
+            declared = dec.declaredAudioSeconds();
+            frameSize = dec.codedFrameSize();
+            nativeRate = dec.nativeRate();
             dec.setOutput(sampleRate, 1);
             FloatBuffer b;
             while ((b = dec.next()) != null) {
@@ -93,6 +99,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
         if (n == 0) {
             throw new InvalidInputException(file + " contains no audio samples");
         }
+        checkComplete(file, n / (double) sampleRate, declared, frameSize, nativeRate);
         float[] samples = new float[(int) n];
         int at = 0;
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
@@ -116,6 +123,25 @@ public final class FfmpegMediaCodec implements MediaCodec {
             }
         }
         return new AudioClip(samples, sampleRate);
+    }
+
+    /**
+     * Refuses a file that ends well before the length its container declares exactly: a cut
+     * download or copy. FFmpeg decodes what is there without an error, which would animate only
+     * the first part of the speech. Encoder delay and padding make the decoded length differ from
+     * the declared one by up to two coded frames, hence the tolerance: a tenth of a second plus two
+     * frames.
+     */
+    static void checkComplete(Path file, double decodedSeconds, double declaredSeconds, int frameSize, int rate) {
+        if (declaredSeconds <= 0) {
+            return;
+        }
+        double tolerance = 0.1 + (frameSize > 0 && rate > 0 ? 2.0 * frameSize / rate : 0);
+        if (decodedSeconds < declaredSeconds - tolerance) {
+            throw new InvalidInputException(String.format(java.util.Locale.ROOT,
+                    "audio %s is truncated: its container declares %.2f s of audio but the file ends after %.2f s",
+                    file, declaredSeconds, decodedSeconds));
+        }
     }
 
     private static InvalidInputException changed(Path file) {
