@@ -110,6 +110,23 @@ class ReliabilityTest {
     }
 
     @Test
+    void nonFiniteAudioFeaturesFailNamingTheWindow() {
+        List<byte[]> clean = frames(render(request(4.0, 7)));
+        long liveBefore = TensorLeaks.live();
+        FAKE.runs.clear();
+        FAKE.nanOn = "audio_encoder.onnx";
+        FAKE.nanAfter = 1; // the second window's features
+        RecordingSink sink = new RecordingSink();
+        assertThatThrownBy(() -> request(4.0, 7).render(sink)).isInstanceOf(BackendException.class)
+                .hasMessageContaining("audio-encoder produced a non-finite feature").hasMessageContaining("window 1");
+        assertThat(sink.completed).isFalse();
+        assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        FAKE.nanOn = null;
+        FAKE.nanAfter = 0;
+        assertSameFrames(frames(render(request(4.0, 7))), clean);
+    }
+
+    @Test
     void nonFiniteDecoderOutputFailsNamingTheLatentFrameBeforeEmittingIt() {
         List<byte[]> clean = frames(render(request(4.0, 7)));
         FAKE.runs.clear();
