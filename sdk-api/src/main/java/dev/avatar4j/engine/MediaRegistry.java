@@ -89,6 +89,36 @@ public final class MediaRegistry {
                 + ")" + hint());
     }
 
+    /**
+     * The number of mono samples {@link #readAudio(Path, int)} would return, without holding
+     * them: a linear PCM or float WAV stored at {@code sampleRate} is measured from its header
+     * (a 10-hour file in microseconds); anything else is counted by the first codec that reads
+     * it (FFmpeg decodes it as a stream in fixed-size chunks). For planning long inputs.
+     *
+     * @throws InvalidInputException as {@link #readAudio(Path, int)} would for a broken file
+     */
+    public long countAudio(Path file, int sampleRate) {
+        checkReadable(file, "audio");
+        long fromHeader = WavIntegrity.samplesAt(file, sampleRate);
+        if (fromHeader > 0) {
+            return fromHeader;
+        }
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                long n = c.countAudio(file, sampleRate);
+                if (n <= 0) {
+                    throw new InvalidInputException(file + " contains no audio samples");
+                }
+                return n;
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
     /** Resamples in-memory audio to {@code sampleRate} and validates it. */
     public AudioClip resample(AudioClip clip, int sampleRate) {
         checkSamples(clip, "the given audio");

@@ -71,35 +71,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
         // duration the container declares: buffering chunks and copying them into the final array
         // would touch twice the audio's size in heap pages, which stay resident for the whole run
         // (tens of MB for a 10-minute speech).
-        long n = 0;
-        double declared;
-        int frameSize;
-        int nativeRate;
-        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
-            declared = dec.declaredAudioSeconds();
-            frameSize = dec.codedFrameSize();
-            nativeRate = dec.nativeRate();
-            dec.setOutput(sampleRate, 1);
-            FloatBuffer b;
-            while ((b = dec.next()) != null) {
-                for (int i = b.position(); i < b.limit(); i++) {
-                    float v = b.get(i);
-                    if (!Float.isFinite(v)) {
-                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + v
-                                + ") at " + String.format("%.3f", (n + i - b.position()) / (double) sampleRate) + " s");
-                    }
-                }
-                n += b.remaining();
-                if (n > Integer.MAX_VALUE - 16) {
-                    throw new InvalidInputException("audio " + file + " is too long (more than "
-                            + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
-                }
-            }
-        }
-        if (n == 0) {
-            throw new InvalidInputException(file + " contains no audio samples");
-        }
-        checkComplete(file, n / (double) sampleRate, declared, frameSize, nativeRate);
+        long n = count(file, sampleRate);
         float[] samples = new float[(int) n];
         int at = 0;
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
@@ -142,6 +114,56 @@ public final class FfmpegMediaCodec implements MediaCodec {
                     "audio %s is truncated: its container declares %.2f s of audio but the file ends after %.2f s",
                     file, declaredSeconds, decodedSeconds));
         }
+    }
+
+    /** Counts (and checks) the samples in a streaming decode pass: one decoded chunk is held at a time. */
+    @Override
+    public long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        if (sampleRate <= 0) {
+            throw new IllegalArgumentException("sampleRate must be positive, got " + sampleRate);
+        }
+        checkReadable(file, "audio");
+        FfmpegNatives.ensureLoaded();
+        return count(file, sampleRate);
+    }
+
+    /**
+     * The first pass of {@link #readAudio}: decodes {@code file} as a stream, checking every
+     * sample is finite and the file is as long as its container declares.
+     *
+     * @return the number of samples, at least one
+     */
+    private static long count(Path file, int sampleRate) {
+        long n = 0;
+        double declared;
+        int frameSize;
+        int nativeRate;
+        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
+            declared = dec.declaredAudioSeconds();
+            frameSize = dec.codedFrameSize();
+            nativeRate = dec.nativeRate();
+            dec.setOutput(sampleRate, 1);
+            FloatBuffer b;
+            while ((b = dec.next()) != null) {
+                for (int i = b.position(); i < b.limit(); i++) {
+                    float v = b.get(i);
+                    if (!Float.isFinite(v)) {
+                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + v
+                                + ") at " + String.format("%.3f", (n + i - b.position()) / (double) sampleRate) + " s");
+                    }
+                }
+                n += b.remaining();
+                if (n > Integer.MAX_VALUE - 16) {
+                    throw new InvalidInputException("audio " + file + " is too long (more than "
+                            + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+                }
+            }
+        }
+        if (n == 0) {
+            throw new InvalidInputException(file + " contains no audio samples");
+        }
+        checkComplete(file, n / (double) sampleRate, declared, frameSize, nativeRate);
+        return n;
     }
 
     private static InvalidInputException changed(Path file) {

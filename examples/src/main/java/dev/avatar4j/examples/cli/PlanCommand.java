@@ -98,7 +98,7 @@ final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    /** Reads the manifest, decodes the audio and plans with the options or the model's defaults. */
+    /** Reads the manifest, measures the audio and plans with the options or the model's defaults. */
     StableAvatarPlan plan() {
         Path dir = model != null ? model : configuredDefault();
         BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
@@ -108,7 +108,9 @@ final class PlanCommand implements Callable<Integer> {
         } catch (BundleException e) {
             throw dir == null ? e : new BundleException(dir + ": " + e.getMessage(), e);
         }
-        long samples = MediaRegistry.global().readAudio(audio, cfg.sampleRate()).length();
+        // counted without holding the samples: a 16 kHz PCM WAV from its header, anything else by
+        // a streaming decode pass, so that hours of audio plan in bounded memory
+        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
         return StableAvatarPlan.create(cfg, samples, steps != null ? steps : cfg.defaultSteps(),
                 overlap != null ? overlap : cfg.overlap(), weights != null ? weights : cfg.weights(),
                 width != null ? width : cfg.width(), height != null ? height : cfg.height());

@@ -376,11 +376,47 @@ class InputMatrixTest {
         List<byte[]> frames = render(model, request(goodImage, audio));
         assertThat(frames).as("frames of %s", valid).hasSameSizeAs(reference);
 
+        // plan measures it without holding the samples (WAV header or a streaming count): the same length
+        assertThat(MediaRegistry.global().countAudio(audio, 16000)).as("counted samples of %s", valid)
+                .isEqualTo(MediaRegistry.global().readAudio(audio, 16000).length());
+
         Path out = work.resolve("out.mp4");
         Result r = Avatar4jCliTest.cli(cliArgs(goodImage, audio, out, Map.of()));
         assertThat(r.code()).as("exit code; stderr: %s", r.err()).isZero();
         assertThat(r.err()).isEmpty();
         assertThat(out).isRegularFile();
+    }
+
+    // --- a 10-hour file ---------------------------------------------------------------------------------
+
+    /**
+     * {@code avatar4j plan} on a 10-hour 16 kHz WAV (a sparse file: a real header over 1.15 GB
+     * of zeros the disk never stores) measures it from the header: the 576 million samples, as
+     * floats, would need 2.3 GB of heap; planning allocates a small fraction of that.
+     */
+    @Test
+    void aTenHourWavIsPlannedWithoutDecodingIt() throws IOException {
+        long samples = 10L * 3600 * 16000;
+        Path tenHours = dir.resolve("ten-hours.wav");
+        ByteBuffer h = ByteBuffer.allocate(44).order(ByteOrder.LITTLE_ENDIAN);
+        h.put("RIFF".getBytes()).putInt((int) (36 + samples * 2)).put("WAVE".getBytes());
+        h.put("fmt ".getBytes()).putInt(16).putShort((short) 1).putShort((short) 1).putInt(16000).putInt(32000)
+                .putShort((short) 2).putShort((short) 16);
+        h.put("data".getBytes()).putInt((int) (samples * 2));
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(tenHours.toFile(), "rw")) {
+            f.write(h.array());
+            f.setLength(44 + samples * 2);
+        }
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        Result r = Avatar4jCliTest.cli("plan", "--audio", tenHours.toString(), "--model", tiny.toString(), "--json");
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(r.code()).as("exit code; stderr: %s", r.err()).isZero();
+        assertThat(r.out()).containsPattern("\"audioSamples\"\\s*:\\s*" + samples)
+                .containsPattern("\"frames\"\\s*:\\s*" + (4 * ((samples / 640 - 1) / 4) + 1)); // 4(T-1)+1
+        LOG.info("plan of a 10-hour WAV: {} MB allocated, {} KB of JSON", allocated >> 20, r.out().length() >> 10);
+        assertThat(allocated).as("bytes allocated planning 10 hours (the samples: %d)", samples * 4)
+                .isLessThan(64L << 20);
     }
 
     // --- helpers ----------------------------------------------------------------------------------------
