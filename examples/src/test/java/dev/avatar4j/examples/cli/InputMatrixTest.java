@@ -174,6 +174,16 @@ class InputMatrixTest {
         return image(d.resolve("src.jpg"), "jpg", 96, 96);
     }
 
+    /** {@code file} with no permissions; the case is skipped where that does not stop reading (root). */
+    static Path unreadable(Path file) throws IOException {
+        boolean posix = Files.getFileStore(file).supportsFileAttributeView("posix");
+        org.junit.jupiter.api.Assumptions.assumeTrue(posix, "no POSIX permissions on this file system");
+        Files.setPosixFilePermissions(file, java.util.Set.of());
+        org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(file),
+                "permissions do not stop this user (root) from reading");
+        return file;
+    }
+
     static Path garbage(Path file, int bytes) throws IOException {
         byte[] b = new byte[bytes];
         new Random(bytes).nextBytes(b);
@@ -186,6 +196,7 @@ class InputMatrixTest {
                 badImage("image missing", "not found", d -> d.resolve("no-such-face.png")),
                 badImage("image is a directory", "directory", d -> Files.createDirectories(d.resolve("faces"))),
                 badImage("image empty", "empty", d -> Files.createFile(d.resolve("empty.png"))),
+                badImage("image unreadable", "not readable", d -> unreadable(png(d))),
                 badImage("PNG truncated", "bad.png", d -> cut(png(d), d.resolve("bad.png"), 0.5)),
                 badImage("PNG damaged", "bad.png", d -> damage(png(d), d.resolve("bad.png"), 200, 40)),
                 badImage("JPEG truncated", "bad.jpg", d -> cut(jpg(d), d.resolve("bad.jpg"), 0.5)),
@@ -206,6 +217,8 @@ class InputMatrixTest {
                 badAudio("audio missing", "not found", d -> d.resolve("no-such-speech.wav")),
                 badAudio("audio is a directory", "directory", d -> Files.createDirectories(d.resolve("speech"))),
                 badAudio("audio empty", "empty", d -> Files.createFile(d.resolve("empty.wav"))),
+                badAudio("audio unreadable", "not readable", d -> unreadable(wav16(d.resolve("locked.wav"),
+                        speech(0.5, 16000), 16000, 1))),
                 badAudio("WAV of 0 samples", "no audio samples", d -> wav(d.resolve("bad.wav"), InputMatrix.PCM, 1,
                         16000, 16, new byte[0])),
                 badAudio("audio shorter than a video frame", "too short", d -> wav16(d.resolve("bad.wav"),
