@@ -36,6 +36,7 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.bytedeco.ffmpeg.global.avcodec;
 import org.bytedeco.ffmpeg.global.avutil;
+import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,9 +53,11 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>API: exactly one typed exception ({@link InvalidInputException}, or {@link BackendException}
  *       for an unknown backend) whose message names the problem; no output file; no tensor left
- *       open; and the same {@link AvatarModel} then renders frames identical to a fresh model's.</li>
+ *       open, no FFmpeg buffer left allocated; and the same {@link AvatarModel} then renders
+ *       frames identical to a fresh model's.</li>
  *   <li>CLI: the exit code of the problem's kind (2 bad input or usage), exactly one line on
- *       standard error naming it, nothing on standard output, no output file, no tensor left open.</li>
+ *       standard error naming it, nothing on standard output, no output file, no tensor or FFmpeg
+ *       buffer left open.</li>
  * </ul>
  *
  * <p>The valid-but-unusual matrix (mono/stereo, 8–96 kHz, 8–64-bit and companded WAV, ADPCM, MP3,
@@ -268,6 +271,7 @@ class InputMatrixTest {
         Path audio = bad.audio() == null ? goodAudio : bad.audio().make(Files.createDirectories(dir.resolve("api")));
         Path out = work.resolve("out.mp4");
         long live = TensorLeaks.live();
+        long nativeBefore = Pointer.totalBytes();
         Throwable thrown = catchThrowable(() -> {
             AvatarModel m = bad.backend() == null ? model : AvatarModel.builder(tiny).backend(bad.backend()).load();
             bad.api().apply(request(image, audio)).model(m).render(out);
@@ -276,6 +280,7 @@ class InputMatrixTest {
         assertThat(thrown.getMessage()).as("one line").doesNotContain("\n");
         assertThat(listAll(work)).as("no output").isEmpty();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(live);
+        assertNoNativeGrowth(nativeBefore);
         assertSameFrames(render(model, request(goodImage, goodAudio)), reference);
     }
 
@@ -286,6 +291,7 @@ class InputMatrixTest {
         Path audio = bad.audio() == null ? goodAudio : bad.audio().make(Files.createDirectories(dir.resolve("cli")));
         Path out = work.resolve("out.mp4");
         long live = TensorLeaks.live();
+        long nativeBefore = Pointer.totalBytes();
         Result r = Avatar4jCliTest.cli(cliArgs(image, audio, out, bad.cli()));
         LOG.info("{}: exit {}, {}", bad, r.code(), r.err().strip());
         assertThat(r.code()).as("exit code; stderr: %s", r.err()).isEqualTo(bad.exit());
@@ -294,6 +300,7 @@ class InputMatrixTest {
         assertThat(r.out()).as("stdout").isEmpty();
         assertThat(listAll(work)).as("no output").isEmpty();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(live);
+        assertNoNativeGrowth(nativeBefore);
     }
 
     static String[] cliArgs(Path image, Path audio, Path out, Map<String, String> overrides) {
@@ -430,6 +437,16 @@ class InputMatrixTest {
         LOG.info("plan of a 10-hour WAV: {} MB allocated, {} KB of JSON", allocated >> 20, r.out().length() >> 10);
         assertThat(allocated).as("bytes allocated planning 10 hours (the samples: %d)", samples * 4)
                 .isLessThan(64L << 20);
+    }
+
+    /**
+     * FFmpeg's native memory (JavaCPP's count of the bytes its pointers hold) has not grown by
+     * more than a few small structs: a decoded frame or sample buffer left open would be kilobytes.
+     * Not exactly zero: when FFmpeg fails to open a file, JavaCV leaves three small structs
+     * (56 bytes) to the garbage collector, which frees them later.
+     */
+    static void assertNoNativeGrowth(long before) {
+        assertThat(Pointer.totalBytes() - before).as("FFmpeg native bytes still held").isLessThan(1024);
     }
 
     // --- helpers ----------------------------------------------------------------------------------------
