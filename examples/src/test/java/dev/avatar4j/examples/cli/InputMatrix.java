@@ -112,7 +112,11 @@ final class InputMatrix {
     }
 
     static Path mp3(Path file, double seconds) throws IOException {
-        return encode(file, "mp3", avcodec.AV_CODEC_ID_MP3, -1, speech(seconds, 16000), 16000, false);
+        return mp3(file, seconds, 16000);
+    }
+
+    static Path mp3(Path file, double seconds, int rate) throws IOException {
+        return encode(file, "mp3", avcodec.AV_CODEC_ID_MP3, -1, speech(seconds, rate), rate, false);
     }
 
     static Path m4a(Path file, double seconds, boolean faststart) throws IOException {

@@ -383,6 +383,8 @@ class InputMatrixTest {
         v.add(new Valid("IMA ADPCM WAV", d -> encode(d.resolve("adpcm.wav"), "wav",
                 avcodec.AV_CODEC_ID_ADPCM_IMA_WAV, avutil.AV_SAMPLE_FMT_S16P, speech(SECONDS, 16000), 16000, false)));
         v.add(new Valid("MP3", d -> InputMatrix.mp3(d.resolve("speech.mp3"), SECONDS)));
+        // decodes ~0.2 s shorter than its LAME header declares (delay and padding): not truncated
+        v.add(new Valid("MP3 8 kHz", d -> InputMatrix.mp3(d.resolve("speech-8k.mp3"), SECONDS, 8000)));
         v.add(new Valid("AAC in MP4", d -> InputMatrix.m4a(d.resolve("speech.m4a"), SECONDS, false)));
         v.add(new Valid("silence", d -> wav16(d.resolve("silence.wav"), new float[(int) (SECONDS * 16000)], 16000,
                 1)));
