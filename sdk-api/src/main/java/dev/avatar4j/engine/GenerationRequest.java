@@ -27,11 +27,27 @@ import java.util.Objects;
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
                                 String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
                                 LatentTap latentTap, java.util.List<Speaker> speakers) {
+    /**
+     * Images narrower or lower than this are refused: too small to show a face (a 1×1 image would
+     * be stretched into a flat colour), so almost certainly the wrong input.
+     */
+    public static final int MIN_IMAGE_SIDE = 16;
+
+    /**
+     * Checks the resolved request.
+     *
+     * @throws dev.avatar4j.InvalidInputException if the image is smaller than {@value #MIN_IMAGE_SIDE} px on a side
+     */
     public GenerationRequest {
         speakers = speakers == null ? java.util.List.of() : java.util.List.copyOf(speakers);
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(audio, "audio");
         Objects.requireNonNull(noise, "noise");
+        if (image.width() < MIN_IMAGE_SIDE || image.height() < MIN_IMAGE_SIDE) {
+            throw new dev.avatar4j.InvalidInputException("image is " + image.width() + "x" + image.height()
+                    + " pixels, too small to show a face: give a portrait of at least " + MIN_IMAGE_SIDE + "x"
+                    + MIN_IMAGE_SIDE + " (256 px or more works best)");
+        }
     }
 
     /** A single-speaker request (no {@link #speakers()}). */

@@ -130,11 +130,11 @@ final class PlanCommand implements Callable<Integer> {
         if (shift != null) {
             cfg = LongCatPlanReport.withShift(cfg, shift);
         }
-        long samples = MediaRegistry.global().readAudio(audio, cfg.sampleRate()).length();
+        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
         return LongCatPlanReport.plan(cfg, samples, steps, width, height);
     }
 
-    /** Reads the manifest, decodes the audio and plans with the options or the model's defaults. */
+    /** Reads the manifest, measures the audio and plans with the options or the model's defaults. */
     StableAvatarPlan plan() {
         Path dir = model != null ? model : configuredDefault();
         BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
@@ -146,7 +146,9 @@ final class PlanCommand implements Callable<Integer> {
                     + "\") has no diffusion plan; pass --model DIR with a stableavatar bundle (e.g. models/stableavatar-tiny)", e)
                     : new BundleException(dir + ": " + e.getMessage(), e);
         }
-        long samples = MediaRegistry.global().readAudio(audio, cfg.sampleRate()).length();
+        // counted without holding the samples: a 16 kHz PCM WAV from its header, anything else by
+        // a streaming decode pass, so that hours of audio plan in bounded memory
+        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
         return StableAvatarPlan.create(cfg, samples, steps != null ? steps : cfg.defaultSteps(),
                 overlap != null ? overlap : cfg.overlap(), weights != null ? weights : cfg.weights(),
                 width != null ? width : cfg.width(), height != null ? height : cfg.height());
