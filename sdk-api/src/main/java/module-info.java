@@ -10,6 +10,7 @@ module dev.avatar4j {
     requires transitive java.desktop; // BufferedImage in the public API; ImageIO and javax.sound inside
     requires org.slf4j;
     requires com.fasterxml.jackson.jr.ob;
+    requires JTransforms; // FFT of the Whisper log-mel front end (automatic module, no descriptor)
 
     exports dev.avatar4j;
     exports dev.avatar4j.spi;

@@ -3,6 +3,8 @@ package dev.avatar4j;
 import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.engine.SpeakerLayout;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -48,11 +50,17 @@ public final class Avatar {
     private final List<FrameListener> frameListeners;
     private final List<ProgressListener> progressListeners;
     private final int frameBuffer;
+    private final List<SpeakerInput> speakers;
+    private final AudioMode audioMode;
+
+    /** One person of a multi-speaker request: a region and a track (file, samples, or silence). */
+    private record SpeakerInput(Region region, Path path, AudioClip clip) {
+    }
 
     private Avatar(Path imagePath, RgbImage image, Path audioPath, AudioClip audio, Integer steps, Long seed,
                    Integer width, Integer height, String prompt, double textGuidance, double audioGuidance,
                    AvatarModel model, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                   int frameBuffer) {
+                   int frameBuffer, List<SpeakerInput> speakers, AudioMode audioMode) {
         this.imagePath = imagePath;
         this.image = image;
         this.audioPath = audioPath;
@@ -68,25 +76,27 @@ public final class Avatar {
         this.frameListeners = List.copyOf(frameListeners);
         this.progressListeners = List.copyOf(progressListeners);
         this.frameBuffer = frameBuffer;
+        this.speakers = List.copyOf(speakers);
+        this.audioMode = audioMode;
     }
 
     private Avatar with(Path imagePath, RgbImage image, Path audioPath, AudioClip audio) {
         return new Avatar(imagePath, image, audioPath, audio, steps, seed, width, height, prompt, textGuidance,
-                audioGuidance, model, frameListeners, progressListeners, frameBuffer);
+                audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode);
     }
 
     /** A request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads with {@code sdk-media}). */
     public static Avatar from(Path image) {
         Objects.requireNonNull(image, "image");
         return new Avatar(image, null, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER);
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL);
     }
 
     /** A request animating an in-memory image. */
     public static Avatar from(RgbImage image) {
         Objects.requireNonNull(image, "image");
         return new Avatar(null, image, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER);
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL);
     }
 
     /** A request animating an in-memory {@link BufferedImage}. */
@@ -103,6 +113,62 @@ public final class Avatar {
     public Avatar speak(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
         return with(imagePath, image, null, new AudioClip(samples.clone(), sampleRate));
+    }
+
+    /**
+     * Adds a speaker for a multi-person generation: the audio file drives the faces inside
+     * {@code region}. Several calls add several speakers (e.g. {@link Region#leftHalf()} and
+     * {@link Region#rightHalf()}); their tracks are laid out by {@link #audioMode(AudioMode)} and
+     * mixed into the video. With speakers, {@link #speak(Path)} is not needed (and is ignored).
+     * Only model families that animate several persons accept more than one speaker
+     * ({@code longcat-avatar}); others fail with {@link InvalidInputException}.
+     *
+     * @param region the part of the frame this speaker drives
+     * @param audio the speaker's speech (WAV, or any format the media codec reads)
+     * @return a new request with the speaker added
+     */
+    public Avatar speaker(Region region, Path audio) {
+        Objects.requireNonNull(region, "region");
+        Objects.requireNonNull(audio, "audio");
+        return copy(b -> b.speakers.add(new SpeakerInput(region, audio, null)));
+    }
+
+    /**
+     * Adds a speaker given as mono samples in [-1, 1] (see {@link #speaker(Region, Path)}).
+     *
+     * @param region the part of the frame this speaker drives
+     * @param samples the speech
+     * @param sampleRate its sample rate in Hz
+     * @return a new request with the speaker added
+     */
+    public Avatar speaker(Region region, float[] samples, int sampleRate) {
+        Objects.requireNonNull(region, "region");
+        Objects.requireNonNull(samples, "samples");
+        AudioClip clip = new AudioClip(samples.clone(), sampleRate);
+        return copy(b -> b.speakers.add(new SpeakerInput(region, null, clip)));
+    }
+
+    /**
+     * Adds a person who does not speak: their region hears silence for the whole video (the
+     * reference's silent track for background characters).
+     *
+     * @param region the person's part of the frame
+     * @return a new request with the silent person added
+     */
+    public Avatar silent(Region region) {
+        Objects.requireNonNull(region, "region");
+        return copy(b -> b.speakers.add(new SpeakerInput(region, null, new AudioClip(new float[0], 16_000))));
+    }
+
+    /**
+     * How several speakers' tracks are laid out in time. Default: {@link AudioMode#PARALLEL}.
+     *
+     * @param mode parallel (overlapping) or sequential (turn-taking)
+     * @return a new request with the mode set
+     */
+    public Avatar audioMode(AudioMode mode) {
+        Objects.requireNonNull(mode, "mode");
+        return copy(b -> b.audioMode = mode);
     }
 
     /** Denoising steps (≥ 1); more is slower and finer. Default: the model's. */
@@ -202,7 +268,8 @@ public final class Avatar {
         Objects.requireNonNull(out, "out");
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
-                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(), audioPath)), null, target,
+                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(),
+                        speakers.isEmpty() ? audioPath : null)), null, target,
                 buffer);
     }
 
@@ -216,7 +283,7 @@ public final class Avatar {
         if (imagePath == null && image == null) {
             throw new InvalidInputException("no image: use Avatar.from(image)");
         }
-        if (audioPath == null && audio == null) {
+        if (audioPath == null && audio == null && speakers.isEmpty()) {
             throw new InvalidInputException("no speech: call speak(audio) before rendering");
         }
         AvatarModel m = resolveModel();
@@ -233,18 +300,36 @@ public final class Avatar {
         MediaRegistry media = MediaRegistry.global();
         RgbImage img = image != null ? image : media.readImage(imagePath);
         int rate = m.engine().sampleRate();
-        AudioClip clip = audio != null ? media.resample(audio, rate) : media.readAudio(audioPath, rate);
+        List<Speaker> placed = List.of();
+        AudioClip clip;
+        if (speakers.isEmpty()) {
+            clip = audio != null ? media.resample(audio, rate) : media.readAudio(audioPath, rate);
+        } else {
+            List<Speaker> tracks = new ArrayList<>();
+            for (SpeakerInput in : speakers) {
+                AudioClip t = in.path() != null ? media.readAudio(in.path(), rate)
+                        : in.clip().length() == 0 ? new AudioClip(new float[0], rate) : media.resample(in.clip(), rate);
+                Region r = in.region();
+                tracks.add(new Speaker(t, r.x(), r.y(), r.w(), r.h()));
+            }
+            placed = SpeakerLayout.arrange(tracks, audioMode == AudioMode.SEQUENTIAL);
+            if (placed.get(0).audio().length() == 0) {
+                throw new InvalidInputException("every speaker is silent: give at least one speaker some audio");
+            }
+            clip = SpeakerLayout.mix(placed);
+        }
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),
                 height != null ? height : m.defaultHeight(), steps != null ? steps : m.defaultSteps(), s, prompt,
-                textGuidance, audioGuidance, NoiseSource.seeded(s), null);
+                textGuidance, audioGuidance, NoiseSource.seeded(s), null, placed);
     }
 
     private Avatar copy(java.util.function.Consumer<Mutable> change) {
         Mutable b = new Mutable(this);
         change.accept(b);
         return new Avatar(imagePath, image, audioPath, audio, b.steps, b.seed, b.width, b.height, b.prompt,
-                b.textGuidance, b.audioGuidance, b.model, b.frameListeners, b.progressListeners, b.frameBuffer);
+                b.textGuidance, b.audioGuidance, b.model, b.frameListeners, b.progressListeners, b.frameBuffer,
+                b.speakers, b.audioMode);
     }
 
     /** Scratch copy of the options while deriving a new request. */
@@ -260,6 +345,8 @@ public final class Avatar {
         final List<FrameListener> frameListeners;
         final List<ProgressListener> progressListeners;
         int frameBuffer;
+        final List<SpeakerInput> speakers;
+        AudioMode audioMode;
 
         Mutable(Avatar a) {
             steps = a.steps;
@@ -273,6 +360,8 @@ public final class Avatar {
             frameListeners = new ArrayList<>(a.frameListeners);
             progressListeners = new ArrayList<>(a.progressListeners);
             frameBuffer = a.frameBuffer;
+            speakers = new ArrayList<>(a.speakers);
+            audioMode = a.audioMode;
         }
     }
 

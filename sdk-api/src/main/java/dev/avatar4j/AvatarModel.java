@@ -72,8 +72,9 @@ public final class AvatarModel implements AutoCloseable {
 
     /**
      * The model used by requests without {@link Avatar#model(AvatarModel)}: the bundle named by
-     * {@code -Davatar4j.model} or {@code AVATAR4J_MODEL}, otherwise the demo bundle built into the
-     * SDK. Loaded on first use and shared; {@link #close()} on it does nothing.
+     * {@code -Davatar4j.model} or {@code AVATAR4J_MODEL}, otherwise the {@code preview} bundle built
+     * into the SDK (BlazeFace + Silero VAD: a CPU-only talking portrait without diffusion weights).
+     * Loaded on first use and shared; {@link #close()} on it does nothing.
      */
     public static AvatarModel defaultModel() {
         AvatarModel m = defaultModel;

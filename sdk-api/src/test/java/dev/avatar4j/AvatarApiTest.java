@@ -227,18 +227,18 @@ class AvatarApiTest {
         assertThatThrownBy(() -> Avatar.from(dir.resolve("missing.png")).speak(TestMedia.speechLike(1, RATE), RATE)
                 .model(model).render(new RecordingSink())).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("image file not found").hasMessageContaining("missing.png");
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(8, 8)).speak(new float[0], RATE).model(model)
+        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(16, 16)).speak(new float[0], RATE).model(model)
                 .render(new RecordingSink())).isInstanceOf(InvalidInputException.class).hasMessageContaining("no audio samples");
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(8, 8)).speak(new float[100], RATE).model(model)
+        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(16, 16)).speak(new float[100], RATE).model(model)
                 .render(new RecordingSink())).isInstanceOf(InvalidInputException.class).hasMessageContaining("too short");
         float[] nan = TestMedia.speechLike(1, RATE);
         nan[5] = Float.NaN;
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(8, 8)).speak(nan, RATE).model(model)
+        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(16, 16)).speak(nan, RATE).model(model)
                 .render(new RecordingSink())).isInstanceOf(InvalidInputException.class).hasMessageContaining("non-finite");
         assertThatThrownBy(() -> request(1).size(100, 64)).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("multiples of 16");
         assertThatThrownBy(() -> request(1).steps(0)).isInstanceOf(InvalidInputException.class);
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(8, 8)).model(model).render(new RecordingSink()))
+        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(16, 16)).model(model).render(new RecordingSink()))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("speak");
         assertThatThrownBy(() -> request(1).prompt("a custom prompt").render(new RecordingSink()))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("no text encoder");

@@ -110,6 +110,23 @@ class ReliabilityTest {
     }
 
     @Test
+    void nonFiniteAudioFeaturesFailNamingTheWindow() {
+        List<byte[]> clean = frames(render(request(4.0, 7)));
+        long liveBefore = TensorLeaks.live();
+        FAKE.runs.clear();
+        FAKE.nanOn = "audio_encoder.onnx";
+        FAKE.nanAfter = 1; // the second window's features
+        RecordingSink sink = new RecordingSink();
+        assertThatThrownBy(() -> request(4.0, 7).render(sink)).isInstanceOf(BackendException.class)
+                .hasMessageContaining("audio-encoder produced a non-finite feature").hasMessageContaining("window 1");
+        assertThat(sink.completed).isFalse();
+        assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        FAKE.nanOn = null;
+        FAKE.nanAfter = 0;
+        assertSameFrames(frames(render(request(4.0, 7))), clean);
+    }
+
+    @Test
     void nonFiniteDecoderOutputFailsNamingTheLatentFrameBeforeEmittingIt() {
         List<byte[]> clean = frames(render(request(4.0, 7)));
         FAKE.runs.clear();
@@ -307,38 +324,46 @@ class ReliabilityTest {
 
     // --- concurrency -----------------------------------------------------------------------------
 
+    /** Request {@code i} of the concurrency test: lengths, seeds and step counts vary. */
+    static Avatar concurrent(int i) {
+        return request(1.0 + (i % 3) * 0.5, 1000 + i).steps(1 + i % 2);
+    }
+
+    /**
+     * 8 threads × 50 generations on one model (issue #8 part 4): every thread renders all 50
+     * distinct requests, each starting at a different one, so that different requests overlap;
+     * every output equals the sequential run of the same request, byte for byte.
+     */
     @Test
-    void eightThreadsTimesTenGenerationsOnOneModelEqualTheSequentialRuns() throws Exception {
+    void eightThreadsTimesFiftyGenerationsOnOneModelEqualTheSequentialRuns() throws Exception {
         int threads = 8;
-        int perThread = 10;
+        int perThread = 50;
         List<List<byte[]>> sequential = new ArrayList<>();
-        for (int i = 0; i < threads * perThread; i++) {
-            sequential.add(frames(render(request(1.5 + (i % 3) * 0.5, 1000 + i).steps(1 + i % 2))));
+        for (int i = 0; i < perThread; i++) {
+            sequential.add(frames(render(concurrent(i))));
         }
         long liveBefore = TensorLeaks.live();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             CountDownLatch go = new CountDownLatch(1);
-            List<Future<List<List<byte[]>>>> results = new ArrayList<>();
+            List<Future<Integer>> results = new ArrayList<>();
             for (int t = 0; t < threads; t++) {
-                int thread = t;
+                int first = t * 7;
                 results.add(pool.submit(() -> {
                     go.await();
-                    List<List<byte[]>> mine = new ArrayList<>();
                     for (int j = 0; j < perThread; j++) {
-                        int i = thread * perThread + j;
-                        mine.add(frames(render(request(1.5 + (i % 3) * 0.5, 1000 + i).steps(1 + i % 2))));
+                        int i = (first + j) % perThread;
+                        assertSameFrames(frames(render(concurrent(i))), sequential.get(i));
                     }
-                    return mine;
+                    return perThread;
                 }));
             }
             go.countDown();
-            for (int t = 0; t < threads; t++) {
-                List<List<byte[]>> mine = results.get(t).get(60, TimeUnit.SECONDS);
-                for (int j = 0; j < perThread; j++) {
-                    assertSameFrames(mine.get(j), sequential.get(t * perThread + j));
-                }
+            int done = 0;
+            for (Future<Integer> f : results) {
+                done += f.get(300, TimeUnit.SECONDS);
             }
+            assertThat(done).isEqualTo(threads * perThread);
         } finally {
             pool.shutdownNow();
         }

@@ -9,41 +9,57 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The demo bundle built into the SDK jar (a tiny random {@code stableavatar} model). Graph
- * runtimes need real files, so it is extracted once into a cache directory keyed by the manifest's
+ * The bundles built into the SDK jar: the default model {@code preview} (BlazeFace + Silero VAD,
+ * a CPU-only talking portrait) and the tiny random {@code stableavatar} demo model. Graph
+ * runtimes need real files, so a bundle is extracted once into a cache directory keyed by the manifest's
  * digest, under the shared bundle cache ({@code $AVATAR4J_CACHE}, else {@code ~/.cache/avatar4j}, else the
- * temp directory).
+ * temp directory). Files listed in the manifest's optional {@code notices} section (licences,
+ * provenance) are extracted with the graphs.
  */
 public final class DefaultBundle {
-    /** Class-path folder of the built-in bundle. */
-    public static final String RESOURCE_DIR = "/META-INF/avatar4j/bundles/stableavatar-tiny/";
+    /** Class-path folder of the built-in default bundle ({@code preview}). */
+    public static final String RESOURCE_DIR = "/META-INF/avatar4j/bundles/preview/";
+    /** Class-path folder of the built-in tiny random {@code stableavatar} bundle. */
+    public static final String STABLEAVATAR_TINY_DIR = "/META-INF/avatar4j/bundles/stableavatar-tiny/";
 
     private DefaultBundle() {
     }
 
-    /** Extracts (once) and opens the built-in bundle. */
+    /** Extracts (once) and opens the built-in default bundle. */
     public static Bundle open() {
-        byte[] json = resource(BundleManifest.FILE_NAME);
+        return open(RESOURCE_DIR);
+    }
+
+    /** Extracts (once) and opens the built-in bundle in class-path folder {@code resourceDir} (ending in {@code /}). */
+    public static Bundle open(String resourceDir) {
+        byte[] json = resource(resourceDir, BundleManifest.FILE_NAME);
         BundleManifest manifest = BundleManifest.parse(json);
         String digest = Bundle.sha256Of(json).substring(0, 16);
         Path target = BundleCache.root().resolve("bundles").resolve(manifest.name() + "-" + digest);
         if (!Files.isRegularFile(target.resolve(BundleManifest.FILE_NAME))) {
-            extract(manifest, json, target);
+            extract(resourceDir, manifest, json, target);
         }
         return Bundle.open(target);
     }
 
-    private static void extract(BundleManifest manifest, byte[] json, Path target) {
+    private static void extract(String resourceDir, BundleManifest manifest, byte[] json, Path target) {
         Path staging = null;
         try {
             staging = BundleCache.newStaging(target);
             List<BundleManifest.FileEntry> entries = new ArrayList<>(manifest.graphs().values());
             entries.addAll(manifest.tensors().values());
+            if (manifest.root().has("notices")) {
+                JsonObject notices = manifest.root().object("notices");
+                for (String k : notices.keys()) {
+                    JsonObject n = notices.object(k);
+                    entries.add(new BundleManifest.FileEntry(k, n.string("file"), n.string("sha256"), n));
+                }
+            }
             for (BundleManifest.FileEntry e : entries) {
                 if (e.file().contains("/") || e.file().contains("\\") || e.file().startsWith(".")) {
                     throw new BundleException("built-in bundle file names must be plain: " + e.file());
                 }
-                try (InputStream in = open(e.file())) {
+                try (InputStream in = open(resourceDir, e.file())) {
                     Files.copy(in, staging.resolve(e.file()));
                 }
             }
@@ -58,17 +74,17 @@ public final class DefaultBundle {
         }
     }
 
-    private static InputStream open(String name) {
-        InputStream in = DefaultBundle.class.getResourceAsStream(RESOURCE_DIR + name);
+    private static InputStream open(String resourceDir, String name) {
+        InputStream in = DefaultBundle.class.getResourceAsStream(resourceDir + name);
         if (in == null) {
-            throw new BundleException("the built-in model is missing from the SDK jar (" + RESOURCE_DIR + name
+            throw new BundleException("the built-in model is missing from the SDK jar (" + resourceDir + name
                     + "); configure a model with AVATAR4J_MODEL or AvatarModel.load(dir)");
         }
         return in;
     }
 
-    private static byte[] resource(String name) {
-        try (InputStream in = open(name)) {
+    private static byte[] resource(String resourceDir, String name) {
+        try (InputStream in = open(resourceDir, name)) {
             return in.readAllBytes();
         } catch (IOException e) {
             throw new BundleException("cannot read built-in model resource " + name + ": " + e.getMessage(), e);

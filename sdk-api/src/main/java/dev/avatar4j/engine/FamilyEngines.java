@@ -2,6 +2,10 @@ package dev.avatar4j.engine;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.family.longcat.LongCatConfig;
+import dev.avatar4j.family.longcat.LongCatEngine;
+import dev.avatar4j.family.preview.PreviewConfig;
+import dev.avatar4j.family.preview.PreviewEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.spi.Backend;
@@ -18,6 +22,13 @@ public final class FamilyEngines {
         if (family.equals(StableAvatarConfig.FAMILY)) {
             return StableAvatarEngine.open(bundle, backend, options);
         }
-        throw new BundleException(bundle.directory() + ": unknown model family \"" + family + "\" (this SDK runs: " + StableAvatarConfig.FAMILY + ")");
+        if (family.equals(PreviewConfig.FAMILY)) {
+            return PreviewEngine.open(bundle, backend, options);
+        }
+        if (family.equals(LongCatConfig.FAMILY)) {
+            return LongCatEngine.open(bundle, backend, options);
+        }
+        throw new BundleException(bundle.directory() + ": unknown model family \"" + family + "\" (this SDK runs: " + StableAvatarConfig.FAMILY
+                + ", " + PreviewConfig.FAMILY + ", " + LongCatConfig.FAMILY + ")");
     }
 }

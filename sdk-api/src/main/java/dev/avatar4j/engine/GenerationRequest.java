@@ -20,14 +20,42 @@ import java.util.Objects;
  * @param noise         the initial-noise source (per latent frame); see {@link NoiseSource#seeded(long)}
  * @param latentTap     receives each final latent frame ({@code [C, h, w]} float32) before it is
  *                      decoded, or null; parity tests compare them with the reference
+ * @param speakers      several persons, each a track (at the model's rate, all of the length of
+ *                      {@code audio}) and a region; empty for one speaker driving the whole frame
+ *                      with {@code audio}, which is then their mix (muxed into the video)
  */
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
                                 String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
-                                LatentTap latentTap) {
+                                LatentTap latentTap, java.util.List<Speaker> speakers) {
+    /**
+     * Images narrower or lower than this are refused: too small to show a face (a 1×1 image would
+     * be stretched into a flat colour), so almost certainly the wrong input.
+     */
+    public static final int MIN_IMAGE_SIDE = 16;
+
+    /**
+     * Checks the resolved request.
+     *
+     * @throws dev.avatar4j.InvalidInputException if the image is smaller than {@value #MIN_IMAGE_SIDE} px on a side
+     */
     public GenerationRequest {
+        speakers = speakers == null ? java.util.List.of() : java.util.List.copyOf(speakers);
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(audio, "audio");
         Objects.requireNonNull(noise, "noise");
+        if (image.width() < MIN_IMAGE_SIDE || image.height() < MIN_IMAGE_SIDE) {
+            throw new dev.avatar4j.InvalidInputException("image is " + image.width() + "x" + image.height()
+                    + " pixels, too small to show a face: give a portrait of at least " + MIN_IMAGE_SIDE + "x"
+                    + MIN_IMAGE_SIDE + " (256 px or more works best)");
+        }
+    }
+
+    /** A single-speaker request (no {@link #speakers()}). */
+    public GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
+                             String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
+                             LatentTap latentTap) {
+        this(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance, noise, latentTap,
+                java.util.List.of());
     }
 
     /** Observer of final latent frames. */
@@ -40,6 +68,6 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
     /** A copy with {@code noise} and {@code tap} replaced (tests inject recorded noise). */
     public GenerationRequest withNoise(NoiseSource noise, LatentTap tap) {
         return new GenerationRequest(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance,
-                noise, tap);
+                noise, tap, speakers);
     }
 }

@@ -76,6 +76,7 @@ public final class MediaRegistry {
     /** Decodes audio to mono at {@code sampleRate} with the first codec that reads its format. */
     public AudioClip readAudio(Path file, int sampleRate) {
         checkReadable(file, "audio");
+        WavIntegrity.check(file);
         List<String> tried = new ArrayList<>();
         for (MediaCodec c : codecs) {
             try {
@@ -104,6 +105,36 @@ public final class MediaRegistry {
             }
         }
         throw new InvalidInputException("cannot read video " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /**
+     * The number of mono samples {@link #readAudio(Path, int)} would return, without holding
+     * them: a linear PCM or float WAV stored at {@code sampleRate} is measured from its header
+     * (a 10-hour file in microseconds); anything else is counted by the first codec that reads
+     * it (FFmpeg decodes it as a stream in fixed-size chunks). For planning long inputs.
+     *
+     * @throws InvalidInputException as {@link #readAudio(Path, int)} would for a broken file
+     */
+    public long countAudio(Path file, int sampleRate) {
+        checkReadable(file, "audio");
+        long fromHeader = WavIntegrity.samplesAt(file, sampleRate);
+        if (fromHeader > 0) {
+            return fromHeader;
+        }
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                long n = c.countAudio(file, sampleRate);
+                if (n <= 0) {
+                    throw new InvalidInputException(file + " contains no audio samples");
+                }
+                return n;
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
                 + ")" + hint());
     }
 

@@ -51,6 +51,18 @@ public interface MediaCodec {
     }
 
     /**
+     * The number of samples {@link #readAudio(Path, int)} would return, ideally without holding
+     * them all (for planning long inputs). The default decodes the file with {@code readAudio};
+     * codecs that can stream override it.
+     *
+     * @throws UnsupportedMediaException if this codec does not read the file's format
+     * @throws dev.avatar4j.InvalidInputException if the file is broken
+     */
+    default long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        return readAudio(file, sampleRate).length();
+    }
+
+    /**
      * Opens an MP4 (H.264 + AAC) writer that writes to a temporary file and renames it to
      * {@code out} on {@link FrameSink#complete()}.
      *

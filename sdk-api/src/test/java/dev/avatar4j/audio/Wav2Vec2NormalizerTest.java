@@ -89,6 +89,43 @@ class Wav2Vec2NormalizerTest {
         assertThat(Wav2Vec2Normalizer.normalize(new float[] {0.3f, 0.3f, 0.3f})).containsOnly(0f);
     }
 
+    /**
+     * Silence (issue #8: "pure silence gives a calm avatar"): an all-zero window, of the length
+     * of a real window's slice, normalises to exactly zero. The reference's
+     * {@code (x − mean) / sqrt(var + 1e-7)} divides by {@code sqrt(1e-7)}, never by zero, so no
+     * NaN reaches the audio encoder.
+     */
+    @Test
+    void silenceNormalisesToExactZeros() {
+        float[] out = Wav2Vec2Normalizer.normalize(new float[84 * 640]);
+        assertThat(out).hasSize(84 * 640).containsOnly(0f);
+    }
+
+    /** numpy 1.24's output for ±1 LSB dither (see {@link #ditherIsKeptQuietByTheEpsilon()}). */
+    private static final float NUMPY_DITHER = 0.096058786f;
+
+    /**
+     * Near-silence stays near zero instead of being blown up to unit variance: the epsilon
+     * dominates a variance of 16-bit dither. Alternating ±1 LSB has mean 0 and variance
+     * 2^-30 exactly, so every output is ±(2^-15) / float32(sqrt(2^-30 + 1e-7)); numpy 1.24 (the
+     * reference's 1.x, with the float64 epsilon sum) gives ±0.09605878591537476 (float32) for this input.
+     */
+    @Test
+    void ditherIsKeptQuietByTheEpsilon() {
+        float lsb = 1f / 32768;
+        float[] x = new float[8192];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = i % 2 == 0 ? lsb : -lsb;
+        }
+        float denom = (float) Math.sqrt(Math.pow(2, -30) + 1e-7);
+        float expected = lsb / denom;
+        float[] out = Wav2Vec2Normalizer.normalize(x);
+        assertThat(expected).isEqualTo(NUMPY_DITHER);
+        for (int i = 0; i < out.length; i++) {
+            assertThat(out[i]).as("sample %d", i).isEqualTo(i % 2 == 0 ? expected : -expected);
+        }
+    }
+
     @Test
     void emptySliceIsRejected() {
         assertThatThrownBy(() -> Wav2Vec2Normalizer.normalize(new float[0]))

@@ -1,6 +1,8 @@
 package dev.avatar4j.ffmpeg;
 
+import static org.bytedeco.ffmpeg.global.avformat.AVFMT_DURATION_FROM_BITRATE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_CHANNEL_ORDER_UNSPEC;
+import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_compare;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy;
@@ -16,8 +18,11 @@ import static org.bytedeco.ffmpeg.global.swresample.swr_init;
 import dev.avatar4j.InvalidInputException;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVStream;
 import org.bytedeco.ffmpeg.avutil.AVChannelLayout;
 import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.avutil.AVRational;
 import org.bytedeco.ffmpeg.swresample.SwrContext;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -123,6 +128,36 @@ final class FfmpegAudioDecoder implements AutoCloseable {
     /** Duration the container declares, in microseconds, or a value {@code <= 0} when unknown. */
     long declaredDurationMicros() {
         return grabber.getLengthInTime();
+    }
+
+    /**
+     * The length the container declares for the audio track, in seconds, when it is exact (taken
+     * from the stream's own index or header, as in MP4, MP3 with a Xing/Info header, FLAC), or
+     * {@code -1} when it is unknown or only estimated from the bit rate.
+     */
+    double declaredAudioSeconds() {
+        AVFormatContext fc = grabber.getFormatContext();
+        int index = grabber.getAudioStream();
+        if (fc == null || index < 0 || index >= fc.nb_streams()
+                || fc.duration_estimation_method() == AVFMT_DURATION_FROM_BITRATE) {
+            return -1;
+        }
+        AVStream st = fc.streams(index);
+        AVRational tb = st.time_base();
+        if (st.duration() == AV_NOPTS_VALUE || st.duration() <= 0 || tb.num() <= 0 || tb.den() <= 0) {
+            return -1;
+        }
+        return st.duration() * (double) tb.num() / tb.den();
+    }
+
+    /**
+     * Samples per coded frame of the audio track (e.g. 1152 for MP3, 1024 for AAC), or 0 when
+     * the codec has no fixed frame size (PCM).
+     */
+    int codedFrameSize() {
+        AVFormatContext fc = grabber.getFormatContext();
+        int index = grabber.getAudioStream();
+        return fc == null || index < 0 ? 0 : Math.max(0, fc.streams(index).codecpar().frame_size());
     }
 
     /** Chooses the output format; call before the first {@link #next()}. Defaults to the native one. */

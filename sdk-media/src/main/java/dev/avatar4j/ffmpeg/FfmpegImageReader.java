@@ -63,6 +63,14 @@ final class FfmpegImageReader {
             g.setPixelFormat(AV_PIX_FMT_RGB24);
             g.setImageScalingFlags(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
             g.setVideoOption("max_pixels", Long.toString(MAX_PIXELS));
+            if (strictDecode(file)) {
+                // a truncated or damaged picture is an error, not a picture with grey or smeared
+                // parts: FFmpeg conceals such errors by default (a JPEG cut in half decodes, "EOI
+                // missing, emulating"); "explode" fails the decode instead, "crccheck" checks PNG
+                // chunk CRCs. Only for PNG and JPEG: FFmpeg's TIFF decoder, for one, fails on valid
+                // files (ImageIO's) with "explode"
+                g.setVideoOption("err_detect", "crccheck+explode");
+            }
             try {
                 // no avformat_find_stream_info: for image demuxers it would decode the whole
                 // picture (without the max_pixels limit) just to learn its size
@@ -94,6 +102,16 @@ final class FfmpegImageReader {
             } catch (Exception e) {
                 log.debug("closing the grabber of {} failed: {}", file, e.toString());
             }
+        }
+    }
+
+    /** Whether {@code file} is a PNG or JPEG, decoded with FFmpeg's error detection on. */
+    private static boolean strictDecode(Path file) {
+        try {
+            String sig = ImageHeaderProbe.imageSignature(file);
+            return "PNG".equals(sig) || "JPEG".equals(sig);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read image " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -216,6 +234,7 @@ final class FfmpegImageReader {
     static String reason(Exception e) {
         String m = String.valueOf(e.getMessage());
         int i = m.indexOf(" (For more details");
-        return i >= 0 ? m.substring(0, i) : m;
+        m = i >= 0 ? m.substring(0, i) : m;
+        return m.replace(" (Has setFormat() been called?)", "").strip();
     }
 }

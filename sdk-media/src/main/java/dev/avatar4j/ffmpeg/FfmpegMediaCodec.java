@@ -74,28 +74,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
         // duration the container declares: buffering chunks and copying them into the final array
         // would touch twice the audio's size in heap pages, which stay resident for the whole run
         // (tens of MB for a 10-minute speech).
-        long n = 0;
-        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
-            dec.setOutput(sampleRate, 1);
-            FloatBuffer b;
-            while ((b = dec.next()) != null) {
-                for (int i = b.position(); i < b.limit(); i++) {
-                    float v = b.get(i);
-                    if (!Float.isFinite(v)) {
-                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + v
-                                + ") at " + String.format("%.3f", (n + i - b.position()) / (double) sampleRate) + " s");
-                    }
-                }
-                n += b.remaining();
-                if (n > Integer.MAX_VALUE - 16) {
-                    throw new InvalidInputException("audio " + file + " is too long (more than "
-                            + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
-                }
-            }
-        }
-        if (n == 0) {
-            throw new InvalidInputException(file + " contains no audio samples");
-        }
+        long n = count(file, sampleRate);
         float[] samples = new float[(int) n];
         int at = 0;
         try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
@@ -119,6 +98,75 @@ public final class FfmpegMediaCodec implements MediaCodec {
             }
         }
         return new AudioClip(samples, sampleRate);
+    }
+
+    /**
+     * Refuses a file that ends well before the length its container declares exactly: a cut
+     * download or copy. FFmpeg decodes what is there without an error, which would animate only
+     * the first part of the speech. Encoder delay and padding make a valid file decode shorter
+     * than declared (an 8 kHz MP3 with a LAME header: 0.21 s, about three 576-sample frames),
+     * hence the tolerance: 0.3 s, plus four coded frames when the frame size is known, plus 2 %.
+     */
+    static void checkComplete(Path file, double decodedSeconds, double declaredSeconds, int frameSize, int rate) {
+        if (declaredSeconds <= 0) {
+            return;
+        }
+        double tolerance = 0.3 + (frameSize > 0 && rate > 0 ? 4.0 * frameSize / rate : 0) + 0.02 * declaredSeconds;
+        if (decodedSeconds < declaredSeconds - tolerance) {
+            throw new InvalidInputException(String.format(java.util.Locale.ROOT,
+                    "audio %s is truncated: its container declares %.2f s of audio but the file ends after %.2f s",
+                    file, declaredSeconds, decodedSeconds));
+        }
+    }
+
+    /** Counts (and checks) the samples in a streaming decode pass: one decoded chunk is held at a time. */
+    @Override
+    public long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        if (sampleRate <= 0) {
+            throw new IllegalArgumentException("sampleRate must be positive, got " + sampleRate);
+        }
+        checkReadable(file, "audio");
+        FfmpegNatives.ensureLoaded();
+        return count(file, sampleRate);
+    }
+
+    /**
+     * The first pass of {@link #readAudio}: decodes {@code file} as a stream, checking every
+     * sample is finite and the file is as long as its container declares.
+     *
+     * @return the number of samples, at least one
+     */
+    private static long count(Path file, int sampleRate) {
+        long n = 0;
+        double declared;
+        int frameSize;
+        int nativeRate;
+        try (FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file)) {
+            declared = dec.declaredAudioSeconds();
+            frameSize = dec.codedFrameSize();
+            nativeRate = dec.nativeRate();
+            dec.setOutput(sampleRate, 1);
+            FloatBuffer b;
+            while ((b = dec.next()) != null) {
+                for (int i = b.position(); i < b.limit(); i++) {
+                    float v = b.get(i);
+                    if (!Float.isFinite(v)) {
+                        throw new InvalidInputException("audio " + file + " contains a non-finite sample (" + v
+                                + ") at " + String.format("%.3f", (n + i - b.position()) / (double) sampleRate) + " s");
+                    }
+                }
+                n += b.remaining();
+                if (n > Integer.MAX_VALUE - 16) {
+                    throw new InvalidInputException("audio " + file + " is too long (more than "
+                            + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+                }
+            }
+        }
+        if (n == 0) {
+            throw new InvalidInputException(file + " contains no audio samples");
+        }
+        checkComplete(file, n / (double) sampleRate, declared, frameSize, nativeRate);
+        return n;
     }
 
     private static InvalidInputException changed(Path file) {

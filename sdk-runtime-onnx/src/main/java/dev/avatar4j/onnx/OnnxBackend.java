@@ -85,6 +85,9 @@ final class OnnxBackend implements Backend {
         OrtSession session = null;
         try {
             ortOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // warnings such as "Removing initializer … not used by any node" (the preview bundle's BlazeFace
+            // export has three) are noise to users; errors are still logged
+            ortOptions.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             if (options.intraOpThreads() > 0) {
                 ortOptions.setIntraOpNumThreads(options.intraOpThreads());
             }

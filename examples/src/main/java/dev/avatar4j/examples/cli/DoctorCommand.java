@@ -108,7 +108,7 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static String describeDefaultModel(String backend, String dash) {
         String source = System.getProperty(AvatarModel.MODEL_PROPERTY) != null ? "-D" + AvatarModel.MODEL_PROPERTY
-                : System.getenv(AvatarModel.MODEL_ENV) != null ? "$" + AvatarModel.MODEL_ENV : "built-in demo";
+                : System.getenv(AvatarModel.MODEL_ENV) != null ? "$" + AvatarModel.MODEL_ENV : "built-in preview";
         try {
             AvatarModel m = backend != null ? GenerateCommand.defaultModelOn(backend) : AvatarModel.defaultModel();
             return summary(m) + " [" + source + "]";

@@ -1,5 +1,6 @@
 package dev.avatar4j.examples.cli;
 
+import dev.avatar4j.AudioMode;
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarException;
 import dev.avatar4j.AvatarModel;
@@ -7,6 +8,7 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.Region;
 import dev.avatar4j.RenderResult;
 import dev.avatar4j.engine.BackendRegistry;
 import dev.avatar4j.engine.MediaRegistry;
@@ -45,7 +47,9 @@ import picocli.CommandLine.Spec;
         description = "Renders a talking-avatar MP4 (H.264 + AAC) from a portrait and speech audio.",
         footer = {"", "Examples:", "  avatar4j generate --image face.png --audio speech.wav --out talk.mp4",
                 "  avatar4j generate --image face.png --audio speech.wav --out talk.mp4 \\",
-                "      --steps 8 --seed 42 --width 512 --height 512 --png-dir frames/"})
+                "      --steps 8 --seed 42 --width 512 --height 512 --png-dir frames/",
+                "  avatar4j generate --model longcat-bundle --image two.png --out talk.mp4 \\",
+                "      --speaker 0,0,0.5,1:left.wav --speaker 0.5,0,0.5,1:right.wav"})
 final class GenerateCommand implements Callable<Integer> {
     private final Avatar4jCli cli;
     private final Object lock = new Object();
@@ -59,16 +63,29 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Portrait image: PNG, JPEG or any format FFmpeg reads.")
     Path image;
 
-    @Option(names = "--audio", required = true, paramLabel = "P",
-            description = "Speech audio: WAV or any format FFmpeg reads.")
+    @Option(names = "--audio", paramLabel = "P",
+            description = "Speech audio: WAV or any format FFmpeg reads. Required unless --speaker is given.")
     Path audio;
+
+    @Option(names = "--speaker", paramLabel = "X,Y,W,H:FILE",
+            description = "A person of a multi-person video (repeat for each): the region as fractions of the frame "
+                    + "and that person's speech, e.g. 0,0,0.5,1:left.wav. Needs a longcat-avatar model.")
+    List<String> speakers = new ArrayList<>();
+
+    @Option(names = "--silent", paramLabel = "X,Y,W,H",
+            description = "A person who does not speak (repeatable), with --speaker.")
+    List<String> silent = new ArrayList<>();
+
+    @Option(names = "--audio-mode", paramLabel = "parallel|sequential",
+            description = "With several speakers: parallel (tracks overlap, the default) or sequential (turn-taking).")
+    String audioMode;
 
     @Option(names = "--out", required = true, paramLabel = "P",
             description = "The MP4 file to write (replaced if it exists). Its directory must exist.")
     Path out;
 
     @Option(names = "--model", paramLabel = "DIR",
-            description = "Model bundle directory or .zip file. Default: $AVATAR4J_MODEL, else the built-in demo model.")
+            description = "Model bundle directory or .zip file. Default: $AVATAR4J_MODEL, else the built-in preview model.")
     Path model;
 
     @Option(names = "--steps", paramLabel = "N", description = "Denoising steps (>= 1). Default: the model's.")
@@ -222,7 +239,22 @@ final class GenerateCommand implements Callable<Integer> {
     /** Checks the files before anything heavy is loaded. */
     private void validateFiles() {
         MediaRegistry.checkReadable(image, "image");
-        MediaRegistry.checkReadable(audio, "audio");
+        if (audio == null && speakers.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give --audio, or --speaker for each person");
+        }
+        if (audio != null) {
+            MediaRegistry.checkReadable(audio, "audio");
+        }
+        for (String sp : speakers) {
+            Path track = speakerFile(sp);
+            MediaRegistry.checkReadable(track, "--speaker audio");
+            if (sameFile(out, track)) {
+                throw new InvalidInputException("--out " + out + " would overwrite an input file; choose another name");
+            }
+        }
+        if ((!silent.isEmpty() || audioMode != null) && speakers.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--silent and --audio-mode need --speaker");
+        }
         if (Files.isDirectory(out)) {
             throw new InvalidInputException("--out " + out + " is a directory; give a file name such as "
                     + out.resolve("out.mp4"));
@@ -235,7 +267,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (!Files.isWritable(parent)) {
             throw new InvalidInputException("output directory is not writable: " + parent);
         }
-        if (sameFile(out, image) || sameFile(out, audio)) {
+        if (sameFile(out, image) || (audio != null && sameFile(out, audio))) {
             throw new InvalidInputException("--out " + out + " would overwrite an input file; choose another name");
         }
         if (pngDir != null && Files.exists(pngDir) && !Files.isDirectory(pngDir)) {
@@ -311,6 +343,17 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** The request without model and listeners; its methods validate steps, size, guidance. */
+    /** The file of a {@code --speaker X,Y,W,H:FILE} value (the region is checked when the request is built). */
+    private Path speakerFile(String value) {
+        int colon = value.indexOf(':');
+        if (colon < 0 || colon == value.length() - 1) {
+            throw new ParameterException(spec.commandLine(),
+                    "--speaker wants X,Y,W,H:FILE (e.g. 0,0,0.5,1:left.wav), got '" + value + "'");
+        }
+        Region.parse(value.substring(0, colon));
+        return Path.of(value.substring(colon + 1));
+    }
+
     private Avatar buildRequest() {
         // decoded here, before any model loads, so that a broken image fails fast; the same
         // decoder the SDK would use, so the result is identical
@@ -318,7 +361,25 @@ final class GenerateCommand implements Callable<Integer> {
         // frameBuffer(1): the CLI never iterates Generation.frames(), so keep no rolling window of
         // frames (64 x width*height*3 bytes by default); kept frames outlive young collections, get
         // promoted and make the old generation, hence the resident heap, grow with the video length
-        Avatar request = Avatar.from(decoded).speak(audio).frameBuffer(1);
+        Avatar request = Avatar.from(decoded).frameBuffer(1);
+        if (speakers.isEmpty()) {
+            request = request.speak(audio);
+        } else {
+            for (String sp : speakers) {
+                request = request.speaker(Region.parse(sp.substring(0, sp.indexOf(':'))), speakerFile(sp));
+            }
+            for (String r : silent) {
+                request = request.silent(Region.parse(r));
+            }
+            if (audioMode != null) {
+                request = request.audioMode(switch (audioMode.strip().toLowerCase(java.util.Locale.ROOT)) {
+                    case "parallel" -> AudioMode.PARALLEL;
+                    case "sequential" -> AudioMode.SEQUENTIAL;
+                    default -> throw new ParameterException(spec.commandLine(),
+                            "--audio-mode must be parallel or sequential, got '" + audioMode + "'");
+                });
+            }
+        }
         if (steps != null) {
             request = request.steps(steps);
         }

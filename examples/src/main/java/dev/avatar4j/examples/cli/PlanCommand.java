@@ -8,6 +8,8 @@ import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.DefaultBundle;
 import dev.avatar4j.bundle.ZipBundle;
 import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.family.longcat.LongCatConfig;
+import dev.avatar4j.family.longcat.LongCatPlan;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarPlan;
@@ -77,6 +79,10 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the plan as JSON on standard output.")
     boolean json;
 
+    @Option(names = "--shift", paramLabel = "X",
+            description = "Flow-matching time shift (longcat-avatar bundles). Default: the model's.")
+    Double shift;
+
     PlanCommand(Avatar4jCli cli) {
         this.cli = cli;
     }
@@ -84,6 +90,16 @@ final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try {
+            LongCatPlan longCat = longCatPlan();
+            if (longCat != null) {
+                if (json) {
+                    cli.out().println(LongCatPlanReport.toJson(longCat));
+                } else {
+                    LongCatPlanReport.printSummary(cli.out(), audio, longCat);
+                }
+                cli.out().flush();
+                return Avatar4jCli.EXIT_OK;
+            }
             StableAvatarPlan plan = plan();
             PrintStream out = cli.out();
             if (json) {
@@ -98,7 +114,27 @@ final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    /** Reads the manifest, decodes the audio and plans with the options or the model's defaults. */
+    /** The plan of a {@code longcat-avatar} bundle, or null when the bundle is of another family. */
+    LongCatPlan longCatPlan() {
+        Path dir = model != null ? model : configuredDefault();
+        BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
+        if (!LongCatConfig.FAMILY.equals(manifest.family())) {
+            return null;
+        }
+        LongCatConfig cfg;
+        try {
+            cfg = LongCatConfig.from(manifest);
+        } catch (BundleException e) {
+            throw dir == null ? e : new BundleException(dir + ": " + e.getMessage(), e);
+        }
+        if (shift != null) {
+            cfg = LongCatPlanReport.withShift(cfg, shift);
+        }
+        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
+        return LongCatPlanReport.plan(cfg, samples, steps, width, height);
+    }
+
+    /** Reads the manifest, measures the audio and plans with the options or the model's defaults. */
     StableAvatarPlan plan() {
         Path dir = model != null ? model : configuredDefault();
         BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
@@ -106,9 +142,13 @@ final class PlanCommand implements Callable<Integer> {
         try {
             cfg = StableAvatarEngine.configOf(manifest);
         } catch (BundleException e) {
-            throw dir == null ? e : new BundleException(dir + ": " + e.getMessage(), e);
+            throw dir == null ? new BundleException("the built-in default model (family \"" + manifest.family()
+                    + "\") has no diffusion plan; pass --model DIR with a stableavatar bundle (e.g. models/stableavatar-tiny)", e)
+                    : new BundleException(dir + ": " + e.getMessage(), e);
         }
-        long samples = MediaRegistry.global().readAudio(audio, cfg.sampleRate()).length();
+        // counted without holding the samples: a 16 kHz PCM WAV from its header, anything else by
+        // a streaming decode pass, so that hours of audio plan in bounded memory
+        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
         return StableAvatarPlan.create(cfg, samples, steps != null ? steps : cfg.defaultSteps(),
                 overlap != null ? overlap : cfg.overlap(), weights != null ? weights : cfg.weights(),
                 width != null ? width : cfg.width(), height != null ? height : cfg.height());

@@ -223,7 +223,10 @@ class Avatar4jCliTest {
 
     @Test
     void usageErrorsExit2InOneLine() {
-        assertOneLineError(cli("generate", "--image", "x.png"), 2, "--audio", "--out");
+        assertOneLineError(cli("generate", "--image", "x.png"), 2, "--out");
+        // --audio is optional at parse time (multi-person videos use --speaker instead) but still needed
+        assertOneLineError(cli("generate", "--image", portrait.toString(), "--out", work.resolve("o.mp4").toString()),
+                2, "--audio");
         assertOneLineError(cli(generateArgs(portrait, speech2s, work.resolve("o.mp4"), "--bogus")), 2, "--bogus");
         assertOneLineError(cli("--steps", "1"), 2, "--steps");
         assertOneLineError(cli(), 2, "missing command");

@@ -112,6 +112,10 @@ public final class StableAvatarEngine implements FamilyEngine {
      * runs with (the same factory {@code avatar4j plan} uses), validating the request.
      */
     StableAvatarPlan planOf(GenerationRequest r) {
+        if (r.speakers().size() > 1) {
+            throw new dev.avatar4j.InvalidInputException("family " + StableAvatarConfig.FAMILY
+                    + " animates one speaker; use a longcat-avatar model for several");
+        }
         if (r.audio().sampleRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
         }

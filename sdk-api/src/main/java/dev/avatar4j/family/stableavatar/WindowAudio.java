@@ -76,6 +76,7 @@ final class WindowAudio implements AutoCloseable {
             throw new BundleException("audio-encoder returned " + got + " tokens for " + n + " samples; wav2vec2's "
                     + "conv strides give " + expectedTokens);
         }
+        checkFinite(w, tokens);
         long[][] table = AudioTokenIndex.build(expectedTokens, cfg.windowLatents(), cfg.windowFrames());
         int width = table[0].length;
         long[] flat = new long[table.length * width];
@@ -83,6 +84,25 @@ final class WindowAudio implements AutoCloseable {
             System.arraycopy(table[i], 0, flat, i * width, width);
         }
         return new Features(tokens, Tensor.ofLongs(flat, table.length, width));
+    }
+
+    /**
+     * Fails on NaN or infinite audio features: they would spread through every step of the
+     * window's denoising. Silence cannot cause them (its normalised slice is all zeros, see
+     * {@link Wav2Vec2Normalizer}); a broken graph or backend can.
+     */
+    private static void checkFinite(Window w, Tensor tokens) {
+        java.lang.foreign.MemorySegment s = tokens.segment();
+        long n = tokens.elementCount();
+        for (long i = 0; i < n; i++) {
+            float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+            if (!Float.isFinite(v)) {
+                tokens.close();
+                throw new dev.avatar4j.BackendException("audio-encoder produced a non-finite feature (" + v
+                        + ") for window " + w.index() + " (element " + i + " of " + java.util.Arrays.toString(
+                        tokens.shape()) + "); the graph or the backend's precision is broken for these inputs");
+            }
+        }
     }
 
     @Override

@@ -1,0 +1,157 @@
+package dev.avatar4j.family.longcat;
+
+import dev.avatar4j.BackendException;
+import dev.avatar4j.audio.LoudnessNormalizer;
+import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One speaker's audio embedding {@code [rows, 5, D]} (REFERENCE-ALGORITHMS §3 "Audio, v1.5"):
+ * loudness normalisation of the whole track, Whisper log-mel per 30 s chunk, the encoder graph's 5
+ * grouped layers at 50 Hz, the first {@code 2·rows} states interpolated with align_corners to
+ * {@code rows}; and the per-segment gathers of the DiT's {@code audio_first}/{@code audio_latter}.
+ *
+ * <p>The embedding is computed lazily, one 30 s encoder chunk at a time, and at most two chunks of
+ * encoder states are kept (a segment's windows can straddle a chunk boundary): memory does not grow
+ * with the audio length. Each row is the same float32 interpolation as
+ * {@link dev.avatar4j.audio.AlignCornersInterpolation} (bit for bit), and segments read rows in
+ * increasing order, so every chunk is encoded once.
+ */
+final class LongCatAudio {
+    /** Grouped encoder layers (means of 0–7, 8–15, 16–23, 24–31, final). */
+    static final int GROUPS = 5;
+    private static final int STATES_PER_CHUNK = WhisperLogMel.CHUNK_FRAMES / 2;
+
+    private final GraphSession encoder;
+    private final LongCatConfig cfg;
+    private final WhisperLogMel mel;
+    private final float[] normalized;
+    private final int rows;
+    private final int states;   // 2·rows: the encoder states used
+    private final float scale;  // align_corners: (states − 1)/(rows − 1)
+    private int dim = -1;
+    // two cached chunks of encoder states [STATES_PER_CHUNK][GROUPS][dim]
+    private final int[] chunkIndex = {-1, -1};
+    private final float[][] chunkStates = new float[2][];
+    private int nextSlot;
+
+    private LongCatAudio(GraphSession encoder, LongCatConfig cfg, float[] normalized, int rows) {
+        this.encoder = encoder;
+        this.cfg = cfg;
+        this.mel = new WhisperLogMel(cfg.melBins());
+        this.normalized = normalized;
+        this.rows = rows;
+        this.states = 2 * rows;
+        this.scale = rows > 1 ? (float) (states - 1) / (float) (rows - 1) : 0f;
+    }
+
+    /**
+     * Prepares the embedding of a padded track (normalises its loudness and encodes its first chunk).
+     *
+     * @param encoder the audio-encoder graph
+     * @param cfg configuration
+     * @param padded the speaker's samples, already padded to the plan's length
+     * @param rows embedding rows (the plan's {@code embeddingRows()})
+     * @return the embedding
+     */
+    static LongCatAudio embed(GraphSession encoder, LongCatConfig cfg, float[] padded, int rows) {
+        float[] x = LoudnessNormalizer.normalize(padded, cfg.sampleRate(), cfg.loudness());
+        if ((long) WhisperLogMel.chunkCount(x.length) * STATES_PER_CHUNK < 2L * rows) {
+            throw new IllegalArgumentException("audio too short for " + rows + " embedding rows");
+        }
+        LongCatAudio a = new LongCatAudio(encoder, cfg, x, rows);
+        a.chunk(0);
+        return a;
+    }
+
+    int rows() {
+        return rows;
+    }
+
+    int dim() {
+        return dim;
+    }
+
+    /** The encoder states of chunk c (cached; at most two chunks are kept). */
+    private float[] chunk(int c) {
+        for (int s = 0; s < 2; s++) {
+            if (chunkIndex[s] == c) {
+                return chunkStates[s];
+            }
+        }
+        float[] m = mel.chunk(normalized, c * WhisperLogMel.CHUNK_SAMPLES);
+        float[] out;
+        try (Tensor in = Tensor.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES)) {
+            Map<String, Tensor> res = encoder.run(Map.of("input_features", in), Set.of("hidden_groups"));
+            try (Tensor hg = res.get("hidden_groups")) {
+                if (hg.dim(1) != STATES_PER_CHUNK) {
+                    throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
+                            + STATES_PER_CHUNK);
+                }
+                if (dim < 0) {
+                    dim = (int) hg.dim(3);
+                }
+                out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
+            }
+        }
+        int slot = nextSlot;
+        nextSlot = 1 - nextSlot;
+        chunkIndex[slot] = c;
+        chunkStates[slot] = out;
+        return out;
+    }
+
+    /** Writes embedding row {@code i} ({@code GROUPS·dim} floats) at float offset {@code off} of {@code dst}. */
+    private void row(int i, MemorySegment dst, long off) {
+        float src = scale * (float) i;
+        int i0 = Math.min((int) Math.floor(src), states - 1);
+        int i1 = Math.min(i0 + 1, states - 1);
+        float lambda = Math.min(Math.max(src - (float) i0, 0f), 1f);
+        float w0 = 1f - lambda;
+        int width = GROUPS * dim;
+        float[] a = chunk(i0 / STATES_PER_CHUNK);
+        int ao = (i0 % STATES_PER_CHUNK) * width;
+        float[] b = chunk(i1 / STATES_PER_CHUNK);
+        int bo = (i1 % STATES_PER_CHUNK) * width;
+        for (int d = 0; d < width; d++) {
+            dst.setAtIndex(ValueLayout.JAVA_FLOAT, off + d, w0 * a[ao + d] + lambda * b[bo + d]);
+        }
+    }
+
+    /**
+     * Writes this speaker's {@code audio_first [5, 5, D]} and {@code audio_latter [n, 8, 5, D]} rows
+     * of a segment into the DiT inputs at person slot {@code p}.
+     */
+    void gather(int start, int frames, int stride, int p, Tensor first, Tensor latter) {
+        int[][] lat = LongCatAudioWindows.latentWindows(
+                LongCatAudioWindows.frameWindows(start, frames, stride, rows));
+        long width = (long) GROUPS * dim;
+        int fw = LongCatAudioWindows.FRAME_WINDOW;
+        int lw = LongCatAudioWindows.LATENT_WINDOW;
+        long base = (long) p * fw * width;
+        for (int o = 0; o < fw; o++) {
+            row(lat[0][o], first.segment(), base + o * width);
+        }
+        int n = lat.length - 1;
+        long lbase = (long) p * n * lw * width;
+        for (int l = 1; l <= n; l++) {
+            for (int o = 0; o < lw; o++) {
+                row(lat[l][o], latter.segment(), lbase + ((long) (l - 1) * lw + o) * width);
+            }
+        }
+    }
+
+    static Tensor allocateFirst(int persons, int dim) {
+        return Tensor.allocate(DType.FLOAT32, 1, persons, LongCatAudioWindows.FRAME_WINDOW, GROUPS, dim);
+    }
+
+    static Tensor allocateLatter(int persons, int latents, int dim) {
+        return Tensor.allocate(DType.FLOAT32, 1, persons, latents, LongCatAudioWindows.LATENT_WINDOW, GROUPS, dim);
+    }
+}

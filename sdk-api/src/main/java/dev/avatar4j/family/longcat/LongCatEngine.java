@@ -1,0 +1,436 @@
+package dev.avatar4j.family.longcat;
+
+import dev.avatar4j.BundleException;
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.Progress;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.bundle.SafeTensors;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.image.ImageOps;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.sampling.EulerStep;
+import dev.avatar4j.sampling.Guidance;
+import dev.avatar4j.sampling.LongCatSchedule;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code longcat-avatar} pipeline (REFERENCE-ALGORITHMS §3): Whisper audio features per
+ * speaker, then 93-frame segments generated one after another. Segment 0 is conditioned on the
+ * portrait's latent; every later segment on the reference latent (at temporal position
+ * {@code refImageIndex}) and the VAE re-encoding of the previous segment's last 13 decoded frames.
+ * Each segment is denoised with the flow-matching Euler sampler (negated model output), decoded
+ * and its new frames streamed out before the next segment starts, so frames, latents and decoder
+ * state never exceed one segment whatever the audio length.
+ */
+public final class LongCatEngine implements FamilyEngine {
+    private static final Logger log = LoggerFactory.getLogger(LongCatEngine.class);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
+
+    private final LongCatConfig cfg;
+    private final LongCatGraphs graphs;
+    private final Tensor positive; // [1, L, Dt]
+    private final Tensor negative; // [1, L', Dt] or null when distilled
+
+    private LongCatEngine(LongCatConfig cfg, LongCatGraphs graphs, Tensor positive, Tensor negative) {
+        this.cfg = cfg;
+        this.graphs = graphs;
+        this.positive = positive;
+        this.negative = negative;
+    }
+
+    /**
+     * Opens the bundle's graphs on {@code backend} and checks them against the family contract.
+     *
+     * @param bundle the bundle
+     * @param backend the backend
+     * @param options session options
+     * @return the engine
+     */
+    public static LongCatEngine open(Bundle bundle, Backend backend, SessionOptions options) {
+        LongCatConfig cfg = LongCatConfig.from(bundle.manifest());
+        LongCatGraphs graphs = new LongCatGraphs(bundle, cfg, backend, options);
+        Tensor pos = null;
+        try {
+            pos = text(bundle, "text-default");
+            Tensor neg = cfg.distilled() ? null : text(bundle, "text-negative");
+            return new LongCatEngine(cfg, graphs, pos, neg);
+        } catch (RuntimeException e) {
+            if (pos != null) {
+                pos.close();
+            }
+            graphs.close();
+            throw e;
+        }
+    }
+
+    private static Tensor text(Bundle bundle, String key) {
+        var file = bundle.tensorFile(key).orElseThrow(() -> new BundleException(
+                BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs tensor \"" + key + "\""));
+        try (Tensor t = SafeTensors.readFloat32(file, "embeddings")) {
+            if (t.rank() != 2) {
+                throw new BundleException(key + ": \"embeddings\" must be [L, Dt], is " + Arrays.toString(t.shape()));
+            }
+            Tensor out = Tensor.allocate(DType.FLOAT32, 1, t.dim(0), t.dim(1));
+            MemorySegment.copy(t.segment(), 0, out.segment(), 0, t.byteSize());
+            return out;
+        }
+    }
+
+    /**
+     * The configuration of a {@code longcat-avatar} bundle from its manifest alone (for planning).
+     *
+     * @param manifest the manifest
+     * @return the validated configuration
+     */
+    public static LongCatConfig configOf(BundleManifest manifest) {
+        return LongCatConfig.from(manifest);
+    }
+
+    /** {@return the validated manifest sections} */
+    public LongCatConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String family() {
+        return LongCatConfig.FAMILY;
+    }
+
+    @Override
+    public int fps() {
+        return cfg.fps();
+    }
+
+    @Override
+    public int sampleRate() {
+        return cfg.sampleRate();
+    }
+
+    @Override
+    public int defaultWidth() {
+        return cfg.width();
+    }
+
+    @Override
+    public int defaultHeight() {
+        return cfg.height();
+    }
+
+    @Override
+    public int defaultSteps() {
+        return cfg.distilled() ? cfg.distilledSteps() : cfg.defaultSteps();
+    }
+
+    /**
+     * The plan of a request with its speakers.
+     *
+     * @param r the request (its audio is ignored when speakers are given)
+     * @param speakers the speakers; empty means one speaker with the request's audio and the whole frame
+     * @return the plan
+     */
+    public LongCatPlan planOf(GenerationRequest r, List<Speaker> speakers) {
+        List<Speaker> sp = resolve(r, speakers);
+        int longest = 0;
+        for (Speaker s : sp) {
+            if (s.audio().sampleRate() != cfg.sampleRate()) {
+                throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
+            }
+            longest = Math.max(longest, s.audio().length());
+        }
+        return LongCatPlan.create(cfg, longest, r.steps(), r.width(), r.height());
+    }
+
+    private static List<Speaker> resolve(GenerationRequest r, List<Speaker> speakers) {
+        return speakers == null || speakers.isEmpty() ? List.of(Speaker.wholeFrame(r.audio())) : speakers;
+    }
+
+    @Override
+    public GenerationPlan plan(GenerationRequest r) {
+        LongCatPlan p = planOf(r, r.speakers());
+        return new GenerationPlan(p.frames(), p.workUnits());
+    }
+
+    @Override
+    public void generate(GenerationRequest r, GenerationContext ctx) {
+        generate(r, r.speakers(), ctx);
+    }
+
+    /**
+     * Runs a generation with several speakers, each an audio track and a region (the request's own
+     * audio is then unused). Tracks shorter than the longest are padded with silence.
+     *
+     * @param r the request
+     * @param speakers the speakers (empty: the request's audio on the whole frame)
+     * @param ctx where frames and progress go
+     */
+    public void generate(GenerationRequest r, List<Speaker> speakers, GenerationContext ctx) {
+        if (r.prompt() != null) {
+            throw new InvalidInputException("this " + LongCatConfig.FAMILY + " bundle has no text encoder; only its "
+                    + "default prompt is available");
+        }
+        List<Speaker> sp = resolve(r, speakers);
+        LongCatPlan p = planOf(r, sp);
+        int lh = p.latentHeight();
+        int lw = p.latentWidth();
+        int c = cfg.latentChannels();
+        long hw = (long) lh * lw;
+        long frameFloats = c * hw;
+        int segLat = cfg.segmentLatents();
+        int persons = sp.size();
+        Guidance guidance = cfg.distilled() ? Guidance.none() : Guidance.textAudio(
+                Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance(),
+                Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance());
+        log.debug("longcat: {} frames, {} segments, {} persons, {} schedule, {}x{}", p.frames(), p.segments(),
+                persons, cfg.distilled() ? "distilled" : "full", r.width(), r.height());
+
+        // audio features of every speaker (each padded like the longest track)
+        List<LongCatAudio> audio = new ArrayList<>();
+        for (Speaker s : sp) {
+            float[] padded = Arrays.copyOf(s.audio().samples(), p.paddedSamples());
+            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, padded, p.embeddingRows()));
+            ctx.checkpoint();
+        }
+        int dim = audio.get(0).dim();
+        try (Tensor ref = encodeImage(r.image(), r.width(), r.height());
+             Tensor personMask = Tensor.allocate(DType.FLOAT32, persons, lh, lw);
+             Tensor first = LongCatAudio.allocateFirst(persons, dim);
+             Tensor latter = LongCatAudio.allocateLatter(persons, segLat - 1, dim);
+             Tensor zeroFirst = LongCatAudio.allocateFirst(persons, dim);
+             Tensor zeroLatter = LongCatAudio.allocateLatter(persons, segLat - 1, dim);
+             Tensor noise = Tensor.allocate(DType.FLOAT32, frameFloats);
+             SegmentDecoder decoder = new SegmentDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
+            for (int q = 0; q < persons; q++) {
+                MemorySegment.copy(sp.get(q).mask(lh, lw), 0, personMask.segment(), F32, q * hw * Float.BYTES, (int) hw);
+            }
+            Deque<byte[]> context = new ArrayDeque<>(); // the last contextFrames decoded frames
+            int emitted = 0;
+            for (int s = 0; s < p.segments() && emitted < p.frames(); s++) {
+                ctx.checkpoint();
+                for (int q = 0; q < persons; q++) {
+                    audio.get(q).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q, first,
+                            latter);
+                }
+                int nc = p.conditionLatents(s);
+                int k = nc + p.noisyLatents(s);
+                try (Tensor x = Tensor.allocate(DType.FLOAT32, 1, c, k, lh, lw);
+                     Tensor positions = Tensor.allocate(DType.FLOAT32, k);
+                     Tensor mask = Tensor.allocate(DType.FLOAT32, k, k);
+                     Tensor t = Tensor.allocate(DType.FLOAT32, 1, k);
+                     Tensor guided = Tensor.allocate(DType.FLOAT32, 1, c, k, lh, lw)) {
+                    // condition latents: the portrait, or reference + re-encoded context
+                    putFrame(x, 0, k, ref.segment(), 0, c, hw);
+                    if (s > 0) {
+                        try (Tensor ctxLat = encodeContext(context, r.width(), r.height())) {
+                            for (int j = 0; j < cfg.contextLatents(); j++) {
+                                putFrame(x, 1 + j, k, ctxLat.segment(), j, c, hw);
+                            }
+                        }
+                    }
+                    int firstNoisy = s == 0 ? 1 : cfg.contextLatents(); // segment index of the first noisy latent
+                    for (int j = nc; j < k; j++) {
+                        int segIndex = firstNoisy + (j - nc);
+                        r.noise().fill(segLat * s + segIndex, noise.segment(), frameFloats);
+                        putFrame(x, j, k, noise.segment(), 0, c, hw);
+                    }
+                    fillPositionsAndMask(s, nc, k, positions, mask);
+                    LongCatSchedule schedule = p.schedule(s);
+                    for (int i = 0; i < schedule.steps(); i++) {
+                        ctx.checkpoint();
+                        for (int j = 0; j < k; j++) {
+                            t.segment().setAtIndex(F32, j, j < nc ? 0f : schedule.timestep(i));
+                        }
+                        if (guidance.branches() == 1) {
+                            runDit(x, t, positions, mask, positive, first, latter, personMask, guided);
+                        } else {
+                            denoiseGuided(guidance, x, t, positions, mask, first, latter, zeroFirst, zeroLatter,
+                                    personMask, guided);
+                        }
+                        ctx.advance(Progress.Stage.DENOISING, guidance.branches());
+                        // x ← x + (σ' − σ)(−out) on the noisy latents only, channel by channel
+                        float scale = schedule.eulerScale(i);
+                        for (int ch = 0; ch < c; ch++) {
+                            long off = ((long) ch * k + nc) * hw;
+                            EulerStep.apply(x.segment(), off, guided.segment(), off, scale, (k - nc) * hw);
+                        }
+                    }
+                    // the segment's latents (without the reference), tapped, decoded and streamed
+                    int from = s == 0 ? 0 : 1;
+                    decoder.reset();
+                    List<byte[]> segmentFrames = new ArrayList<>();
+                    try (Tensor frame = Tensor.allocate(DType.FLOAT32, frameFloats)) {
+                        for (int j = from; j < k; j++) {
+                            getFrame(x, j, k, frame.segment(), c, hw);
+                            if (r.latentTap() != null) {
+                                r.latentTap().finalLatent(segLat * s + (j - from), frame.segment(), frameFloats);
+                            }
+                            decoder.decode(frame.segment(), 0, segmentFrames::add);
+                            ctx.advance(Progress.Stage.DECODING, 1);
+                        }
+                    }
+                    context.clear();
+                    for (int f = segmentFrames.size() - cfg.contextFrames(); f < segmentFrames.size(); f++) {
+                        context.add(segmentFrames.get(f).clone());
+                    }
+                    int skip = s == 0 ? 0 : cfg.contextFrames();
+                    for (int f = skip; f < segmentFrames.size() && emitted < p.frames(); f++) {
+                        ctx.emitFrame(segmentFrames.get(f));
+                        emitted++;
+                    }
+                }
+            }
+        }
+    }
+
+    private void denoiseGuided(Guidance g, Tensor x, Tensor t, Tensor positions, Tensor mask, Tensor first,
+                               Tensor latter, Tensor zeroFirst, Tensor zeroLatter, Tensor personMask, Tensor out) {
+        // branches [negative text + zero audio, negative text + audio, positive text + audio]
+        long n = out.elementCount();
+        try (Tensor b = Tensor.allocate(DType.FLOAT32, out.shape())) {
+            runDit(x, t, positions, mask, negative, zeroFirst, zeroLatter, personMask, out);
+            scaleInto(out.segment(), g.coefficient(0), n);
+            runDit(x, t, positions, mask, negative, first, latter, personMask, b);
+            accumulate(out.segment(), b.segment(), g.coefficient(1), n);
+            runDit(x, t, positions, mask, positive, first, latter, personMask, b);
+            accumulate(out.segment(), b.segment(), g.coefficient(2), n);
+        }
+    }
+
+    private static void scaleInto(MemorySegment s, float c, long n) {
+        for (long i = 0; i < n; i++) {
+            s.setAtIndex(F32, i, c * s.getAtIndex(F32, i));
+        }
+    }
+
+    private static void accumulate(MemorySegment acc, MemorySegment v, float c, long n) {
+        for (long i = 0; i < n; i++) {
+            acc.setAtIndex(F32, i, acc.getAtIndex(F32, i) + c * v.getAtIndex(F32, i));
+        }
+    }
+
+    private void runDit(Tensor x, Tensor t, Tensor positions, Tensor mask, Tensor context, Tensor first,
+                        Tensor latter, Tensor personMask, Tensor out) {
+        Map<String, Tensor> in = new HashMap<>();
+        in.put("x", x);
+        in.put("t", t);
+        in.put("positions", positions);
+        in.put("frame_mask", mask);
+        in.put("context", context);
+        in.put("audio_first", first);
+        in.put("audio_latter", latter);
+        in.put("person_mask", personMask);
+        graphs.dit.runInto(in, Map.of("velocity", out));
+    }
+
+    /**
+     * Temporal positions and the latent-level attention mask of a segment's DiT sequence.
+     * Segment 0 ({@code [image latent ; noisy]}): positions 0..23, full attention. Later segments
+     * ({@code [reference ; context ; noisy]}): the reference at {@code refImageIndex}, the rest at
+     * 0..23; condition latents attend only to condition latents (the reference's KV cache); noisy
+     * latents whose segment position is within {@code maskFrameRange} of {@code refImageIndex} do
+     * not attend to the reference.
+     */
+    void fillPositionsAndMask(int segment, int nc, int k, Tensor positions, Tensor mask) {
+        MemorySegment pos = positions.segment();
+        MemorySegment m = mask.segment();
+        for (long i = 0; i < (long) k * k; i++) {
+            m.setAtIndex(F32, i, 1f);
+        }
+        if (segment == 0) {
+            for (int j = 0; j < k; j++) {
+                pos.setAtIndex(F32, j, j);
+            }
+            return;
+        }
+        pos.setAtIndex(F32, 0, cfg.refImageIndex());
+        for (int j = 1; j < k; j++) {
+            pos.setAtIndex(F32, j, j - 1);
+        }
+        for (int q = 0; q < nc; q++) {
+            for (int j = nc; j < k; j++) {
+                m.setAtIndex(F32, (long) q * k + j, 0f);
+            }
+        }
+        for (int q = nc; q < k; q++) {
+            if (Math.abs((q - 1) - cfg.refImageIndex()) <= cfg.maskFrameRange()) {
+                m.setAtIndex(F32, (long) q * k, 0f);
+            }
+        }
+    }
+
+    private Tensor encodeImage(RgbImage image, int width, int height) {
+        RgbImage img = ImageOps.resize(image, width, height);
+        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, 1, height, width)) {
+            ImageOps.toSignedUnit(img, video.segment());
+            return encode(video);
+        }
+    }
+
+    private Tensor encodeContext(Deque<byte[]> frames, int width, int height) {
+        int n = frames.size();
+        long plane = (long) width * height;
+        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, n, height, width)) {
+            MemorySegment v = video.segment();
+            int f = 0;
+            for (byte[] rgb : frames) {
+                for (int p = 0; p < plane; p++) {
+                    for (int ch = 0; ch < 3; ch++) {
+                        float u = (rgb[p * 3 + ch] & 0xFF) / 255f;
+                        v.setAtIndex(F32, ((long) ch * n + f) * plane + p, u * 2f - 1f);
+                    }
+                }
+                f++;
+            }
+            return encode(video);
+        }
+    }
+
+    private Tensor encode(Tensor video) {
+        Map<String, Tensor> out = graphs.vaeEncoder.run(Map.of("video", video), Set.of("latent"));
+        return out.get("latent");
+    }
+
+    /** Copies latent frame {@code src[.., srcFrame]} ({@code [1, C, T, h, w]} or {@code [C, h, w]}) into x at frame j. */
+    private static void putFrame(Tensor x, int j, int k, MemorySegment src, int srcFrame, int c, long hw) {
+        long srcT = src.byteSize() / Float.BYTES / (c * hw);
+        for (int ch = 0; ch < c; ch++) {
+            MemorySegment.copy(src, ((ch * srcT + srcFrame) * hw) * Float.BYTES, x.segment(),
+                    (((long) ch * k + j) * hw) * Float.BYTES, hw * Float.BYTES);
+        }
+    }
+
+    private static void getFrame(Tensor x, int j, int k, MemorySegment dst, int c, long hw) {
+        for (int ch = 0; ch < c; ch++) {
+            MemorySegment.copy(x.segment(), (((long) ch * k + j) * hw) * Float.BYTES, dst,
+                    ((long) ch * hw) * Float.BYTES, hw * Float.BYTES);
+        }
+    }
+
+    @Override
+    public void close() {
+        positive.close();
+        if (negative != null) {
+            negative.close();
+        }
+        graphs.close();
+    }
+}

@@ -1,0 +1,230 @@
+package dev.avatar4j.family.preview;
+
+import dev.avatar4j.Progress;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.Sessions;
+import dev.avatar4j.image.ImageOps;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code preview} pipeline: an instant, CPU-only talking portrait without diffusion. The
+ * reference image is cropped to the output's aspect ratio (around the face) and resized; BlazeFace finds the face
+ * and its keypoints once ({@link FaceDetector}, eyes refined by {@link EyeRefinement}); Silero VAD ({@link VoiceActivity}) and an energy
+ * and spectrum analysis ({@link MouthFeatures}) turn the audio into per-frame mouth shapes, smoothed
+ * with attack and release ({@link MouthTrack}); each frame is then the reference warped around the
+ * keypoints ({@link FaceWarp}) with the mouth shape, a blink ({@link BlinkSchedule}) and a small
+ * head motion ({@link IdleMotion}), the last two seeded by the request's seed so that a seed
+ * always gives the same video. Both graphs run through the {@link Backend} SPI. {@code steps} and
+ * guidance are ignored (there is no sampler). Thread-safe.
+ */
+public final class PreviewEngine implements FamilyEngine {
+    private static final Logger log = LoggerFactory.getLogger(PreviewEngine.class);
+
+    private final PreviewConfig cfg;
+    private final GraphSession faceSession;
+    private final GraphSession vadSession;
+    private final FaceDetector detector;
+    private final VoiceActivity vad;
+
+    private PreviewEngine(PreviewConfig cfg, GraphSession faceSession, GraphSession vadSession) {
+        this.cfg = cfg;
+        this.faceSession = faceSession;
+        this.vadSession = vadSession;
+        this.detector = new FaceDetector(faceSession, cfg.minScore());
+        this.vad = new VoiceActivity(vadSession);
+    }
+
+    /** Opens the bundle's two graphs on {@code backend} and checks them against the family contract. */
+    public static PreviewEngine open(Bundle bundle, Backend backend, SessionOptions options) {
+        PreviewConfig cfg = PreviewConfig.from(bundle.manifest());
+        GraphSession face = null;
+        try {
+            face = Sessions.open(bundle, FaceDetector.GRAPH, backend, options, FaceDetector.contract());
+            GraphSession v = Sessions.open(bundle, VoiceActivity.GRAPH, backend, options, VoiceActivity.contract());
+            return new PreviewEngine(cfg, face, v);
+        } catch (RuntimeException e) {
+            Sessions.closeAll(face);
+            throw e;
+        }
+    }
+
+    /** The validated manifest sections. */
+    public PreviewConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String family() {
+        return PreviewConfig.FAMILY;
+    }
+
+    @Override
+    public int fps() {
+        return cfg.fps();
+    }
+
+    @Override
+    public int sampleRate() {
+        return cfg.sampleRate();
+    }
+
+    @Override
+    public int defaultWidth() {
+        return cfg.width();
+    }
+
+    @Override
+    public int defaultHeight() {
+        return cfg.height();
+    }
+
+    @Override
+    public int defaultSteps() {
+        return 1;
+    }
+
+    /** Video frames for {@code samples} audio samples: enough to cover the audio, at least one. */
+    int framesFor(long samples) {
+        return (int) Math.max(1, Math.ceilDiv(samples * cfg.fps(), cfg.sampleRate()));
+    }
+
+    @Override
+    public GenerationPlan plan(GenerationRequest r) {
+        int frames = framesFor(r.audio().length());
+        return new GenerationPlan(frames, frames + 2L);
+    }
+
+    @Override
+    public void generate(GenerationRequest r, GenerationContext ctx) {
+        if (r.audio().sampleRate() != cfg.sampleRate()) {
+            throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
+        }
+        int width = r.width();
+        int height = r.height();
+        int frames = framesFor(r.audio().length());
+        long t0 = System.nanoTime();
+        Framed framed = frame(r.image(), width, height);
+        RgbImage base = framed.image();
+        byte[] src = base.toRgbArray();
+        FaceRig rig = new FaceRig(EyeRefinement.refine(framed.face(), src, width, height));
+        long t1 = System.nanoTime();
+        log.debug("preview: face at mouth ({}, {}), inter-ocular {} px, found in {} ms; {} frames", Math.round(rig.mouthX),
+                Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
+        ctx.advance(Progress.Stage.PREPARING, 1);
+        ctx.checkpoint();
+        MouthShape[] mouth = mouthTrack(r.audio().samples(), frames);
+        ctx.advance(Progress.Stage.PREPARING, 1);
+        long t2 = System.nanoTime();
+        log.debug("preview: voice activity and mouth shapes in {} ms", (t2 - t1) / 1_000_000);
+        long renderNanos = 0;
+        BlinkSchedule blinks = BlinkSchedule.seeded(r.seed(), (double) frames / cfg.fps());
+        IdleMotion idle = IdleMotion.seeded(r.seed());
+        double colour = rig.colourfulness(src, width, height);
+        for (int f = 0; f < frames; f++) {
+            ctx.checkpoint();
+            double t = (double) f / cfg.fps();
+            long r0 = System.nanoTime();
+            byte[] frame = src.clone();
+            FaceWarp.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
+                    colour);
+            renderNanos += System.nanoTime() - r0;
+            ctx.emitFrame(frame);
+            ctx.advance(Progress.Stage.DECODING, 1);
+        }
+        log.debug("preview: rendered {} frames in {} ms; {} ms including delivery", frames, renderNanos / 1_000_000,
+                (System.nanoTime() - t2) / 1_000_000);
+    }
+
+    /** The smoothed mouth shape of each of {@code frames} frames of {@code samples}. */
+    MouthShape[] mouthTrack(float[] samples, int frames) {
+        float[] speech = VoiceActivity.atFrames(vad.chunkProbabilities(samples), frames, cfg.fps());
+        MouthFeatures.Frame[] analysis = MouthFeatures.analyse(samples, cfg.sampleRate(), frames, cfg.fps());
+        return MouthTrack.smooth(MouthFeatures.targets(analysis, speech), cfg.fps());
+    }
+
+    /** The most confident face in {@code image}. */
+    FaceDetection detect(RgbImage image) {
+        return detector.detect(image);
+    }
+
+    /** The reference cropped and resized to the output, and its face in output coordinates. */
+    record Framed(RgbImage image, FaceDetection face) {
+    }
+
+    /**
+     * The reference as the video shows it, with its face. The face is searched on the whole
+     * reference (so the detector sees the same picture whatever the output size); when the
+     * reference's aspect ratio differs from the output's, the crop is placed around the face rather
+     * than in the centre, so that a tall portrait with the face near the top keeps the whole face.
+     * The detection is then mapped into the resized frame and, when the detector finds it there
+     * again, replaced by that closer look.
+     */
+    Framed frame(RgbImage img, int width, int height) {
+        FaceDetection f = detector.detect(img);
+        int[] c = crop(img.width(), img.height(), width, height, f);
+        double scale = (double) width / c[2];
+        RgbImage framed = cropResize(img, width, height, c);
+        return new Framed(framed, detector.refine(framed, f.mapped(-c[0] * scale, -c[1] * scale, scale)));
+    }
+
+    /**
+     * The crop {@code {x0, y0, w, h}} of a {@code w × h} image with the output's aspect ratio:
+     * the whole image when the ratios agree, else centred across the face and with the face a
+     * little above the middle (room for chin and shoulders), as far as the image allows; centred in
+     * the image when {@code face} is null.
+     */
+    static int[] crop(int w, int h, int width, int height, FaceDetection face) {
+        int cw = w;
+        int ch = h;
+        if ((long) w * height > (long) h * width) {
+            cw = (int) Math.max(1, Math.round((double) h * width / height));
+        } else if ((long) w * height < (long) h * width) {
+            ch = (int) Math.max(1, Math.round((double) w * height / width));
+        }
+        double cx = face == null ? w / 2.0 : face.cx();
+        double cy = face == null ? h / 2.0 : face.cy() + 0.1 * ch;
+        int x0 = (int) Math.clamp(Math.round(cx - cw / 2.0), 0, w - cw);
+        int y0 = (int) Math.clamp(Math.round(cy - ch / 2.0), 0, h - ch);
+        if (face == null) {
+            x0 = (w - cw) / 2;
+            y0 = (h - ch) / 2;
+        }
+        return new int[] {x0, y0, cw, ch};
+    }
+
+    /** Crops {@code img} centrally to the aspect ratio of {@code width × height} and resizes it. */
+    static RgbImage coverResize(RgbImage img, int width, int height) {
+        return cropResize(img, width, height, crop(img.width(), img.height(), width, height, null));
+    }
+
+    /** Cuts {@code crop = {x0, y0, w, h}} out of {@code img} and resizes it to {@code width × height}. */
+    static RgbImage cropResize(RgbImage img, int width, int height, int[] crop) {
+        RgbImage cropped = img;
+        int w = img.width();
+        int cw = crop[2];
+        int ch = crop[3];
+        if (cw != w || ch != img.height()) {
+            byte[] src = img.toRgbArray();
+            byte[] out = new byte[cw * ch * 3];
+            for (int y = 0; y < ch; y++) {
+                System.arraycopy(src, ((y + crop[1]) * w + crop[0]) * 3, out, y * cw * 3, cw * 3);
+            }
+            cropped = RgbImage.ofOwned(cw, ch, out);
+        }
+        return ImageOps.resize(cropped, width, height);
+    }
+
+    @Override
+    public void close() {
+        Sessions.closeAll(faceSession, vadSession);
+    }
+}

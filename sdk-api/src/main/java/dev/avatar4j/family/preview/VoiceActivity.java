@@ -1,0 +1,91 @@
+package dev.avatar4j.family.preview;
+
+import dev.avatar4j.engine.GraphContract;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Speech probability over time with Silero VAD v5 (16 kHz): the audio is fed in chunks of
+ * {@link #CHUNK} samples, each preceded by the last {@link #CONTEXT} samples of the previous chunk
+ * (zeros before the first), carrying the recurrent state from chunk to chunk, as Silero's own
+ * wrapper does. One probability per 32 ms chunk; {@link #atFrames} resamples them to video frames.
+ * Thread-safe when its session is (the recurrent state is local to each call).
+ */
+final class VoiceActivity {
+    /** Graph key in the bundle manifest. */
+    static final String GRAPH = "vad";
+    static final int SAMPLE_RATE = 16_000;
+    static final int CHUNK = 512;
+    static final int CONTEXT = 64;
+    private static final int STATE = 128;
+
+    private final GraphSession session;
+
+    VoiceActivity(GraphSession session) {
+        this.session = session;
+    }
+
+    /** The contract the VAD graph must satisfy when the bundle loads. */
+    static GraphContract contract() {
+        return GraphContract.of(GRAPH)
+                .input("input", DType.FLOAT32, -1, -1)
+                .input("state", DType.FLOAT32, 2, -1, STATE)
+                .input("sr", DType.INT64)
+                .output("output", DType.FLOAT32, -1, 1)
+                .output("stateN", DType.FLOAT32, -1, -1, -1);
+    }
+
+    /** Speech probability of each 512-sample chunk of {@code samples} (16 kHz mono); the last chunk is zero-padded. */
+    float[] chunkProbabilities(float[] samples) {
+        int chunks = (samples.length + CHUNK - 1) / CHUNK;
+        float[] out = new float[chunks];
+        float[] window = new float[CONTEXT + CHUNK];
+        try (Tensor input = Tensor.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
+             Tensor state = Tensor.allocate(DType.FLOAT32, 2, 1, STATE);
+             Tensor sr = Tensor.ofLongs(new long[] {SAMPLE_RATE})) {
+            for (int c = 0; c < chunks; c++) {
+                System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
+                int start = c * CHUNK;
+                int n = Math.min(CHUNK, samples.length - start);
+                System.arraycopy(samples, start, window, CONTEXT, n);
+                java.util.Arrays.fill(window, CONTEXT + n, CONTEXT + CHUNK, 0f);
+                MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
+                Map<String, Tensor> res = session.run(Map.of("input", input, "state", state, "sr", sr),
+                        Set.of("output", "stateN"));
+                try {
+                    out[c] = res.get("output").getFloat(0);
+                    Tensor next = res.get("stateN");
+                    MemorySegment.copy(next.segment(), 0, state.segment(), 0, state.byteSize());
+                } finally {
+                    res.values().forEach(Tensor::close);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Chunk probabilities resampled to {@code frames} video frames at {@code fps}: each frame takes
+     * the maximum over the chunks its interval overlaps (so a short syllable is not averaged away).
+     */
+    static float[] atFrames(float[] chunkProbs, int frames, int fps) {
+        float[] out = new float[frames];
+        double chunkSec = (double) CHUNK / SAMPLE_RATE;
+        for (int f = 0; f < frames; f++) {
+            double t0 = (double) f / fps;
+            double t1 = (double) (f + 1) / fps;
+            int c0 = (int) Math.floor(t0 / chunkSec);
+            int c1 = (int) Math.ceil(t1 / chunkSec) - 1;
+            float m = 0;
+            for (int c = Math.max(0, c0); c <= Math.min(chunkProbs.length - 1, c1); c++) {
+                m = Math.max(m, chunkProbs[c]);
+            }
+            out[f] = m;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.avatar4j.family.longcat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.avatar4j.audio.AlignCornersInterpolation;
+import dev.avatar4j.audio.LoudnessNormalizer;
+import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.testing.TestSignals;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lazily computed audio embedding (two cached encoder chunks) equals the eager definition —
+ * all chunks encoded, concatenated, cut to 2·rows and interpolated with align_corners — across
+ * 30 s chunk boundaries, and every chunk is encoded exactly once.
+ */
+class LongCatAudioTest {
+    private static final int DIM = 3;
+
+    /** A deterministic stand-in for the encoder: state t of a chunk depends on mel frames 2t, 2t+1. */
+    static final class FakeEncoder implements GraphSession {
+        final List<Integer> calls = new ArrayList<>();
+
+        @Override
+        public List<TensorSpec> inputs() {
+            return List.of(new TensorSpec("input_features", DType.FLOAT32, new long[] {1, 128, 3000}));
+        }
+
+        @Override
+        public List<TensorSpec> outputs() {
+            return List.of(new TensorSpec("hidden_groups", DType.FLOAT32, new long[] {1, 1500, 5, DIM}));
+        }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+            float[] mel = inputs.get("input_features").toFloatArray();
+            calls.add(Float.floatToIntBits(mel[7]));
+            float[] out = new float[1500 * 5 * DIM];
+            for (int t = 0; t < 1500; t++) {
+                for (int g = 0; g < 5; g++) {
+                    for (int d = 0; d < DIM; d++) {
+                        int bin = (g * 17 + d * 5) % 128;
+                        out[(t * 5 + g) * DIM + d] = mel[bin * 3000 + 2 * t] - 0.5f * mel[bin * 3000 + 2 * t + 1]
+                                + 0.01f * g;
+                    }
+                }
+            }
+            return Map.of("hidden_groups", Tensor.ofFloats(out, 1, 1500, 5, DIM));
+        }
+
+        @Override
+        public boolean isThreadSafe() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void lazyRowsEqualTheEagerDefinitionAcrossChunks() throws Exception {
+        LongCatConfig cfg = LongCatPlanTest.config(LongCatPlanTest.manifest());
+        float[] track = TestSignals.signal("mix", 16_000, 70.0);          // three 30 s chunks
+        LongCatPlan plan = LongCatPlan.create(cfg, track.length, 8, 64, 64);
+        float[] padded = java.util.Arrays.copyOf(track, plan.paddedSamples());
+        int rows = plan.embeddingRows();
+
+        // eager: every chunk, concatenated, first 2·rows states, interpolated
+        FakeEncoder eagerEncoder = new FakeEncoder();
+        float[] x = LoudnessNormalizer.normalize(padded, 16_000, -23.0);
+        WhisperLogMel mel = new WhisperLogMel(128);
+        int chunks = WhisperLogMel.chunkCount(x.length);
+        float[] states = new float[chunks * 1500 * 5 * DIM];
+        for (int c = 0; c < chunks; c++) {
+            try (Tensor in = Tensor.ofFloats(mel.chunk(x, c * WhisperLogMel.CHUNK_SAMPLES), 1, 128, 3000);
+                 Tensor hg = eagerEncoder.run(Map.of("input_features", in), Set.of()).get("hidden_groups")) {
+                float[] s = hg.toFloatArray();
+                System.arraycopy(s, 0, states, c * s.length, s.length);
+            }
+        }
+        float[] want = AlignCornersInterpolation.resample(java.util.Arrays.copyOf(states, 2 * rows * 5 * DIM),
+                2 * rows, 5 * DIM, rows);
+
+        FakeEncoder lazyEncoder = new FakeEncoder();
+        LongCatAudio audio = LongCatAudio.embed(lazyEncoder, cfg, padded, rows);
+        assertThat(audio.dim()).isEqualTo(DIM);
+        int row = 5 * DIM;
+        for (int s = 0; s < plan.segments(); s++) {
+            try (Tensor first = LongCatAudio.allocateFirst(1, DIM);
+                 Tensor latter = LongCatAudio.allocateLatter(1, 23, DIM)) {
+                audio.gather(plan.audioStart(s), 93, 1, 0, first, latter);
+                int[][] lat = LongCatAudioWindows.latentWindows(
+                        LongCatAudioWindows.frameWindows(plan.audioStart(s), 93, 1, rows));
+                for (int o = 0; o < 5; o++) {
+                    for (int e = 0; e < row; e++) {
+                        assertThat(first.segment().getAtIndex(ValueLayout.JAVA_FLOAT, (long) o * row + e))
+                                .isEqualTo(want[lat[0][o] * row + e]);
+                    }
+                }
+                for (int l = 1; l < 24; l++) {
+                    for (int o = 0; o < 8; o++) {
+                        for (int e = 0; e < row; e++) {
+                            long at = ((long) (l - 1) * 8 + o) * row + e;
+                            assertThat(latter.segment().getAtIndex(ValueLayout.JAVA_FLOAT, at))
+                                    .as("segment %d latent %d position %d", s, l, o)
+                                    .isEqualTo(want[lat[l][o] * row + e]);
+                        }
+                    }
+                }
+            }
+        }
+        // chunks needed: those holding states 0 .. 2·rows − 1, each encoded once, in order
+        int needed = (2 * rows - 1) / 1500 + 1;
+        assertThat(needed).isEqualTo(3);
+        assertThat(lazyEncoder.calls).hasSize(needed).isEqualTo(eagerEncoder.calls.subList(0, needed));
+    }
+}

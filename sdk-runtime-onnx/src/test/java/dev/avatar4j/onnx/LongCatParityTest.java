@@ -1,0 +1,331 @@
+package dev.avatar4j.onnx;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.avatar4j.Progress;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.FamilyEngines;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.family.longcat.LongCatEngine;
+import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.SessionOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * End-to-end parity of the {@code longcat-avatar} engine on ONNX Runtime with an independent
+ * PyTorch reference run on the committed tiny bundle ({@code models/longcat-avatar-tiny}).
+ *
+ * <p><b>How the goldens were produced.</b> {@code /usr/bin/python3 tools/reference_run_longcat.py}
+ * (Debian's PyTorch 1.13, onnx 1.12, numpy, scipy, Pillow) rebuilds the four graphs as PyTorch
+ * modules with exactly the exported weights and runs the pipeline written from
+ * REFERENCE-ALGORITHMS §3/§4.1 with the numpy front end of {@code tools/longcat_golden.py}:
+ * loudness normalisation, Whisper log-mel per 30 s chunk, encoder, 50 Hz → 25 fps align_corners,
+ * per-frame windows and per-latent unions, segments of 93 frames with 13 context frames re-encoded
+ * from the previous segment's uint8 frames, the reference latent at RoPE position 10 with its
+ * ±3 mask, the distilled 8-step schedule (shift 7) or the full schedule with enhance_hf and
+ * 3-branch guidance, the negated Euler step, per-segment decoding and uint8 truncation.
+ *
+ * <p><b>Cases</b> (64×64; speech from {@code examples/media/hello.wav}, stored as float32 tracks;
+ * initial noise of global latent index 24·s + j from numpy, stored in {@code noise.f32} and
+ * injected): {@code a-one-segment} 2.0 s (50 frames, one segment); {@code b-three-segments} 7.0 s
+ * (175 frames, 3 segments: two continuations); {@code c-full-guidance} 4.5 s with the manifest
+ * switched to {@code "schedule": "full"}, 3 steps (+ enhance_hf: 11 steps in segment 1), text and
+ * audio guidance 4/4; {@code d-two-speakers} 4.5 s, two tracks on the left and right halves.
+ * Checked: every denoised latent of every segment within {@value #LATENT_TOLERANCE}, the
+ * re-encoded context latents within {@value #CONTEXT_TOLERANCE} (they come from uint8 frames), the
+ * frame count and the stored frames within ±{@value #PIXEL_TOLERANCE}.
+ */
+class LongCatParityTest {
+    private static final Logger LOG = LoggerFactory.getLogger(LongCatParityTest.class);
+    private static final Path BUNDLE = Path.of("..", "models", "longcat-avatar-tiny");
+    private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
+    private static final String GOLDEN = "/parity/longcat/";
+    static final double LATENT_TOLERANCE = 1e-4;
+    static final int PIXEL_TOLERANCE = 1;
+    /**
+     * The re-encoded context latents (latents 0..3 of segments after the first) come from uint8
+     * frames: one decoded pixel one LSB off (which {@link #PIXEL_TOLERANCE} allows) moves them by
+     * about 2/255/64/std ≈ 5e-5 per pixel through the tiny VAE encoder's 8×8 block means.
+     */
+    static final double CONTEXT_TOLERANCE = 1e-3;
+    private static final int SEG_LATENTS = 24;
+    private static final int CONTEXT_LATENTS = 4;
+
+    private static Backend backend;
+
+    @BeforeAll
+    static void createBackend() {
+        backend = new OnnxBackendProvider().create();
+    }
+
+    @AfterAll
+    static void closeBackend() {
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    record Golden(String name, List<float[]> tracks, List<double[]> boxes, int width, int height, boolean distilled,
+                  int steps, int segments, float[][] latents, int frameFloats, int frameCount, int[] frameIndices,
+                  byte[][] frames) {
+    }
+
+    record Result(Map<Integer, float[]> latents, List<byte[]> frames) {
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"a-one-segment", "b-three-segments", "c-full-guidance", "d-two-speakers"})
+    void engineMatchesTheReferenceRun(String name, @TempDir Path tmp) {
+        assumeBundle();
+        Golden g = load(name);
+        Path bundle = g.distilled() ? BUNDLE : patchedBundle(tmp, m -> replaceOnce(m,
+                "\"schedule\": \"distilled\"", "\"schedule\": \"full\""));
+        Result r = run(bundle, g, Double.NaN);
+        assertThat(r.latents()).as("final latents").hasSize(g.latents().length);
+        double worst = 0;
+        int worstIndex = -1;
+        double worstContext = 0;
+        for (int i = 0; i < g.latents().length; i++) {
+            float[] got = r.latents().get(i);
+            assertThat(got).as("latent %d", i).isNotNull();
+            double d = maxAbsDiff(g.latents()[i], got);
+            LOG.debug("{} latent {}: {}", name, i, d);
+            if (isContext(i)) {
+                worstContext = Math.max(worstContext, d);
+            } else if (d > worst) {
+                worst = d;
+                worstIndex = i;
+            }
+        }
+        assertThat(r.frames()).as("frames").hasSize(g.frameCount());
+        int worstPixel = 0;
+        for (int i = 0; i < g.frameIndices().length; i++) {
+            byte[] want = g.frames()[i];
+            byte[] got = r.frames().get(g.frameIndices()[i]);
+            for (int p = 0; p < want.length; p++) {
+                worstPixel = Math.max(worstPixel, Math.abs((want[p] & 0xff) - (got[p] & 0xff)));
+            }
+        }
+        LOG.info("{}: {} segments, denoised latents max |diff| {} (latent {}), re-encoded context latents {}, "
+                + "frames max |diff| {}", name, g.segments(), String.format("%.3g", worst), worstIndex,
+                String.format("%.3g", worstContext), worstPixel);
+        assertThat(worstContext).as("%s: max |context latent − reference|", name)
+                .isLessThanOrEqualTo(CONTEXT_TOLERANCE);
+        assertThat(worst).as("%s: max |latent − reference| (at latent %d)", name, worstIndex)
+                .isLessThanOrEqualTo(LATENT_TOLERANCE);
+        assertThat(worstPixel).as("%s: max |pixel − reference|", name).isLessThanOrEqualTo(PIXEL_TOLERANCE);
+    }
+
+    /** The goldens can fail: a different shift moves the latents far outside the tolerance. */
+    @Test
+    void goldensRejectAnotherShift(@TempDir Path tmp) {
+        assumeBundle();
+        Golden g = load("a-one-segment");
+        Path bundle = patchedBundle(tmp, m -> replaceOnce(m, "\"shift\": 7.0", "\"shift\": 12.0"));
+        Result r = run(bundle, g, Double.NaN);
+        double worst = 0;
+        for (int i = 0; i < g.latents().length; i++) {
+            worst = Math.max(worst, maxAbsDiff(g.latents()[i], r.latents().get(i)));
+        }
+        assertThat(worst).isGreaterThan(10 * LATENT_TOLERANCE);
+    }
+
+    /** The goldens pin the per-person routing: swapping the two speakers' regions moves the latents. */
+    @Test
+    void goldensRejectSwappedSpeakerRegions() {
+        assumeBundle();
+        Golden g = load("d-two-speakers");
+        Golden swapped = new Golden(g.name(), g.tracks(), List.of(g.boxes().get(1), g.boxes().get(0)), g.width(),
+                g.height(), g.distilled(), g.steps(), g.segments(), g.latents(), g.frameFloats(), g.frameCount(),
+                g.frameIndices(), g.frames());
+        Result r = run(BUNDLE, swapped, Double.NaN);
+        double worst = 0;
+        for (int i = 0; i < g.latents().length; i++) {
+            worst = Math.max(worst, maxAbsDiff(g.latents()[i], r.latents().get(i)));
+        }
+        assertThat(worst).isGreaterThan(10 * LATENT_TOLERANCE);
+    }
+
+    private static Result run(Path bundleDir, Golden g, double guidance) {
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        float[][] noise = noise(g.frameFloats());
+        Map<Integer, float[]> latents = new HashMap<>();
+        NoiseSource source = (frame, dst, floats) -> {
+            assertThat(floats).isEqualTo(g.frameFloats());
+            MemorySegment.copy(noise[frame], 0, dst, ValueLayout.JAVA_FLOAT, 0, (int) floats);
+        };
+        GenerationRequest.LatentTap tap = (index, frame, floats) ->
+                latents.put(index, frame.asSlice(0, floats * Float.BYTES).toArray(ValueLayout.JAVA_FLOAT));
+        List<Speaker> speakers = new ArrayList<>();
+        for (int i = 0; i < g.tracks().size(); i++) {
+            double[] b = g.boxes().get(i);
+            speakers.add(new Speaker(new AudioClip(g.tracks().get(i), 16000), b[0], b[1], b[2], b[3]));
+        }
+        GenerationRequest request = new GenerationRequest(image, speakers.get(0).audio(), g.width(), g.height(),
+                g.steps(), 0L, null, guidance, guidance, source, tap);
+        Collector ctx = new Collector();
+        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
+            assertThat(engine).isInstanceOf(LongCatEngine.class);
+            ((LongCatEngine) engine).generate(request, speakers, ctx);
+        }
+        return new Result(latents, ctx.frames);
+    }
+
+    private static final class Collector implements GenerationContext {
+        final List<byte[]> frames = new ArrayList<>();
+
+        @Override
+        public void emitFrame(byte[] rgb) {
+            frames.add(rgb);
+        }
+
+        @Override
+        public void advance(Progress.Stage stage, long units) {
+        }
+
+        @Override
+        public void checkpoint() {
+        }
+    }
+
+    private static void assumeBundle() {
+        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")), "tiny longcat bundle absent");
+    }
+
+    private static String replaceOnce(String m, String from, String to) {
+        assertThat(m).containsOnlyOnce(from);
+        return m.replace(from, to);
+    }
+
+    private static Path patchedBundle(Path dir, UnaryOperator<String> manifest) {
+        try (Stream<Path> files = Files.list(BUNDLE)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, dir.resolve(f.getFileName().toString()));
+            }
+            Path m = dir.resolve("avatar-bundle.json");
+            Files.writeString(m, manifest.apply(Files.readString(m, StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Golden load(String name) {
+        Properties p = new Properties();
+        try (InputStream in = resource(name + ".properties")) {
+            p.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        int width = Integer.parseInt(p.getProperty("width"));
+        int height = Integer.parseInt(p.getProperty("height"));
+        int[] shape = ints(p.getProperty("latentShape"));
+        int frameFloats = shape[1] * shape[2] * shape[3];
+        int tracks = Integer.parseInt(p.getProperty("tracks"));
+        List<float[]> audio = new ArrayList<>();
+        for (int i = 0; i < tracks; i++) {
+            audio.add(floats(name + ".track" + i + ".f32"));
+        }
+        List<double[]> boxes = new ArrayList<>();
+        for (String b : p.getProperty("boxes").split(";")) {
+            boxes.add(java.util.Arrays.stream(b.split(",")).mapToDouble(Double::parseDouble).toArray());
+        }
+        float[] lat = floats(name + ".latents.f32");
+        assertThat(lat).hasSize(shape[0] * frameFloats);
+        float[][] latents = new float[shape[0]][];
+        for (int i = 0; i < shape[0]; i++) {
+            latents[i] = java.util.Arrays.copyOfRange(lat, i * frameFloats, (i + 1) * frameFloats);
+        }
+        int[] indices = ints(p.getProperty("frames.indices"));
+        byte[] frameBytes = bytes(name + ".frames.u8");
+        int frameSize = width * height * 3;
+        assertThat(frameBytes).hasSize(indices.length * frameSize);
+        byte[][] frames = new byte[indices.length][];
+        for (int i = 0; i < indices.length; i++) {
+            frames[i] = java.util.Arrays.copyOfRange(frameBytes, i * frameSize, (i + 1) * frameSize);
+        }
+        return new Golden(name, audio, boxes, width, height, Boolean.parseBoolean(p.getProperty("distilled")),
+                Integer.parseInt(p.getProperty("steps")), Integer.parseInt(p.getProperty("segments")), latents,
+                frameFloats, Integer.parseInt(p.getProperty("frames.count")), indices, frames);
+    }
+
+    private static float[][] noise(int frameFloats) {
+        float[] all = floats("noise.f32");
+        float[][] out = new float[all.length / frameFloats][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = java.util.Arrays.copyOfRange(all, i * frameFloats, (i + 1) * frameFloats);
+        }
+        return out;
+    }
+
+    private static InputStream resource(String file) {
+        InputStream in = LongCatParityTest.class.getResourceAsStream(GOLDEN + file);
+        if (in == null) {
+            throw new IllegalStateException("missing golden " + GOLDEN + file + "; run tools/reference_run_longcat.py");
+        }
+        return in;
+    }
+
+    private static byte[] bytes(String file) {
+        try (InputStream in = resource(file)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static float[] floats(String file) {
+        ByteBuffer b = ByteBuffer.wrap(bytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[b.remaining() / 4];
+        b.asFloatBuffer().get(out);
+        return out;
+    }
+
+    private static int[] ints(String csv) {
+        return java.util.Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    private static boolean isContext(int latent) {
+        return latent >= SEG_LATENTS && latent % SEG_LATENTS < CONTEXT_LATENTS;
+    }
+
+    private static double maxAbsDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs((double) a[i] - b[i]));
+        }
+        return m;
+    }
+}
