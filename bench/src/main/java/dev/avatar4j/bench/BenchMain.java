@@ -79,6 +79,11 @@ public final class BenchMain implements Callable<Integer> {
     int memorySteps = 1;
     @Option(names = "--memory-xmx", description = "-Xmx of the memory child JVMs (default ${DEFAULT-VALUE})")
     String memoryXmx = "2g";
+    @Option(names = "--memory-gc", description = "GC options of the memory child JVMs: those bin/avatar4j uses for "
+            + "long runs (README); empty = JVM default G1 (default ${DEFAULT-VALUE})")
+    String memoryGc = "-XX:+UseSerialGC -Xmn32m";
+    @Option(names = "--memory-bundles", split = ",", description = "bundle names measured for memory (default all)")
+    List<String> memoryBundles;
     @Option(names = "--pipeline-seconds", description = "audio length of the pipelining runs (default ${DEFAULT-VALUE})")
     double pipelineSeconds = 10;
     @Option(names = "--concurrency", split = ",", description = "parallel generations (default ${DEFAULT-VALUE})")
@@ -222,6 +227,9 @@ public final class BenchMain implements Callable<Integer> {
     private void memory() throws IOException, InterruptedException {
         List<MemoryPoint> points = new ArrayList<>();
         for (var e : bundles.entrySet()) {
+            if (memoryBundles != null && !memoryBundles.contains(e.getKey())) {
+                continue;
+            }
             for (double sec : memoryLengths) {
                 points.add(child(e.getKey(), e.getValue(), sec));
             }
@@ -231,7 +239,11 @@ public final class BenchMain implements Callable<Integer> {
 
     private MemoryPoint child(String bundle, Path dir, double seconds) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xmx" + memoryXmx,
+        List<String> cmd = new ArrayList<>(List.of(java.toString()));
+        if (!memoryGc.isBlank()) {
+            cmd.addAll(List.of(memoryGc.trim().split("\\s+")));
+        }
+        cmd.addAll(List.of("-Xmx" + memoryXmx,
                 "-XX:NativeMemoryTracking=summary", "--enable-native-access=ALL-UNNAMED",
                 "-D" + TimedBackendProvider.INNER_PROPERTY + "=" + System.getProperty(TimedBackendProvider.INNER_PROPERTY),
                 "-Davatar4j.onnx.cuda=" + System.getProperty("avatar4j.onnx.cuda", "false"),

@@ -55,9 +55,8 @@ public final class MemoryChild {
         long loadedRss;
         try (AvatarModel model = AvatarModel.builder(bundle).backend(TimedBackendProvider.NAME).threads(threads).load()) {
             loadedRss = status("VmRSS");
-            float[] audio = Workload.audio(seconds);
-            run = Workload.generate(model, Workload.image(256), audio, steps, 1, size, Workload.Output.DISCARD, null,
-                    false, false);
+            run = Workload.generate(model, Workload.image(256), () -> Workload.audio(seconds), steps, 1, size,
+                    Workload.Output.DISCARD, null, false, false);
         }
         long peakHeap = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {

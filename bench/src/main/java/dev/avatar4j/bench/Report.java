@@ -29,6 +29,17 @@ final class Report {
     static final List<String> STAGES = List.of("text_encoder", "image_encoder", "vae_encoder", "audio_encoder", "dit",
             "vae_decoder");
 
+    /** Every section name of {@code --sections}. */
+    static final List<String> ALL_SECTIONS = List.of("overhead", "ttff", "memory", "pipeline", "concurrency", "frontend",
+            "flops");
+    /** Report headings in order. */
+    static final List<String> SECTION_ORDER = List.of("SDK overhead", "Time to first frame", "Pipelining (encoding + muxing)",
+            "Concurrency", "Memory vs audio length", "Audio front end and elementwise math (JMH vs numpy)",
+            "DiT arithmetic and utilisation");
+    /** The summary line prefix each section writes. */
+    static final Map<String, String> VERDICT_OF = Map.of("overhead", "SDK overhead", "ttff", "TTFF", "memory", "Memory",
+            "pipeline", "Pipelining", "concurrency", "Concurrency", "frontend", "Front end");
+
     private final Map<String, String> sections = new LinkedHashMap<>();
     private final List<Chart<?, ?>> pending = new ArrayList<>();
     private final List<String> pendingNames = new ArrayList<>();
@@ -56,7 +67,7 @@ final class Report {
 
     private static XYChart xy(String title, String x, String y) {
         XYChart c = new XYChartBuilder().width(800).height(480).title(title).xAxisTitle(x).yAxisTitle(y).build();
-        c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         c.getStyler().setYAxisMin(0.0);
         return c;
@@ -167,8 +178,11 @@ final class Report {
 
     void memory(BenchMain b, List<BenchMain.MemoryPoint> points) {
         StringBuilder s = new StringBuilder();
-        s.append("Each point is one generation in a fresh JVM (`-Xmx").append(b.memoryXmx)
-                .append(" -XX:NativeMemoryTracking=summary`), ").append(b.memorySteps).append(" steps, ").append(b.size)
+        s.append("Each point is one generation in a fresh JVM (`").append(b.memoryGc.isBlank() ? "" : b.memoryGc + " ")
+                .append("-Xmx").append(b.memoryXmx)
+                .append(" -XX:NativeMemoryTracking=summary`")
+                .append(b.memoryGc.isBlank() ? ", default G1" : ": the GC settings `bin/avatar4j` uses for long runs, see README")
+                .append("), ").append(b.memorySteps).append(" steps, ").append(b.size)
                 .append('x').append(b.size).append(", frames discarded. Peak RSS = `VmHWM` of the child "
                         + "(heap + JVM native + ONNX Runtime arenas + code); peak heap = sum of the heap pools' peak "
                         + "use (includes garbage not yet collected); peak live heap = largest heap after a GC; NMT = "
@@ -294,7 +308,51 @@ final class Report {
             BitmapEncoder.saveBitmap(pending.get(i), b.plots.resolve(pendingNames.get(i)).toString(),
                     BitmapEncoder.BitmapFormat.PNG);
         }
+        Map<String, String> old = new LinkedHashMap<>();
+        List<String> oldVerdicts = new ArrayList<>();
+        String oldHeader = null;
+        boolean partial = !b.sections.containsAll(ALL_SECTIONS) && Files.isRegularFile(b.out) && !b.quick;
+        if (partial) { // keep the sections this run did not measure, from the previous report
+            String[] parts = Files.readString(b.out).split("\n## ");
+            oldHeader = parts[0];
+            for (int i = 1; i < parts.length; i++) {
+                int nl = parts[i].indexOf('\n');
+                String title = parts[i].substring(0, nl);
+                String body = parts[i].substring(nl + 1).replaceFirst("^\n", "");
+                if (title.equals("Summary")) {
+                    for (String line : body.split("\n")) {
+                        if (line.startsWith("- ") && VERDICT_OF.entrySet().stream().noneMatch(
+                                e -> b.sections.contains(e.getKey()) && line.startsWith("- " + e.getValue()))) {
+                            oldVerdicts.add(line.substring(2));
+                        }
+                    }
+                } else if (!title.startsWith("GPU runs")) {
+                    old.put(title, body);
+                }
+            }
+            old.keySet().removeIf(sections::containsKey);
+            old.putAll(sections);
+            Map<String, String> ordered = new LinkedHashMap<>();
+            for (String t : SECTION_ORDER) {
+                if (old.containsKey(t)) {
+                    ordered.put(t, old.remove(t));
+                }
+            }
+            ordered.putAll(old);
+            sections.clear();
+            sections.putAll(ordered);
+            oldVerdicts.addAll(verdicts);
+            verdicts.clear();
+            verdicts.addAll(oldVerdicts);
+        }
         StringBuilder md = new StringBuilder();
+        if (oldHeader != null) {
+            md.append(oldHeader.stripTrailing()).append('\n');
+            md.append("- **Updated:** sections ").append(String.join(", ", b.sections)).append(" re-measured by `")
+                    .append(b.command.strip()).append("` at ").append(started.truncatedTo(ChronoUnit.SECONDS)).append(", ")
+                    .append(ChronoUnit.SECONDS.between(started, Instant.now())).append(" s, load average at start ")
+                    .append(b.loadAtStart).append(", at end ").append(Machine.loadAverage()).append('\n');
+        } else {
         md.append("# Benchmarks\n\n");
         md.append("<!-- Generated by the benchmark harness (bench/, dev.avatar4j.bench.BenchMain). Do not edit: re-run "
                 + "the command below. -->\n\n");
@@ -313,6 +371,7 @@ final class Report {
         md.append("- **Run:** ").append(started.truncatedTo(ChronoUnit.SECONDS)).append(", ")
                 .append(ChronoUnit.SECONDS.between(started, Instant.now())).append(" s").append(b.quick ? " (--quick smoke run)" : "")
                 .append('\n');
+        }
         md.append("\n## Summary\n\n");
         verdicts.forEach(v -> md.append("- ").append(v).append('\n'));
         sections.forEach((k, v) -> md.append("\n## ").append(k).append("\n\n").append(v));
