@@ -54,12 +54,10 @@ public final class Wav2Vec2Normalizer {
         java.util.Objects.checkFromIndexSize(dstOffset, n, dst.length);
         float count = (float) n; // numpy casts the element count to float32 for the division
         float mean = numpySum(src, from, n) / count;
-        float[] sq = new float[n];
-        for (int i = 0; i < n; i++) {
-            float d = src[from + i] - mean;
-            sq[i] = d * d;
-        }
-        float var = numpySum(sq, 0, n) / count;
+        // Σ (x − mean)² in numpy's summation order, squaring on the fly instead of materialising the
+        // float32 array numpy builds: every term is the same float32 (Java never fuses into an FMA),
+        // so the sum is bit-identical without allocating and filling n floats per call.
+        float var = numpySumSq(src, from, n, mean) / count;
         float denom = (float) Math.sqrt((double) var + EPSILON);
         for (int i = 0; i < n; i++) {
             dst[dstOffset + i] = (src[from + i] - mean) / denom;
@@ -86,6 +84,61 @@ public final class Wav2Vec2Normalizer {
             total += pairwiseSum(a, from + off, Math.min(NUMPY_BUFFER, n - off));
         }
         return total;
+    }
+
+    /** {@link #numpySum} of {@code (a[i] − mean)²} without materialising the squares. */
+    static float numpySumSq(float[] a, int from, int n, float mean) {
+        float total = 0f;
+        for (int off = 0; off < n; off += NUMPY_BUFFER) {
+            total += pairwiseSumSq(a, from + off, Math.min(NUMPY_BUFFER, n - off), mean);
+        }
+        return total;
+    }
+
+    /** {@link #pairwiseSum} of the squared deviations, term for term the same float32 operations. */
+    private static float pairwiseSumSq(float[] a, int from, int n, float mean) {
+        if (n < 8) {
+            float res = 0f;
+            for (int i = 0; i < n; i++) {
+                res += sq(a[from + i] - mean);
+            }
+            return res;
+        } else if (n <= PAIRWISE_BLOCK) {
+            float r0 = sq(a[from] - mean);
+            float r1 = sq(a[from + 1] - mean);
+            float r2 = sq(a[from + 2] - mean);
+            float r3 = sq(a[from + 3] - mean);
+            float r4 = sq(a[from + 4] - mean);
+            float r5 = sq(a[from + 5] - mean);
+            float r6 = sq(a[from + 6] - mean);
+            float r7 = sq(a[from + 7] - mean);
+            int i;
+            int limit = n - (n % 8);
+            for (i = 8; i < limit; i += 8) {
+                int p = from + i;
+                r0 += sq(a[p] - mean);
+                r1 += sq(a[p + 1] - mean);
+                r2 += sq(a[p + 2] - mean);
+                r3 += sq(a[p + 3] - mean);
+                r4 += sq(a[p + 4] - mean);
+                r5 += sq(a[p + 5] - mean);
+                r6 += sq(a[p + 6] - mean);
+                r7 += sq(a[p + 7] - mean);
+            }
+            float res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+            for (; i < n; i++) {
+                res += sq(a[from + i] - mean);
+            }
+            return res;
+        } else {
+            int n2 = n / 2;
+            n2 -= n2 % 8;
+            return pairwiseSumSq(a, from, n2, mean) + pairwiseSumSq(a, from + n2, n - n2, mean);
+        }
+    }
+
+    private static float sq(float d) {
+        return d * d;
     }
 
     /** numpy's {@code FLOAT_pairwise_sum} (numpy/core/src/umath/loops_utils.h.src). */

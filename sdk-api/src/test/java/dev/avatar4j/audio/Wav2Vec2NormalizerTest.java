@@ -135,4 +135,28 @@ class Wav2Vec2NormalizerTest {
         assertThatThrownBy(() -> Wav2Vec2Normalizer.normalize(new float[4], 0, 4, new float[3], 0))
                 .isInstanceOf(IndexOutOfBoundsException.class);
     }
+
+    /**
+     * The on-the-fly sum of squared deviations is bit-identical to numpy's order over the
+     * materialised float32 squares, for lengths around every leaf and buffer boundary.
+     */
+    @net.jqwik.api.Property(tries = 200)
+    void sumOfSquaresMatchesTheMaterialisedSum(
+            @net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 20_000) int n,
+            @net.jqwik.api.ForAll long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        float[] a = new float[n + 3];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) (rnd.nextGaussian() * 0.3);
+        }
+        int from = 3;
+        float mean = Wav2Vec2Normalizer.numpySum(a, from, n) / (float) n;
+        float[] sq = new float[n];
+        for (int i = 0; i < n; i++) {
+            float d = a[from + i] - mean;
+            sq[i] = d * d;
+        }
+        assertThat(Float.floatToRawIntBits(Wav2Vec2Normalizer.numpySumSq(a, from, n, mean)))
+                .isEqualTo(Float.floatToRawIntBits(Wav2Vec2Normalizer.numpySum(sq, 0, n)));
+    }
 }

@@ -1,0 +1,96 @@
+package dev.avatar4j.bench;
+
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** A backend decorator that times every graph run (see {@link TimedBackendProvider}). */
+final class TimedBackend implements Backend {
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+    private final Backend inner;
+
+    TimedBackend(Backend inner) {
+        this.inner = inner;
+    }
+
+    @Override
+    public String name() {
+        return TimedBackendProvider.NAME;
+    }
+
+    @Override
+    public String description() {
+        return inner.description() + " (timed)";
+    }
+
+    @Override
+    public GraphSession open(Path graphFile, SessionOptions options) {
+        return new Session(inner.open(graphFile, options), graphFile.getFileName().toString().replace(".onnx", ""));
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+
+    /** Times {@code run}/{@code runInto} (wall, and the calling thread's CPU); nothing else. */
+    private static final class Session implements GraphSession {
+        private final GraphSession s;
+        private final String graph;
+
+        Session(GraphSession s, String graph) {
+            this.s = s;
+            this.graph = graph;
+        }
+
+        @Override
+        public List<TensorSpec> inputs() {
+            return s.inputs();
+        }
+
+        @Override
+        public List<TensorSpec> outputs() {
+            return s.outputs();
+        }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+            long c0 = CPU.getCurrentThreadCpuTime();
+            long t0 = System.nanoTime();
+            try {
+                return s.run(inputs, outputs);
+            } finally {
+                GraphTimer.record(graph, System.nanoTime() - t0);
+                GraphTimer.recordCallerCpu(Thread.currentThread().threadId(), CPU.getCurrentThreadCpuTime() - c0);
+            }
+        }
+
+        @Override
+        public void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
+            long c0 = CPU.getCurrentThreadCpuTime();
+            long t0 = System.nanoTime();
+            try {
+                s.runInto(inputs, outputs);
+            } finally {
+                GraphTimer.record(graph, System.nanoTime() - t0);
+                GraphTimer.recordCallerCpu(Thread.currentThread().threadId(), CPU.getCurrentThreadCpuTime() - c0);
+            }
+        }
+
+        @Override
+        public boolean isThreadSafe() {
+            return s.isThreadSafe();
+        }
+
+        @Override
+        public void close() {
+            s.close();
+        }
+    }
+}
