@@ -80,6 +80,9 @@ public final class Generation {
                List<FrameListener> frameListeners, List<ProgressListener> progressListeners, int frameBuffer) {
     }
 
+    /** Frames queued for the video encoder thread (a few MB at 512×512) before generation waits. */
+    private static final int ENCODER_QUEUE_FRAMES = 8;
+
     private void run(Job job) {
         FrameSink sink = null;
         try (AvatarModel.Usage usage = job.model().acquire()) {
@@ -90,6 +93,10 @@ public final class Generation {
             Context ctx = new Context(request, plan, job, engine.fps());
             ctx.publish(Progress.Stage.PREPARING);
             sink = job.sink() == null ? null : job.sink().apply(request);
+            if (sink != null && job.output() != null) {
+                // our own video writer: encode on a worker thread, overlapped with generation
+                sink = new PipelinedFrameSink(sink, ENCODER_QUEUE_FRAMES);
+            }
             ctx.sink = sink;
             engine.generate(request, ctx);
             checkpoint();

@@ -1,0 +1,137 @@
+package dev.avatar4j;
+
+import dev.avatar4j.media.FrameSink;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Runs a sink's {@link FrameSink#accept} on its own thread, so that encoding and muxing frame
+ * {@code i} overlaps with generating frame {@code i + 1} instead of adding to the generation's wall
+ * time (ARCHITECTURE §7 "a frame pipeline, not a final pass").
+ *
+ * <p>Frames are immutable, so they are handed over without copying. The queue is bounded
+ * ({@code capacity} frames): a sink slower than the generation back-pressures it rather than
+ * buffering without limit. Order is kept (one worker). A failure of the delegate is reported by the
+ * next {@link #accept} or by {@link #complete} — the same exception object, so its type survives —
+ * and the worker then drops the frames still queued. {@link #complete} and {@link #abort} run on the
+ * caller's thread after the worker has stopped, so the delegate is never used by two threads at once.
+ */
+final class PipelinedFrameSink implements FrameSink {
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    /** Marks the end of the frames; compared by identity. */
+    private static final Frame END = new Frame(0, 1, 1, 1, new byte[3]);
+
+    private final FrameSink delegate;
+    private final BlockingQueue<Frame> queue;
+    private final Thread worker;
+    private volatile Throwable failure;
+    private volatile boolean aborted;
+    private boolean ended;
+
+    PipelinedFrameSink(FrameSink delegate, int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be >= 1, got " + capacity);
+        }
+        this.delegate = delegate;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.worker = new Thread(this::drain, "avatar4j-encoder-" + THREADS.incrementAndGet());
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    private void drain() {
+        try {
+            while (true) {
+                Frame f = queue.take();
+                if (f == END) {
+                    return;
+                }
+                if (!aborted) {
+                    delegate.accept(f);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            failure = t;
+            queue.clear(); // frees the producer if it waits for space; it sees the failure next
+        }
+    }
+
+    @Override
+    public void accept(Frame frame) {
+        rethrowFailure();
+        if (ended) {
+            throw new IllegalStateException("sink already completed or aborted");
+        }
+        put(frame);
+    }
+
+    @Override
+    public void complete() {
+        if (ended) {
+            throw new IllegalStateException("sink already completed or aborted");
+        }
+        rethrowFailure();
+        ended = true;
+        put(END);
+        joinWorker();
+        rethrowFailure();
+        delegate.complete();
+    }
+
+    @Override
+    public void abort() {
+        aborted = true;
+        if (!ended) {
+            ended = true;
+            queue.clear();
+            queue.offer(END); // room is guaranteed: only this thread puts, and the queue was just cleared
+        }
+        joinWorker();
+        delegate.abort();
+    }
+
+    private void put(Frame frame) {
+        try {
+            while (!queue.offer(frame, 50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                if (failure != null || !worker.isAlive()) {
+                    rethrowFailure();
+                    throw new IllegalStateException("the encoder thread stopped");
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GenerationCancelledException("interrupted while handing a frame to the encoder");
+        }
+    }
+
+    private void joinWorker() {
+        boolean interrupted = false;
+        while (worker.isAlive()) {
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the delegate must not be touched while the worker may still use it
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void rethrowFailure() {
+        Throwable t = failure;
+        if (t == null) {
+            return;
+        }
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new AvatarException("frame sink failed: " + t, t);
+    }
+}
