@@ -62,7 +62,9 @@ class AlignCornersInterpolationTest {
         }
         float[] y = AlignCornersInterpolation.resample(x, in, 1, out);
         assertThat(y[0]).isEqualTo(x[0]);
-        assertThat(y[out - 1]).isCloseTo(x[in - 1], within(1e-5f));
+        // float32 like torch: (in-1)/(out-1)*(out-1) can miss in-1 by an ulp of the position
+        // (~3e-5 at 300), times a slope of up to 2.1 per sample here
+        assertThat(y[out - 1]).isCloseTo(x[in - 1], within(1e-4f));
     }
 
     @Test
