@@ -48,7 +48,7 @@ class LongAudioTest {
                 long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
                 assertThat(heap).as("heap after GC; the speech alone would be %d bytes", samples * 4)
                         .isLessThan(256L << 20);
-                assertThat(last.get().framesTotal()).as("10 h at 25 fps").isGreaterThanOrEqualTo(10 * 3600 * 25);
+                assertThat(last.get().framesTotal()).as("10 h at 25 fps, whole windows").isBetween(10 * 3600 * 25 - 81, 10 * 3600 * 25);
             } finally {
                 g.cancel();
             }
