@@ -155,15 +155,55 @@ final class JdkMediaCodec implements MediaCodec {
         int channels = f.getChannels();
         boolean pcmInt = enc.equals(AudioFormat.Encoding.PCM_SIGNED) || enc.equals(AudioFormat.Encoding.PCM_UNSIGNED);
         boolean pcmFloat = enc.equals(AudioFormat.Encoding.PCM_FLOAT) && bits == 32;
+        int rate = Math.round(f.getSampleRate());
+        long frames = ais.getFrameLength();
         if (!(pcmInt && (bits == 8 || bits == 16 || bits == 24 || bits == 32)) && !pcmFloat || channels < 1
-                || Math.round(f.getSampleRate()) != sampleRate) {
+                || rate < 1000 || rate > 768_000 || rate != sampleRate && frames == AudioSystem.NOT_SPECIFIED) {
             try {
                 ais.close();
             } catch (IOException e) {
                 log.debug("closing {} failed: {}", file, e.toString());
             }
-            return AudioStream.of(readAudio(file, sampleRate)); // refuses or resamples exactly as readAudio
+            return AudioStream.of(readAudio(file, sampleRate)); // refuses (or resamples) exactly as readAudio
         }
+        AudioStream mono = pcmStream(file, ais, f, pcmFloat);
+        // the resampler needs the input length up front: its last taps stop at the last sample
+        return rate == sampleRate ? mono : new Resampler.Incremental(mono, frames, rate, sampleRate);
+    }
+
+    /**
+     * Counts from the header when the JDK reads the file (its frame count, resampled length
+     * {@code round(n·to/from)} as {@link Resampler#resample} gives), else decodes it.
+     */
+    @Override
+    public long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        AudioInputStream ais;
+        try {
+            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
+        } catch (UnsupportedAudioFileException e) {
+            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        long frames;
+        int rate;
+        try (ais) {
+            frames = ais.getFrameLength();
+            rate = Math.round(ais.getFormat().getSampleRate());
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        if (frames == AudioSystem.NOT_SPECIFIED || frames <= 0 || rate < 1000 || rate > 768_000) {
+            return readAudio(file, sampleRate).length(); // refuses, or measures, exactly as readAudio
+        }
+        return Resampler.outputLength(frames, rate, sampleRate);
+    }
+
+    /** Mono samples at the file's own rate, converted chunk by chunk as {@link #readAudio} converts them. */
+    private static AudioStream pcmStream(Path file, AudioInputStream ais, AudioFormat f, boolean pcmFloat) {
+        AudioFormat.Encoding enc = f.getEncoding();
+        int bits = f.getSampleSizeInBits();
+        int channels = f.getChannels();
         boolean unsigned = enc.equals(AudioFormat.Encoding.PCM_UNSIGNED);
         int sampleBytes = bits / 8;
         int frameBytes = sampleBytes * channels;
