@@ -4,8 +4,9 @@ package dev.avatar4j.audio;
  * Linear interpolation along time with {@code align_corners=True}, as PyTorch's CPU
  * {@code F.interpolate(x, size=out, mode='linear', align_corners=True)} computes it in float32:
  * {@code scale = (in − 1)/(out − 1)} (0 when out = 1), {@code src = scale·i}, {@code i0 = floor(src)},
- * {@code λ = src − i0}, {@code y_i = (1 − λ)·x_{i0} + λ·x_{min(i0+1, in−1)}}. The first and last
- * rows are copied exactly. LongCat uses it to bring the Whisper encoder's 50 Hz states to the
+ * {@code λ = src − i0}, {@code y_i = (1 − λ)·x_{i0} + λ·x_{min(i0+1, in−1)}}. The first row is
+ * copied exactly; the last one only up to the float32 rounding of {@code scale·(out − 1)}, exactly as
+ * in PyTorch (λ can come out as 0.99999… instead of 0 at the last input row). LongCat uses it to bring the Whisper encoder's 50 Hz states to the
  * 25 fps video rate (REFERENCE-ALGORITHMS §3 "Audio, v1.5", step 6).
  */
 public final class AlignCornersInterpolation {

@@ -8,6 +8,7 @@ import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.UnsupportedMediaException;
+import dev.avatar4j.media.VideoClip;
 import dev.avatar4j.media.VideoSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,6 +88,24 @@ public final class MediaRegistry {
             }
         }
         throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /**
+     * Decodes a video at {@code fps} (at most {@code maxFrames} frames) with the first codec that
+     * reads video; see {@link MediaCodec#readVideo(Path, int, int)}.
+     */
+    public VideoClip readVideo(Path file, int fps, int maxFrames) {
+        checkReadable(file, "video");
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.readVideo(file, fps, maxFrames);
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read video " + file + ": unsupported format (" + String.join("; ", tried)
                 + ")" + hint());
     }
 

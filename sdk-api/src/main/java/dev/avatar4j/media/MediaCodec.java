@@ -33,6 +33,24 @@ public interface MediaCodec {
     AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException;
 
     /**
+     * Decodes the first video track, turned upright, and converts it to {@code fps} frames per second
+     * with the rule of FFmpeg's {@code fps} filter: output frame k shows the last decoded frame whose
+     * timestamp, in units of {@code 1/fps} and rounded to nearest (halves away from zero), is at most
+     * k; the video ends at the last frame's end time, rounded the same way. Decoding stops once
+     * {@code maxFrames} output frames exist. The default reads no video.
+     *
+     * @param file the video file
+     * @param fps output frames per second, positive
+     * @param maxFrames most output frames to return, positive
+     * @return the frames
+     * @throws UnsupportedMediaException if this codec does not read the file's format (or no video)
+     * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no video frame
+     */
+    default VideoClip readVideo(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
+        throw new UnsupportedMediaException("the " + name() + " codec does not read video");
+    }
+
+    /**
      * The number of samples {@link #readAudio(Path, int)} would return, ideally without holding
      * them all (for planning long inputs). The default decodes the file with {@code readAudio};
      * codecs that can stream override it.

@@ -157,7 +157,7 @@ final class FfmpegImageReader {
         }
     }
 
-    private static Orientation orientation(Frame f) {
+    static Orientation orientation(Frame f) {
         if (!(f.opaque instanceof AVFrame frame)) {
             return Orientation.NONE;
         }
