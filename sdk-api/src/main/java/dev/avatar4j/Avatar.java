@@ -268,9 +268,18 @@ public final class Avatar {
         Objects.requireNonNull(out, "out");
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
-                new VideoSpec(req.width(), req.height(), resolveModel().fps(), req.audio(),
+                new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
                         speakers.isEmpty() ? audioPath : null)), null, target,
                 buffer);
+    }
+
+    /**
+     * The clip a video sink muxes: none (empty) while the speech is streamed from its file,
+     * which the sink then reads itself ({@link VideoSpec#audioFile()}); decoding it whole here
+     * would hold a long input in memory.
+     */
+    private static AudioClip muxed(GenerationRequest req) {
+        return req.source().inMemory() ? req.audio() : new AudioClip(new float[0], req.audioRate());
     }
 
     /** Starts generating into {@code sink} in the background. */
@@ -301,9 +310,14 @@ public final class Avatar {
         RgbImage img = image != null ? image : media.readImage(imagePath);
         int rate = m.engine().sampleRate();
         List<Speaker> placed = List.of();
-        AudioClip clip;
+        AudioClip clip = null;
+        dev.avatar4j.engine.AudioSource streamed = null;
         if (speakers.isEmpty()) {
-            clip = audio != null ? media.resample(audio, rate) : media.readAudio(audioPath, rate);
+            if (audio != null) {
+                clip = media.resample(audio, rate);
+            } else {
+                streamed = media.openAudio(audioPath, rate); // counted now, decoded as the engine reads it
+            }
         } else {
             List<Speaker> tracks = new ArrayList<>();
             for (SpeakerInput in : speakers) {
@@ -321,7 +335,7 @@ public final class Avatar {
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),
                 height != null ? height : m.defaultHeight(), steps != null ? steps : m.defaultSteps(), s, prompt,
-                textGuidance, audioGuidance, NoiseSource.seeded(s), null, placed);
+                textGuidance, audioGuidance, NoiseSource.seeded(s), null, placed, streamed);
     }
 
     private Avatar copy(java.util.function.Consumer<Mutable> change) {

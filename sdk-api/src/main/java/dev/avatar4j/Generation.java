@@ -85,9 +85,10 @@ public final class Generation {
 
     private void run(Job job) {
         FrameSink sink = null;
+        GenerationRequest request = null;
         try (AvatarModel.Usage usage = job.model().acquire()) {
             FamilyEngine engine = usage.engine();
-            GenerationRequest request = job.request().apply(job.model());
+            request = job.request().apply(job.model());
             checkpoint();
             GenerationPlan plan = engine.plan(request);
             Context ctx = new Context(request, plan, job, engine.fps());
@@ -99,6 +100,7 @@ public final class Generation {
             }
             ctx.sink = sink;
             engine.generate(request, ctx);
+            request.source().close(); // the decoder of streamed speech: every frame is out
             checkpoint();
             if (ctx.frames != plan.frames()) {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
@@ -119,6 +121,13 @@ public final class Generation {
             endFrames(END);
             future.complete(result);
         } catch (Throwable t) {
+            if (request != null) {
+                try {
+                    request.source().close();
+                } catch (Throwable e) {
+                    t.addSuppressed(e);
+                }
+            }
             AvatarException failure = translate(t);
             // a caller's sink is aborted even when the generation fails before it was handed frames
             FrameSink toAbort = sink != null ? sink : job.given();

@@ -186,10 +186,20 @@ class AvatarApiTest {
         CountDownLatch firstFrame = new CountDownLatch(1);
         RecordingSink sink = new RecordingSink();
         AtomicReference<Generation> ref = new AtomicReference<>();
-        Generation g = request(8.0).onFrame(f -> firstFrame.countDown()).start(sink);
+        CountDownLatch cancelled = new CountDownLatch(1);
+        Generation g = request(8.0).onFrame(f -> {
+            firstFrame.countDown();
+            try { // hold the generation until cancel() was called: on a loaded machine it could finish first
+                cancelled.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }).start(sink);
         ref.set(g);
         assertThat(firstFrame.await(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(g.cancel()).isTrue();
+        boolean requested = g.cancel();
+        cancelled.countDown();
+        assertThat(requested).isTrue();
         assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
         assertThat(sink.aborted).isTrue();
         assertThat(sink.completed).isFalse();

@@ -9,7 +9,8 @@ import java.util.Objects;
  * set (defaults applied), validated.
  *
  * @param image         the reference image
- * @param audio         speech at the model's sample rate, mono
+ * @param audio         speech at the model's sample rate, mono; null when it is streamed from
+ *                      {@code source} (then {@link #audio()} decodes it whole on first use)
  * @param width         output width (multiple of 16)
  * @param height        output height (multiple of 16)
  * @param steps         denoising steps (≥ 1)
@@ -23,10 +24,14 @@ import java.util.Objects;
  * @param speakers      several persons, each a track (at the model's rate, all of the length of
  *                      {@code audio}) and a region; empty for one speaker driving the whole frame
  *                      with {@code audio}, which is then their mix (muxed into the video)
+ * @param source        the same speech as a range-readable source: streamed from its file (the
+ *                      engines that read it by range never hold it whole), or wrapping
+ *                      {@code audio}; closed by the generation when it ends
  */
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
                                 String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
-                                LatentTap latentTap, java.util.List<Speaker> speakers) {
+                                LatentTap latentTap, java.util.List<Speaker> speakers,
+                                AudioSource source) {
     /**
      * Images narrower or lower than this are refused: too small to show a face (a 1×1 image would
      * be stretched into a flat colour), so almost certainly the wrong input.
@@ -41,13 +46,44 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
     public GenerationRequest {
         speakers = speakers == null ? java.util.List.of() : java.util.List.copyOf(speakers);
         Objects.requireNonNull(image, "image");
-        Objects.requireNonNull(audio, "audio");
+        if (audio == null && source == null) {
+            throw new NullPointerException("audio");
+        }
+        if (source == null) {
+            source = AudioSource.of(audio);
+        }
         Objects.requireNonNull(noise, "noise");
         if (image.width() < MIN_IMAGE_SIDE || image.height() < MIN_IMAGE_SIDE) {
             throw new dev.avatar4j.InvalidInputException("image is " + image.width() + "x" + image.height()
                     + " pixels, too small to show a face: give a portrait of at least " + MIN_IMAGE_SIDE + "x"
                     + MIN_IMAGE_SIDE + " (256 px or more works best)");
         }
+    }
+
+    /** A request over in-memory audio. */
+    public GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
+                             String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
+                             LatentTap latentTap, java.util.List<Speaker> speakers) {
+        this(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance, noise, latentTap,
+                speakers, null);
+    }
+
+    /**
+     * The whole speech in memory. For a streamed request this decodes the file on the first call
+     * and keeps it: engines that can read by range use {@link #source()} instead.
+     */
+    public AudioClip audio() {
+        return audio != null ? audio : source.clip();
+    }
+
+    /** The number of speech samples at the model's rate, known without decoding them. */
+    public long audioLength() {
+        return source.length();
+    }
+
+    /** The speech's sample rate. */
+    public int audioRate() {
+        return source.sampleRate();
     }
 
     /** A single-speaker request (no {@link #speakers()}). */
@@ -68,6 +104,6 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
     /** A copy with {@code noise} and {@code tap} replaced (tests inject recorded noise). */
     public GenerationRequest withNoise(NoiseSource noise, LatentTap tap) {
         return new GenerationRequest(image, audio, width, height, steps, seed, prompt, textGuidance, audioGuidance,
-                noise, tap, speakers);
+                noise, tap, speakers, source);
     }
 }

@@ -3,6 +3,7 @@ package dev.avatar4j.engine;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.audio.Resampler;
 import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
@@ -30,6 +31,9 @@ import javax.sound.sampled.UnsupportedAudioFileException;
  * float32). Always present, tried after richer codecs such as FFmpeg. Cannot write video.
  */
 final class JdkMediaCodec implements MediaCodec {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(JdkMediaCodec.class);
+    /** Sample frames converted per chunk when streaming. */
+    private static final int CHUNK_FRAMES = 8192;
     /** Images whose header declares more pixels than this are refused before decoding. */
     static final long MAX_PIXELS = 100_000_000L;
     static final int MAX_SIDE = 16384;
@@ -127,6 +131,136 @@ final class JdkMediaCodec implements MediaCodec {
         } catch (IOException e) {
             throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Streams a PCM/float WAV stored at {@code sampleRate}: converted and down-mixed chunk by
+     * chunk with the very arithmetic of {@link #readAudio} (each output sample depends on its own
+     * frame only), so the samples are identical. Files at another rate are resampled whole by
+     * {@code readAudio} (the resampler is not streaming).
+     */
+    @Override
+    public AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        AudioInputStream ais;
+        try {
+            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
+        } catch (UnsupportedAudioFileException e) {
+            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        AudioFormat f = ais.getFormat();
+        AudioFormat.Encoding enc = f.getEncoding();
+        int bits = f.getSampleSizeInBits();
+        int channels = f.getChannels();
+        boolean pcmInt = enc.equals(AudioFormat.Encoding.PCM_SIGNED) || enc.equals(AudioFormat.Encoding.PCM_UNSIGNED);
+        boolean pcmFloat = enc.equals(AudioFormat.Encoding.PCM_FLOAT) && bits == 32;
+        int rate = Math.round(f.getSampleRate());
+        long frames = ais.getFrameLength();
+        if (!(pcmInt && (bits == 8 || bits == 16 || bits == 24 || bits == 32)) && !pcmFloat || channels < 1
+                || rate < 1000 || rate > 768_000 || rate != sampleRate && frames == AudioSystem.NOT_SPECIFIED) {
+            try {
+                ais.close();
+            } catch (IOException e) {
+                log.debug("closing {} failed: {}", file, e.toString());
+            }
+            return AudioStream.of(readAudio(file, sampleRate)); // refuses (or resamples) exactly as readAudio
+        }
+        AudioStream mono = pcmStream(file, ais, f, pcmFloat);
+        // the resampler needs the input length up front: its last taps stop at the last sample
+        return rate == sampleRate ? mono : new Resampler.Incremental(mono, frames, rate, sampleRate);
+    }
+
+    /**
+     * Counts from the header when the JDK reads the file (its frame count, resampled length
+     * {@code round(n·to/from)} as {@link Resampler#resample} gives), else decodes it.
+     */
+    @Override
+    public long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        AudioInputStream ais;
+        try {
+            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
+        } catch (UnsupportedAudioFileException e) {
+            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        long frames;
+        int rate;
+        try (ais) {
+            frames = ais.getFrameLength();
+            rate = Math.round(ais.getFormat().getSampleRate());
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+        if (frames == AudioSystem.NOT_SPECIFIED || frames <= 0 || rate < 1000 || rate > 768_000) {
+            return readAudio(file, sampleRate).length(); // refuses, or measures, exactly as readAudio
+        }
+        return Resampler.outputLength(frames, rate, sampleRate);
+    }
+
+    /** Mono samples at the file's own rate, converted chunk by chunk as {@link #readAudio} converts them. */
+    private static AudioStream pcmStream(Path file, AudioInputStream ais, AudioFormat f, boolean pcmFloat) {
+        AudioFormat.Encoding enc = f.getEncoding();
+        int bits = f.getSampleSizeInBits();
+        int channels = f.getChannels();
+        boolean unsigned = enc.equals(AudioFormat.Encoding.PCM_UNSIGNED);
+        int sampleBytes = bits / 8;
+        int frameBytes = sampleBytes * channels;
+        ByteOrder order = f.isBigEndian() ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+        return new AudioStream() {
+            private final byte[] raw = new byte[CHUNK_FRAMES * frameBytes];
+            private final float[] inter = new float[CHUNK_FRAMES * channels];
+            private boolean ended;
+
+            @Override
+            public int read(float[] dst, int off, int len) {
+                java.util.Objects.checkFromIndexSize(off, len, dst.length);
+                if (len == 0) {
+                    return 0;
+                }
+                if (ended) {
+                    return -1;
+                }
+                int frames = Math.min(len, CHUNK_FRAMES);
+                int got;
+                try {
+                    got = ais.readNBytes(raw, 0, frames * frameBytes);
+                } catch (IOException e) {
+                    throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+                }
+                int n = got / frameBytes;
+                if (n == 0) {
+                    ended = true;
+                    return -1;
+                }
+                ByteBuffer bb = ByteBuffer.wrap(raw).order(order);
+                for (int i = 0; i < n * channels; i++) {
+                    int o = i * sampleBytes;
+                    inter[i] = pcmFloat ? bb.getFloat(o) : pcm(bb, o, bits, unsigned, f.isBigEndian());
+                }
+                if (channels == 1) {
+                    System.arraycopy(inter, 0, dst, off, n);
+                } else {
+                    float[] mono = Resampler.downmix(java.util.Arrays.copyOf(inter, n * channels), channels);
+                    System.arraycopy(mono, 0, dst, off, n);
+                }
+                if (got < frames * frameBytes) {
+                    ended = true; // a partial last frame is dropped, as readAudio drops it
+                }
+                return n;
+            }
+
+            @Override
+            public void close() {
+                ended = true;
+                try {
+                    ais.close();
+                } catch (IOException e) {
+                    log.debug("closing {} failed: {}", file, e.toString());
+                }
+            }
+        };
     }
 
     private static byte[] readAll(InputStream in, Path file) throws IOException {

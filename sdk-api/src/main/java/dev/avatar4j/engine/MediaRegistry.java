@@ -3,6 +3,7 @@ package dev.avatar4j.engine;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.audio.Resampler;
 import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
@@ -130,6 +131,45 @@ public final class MediaRegistry {
                     throw new InvalidInputException(file + " contains no audio samples");
                 }
                 return n;
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /**
+     * The audio of {@code file} as a streamed source at {@code sampleRate}: its length counted
+     * first ({@link #countAudio}: the WAV header, or a decoding pass holding one chunk at a time),
+     * then its samples decoded as they are read, by the same codec and bit for bit as
+     * {@link #readAudio(Path, int)} returns them. Generation from a 10-hour file holds a bounded
+     * window of it, not the whole audio.
+     *
+     * @throws InvalidInputException as {@link #readAudio(Path, int)} would for a broken file
+     */
+    public AudioSource openAudio(Path file, int sampleRate) {
+        return openAudio(file, sampleRate, AudioSource.DEFAULT_WINDOW);
+    }
+
+    /** {@link #openAudio(Path, int)} keeping {@code window} samples for backward reads (tests use small ones). */
+    public AudioSource openAudio(Path file, int sampleRate, int window) {
+        long length = countAudio(file, sampleRate);
+        if (length > Integer.MAX_VALUE - 16) {
+            // engines index samples with int ranges inside windows, but the whole length must
+            // also fit the plan's arithmetic; this is 37 hours at 16 kHz
+            throw new InvalidInputException("audio " + file + " is too long (more than "
+                    + (Integer.MAX_VALUE - 16) / sampleRate / 3600 + " hours at " + sampleRate + " Hz)");
+        }
+        return AudioSource.streamed(file.toString(), length, sampleRate, () -> openStream(file, sampleRate),
+                () -> readAudio(file, sampleRate), window);
+    }
+
+    private AudioStream openStream(Path file, int sampleRate) {
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.openAudio(file, sampleRate);
             } catch (UnsupportedMediaException e) {
                 tried.add(c.name() + ": " + e.getMessage());
             }

@@ -63,6 +63,20 @@ public interface MediaCodec {
     }
 
     /**
+     * Opens the audio of {@code file} as a stream: the samples {@link #readAudio(Path, int)} would
+     * return, in the same order and bit for bit, read in chunks so that generation never holds a
+     * long input at once. The default decodes the whole file with {@code readAudio}; codecs that
+     * decode incrementally override it.
+     *
+     * @throws UnsupportedMediaException if this codec does not read the file's format (exactly
+     *         when {@code readAudio} would throw it)
+     * @throws dev.avatar4j.InvalidInputException if the file is broken
+     */
+    default AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        return AudioStream.of(readAudio(file, sampleRate));
+    }
+
+    /**
      * Opens an MP4 (H.264 + AAC) writer that writes to a temporary file and renames it to
      * {@code out} on {@link FrameSink#complete()}.
      *

@@ -9,7 +9,9 @@ import java.util.Objects;
  * @param width     frame width in pixels
  * @param height    frame height in pixels
  * @param fps       frame rate; timestamps are exact multiples of {@code 1/fps}
- * @param audio     the decoded input audio, muxed into the video
+ * @param audio     the decoded input audio, muxed into the video; empty when the speech is
+ *                  streamed from {@code audioFile} during generation (a long file is never held
+ *                  in memory), so a sink must then read {@code audioFile} itself
  * @param audioFile the original audio file when there is one (muxed at its own quality when the
  *                  sink can read it); may be null
  */

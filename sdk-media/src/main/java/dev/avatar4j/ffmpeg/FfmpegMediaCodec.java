@@ -2,6 +2,7 @@ package dev.avatar4j.ffmpeg;
 
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
@@ -98,6 +99,53 @@ public final class FfmpegMediaCodec implements MediaCodec {
             }
         }
         return new AudioClip(samples, sampleRate);
+    }
+
+    /**
+     * Streams the decoding pass of {@link #readAudio}: the same decoder and converter, so the
+     * same chunks in the same order, one chunk held at a time. The caller counts (and checks) the
+     * file first ({@link #countAudio}), as {@code readAudio} does.
+     */
+    @Override
+    public AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+        if (sampleRate <= 0) {
+            throw new IllegalArgumentException("sampleRate must be positive, got " + sampleRate);
+        }
+        checkReadable(file, "audio");
+        FfmpegNatives.ensureLoaded();
+        FfmpegAudioDecoder dec = new FfmpegAudioDecoder(file);
+        dec.setOutput(sampleRate, 1);
+        return new AudioStream() {
+            private FloatBuffer chunk;
+            private boolean ended;
+
+            @Override
+            public int read(float[] dst, int off, int len) {
+                Objects.checkFromIndexSize(off, len, dst.length);
+                if (len == 0) {
+                    return 0;
+                }
+                while (!ended && (chunk == null || !chunk.hasRemaining())) {
+                    chunk = dec.next();
+                    if (chunk == null) {
+                        ended = true;
+                    }
+                }
+                if (ended) {
+                    return -1;
+                }
+                int n = Math.min(len, chunk.remaining());
+                chunk.get(dst, off, n);
+                return n;
+            }
+
+            @Override
+            public void close() {
+                ended = true;
+                chunk = null;
+                dec.close();
+            }
+        };
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.media.AudioClip;
+
 /**
  * Turns speech into per-frame mouth targets from energy and spectrum (no learned weights): for
  * each video frame a Hann-windowed 50 ms slice centred on the frame is analysed for its level
@@ -32,6 +35,14 @@ final class MouthFeatures {
 
     /** Analyses {@code frames} frames at {@code fps} of {@code samples} at {@code rate} Hz. */
     static Frame[] analyse(float[] samples, int rate, int frames, int fps) {
+        return analyse(AudioSource.of(new AudioClip(samples, rate)), rate, frames, fps);
+    }
+
+    /**
+     * {@link #analyse(float[], int, int, int)} of a source, read slice by slice as the frames
+     * advance (a streamed file is never held whole).
+     */
+    static Frame[] analyse(AudioSource samples, int rate, int frames, int fps) {
         int win = Math.min(FFT, (int) Math.round(WINDOW_SEC * rate));
         double[] hann = new double[win];
         for (int i = 0; i < win; i++) {
@@ -40,6 +51,7 @@ final class MouthFeatures {
         double[] re = new double[FFT];
         double[] im = new double[FFT];
         Frame[] out = new Frame[frames];
+        float[] slice = new float[win];
         double hz = (double) rate / FFT;
         for (int f = 0; f < frames; f++) {
             long centre = Math.round((f + 0.5) * rate / fps);
@@ -47,9 +59,9 @@ final class MouthFeatures {
             double sumSq = 0;
             java.util.Arrays.fill(re, 0);
             java.util.Arrays.fill(im, 0);
+            samples.read(start, slice, 0, win); // zero outside the audio
             for (int i = 0; i < win; i++) {
-                long s = start + i;
-                double x = s >= 0 && s < samples.length ? samples[(int) s] : 0;
+                double x = slice[i];
                 sumSq += x * x;
                 re[i] = x * hann[i];
             }

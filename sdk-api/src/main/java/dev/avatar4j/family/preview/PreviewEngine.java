@@ -2,12 +2,14 @@ package dev.avatar4j.family.preview;
 
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
 import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.Sessions;
 import dev.avatar4j.image.ImageOps;
+import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
@@ -99,18 +101,18 @@ public final class PreviewEngine implements FamilyEngine {
 
     @Override
     public GenerationPlan plan(GenerationRequest r) {
-        int frames = framesFor(r.audio().length());
+        int frames = framesFor(r.audioLength());
         return new GenerationPlan(frames, frames + 2L);
     }
 
     @Override
     public void generate(GenerationRequest r, GenerationContext ctx) {
-        if (r.audio().sampleRate() != cfg.sampleRate()) {
+        if (r.audioRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
         }
         int width = r.width();
         int height = r.height();
-        int frames = framesFor(r.audio().length());
+        int frames = framesFor(r.audioLength());
         long t0 = System.nanoTime();
         Framed framed = frame(r.image(), width, height);
         RgbImage base = framed.image();
@@ -121,7 +123,7 @@ public final class PreviewEngine implements FamilyEngine {
                 Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
         ctx.checkpoint();
-        MouthShape[] mouth = mouthTrack(r.audio().samples(), frames);
+        MouthShape[] mouth = mouthTrack(r.source(), frames); // two passes over streamed speech, per-frame results kept
         ctx.advance(Progress.Stage.PREPARING, 1);
         long t2 = System.nanoTime();
         log.debug("preview: voice activity and mouth shapes in {} ms", (t2 - t1) / 1_000_000);
@@ -146,6 +148,15 @@ public final class PreviewEngine implements FamilyEngine {
 
     /** The smoothed mouth shape of each of {@code frames} frames of {@code samples}. */
     MouthShape[] mouthTrack(float[] samples, int frames) {
+        return mouthTrack(AudioSource.of(new AudioClip(samples, cfg.sampleRate())), frames);
+    }
+
+    /**
+     * {@link #mouthTrack(float[], int)} of a source: voice activity and mouth features each read
+     * it front to back (a streamed file is decoded twice, never held whole); what is kept is per
+     * chunk and per frame, about 1/50 of the samples' size.
+     */
+    MouthShape[] mouthTrack(AudioSource samples, int frames) {
         float[] speech = VoiceActivity.atFrames(vad.chunkProbabilities(samples), frames, cfg.fps());
         MouthFeatures.Frame[] analysis = MouthFeatures.analyse(samples, cfg.sampleRate(), frames, cfg.fps());
         return MouthTrack.smooth(MouthFeatures.targets(analysis, speech), cfg.fps());

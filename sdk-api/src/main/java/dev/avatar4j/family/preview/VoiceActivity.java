@@ -1,5 +1,7 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.engine.GraphContract;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
@@ -41,7 +43,15 @@ final class VoiceActivity {
 
     /** Speech probability of each 512-sample chunk of {@code samples} (16 kHz mono); the last chunk is zero-padded. */
     float[] chunkProbabilities(float[] samples) {
-        int chunks = (samples.length + CHUNK - 1) / CHUNK;
+        return chunkProbabilities(AudioSource.of(new AudioClip(samples, SAMPLE_RATE)));
+    }
+
+    /**
+     * {@link #chunkProbabilities(float[])} of a source read front to back, chunk by chunk (a
+     * streamed file is never held whole; the probabilities are one float per chunk).
+     */
+    float[] chunkProbabilities(AudioSource samples) {
+        int chunks = Math.toIntExact((samples.length() + CHUNK - 1) / CHUNK);
         float[] out = new float[chunks];
         float[] window = new float[CONTEXT + CHUNK];
         try (Tensor input = Tensor.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
@@ -49,10 +59,7 @@ final class VoiceActivity {
              Tensor sr = Tensor.ofLongs(new long[] {SAMPLE_RATE})) {
             for (int c = 0; c < chunks; c++) {
                 System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
-                int start = c * CHUNK;
-                int n = Math.min(CHUNK, samples.length - start);
-                System.arraycopy(samples, start, window, CONTEXT, n);
-                java.util.Arrays.fill(window, CONTEXT + n, CONTEXT + CHUNK, 0f);
+                samples.read((long) c * CHUNK, window, CONTEXT, CHUNK); // zero-padded past the end
                 MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
                 Map<String, Tensor> res = session.run(Map.of("input", input, "state", state, "sr", sr),
                         Set.of("output", "stateN"));

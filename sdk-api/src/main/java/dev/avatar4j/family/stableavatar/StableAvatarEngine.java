@@ -116,10 +116,10 @@ public final class StableAvatarEngine implements FamilyEngine {
             throw new dev.avatar4j.InvalidInputException("family " + StableAvatarConfig.FAMILY
                     + " animates one speaker; use a longcat-avatar model for several");
         }
-        if (r.audio().sampleRate() != cfg.sampleRate()) {
+        if (r.audioRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
         }
-        return StableAvatarPlan.create(cfg, r.audio().length(), r.steps(), cfg.overlap(), cfg.weights(), r.width(),
+        return StableAvatarPlan.create(cfg, r.audioLength(), r.steps(), cfg.overlap(), cfg.weights(), r.width(),
                 r.height());
     }
 
@@ -146,7 +146,7 @@ public final class StableAvatarEngine implements FamilyEngine {
 
         Tensor positive = text.positive(r.prompt());
         try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
-             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.audio(), p);
+             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
              GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
                      positive, image, audio, lh, lw);
              StreamingDecoder decoder = new StreamingDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {

@@ -3,7 +3,7 @@ package dev.avatar4j.family.stableavatar;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.audio.AudioTokenIndex;
 import dev.avatar4j.audio.Wav2Vec2Normalizer;
-import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.window.Window;
@@ -29,14 +29,18 @@ final class WindowAudio implements AutoCloseable {
 
     private final GraphSession encoder;
     private final StableAvatarConfig cfg;
-    private final float[] samples;
+    private final AudioSource samples;
     private final StableAvatarPlan plan;
     private final Map<Integer, Features> cache = new HashMap<>();
 
-    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioClip audio, StableAvatarPlan plan) {
+    /**
+     * @param audio the speech, read window by window: windows advance monotonically and overlap,
+     *              so a streamed source only keeps a bounded window of it
+     */
+    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioSource audio, StableAvatarPlan plan) {
         this.encoder = encoder;
         this.cfg = cfg;
-        this.samples = audio.samples();
+        this.samples = audio;
         this.plan = plan;
     }
 
@@ -62,8 +66,7 @@ final class WindowAudio implements AutoCloseable {
         StableAvatarPlan.AudioSlice range = plan.windowAudio().get(w.index()); // AudioWindowSlicer's range
         int n = Math.toIntExact(range.samples());
         float[] slice = new float[n];
-        int available = (int) Math.max(0, Math.min(n, samples.length - range.from()));
-        System.arraycopy(samples, (int) range.from(), slice, 0, available); // the rest stays 0: past the end
+        samples.read(range.from(), slice, 0, n); // zero past the end
         float[] normalized = Wav2Vec2Normalizer.normalize(slice);
         int expectedTokens = range.tokens();
         Tensor tokens;
