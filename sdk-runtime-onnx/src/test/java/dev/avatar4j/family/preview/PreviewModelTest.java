@@ -194,6 +194,31 @@ class PreviewModelTest {
         assertClosed(open, tailStart, frames, "trailing pause");
     }
 
+    @Test
+    void pureSilenceAndRoomToneKeepTheMouthClosedThroughout() {
+        // issue #8: pure silence is valid input and gives a calm, closed-mouth avatar; the level is
+        // judged relative to the clip's own speech, so a clip with no speech must not be rescaled up
+        float[] zeros = new float[16_000 * 3];
+        float[] tone = PreviewFixtures.speechWithPauses(3.0, 0, 0, 0).samples();
+        java.util.Arrays.fill(tone, 3 * 16_000, tone.length, 0f); // keep only the 3 s of room tone
+        for (float[] clip : new float[][] {zeros, java.util.Arrays.copyOf(tone, 3 * 16_000)}) {
+            int frames = engine.framesFor(clip.length);
+            MouthShape[] m = engine.mouthTrack(clip, frames);
+            double[] open = new double[frames];
+            for (int f = 0; f < frames; f++) {
+                assertThat(Double.isFinite(m[f].open()) && Double.isFinite(m[f].width())
+                        && Double.isFinite(m[f].round())).as("frame %d is finite", f).isTrue();
+                open[f] = m[f].open();
+            }
+            assertClosed(open, 0, frames, clip == zeros ? "digital silence" : "room tone");
+        }
+        // and the whole engine renders it: every frame differs from the portrait only by blinks and
+        // head motion, never by an open mouth (checked above), and without error
+        PreviewFixtures.Collector c = new PreviewFixtures.Collector();
+        engine.generate(PreviewFixtures.request(PreviewFixtures.portrait(), new AudioClip(zeros, 16_000), 512, 3), c);
+        assertThat(c.frames).hasSize(engine.framesFor(zeros.length));
+    }
+
     private static void assertClosed(double[] open, int from, int to, String what) {
         for (int f = from; f < to; f++) {
             assertThat(open[f]).as("%s, frame %d", what, f).isLessThan(0.02);
