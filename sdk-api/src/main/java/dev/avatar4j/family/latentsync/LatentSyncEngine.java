@@ -6,6 +6,10 @@ import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.GraphContract;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
@@ -41,8 +45,15 @@ import org.slf4j.LoggerFactory;
  * Each decoded face is mixed with the original outside the mouth mask and pasted back; the chunk's
  * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFacePolicy}.
  * Thread-safe when its sessions are (each call keeps its state on the stack).
+ *
+ * <p>As a {@link FamilyEngine} it only describes itself: the family dubs a video, so
+ * {@link #plan} and {@link #generate} (portrait animation) refuse with an {@link InvalidInputException}
+ * that points to {@code Avatar.dub(video)}.
  */
-public final class LatentSyncEngine implements AutoCloseable {
+public final class LatentSyncEngine implements FamilyEngine {
+    /** The family id in the manifest. */
+    public static final String FAMILY = LatentSyncConfig.FAMILY;
+
     private static final Logger LOG = LoggerFactory.getLogger(LatentSyncEngine.class);
     private static final long ANY = -1;
     private static final int Z = 4;
@@ -117,7 +128,40 @@ public final class LatentSyncEngine implements AutoCloseable {
         return cfg;
     }
 
+    @Override
+    public String family() {
+        return FAMILY;
+    }
+
+    /** The face crop resolution (the output keeps the input video's size). */
+    @Override
+    public int defaultWidth() {
+        return cfg.resolution();
+    }
+
+    /** The face crop resolution (the output keeps the input video's size). */
+    @Override
+    public int defaultHeight() {
+        return cfg.resolution();
+    }
+
+    @Override
+    public GenerationPlan plan(GenerationRequest request) {
+        throw notAPortraitModel();
+    }
+
+    @Override
+    public void generate(GenerationRequest request, GenerationContext context) {
+        throw notAPortraitModel();
+    }
+
+    private static InvalidInputException notAPortraitModel() {
+        return new InvalidInputException("a latentsync model dubs an existing video and cannot animate a still image: "
+                + "use Avatar.dub(video) (CLI: avatar4j dub --video ...)");
+    }
+
     /** @return DDIM steps when the request gives none */
+    @Override
     public int defaultSteps() {
         return cfg.defaultSteps();
     }
@@ -128,11 +172,13 @@ public final class LatentSyncEngine implements AutoCloseable {
     }
 
     /** @return the video rate the clip must be read at */
+    @Override
     public int fps() {
         return cfg.fps();
     }
 
     /** @return the audio rate the speech must be read at */
+    @Override
     public int sampleRate() {
         return cfg.sampleRate();
     }
