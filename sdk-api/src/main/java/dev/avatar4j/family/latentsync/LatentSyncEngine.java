@@ -185,7 +185,11 @@ public final class LatentSyncEngine implements FamilyEngine {
 
     /** Number of output frames for {@code samples} audio samples: the audio's duration at 25 fps, rounded up. */
     public int frameCount(long samples) {
-        return (int) Math.max(1, (samples * cfg.fps() + cfg.sampleRate() - 1) / cfg.sampleRate());
+        return frameCount(samples, cfg.fps(), cfg.sampleRate());
+    }
+
+    static int frameCount(long samples, int fps, int sampleRate) {
+        return (int) Math.max(1, (samples * fps + sampleRate - 1) / sampleRate);
     }
 
     /**
