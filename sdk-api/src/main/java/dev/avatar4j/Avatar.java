@@ -85,6 +85,17 @@ public final class Avatar {
                 audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode);
     }
 
+    /**
+     * Starts a dubbing request: the mouth of the face in {@code video} will be re-synced to new speech
+     * (needs a {@code latentsync} model). See {@link Dub}.
+     *
+     * @param video any video the media codecs read
+     * @return the request
+     */
+    public static Dub dub(Path video) {
+        return Dub.of(video);
+    }
+
     /** A request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads with {@code sdk-media}). */
     public static Avatar from(Path image) {
         Objects.requireNonNull(image, "image");

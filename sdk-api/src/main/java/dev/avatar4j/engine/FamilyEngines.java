@@ -2,6 +2,7 @@ package dev.avatar4j.engine;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.family.latentsync.LatentSyncEngine;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatEngine;
 import dev.avatar4j.family.preview.PreviewConfig;
@@ -28,7 +29,10 @@ public final class FamilyEngines {
         if (family.equals(LongCatConfig.FAMILY)) {
             return LongCatEngine.open(bundle, backend, options);
         }
+        if (family.equals(LatentSyncEngine.FAMILY)) {
+            return LatentSyncEngine.open(bundle, backend, options);
+        }
         throw new BundleException(bundle.directory() + ": unknown model family \"" + family + "\" (this SDK runs: " + StableAvatarConfig.FAMILY
-                + ", " + PreviewConfig.FAMILY + ", " + LongCatConfig.FAMILY + ")");
+                + ", " + PreviewConfig.FAMILY + ", " + LongCatConfig.FAMILY + ", " + LatentSyncEngine.FAMILY + ")");
     }
 }

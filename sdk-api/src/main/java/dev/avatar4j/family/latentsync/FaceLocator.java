@@ -9,8 +9,9 @@ import java.util.Optional;
  * face (the caller then applies the no-face policy and names the frame index).
  *
  * <p>The reference uses InsightFace (detection + 106 landmarks) and picks the largest face with
- * w ≥ 50, h ≥ 80 and 0.2 ≤ w/h ≤ 1.5. A BlazeFace implementation keeps the same selection and maps
- * its eye keypoints with {@link AlignmentPoints#fromEyes}.
+ * w ≥ 50, h ≥ 80 and 0.2 ≤ w/h ≤ 1.5. {@link BlazeFaceLocator} keeps the largest face with w ≥ 50
+ * (BlazeFace's square boxes make the other two checks meaningless) and maps its eye keypoints with
+ * {@link AlignmentPoints#fromEyes}.
  *
  * <p>Implementations need not be thread-safe; one locator serves one video at a time.
  */

@@ -71,6 +71,16 @@ final class FaceDetector {
      * @throws NoFaceException if no crop yields a face scoring at least the threshold
      */
     FaceDetection detect(RgbImage image) {
+        return all(image).getFirst();
+    }
+
+    /**
+     * Every face in {@code image} after weighted non-maximum suppression, most confident first,
+     * searched as {@link #detect} does.
+     *
+     * @throws NoFaceException if there is none
+     */
+    List<FaceDetection> all(RgbImage image) {
         int w = image.width();
         int h = image.height();
         double best = 0;
@@ -108,7 +118,7 @@ final class FaceDetector {
                     w, h, BlazeFaceAnchors.INPUT, BlazeFaceAnchors.INPUT, String.join(", then ", tried), best,
                     threshold, Math.min(0.95, threshold + TILE_MARGIN)), best);
         }
-        return kept.getFirst();
+        return kept;
     }
 
     /**

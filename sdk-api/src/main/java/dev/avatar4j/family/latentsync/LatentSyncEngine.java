@@ -1,0 +1,467 @@
+package dev.avatar4j.family.latentsync;
+
+import dev.avatar4j.BackendException;
+import dev.avatar4j.BundleException;
+import dev.avatar4j.GenerationCancelledException;
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.audio.WhisperLogMelWholeFile;
+import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.FamilyEngine;
+import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.engine.GenerationPlan;
+import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.GraphContract;
+import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.engine.Sessions;
+import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.sampling.DdimSchedule;
+import dev.avatar4j.sampling.DdimStep;
+import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensor.DType;
+import dev.avatar4j.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The LatentSync dubbing pipeline (REFERENCE-ALGORITHMS §2) on a {@code latentsync} bundle: the clip is
+ * ping-pong looped to the audio's length, every frame's face is located (BlazeFace), aligned and cut
+ * at the model resolution; per chunk of {@code chunkFrames} frames the faces, their mouth-masked copies
+ * and the mask go into the UNet's 13-channel input and are denoised by DDIM with classifier-free
+ * guidance (zero audio as the unconditional branch); all frames start from one shared noise frame.
+ * Each decoded face is mixed with the original outside the mouth mask and pasted back; the chunk's
+ * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFacePolicy}.
+ * Thread-safe when its sessions are (each call keeps its state on the stack).
+ *
+ * <p>As a {@link FamilyEngine} it only describes itself: the family dubs a video, so
+ * {@link #plan} and {@link #generate} (portrait animation) refuse with an {@link InvalidInputException}
+ * that points to {@code Avatar.dub(video)}.
+ */
+public final class LatentSyncEngine implements FamilyEngine {
+    /** The family id in the manifest. */
+    public static final String FAMILY = LatentSyncConfig.FAMILY;
+
+    private static final Logger LOG = LoggerFactory.getLogger(LatentSyncEngine.class);
+    private static final long ANY = -1;
+    private static final int Z = 4;
+
+    private final LatentSyncConfig cfg;
+    private final GraphSession audio;
+    private final GraphSession vaeEncoder;
+    private final GraphSession vaeDecoder;
+    private final GraphSession unet;
+    private final GraphSession face;
+    private final MouthMask mask;
+    private final BlazeFace detector;
+
+    private LatentSyncEngine(LatentSyncConfig cfg, GraphSession[] s, MouthMask mask) {
+        this.cfg = cfg;
+        this.audio = s[0];
+        this.vaeEncoder = s[1];
+        this.vaeDecoder = s[2];
+        this.unet = s[3];
+        this.face = s[4];
+        this.mask = mask;
+        this.detector = new BlazeFace(face, cfg.minScore());
+    }
+
+    /**
+     * Opens the bundle's five graphs on {@code backend}, checks them against the family contract and
+     * reads the mouth mask.
+     *
+     * @param bundle  a {@code latentsync} bundle
+     * @param backend the inference backend
+     * @param options session options
+     * @return the engine
+     * @throws BundleException if the manifest, a graph's signature or the mask is wrong
+     * @throws BackendException if a graph cannot be loaded
+     */
+    public static LatentSyncEngine open(Bundle bundle, Backend backend, SessionOptions options) {
+        LatentSyncConfig cfg = LatentSyncConfig.from(bundle.manifest());
+        int r = cfg.resolution();
+        int l = r / 8;
+        int w = cfg.width();
+        Path maskFile = bundle.tensorFile("mouth-mask")
+                .orElseThrow(() -> new BundleException(bundle.directory() + ": a latentsync bundle needs tensors.mouth-mask"));
+        MouthMask mask;
+        try {
+            mask = MouthMask.of(MediaRegistry.global().readImage(maskFile), r);
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
+        }
+        GraphSession[] s = new GraphSession[5];
+        try {
+            s[0] = Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
+                    .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
+                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w));
+            s[1] = Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
+                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l));
+            s[2] = Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
+                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r));
+            s[3] = Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
+                    .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
+                    .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l));
+            s[4] = Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract());
+            return new LatentSyncEngine(cfg, s, mask);
+        } catch (RuntimeException e) {
+            Sessions.closeAll(s);
+            throw e;
+        }
+    }
+
+    /** @return the validated configuration */
+    LatentSyncConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public String family() {
+        return FAMILY;
+    }
+
+    /** The face crop resolution (the output keeps the input video's size). */
+    @Override
+    public int defaultWidth() {
+        return cfg.resolution();
+    }
+
+    /** The face crop resolution (the output keeps the input video's size). */
+    @Override
+    public int defaultHeight() {
+        return cfg.resolution();
+    }
+
+    @Override
+    public GenerationPlan plan(GenerationRequest request) {
+        throw notAPortraitModel();
+    }
+
+    @Override
+    public void generate(GenerationRequest request, GenerationContext context) {
+        throw notAPortraitModel();
+    }
+
+    private static InvalidInputException notAPortraitModel() {
+        return new InvalidInputException("a latentsync model dubs an existing video and cannot animate a still image: "
+                + "use Avatar.dub(video) (CLI: avatar4j dub --video ...)");
+    }
+
+    /** @return DDIM steps when the request gives none */
+    @Override
+    public int defaultSteps() {
+        return cfg.defaultSteps();
+    }
+
+    /** @return the bundle's guidance scale */
+    public double defaultGuidance() {
+        return cfg.guidance();
+    }
+
+    /** @return the video rate the clip must be read at */
+    @Override
+    public int fps() {
+        return cfg.fps();
+    }
+
+    /** @return the audio rate the speech must be read at */
+    @Override
+    public int sampleRate() {
+        return cfg.sampleRate();
+    }
+
+    /** Number of output frames for {@code samples} audio samples: the audio's duration at 25 fps, rounded up. */
+    public int frameCount(long samples) {
+        return frameCount(samples, cfg.fps(), cfg.sampleRate());
+    }
+
+    static int frameCount(long samples, int fps, int sampleRate) {
+        return (int) Math.max(1, (samples * fps + sampleRate - 1) / sampleRate);
+    }
+
+    /**
+     * Dubs {@code frames} (already at {@link #fps()}) with {@code speech}.
+     *
+     * @param frames    the clip's frames, at least one
+     * @param speech    the new speech at {@link #sampleRate()}
+     * @param steps     DDIM steps, 1 to 1000
+     * @param guidance  guidance scale (1 = no guidance, one branch)
+     * @param policy    frames without a face: {@code "fail"}, {@code "passthrough"} or {@code "hold"}
+     * @param seed      seed of the shared noise frame
+     * @param cancelled polled between steps
+     * @param out       receives the output frames in order, chunk by chunk, as each chunk finishes
+     * @throws InvalidInputException if a frame has no face under {@code fail} (naming the frame), or none has under {@code hold}
+     * @throws GenerationCancelledException if {@code cancelled} turns true
+     */
+    public void dub(List<RgbImage> frames, AudioClip speech, int steps, double guidance, String policy, long seed,
+                    BooleanSupplier cancelled, Consumer<RgbImage> out) {
+        if (frames.isEmpty()) {
+            throw new InvalidInputException("the video has no frames");
+        }
+        if (speech.sampleRate() != cfg.sampleRate()) {
+            throw new IllegalArgumentException("speech must be at " + cfg.sampleRate() + " Hz");
+        }
+        if (steps < 1 || steps > 1000 || !Double.isFinite(guidance)) {
+            throw new InvalidInputException("steps must be 1..1000 and guidance finite, got " + steps + ", " + guidance);
+        }
+        NoFacePolicy noFace = NoFacePolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
+        int n = frameCount(speech.samples().length);
+        List<RgbImage> video = VideoLoop.pingPong(frames, n);
+        Features feats = features(speech.samples());
+        SimilarityAlignment alignment = new SimilarityAlignment(cfg.resolution());
+        List<Optional<Affine>> track = FaceTrack.align(video, new BlazeFaceLocator(detector), alignment, noFace);
+        LOG.info("dubbing {} frames ({} with a face), {} DDIM steps, guidance {}", n,
+                track.stream().filter(Optional::isPresent).count(), steps, guidance);
+        int l = cfg.resolution() / 8;
+        float[] noise = new float[Z * l * l];
+        try (Tensor t = Tensor.allocate(DType.FLOAT32, Z, l, l)) {
+            NoiseSource.seeded(seed).fill(0, t.segment(), noise.length);
+            noise = t.toFloatArray();
+        }
+        DdimSchedule schedule = DdimSchedule.latentSync(steps);
+        for (int start = 0; start < n; start += cfg.chunkFrames()) {
+            int end = Math.min(n, start + cfg.chunkFrames());
+            List<Integer> withFace = new ArrayList<>();
+            List<FaceWarp.FloatImage> faces = new ArrayList<>();
+            List<float[]> windows = new ArrayList<>();
+            for (int i = start; i < end; i++) {
+                if (track.get(i).isPresent()) {
+                    withFace.add(i);
+                    faces.add(FaceTrack.cut(video.get(i), track.get(i).get(), alignment, cfg.resolution()));
+                    windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
+                }
+            }
+            List<FaceWarp.FloatImage> generated = faces.isEmpty() ? List.of()
+                    : generate(faces, windows, noise, schedule, guidance, cancelled);
+            int g = 0;
+            for (int i = start; i < end; i++) {
+                if (g < withFace.size() && withFace.get(g) == i) {
+                    out.accept(FaceTrack.paste(video.get(i), generated.get(g), track.get(i).get(), alignment));
+                    g++;
+                } else {
+                    out.accept(video.get(i));
+                }
+            }
+        }
+    }
+
+    /** Whisper encoder features of a whole signal: {@code [rows][5][width]} and the row count. */
+    record Features(float[] data, int rows) {
+    }
+
+    /** The encoder features of a 16 kHz signal (whole-file log-mel, 30 s segments, kept rows concatenated). */
+    Features features(float[] samples) {
+        if (samples.length <= 200) {
+            throw new InvalidInputException("the speech is too short: " + samples.length + " samples");
+        }
+        return features(WhisperLogMelWholeFile.segments(new WhisperLogMelWholeFile().compute(samples)));
+    }
+
+    /** The encoder features of log-mel segments. */
+    Features features(List<WhisperLogMelWholeFile.Segment> segments) {
+        int stride = AudioWindows.LAYERS * cfg.width();
+        List<float[]> parts = new ArrayList<>();
+        int rows = 0;
+        for (WhisperLogMelWholeFile.Segment seg : segments) {
+            int frames = WhisperLogMelWholeFile.SEGMENT_FRAMES;
+            float[] mel = new float[WhisperLogMelWholeFile.MEL_BINS * frames];
+            for (int m = 0; m < WhisperLogMelWholeFile.MEL_BINS; m++) {
+                System.arraycopy(seg.mel()[m], 0, mel, m * frames, frames);
+            }
+            int keep = AudioWindows.keptRows(seg.validFrames());
+            try (Tensor in = Tensor.ofFloats(mel, 1, WhisperLogMelWholeFile.MEL_BINS, frames)) {
+                float[] hs = runOne(audio, Map.of("input_features", in), "hidden_states");
+                if (hs.length / stride < keep) {
+                    throw new BackendException("audio encoder returned " + hs.length / stride + " rows, expected at least " + keep);
+                }
+                float[] kept = new float[keep * stride];
+                System.arraycopy(hs, 0, kept, 0, kept.length);
+                parts.add(kept);
+                rows += keep;
+            }
+        }
+        if (rows < 1) {
+            throw new InvalidInputException("the speech is too short to give an audio feature");
+        }
+        float[] all = new float[rows * stride];
+        int o = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, all, o, p.length);
+            o += p.length;
+        }
+        return new Features(all, rows);
+    }
+
+    /**
+     * Regenerates the mouths of one chunk's aligned faces.
+     *
+     * @param faces   aligned faces, RGB floats in [0, 255], R×R
+     * @param windows per face its 50×width audio window
+     * @param noise   the shared noise frame, {@code [4, R/8, R/8]}
+     * @return per face the decoded face mixed with the original outside the mouth mask, in [0, 255]
+     */
+    List<FaceWarp.FloatImage> generate(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise,
+                                       DdimSchedule schedule, double guidance, BooleanSupplier cancelled) {
+        float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled);
+        return decode(latents, faces);
+    }
+
+    /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
+    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                    double guidance, BooleanSupplier cancelled) {
+        int n = faces.size();
+        int r = cfg.resolution();
+        int l = r / 8;
+        int plane = l * l;
+        int img = 3 * r * r;
+        float[] masked = new float[n * img];
+        float[] ref = new float[n * img];
+        for (int f = 0; f < n; f++) {
+            System.arraycopy(mask.masked(faces.get(f)), 0, masked, f * img, img);
+            System.arraycopy(mask.normalise(faces.get(f)), 0, ref, f * img, img);
+        }
+        float[] maskedLat = encode(masked, n);
+        float[] refLat = encode(ref, n);
+        float[] maskLat = mask.latentMask();
+        // the 9 condition channels of the UNet input, [9, n, l, l]
+        float[] cond = new float[9 * n * plane];
+        for (int f = 0; f < n; f++) {
+            System.arraycopy(maskLat, 0, cond, f * plane, plane);
+            for (int c = 0; c < Z; c++) {
+                System.arraycopy(maskedLat, (f * Z + c) * plane, cond, ((1 + c) * n + f) * plane, plane);
+                System.arraycopy(refLat, (f * Z + c) * plane, cond, ((1 + Z + c) * n + f) * plane, plane);
+            }
+        }
+        boolean cfgOn = guidance != 1.0;
+        int branches = cfgOn ? 2 : 1;
+        int tokens = AudioWindows.TOKENS * cfg.width();
+        float[] audioIn = new float[branches * n * tokens]; // branch 0 = zero audio when guided
+        for (int f = 0; f < n; f++) {
+            System.arraycopy(windows.get(f), 0, audioIn, ((branches - 1) * n + f) * tokens, tokens);
+        }
+        int latSize = Z * n * plane;
+        float[] x = new float[latSize];
+        for (int c = 0; c < Z; c++) {
+            for (int f = 0; f < n; f++) {
+                System.arraycopy(noise, c * plane, x, (c * n + f) * plane, plane);
+            }
+        }
+        int sampleSize = 13 * n * plane;
+        try (Tensor sample = Tensor.allocate(DType.FLOAT32, branches, 13, n, l, l);
+             Tensor aud = Tensor.ofFloats(audioIn, branches, n, AudioWindows.TOKENS, cfg.width());
+             Tensor xs = Tensor.ofFloats(x, Z, n, l, l);
+             Tensor eps = Tensor.allocate(DType.FLOAT32, Z, n, l, l);
+             Tensor ts = Tensor.allocate(DType.FLOAT32, 1)) {
+            for (int b = 0; b < branches; b++) {
+                MemorySegment.copy(cond, 0, sample.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
+                        ((long) b * sampleSize + latSize) * 4, cond.length);
+            }
+            for (int step = 0; step < schedule.steps(); step++) {
+                if (cancelled.getAsBoolean()) {
+                    throw new GenerationCancelledException("dubbing cancelled");
+                }
+                for (int b = 0; b < branches; b++) {
+                    MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
+                }
+                ts.setFloat(0, schedule.timestep(step));
+                Map<String, Tensor> res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud), Set.of("noise"));
+                try {
+                    Tensor e = res.get("noise");
+                    if (e == null || e.elementCount() != (long) branches * latSize) {
+                        throw new BackendException("unet returned " + e + ", expected " + branches * latSize + " values");
+                    }
+                    MemorySegment es = e.segment();
+                    for (int i = 0; i < latSize; i++) {
+                        float c = es.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, (long) (branches - 1) * latSize + i);
+                        float v = c;
+                        if (cfgOn) {
+                            float u = es.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
+                            v = (float) (u + guidance * (c - u));
+                        }
+                        eps.setFloat(i, v);
+                    }
+                } finally {
+                    res.values().forEach(Tensor::close);
+                }
+                DdimStep.apply(xs.segment(), eps.segment(), schedule, step, latSize);
+            }
+            return xs.toFloatArray();
+        }
+    }
+
+    /** The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled. */
+    float[] encode(float[] images, int n) {
+        int r = cfg.resolution();
+        try (Tensor in = Tensor.ofFloats(images, n, 3, r, r)) {
+            float[] lat = runOne(vaeEncoder, Map.of("image", in), "latent");
+            for (int i = 0; i < lat.length; i++) {
+                lat[i] = (float) ((lat[i] - cfg.shift()) * cfg.scaling());
+            }
+            return lat;
+        }
+    }
+
+    /** Decodes latents {@code [4, n, l, l]} and mixes each face with its original outside the mouth. */
+    List<FaceWarp.FloatImage> decode(float[] latents, List<FaceWarp.FloatImage> originals) {
+        int n = originals.size();
+        int r = cfg.resolution();
+        int plane = (r / 8) * (r / 8);
+        float[] in = new float[latents.length];
+        for (int c = 0; c < Z; c++) {
+            for (int f = 0; f < n; f++) {
+                for (int i = 0; i < plane; i++) {
+                    in[(f * Z + c) * plane + i] = (float) (latents[(c * n + f) * plane + i] / cfg.scaling() + cfg.shift());
+                }
+            }
+        }
+        float[] images;
+        try (Tensor t = Tensor.ofFloats(in, n, Z, r / 8, r / 8)) {
+            images = runOne(vaeDecoder, Map.of("latent", t), "image");
+        }
+        List<FaceWarp.FloatImage> out = new ArrayList<>(n);
+        int rr = r * r;
+        for (int f = 0; f < n; f++) {
+            float[] hwc = new float[3 * rr];
+            for (int c = 0; c < 3; c++) {
+                for (int i = 0; i < rr; i++) {
+                    float v = images[(f * 3 + c) * rr + i] / 2 + 0.5f;
+                    hwc[3 * i + c] = Math.clamp(v, 0f, 1f) * 255f;
+                }
+            }
+            out.add(mask.mix(new FaceWarp.FloatImage(r, r, 3, hwc), originals.get(f)));
+        }
+        return out;
+    }
+
+    private static float[] runOne(GraphSession s, Map<String, Tensor> in, String output) {
+        Map<String, Tensor> res = s.run(in, Set.of(output));
+        try {
+            Tensor t = res.get(output);
+            if (t == null) {
+                throw new BackendException("graph returned no \"" + output + "\"");
+            }
+            return t.toFloatArray();
+        } finally {
+            res.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Closes the five graph sessions. */
+    @Override
+    public void close() {
+        Sessions.closeAll(audio, vaeEncoder, vaeDecoder, unet, face);
+    }
+}
