@@ -11,6 +11,7 @@ import ai.onnxruntime.ValueInfo;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
 import java.lang.foreign.MemorySegment;

@@ -4,6 +4,7 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;
 import dev.avatar4j.tensorrt.ffi.a4j_shape_range;
 import java.lang.foreign.Arena;

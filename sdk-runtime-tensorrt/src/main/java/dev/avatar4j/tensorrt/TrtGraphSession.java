@@ -3,6 +3,7 @@ package dev.avatar4j.tensorrt;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;

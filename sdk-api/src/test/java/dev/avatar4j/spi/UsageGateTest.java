@@ -1,4 +1,4 @@
-package dev.avatar4j.onnx;
+package dev.avatar4j.spi;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.avatar4j.onnx;
+package dev.avatar4j.spi;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -11,8 +11,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * exactly once. If the closing thread is interrupted while waiting, it stops waiting and the last
  * call to {@link #exit()} releases the resource instead, so it is never freed under a running call
  * and never leaked.
+ *
+ * <p>A building block for {@link Backend} implementations: a {@link GraphSession} must stay usable by
+ * concurrent {@code run} calls and its {@code close()} must be safe while a run is in flight; every
+ * backend (ONNX Runtime, TensorRT) guards its native handles with one of these.
  */
-final class UsageGate {
+public final class UsageGate {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final Runnable release;
@@ -21,7 +25,7 @@ final class UsageGate {
     private boolean done;
 
     /** @param release frees the resource; run once, by whichever thread sees the last usage end after close */
-    UsageGate(Runnable release) {
+    public UsageGate(Runnable release) {
         this.release = release;
     }
 
@@ -30,7 +34,7 @@ final class UsageGate {
      *
      * @return false when the gate is closed (the caller must not touch the resource)
      */
-    boolean enter() {
+    public boolean enter() {
         lock.lock();
         try {
             if (closing) {
@@ -44,7 +48,7 @@ final class UsageGate {
     }
 
     /** Ends a call registered by a successful {@link #enter()}. */
-    void exit() {
+    public void exit() {
         lock.lock();
         try {
             if (inFlight <= 0) {
@@ -60,7 +64,7 @@ final class UsageGate {
     }
 
     /** Whether {@link #close()} has been called. */
-    boolean isClosed() {
+    public boolean isClosed() {
         lock.lock();
         try {
             return closing;
@@ -70,7 +74,7 @@ final class UsageGate {
     }
 
     /** Number of calls in flight. */
-    int inFlight() {
+    public int inFlight() {
         lock.lock();
         try {
             return inFlight;
@@ -85,7 +89,7 @@ final class UsageGate {
      *
      * @return nanoseconds spent waiting for calls in flight
      */
-    long close() {
+    public long close() {
         long t0 = System.nanoTime();
         lock.lock();
         try {
