@@ -251,6 +251,8 @@ public final class BenchMain implements Callable<Integer> {
                 "-cp", System.getProperty("java.class.path"), MemoryChild.class.getName(),
                 dir.toString(), Double.toString(seconds), Integer.toString(memorySteps), Integer.toString(size),
                 Integer.toString(threads)));
+        Path wav = Workload.writeWav(seconds, Files.createTempFile("avatar4j-bench-speech", ".wav"));
+        cmd.add(wav.toString());
         log.info("memory: {} {} s in a fresh JVM", bundle, seconds);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String result = null;
@@ -263,7 +265,9 @@ public final class BenchMain implements Callable<Integer> {
                 }
             }
         }
-        if (p.waitFor() != 0 || result == null) {
+        int exit = p.waitFor();
+        Files.deleteIfExists(wav);
+        if (exit != 0 || result == null) {
             throw new IllegalStateException("memory child failed (" + p.exitValue() + "):\n" + all);
         }
         Map<String, Double> v = new LinkedHashMap<>();

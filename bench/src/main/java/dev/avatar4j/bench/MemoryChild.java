@@ -23,7 +23,11 @@ import javax.management.openmbean.CompositeData;
  * included), peak heap (sum of the heap pools' peak usage), peak live heap (largest heap after a
  * GC) and Native Memory Tracking's committed total at the end (JVM-side native memory only).
  *
- * <p>Arguments: {@code BUNDLE SECONDS STEPS SIZE THREADS}.
+ * <p>The speech is a 16-bit WAV written by the parent ({@link Workload#writeWav}), given to
+ * {@code speak(Path)} so that the SDK streams it, as it does for any file; the child never holds the
+ * samples itself.
+ *
+ * <p>Arguments: {@code BUNDLE SECONDS STEPS SIZE THREADS WAV}.
  */
 public final class MemoryChild {
     private MemoryChild() {
@@ -36,6 +40,7 @@ public final class MemoryChild {
         int steps = Integer.parseInt(args[2]);
         int size = Integer.parseInt(args[3]);
         int threads = Integer.parseInt(args[4]);
+        Path wav = Path.of(args[5]);
         AtomicLong peakLive = new AtomicLong();
         for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
             ((NotificationEmitter) gc).addNotificationListener((n, h) -> {
@@ -55,7 +60,7 @@ public final class MemoryChild {
         long loadedRss;
         try (AvatarModel model = AvatarModel.builder(bundle).backend(TimedBackendProvider.NAME).threads(threads).load()) {
             loadedRss = status("VmRSS");
-            run = Workload.generate(model, Workload.image(256), () -> Workload.audio(seconds), steps, 1, size,
+            run = Workload.generate(model, dev.avatar4j.Avatar.from(Workload.image(256)).speak(wav), steps, 1, size,
                     Workload.Output.DISCARD, null, false, false);
         }
         long peakHeap = 0;

@@ -183,7 +183,7 @@ final class Report {
                 .append(" -XX:NativeMemoryTracking=summary`")
                 .append(b.memoryGc.isBlank() ? ", default G1" : ": the GC settings `bin/avatar4j` uses for long runs, see README")
                 .append("), ").append(b.memorySteps).append(" steps, ").append(b.size)
-                .append('x').append(b.size).append(", frames discarded. Peak RSS = `VmHWM` of the child "
+                .append('x').append(b.size).append(", speech from a 16-bit WAV file (`speak(Path)`, streamed), frames discarded. Peak RSS = `VmHWM` of the child "
                         + "(heap + JVM native + ONNX Runtime arenas + code); peak heap = sum of the heap pools' peak "
                         + "use (includes garbage not yet collected); peak live heap = largest heap after a GC; NMT = "
                         + "JVM-tracked native memory committed at the end (ONNX Runtime's own allocations are not in "
@@ -215,10 +215,10 @@ final class Report {
             growth.append("- ").append(e.getKey()).append(": peak RSS grows by ")
                     .append(fmt(last.mib("hwmKiB") - base, 0)).append(" MiB from ").append(fmt(ps.get(0).seconds(), 0))
                     .append(" s to ").append(fmt(last.seconds(), 0)).append(" s; the extra decoded audio alone is ")
-                    .append(fmt(audioMiB, 0)).append(" MiB (float32 at 16 kHz), which the SDK holds whole for the "
-                            + "whole generation, and briefly twice while `speak(float[])` copies it (the peak live "
-                            + "heap shows it). The rest of the engine's working set (latents, window buffers, "
-                            + "decoder caches) does not depend on the length.\n");
+                    .append(fmt(audioMiB, 0)).append(" MiB (float32 at 16 kHz) if it were held; the speech is a WAV file "
+                            + "given to `speak(Path)`, which the SDK streams, so the rest of the growth is the "
+                            + "heap the collector lets grow during a long run and the engine's bookkeeping; "
+                            + "latents, window buffers and decoder caches do not depend on the length.\n");
             verdicts.add("Memory " + e.getKey() + ": peak RSS " + fmt(last.seconds(), 0) + " s ÷ " + fmt(ps.get(0).seconds(), 0)
                     + " s = **" + fmt(last.mib("hwmKiB") / base, 3) + "** (target ≤ 1.1)");
         }

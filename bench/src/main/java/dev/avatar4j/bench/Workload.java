@@ -63,6 +63,38 @@ final class Workload {
         return a;
     }
 
+    /**
+     * Writes {@link #audio(double)}'s signal as a 16-bit PCM WAV at 16 kHz, one chunk at a time, so
+     * that neither the writer nor the generation that reads the file holds the whole clip.
+     */
+    static Path writeWav(double seconds, Path file) throws java.io.IOException {
+        int n = (int) Math.round(seconds * SAMPLE_RATE);
+        try (var out = new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(file), 1 << 16)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(44).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            h.put("RIFF".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(36 + 2 * n)
+                    .put("WAVEfmt ".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1)
+                    .putShort((short) 1).putInt(SAMPLE_RATE).putInt(2 * SAMPLE_RATE).putShort((short) 2)
+                    .putShort((short) 16).put("data".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(2 * n);
+            out.write(h.array());
+            SplittableRandom rnd = new SplittableRandom(7);
+            double phase = 0;
+            for (int i = 0; i < n; i++) {
+                double t = i / (double) SAMPLE_RATE;
+                double f0 = 120 + 30 * Math.sin(2 * Math.PI * 0.7 * t);
+                phase += 2 * Math.PI * f0 / SAMPLE_RATE;
+                double env = Math.max(0, Math.sin(2 * Math.PI * 3.1 * t)) * (0.6 + 0.4 * Math.sin(2 * Math.PI * 0.23 * t));
+                double v = 0;
+                for (int k = 1; k <= 6; k++) {
+                    v += Math.sin(k * phase) / k;
+                }
+                int q = (int) Math.round(Math.clamp(0.25 * env * v + 0.01 * (rnd.nextDouble() - 0.5), -1.0, 1.0) * 32767);
+                out.write(q & 0xff);
+                out.write((q >> 8) & 0xff);
+            }
+        }
+        return file;
+    }
+
     /** Where frames go. */
     enum Output { DISCARD, MP4 }
 
@@ -112,13 +144,20 @@ final class Workload {
      */
     static Run generate(AvatarModel model, RgbImage image, java.util.function.Supplier<float[]> audio, int steps,
                         long seed, int size, Output output, Path mp4, boolean stopAfterFirstFrame, boolean digest) {
+        return generate(model, Avatar.from(image).speak(audio.get(), SAMPLE_RATE), steps, seed, size, output, mp4,
+                stopAfterFirstFrame, digest);
+    }
+
+    /** As above, for a request that already has its image and speech (e.g. a file, which the SDK streams). */
+    static Run generate(AvatarModel model, Avatar speaking, int steps, long seed, int size, Output output, Path mp4,
+                        boolean stopAfterFirstFrame, boolean digest) {
         MessageDigest md = digest ? sha256() : null;
         long[] first = {-1};
         int[] frames = {0};
         AtomicReference<Generation> gen = new AtomicReference<>();
         long[] cpu = {-1, 0, 0, 0}; // generation thread id, CPU at first/last progress, graph CPU at first
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        Avatar request = Avatar.from(image).speak(audio.get(), SAMPLE_RATE).steps(steps).seed(seed).size(size, size)
+        Avatar request = speaking.steps(steps).seed(seed).size(size, size)
                 .model(model).frameBuffer(1).onProgress(p -> {
                     long now = mx.getCurrentThreadCpuTime();
                     if (cpu[0] < 0) {
