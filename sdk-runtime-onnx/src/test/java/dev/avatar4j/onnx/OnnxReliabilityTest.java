@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * ./mvnw -o -q -pl sdk-runtime-onnx test -Dtest=OnnxReliabilityTest#soakKeepsResidentMemoryFlat -Davatar4j.soak.n=1000
  * </pre>
  * It logs the resident set every N/10 generations; the assertions are the same: no live tensor
- * left (exact); in a manual run (-Davatar4j.soak.n) also at most {@value #RSS_MARGIN_MB} MB of RSS growth after the warm-up (CI only reports it). For N = 1000
+ * left (exact); in a manual run (-Davatar4j.soak.n) also at most {@value #RSS_MARGIN_MB} MB of RSS growth over the last 70 % of the run (CI only reports it). For N = 1000
  * run it with a pre-touched heap (surefire {@code argLine} {@code -Xms1g -Xmx1g -XX:+AlwaysPreTouch}):
  * G1 touches committed-but-unused heap pages late and in steps, which the RSS cannot tell from a
  * native leak (with {@code -Xmx2g} one run went 296 → 552 MB between generations 600 and 800, the
@@ -54,7 +54,7 @@ class OnnxReliabilityTest {
     private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
     static final int RATE = 16000;
     static final int CI_SOAK = 50;
-    static final int RSS_MARGIN_MB = 50;
+    static final int RSS_MARGIN_MB = 30;
 
     private static AvatarModel model;
     private static RgbImage portrait;
@@ -211,8 +211,12 @@ class OnnxReliabilityTest {
         long liveBefore = TensorLeaks.live();
         long rssBefore = rssKb();
         long t0 = System.nanoTime();
+        long rssSettled = -1;
         for (int i = 0; i < n; i++) {
             generate(warmUp + i);
+            if (i + 1 == (3 * n) / 10) {
+                rssSettled = rssKb();
+            }
             if ((i + 1) % Math.max(1, n / 10) == 0) {
                 long rss = rssKb();
                 LOG.info("soak: {} generations, RSS {} MB, Java heap committed {} MB", i + 1, rss / 1024,
@@ -226,9 +230,14 @@ class OnnxReliabilityTest {
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
         // RSS is reported, and only asserted in a manual run (-Davatar4j.soak.n): a collector may touch
         // committed heap pages late and in steps, which would make a CI-sized bound flaky; the
-        // live-tensor count above is the exact, deterministic leak check
+        // live-tensor count above is the exact, deterministic leak check. G1 touches the pages of its
+        // committed heap over the first few hundred generations (measured: +115 MB in the first 100 of
+        // 1000, then +5 MB over the last 700), so the bound applies from 30 % of the run on, where a
+        // leak shows as a steady climb: one leaked 256x256 frame per generation would add ~135 MB.
         if (System.getProperty("avatar4j.soak.n") != null) {
-            assertThat((rssAfter - rssBefore) / 1024).as("RSS growth over %d generations, MB", n)
+            assertThat((rssAfter - rssSettled) / 1024)
+                    .as("RSS growth over the last 70%% of %d generations, MB (%d MB over the whole run)", n,
+                            (rssAfter - rssBefore) / 1024)
                     .isLessThanOrEqualTo(RSS_MARGIN_MB);
         }
     }
