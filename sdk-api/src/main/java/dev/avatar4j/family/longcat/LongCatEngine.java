@@ -11,6 +11,7 @@ import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
 import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.engine.StreamingVaeDecoder;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
@@ -218,7 +219,10 @@ public final class LongCatEngine implements FamilyEngine {
              Tensor zeroFirst = LongCatAudio.allocateFirst(persons, dim);
              Tensor zeroLatter = LongCatAudio.allocateLatter(persons, segLat - 1, dim);
              Tensor noise = Tensor.allocate(DType.FLOAT32, frameFloats);
-             SegmentDecoder decoder = new SegmentDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
+             StreamingVaeDecoder decoder = new StreamingVaeDecoder(graphs.vaeDecoder, cfg.latentChannels(),
+                     cfg.temporalStride(), cfg.caches().stream()
+                             .map(k -> new StreamingVaeDecoder.Cache(k.input(), k.output(), k.scale())).toList(),
+                     lh, lw, r.width(), r.height())) {
             for (int q = 0; q < persons; q++) {
                 MemorySegment.copy(sp.get(q).mask(lh, lw), 0, personMask.segment(), F32, q * hw * Float.BYTES, (int) hw);
             }
@@ -283,7 +287,7 @@ public final class LongCatEngine implements FamilyEngine {
                             if (r.latentTap() != null) {
                                 r.latentTap().finalLatent(segLat * s + (j - from), frame.segment(), frameFloats);
                             }
-                            decoder.decode(frame.segment(), 0, segmentFrames::add);
+                            decoder.decode(frame.segment(), segmentFrames::add);
                             ctx.advance(Progress.Stage.DECODING, 1);
                         }
                     }

@@ -8,6 +8,7 @@ import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
 import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.engine.StreamingVaeDecoder;
 import dev.avatar4j.sampling.FlowMatchSchedule;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
@@ -149,7 +150,10 @@ public final class StableAvatarEngine implements FamilyEngine {
              WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
              GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
                      positive, image, audio, lh, lw);
-             StreamingDecoder decoder = new StreamingDecoder(graphs.vaeDecoder, cfg, lh, lw, r.width(), r.height())) {
+             StreamingVaeDecoder decoder = new StreamingVaeDecoder(graphs.vaeDecoder, cfg.latentChannels(),
+                     cfg.temporalStride(), cfg.caches().stream()
+                             .map(k -> new StreamingVaeDecoder.Cache(k.input(), k.output(), k.scale())).toList(),
+                     lh, lw, r.width(), r.height())) {
             ctx.checkpoint();
             float[] weights = p.overlapWeights();
             long frameFloats = cfg.latentChannels() * hw;

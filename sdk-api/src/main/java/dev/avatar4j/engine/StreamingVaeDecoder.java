@@ -1,4 +1,4 @@
-package dev.avatar4j.family.stableavatar;
+package dev.avatar4j.engine;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
@@ -19,11 +19,19 @@ import java.util.function.Consumer;
 /**
  * The streaming VAE decoder: one latent frame per call, the causal-conv caches carried from call
  * to call as explicit graph inputs/outputs. Latent frame 0 yields 1 pixel frame, later ones 4.
- * Pixels are mapped to uint8 as the reference does ({@code (x/2+0.5)·255} truncated).
+ * Pixels are mapped to uint8 as the reference does ({@code (x/2+0.5)·255} truncated). Shared by the
+ * families whose bundles export the Wan VAE decoder this way (stableavatar, longcat-avatar).
  */
-final class StreamingDecoder implements AutoCloseable {
+public final class StreamingVaeDecoder implements AutoCloseable {
+    /**
+     * One causal cache of the graph: an input, the output that replaces it, and its spatial scale
+     * relative to the latent grid (from the manifest, {@code graphs.vae-decoder.caches}).
+     */
+    public record Cache(String input, String output, int scale) {
+    }
+
     private final GraphSession graph;
-    private final StableAvatarConfig cfg;
+    private final List<Cache> caches;
     private final int width;
     private final int height;
     private final Tensor latent;
@@ -37,17 +45,28 @@ final class StreamingDecoder implements AutoCloseable {
     private final Map<String, Tensor> outputs = new HashMap<>();
     private int next;
 
-    StreamingDecoder(GraphSession graph, StableAvatarConfig cfg, int lh, int lw, int width, int height) {
+    /**
+     * @param graph          the vae-decoder session
+     * @param latentChannels channels of one latent frame
+     * @param temporalStride pixel frames per latent frame after the first
+     * @param caches         the graph's causal caches
+     * @param lh             latent height
+     * @param lw             latent width
+     * @param width          pixel width
+     * @param height         pixel height
+     */
+    public StreamingVaeDecoder(GraphSession graph, int latentChannels, int temporalStride, List<Cache> caches, int lh,
+                               int lw, int width, int height) {
         this.graph = graph;
-        this.cfg = cfg;
+        this.caches = List.copyOf(caches);
         this.width = width;
         this.height = height;
-        this.latent = Tensor.allocate(DType.FLOAT32, 1, cfg.latentChannels(), 1, lh, lw);
+        this.latent = Tensor.allocate(DType.FLOAT32, 1, latentChannels, 1, lh, lw);
         this.first = Tensor.allocate(DType.INT64, 1);
         this.firstFrames = Tensor.allocate(DType.FLOAT32, 1, 3, 1, height, width);
-        this.laterFrames = Tensor.allocate(DType.FLOAT32, 1, 3, cfg.temporalStride(), height, width);
+        this.laterFrames = Tensor.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width);
         try {
-            for (StableAvatarConfig.Cache c : cfg.caches()) {
+            for (Cache c : this.caches) {
                 TensorSpec spec = graph.inputs().stream().filter(s -> s.name().equals(c.input())).findFirst()
                         .orElseThrow(() -> new BundleException("vae-decoder has no input " + c.input()));
                 long[] shape = spec.shape();
@@ -65,8 +84,17 @@ final class StreamingDecoder implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts over: zero caches, the next latent frame is a first one (LongCat decodes each segment's
+     * latents on their own, as its reference does).
+     */
+    public void reset() {
+        cachesIn.forEach(t -> t.segment().fill((byte) 0));
+        next = 0;
+    }
+
     /** Decodes the next latent frame ({@code [C, h, w]}) and passes each pixel frame to {@code out}. */
-    void decode(MemorySegment latentFrame, Consumer<byte[]> out) {
+    public void decode(MemorySegment latentFrame, Consumer<byte[]> out) {
         MemorySegment.copy(latentFrame, 0, latent.segment(), 0, latent.byteSize());
         boolean isFirst = next == 0;
         first.segment().setAtIndex(ValueLayout.JAVA_LONG, 0, isFirst ? 1 : 0);
@@ -77,8 +105,8 @@ final class StreamingDecoder implements AutoCloseable {
         inputs.put("first", first);
         outputs.put("frames", frames);
         for (int i = 0; i < cachesIn.size(); i++) {
-            inputs.put(cfg.caches().get(i).input(), cachesIn.get(i));
-            outputs.put(cfg.caches().get(i).output(), cachesOut.get(i));
+            inputs.put(caches.get(i).input(), cachesIn.get(i));
+            outputs.put(caches.get(i).output(), cachesOut.get(i));
         }
         try {
             graph.runInto(inputs, outputs); // outputs written in place: no allocation per latent frame
