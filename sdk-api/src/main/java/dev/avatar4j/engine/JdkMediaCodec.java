@@ -89,14 +89,7 @@ final class JdkMediaCodec implements MediaCodec {
 
     @Override
     public AudioClip readAudio(Path file, int sampleRate) throws UnsupportedMediaException {
-        AudioInputStream ais;
-        try {
-            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
-        } catch (UnsupportedAudioFileException e) {
-            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
-        }
+        AudioInputStream ais = openAudioStream(file);
         try (ais) {
             AudioFormat f = ais.getFormat();
             AudioFormat.Encoding enc = f.getEncoding();
@@ -134,21 +127,14 @@ final class JdkMediaCodec implements MediaCodec {
     }
 
     /**
-     * Streams a PCM/float WAV stored at {@code sampleRate}: converted and down-mixed chunk by
+     * Streams a PCM/float WAV: converted and down-mixed chunk by
      * chunk with the very arithmetic of {@link #readAudio} (each output sample depends on its own
-     * frame only), so the samples are identical. Files at another rate are resampled whole by
-     * {@code readAudio} (the resampler is not streaming).
+     * frame only), so the samples are identical. Files at another rate go through
+     * {@link Resampler.Incremental}, bit-identical to the whole-file {@link Resampler#resample}.
      */
     @Override
     public AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
-        AudioInputStream ais;
-        try {
-            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
-        } catch (UnsupportedAudioFileException e) {
-            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
-        }
+        AudioInputStream ais = openAudioStream(file);
         AudioFormat f = ais.getFormat();
         AudioFormat.Encoding enc = f.getEncoding();
         int bits = f.getSampleSizeInBits();
@@ -177,14 +163,7 @@ final class JdkMediaCodec implements MediaCodec {
      */
     @Override
     public long countAudio(Path file, int sampleRate) throws UnsupportedMediaException {
-        AudioInputStream ais;
-        try {
-            ais = AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
-        } catch (UnsupportedAudioFileException e) {
-            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
-        } catch (IOException e) {
-            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
-        }
+        AudioInputStream ais = openAudioStream(file);
         long frames;
         int rate;
         try (ais) {
@@ -200,6 +179,17 @@ final class JdkMediaCodec implements MediaCodec {
     }
 
     /** Mono samples at the file's own rate, converted chunk by chunk as {@link #readAudio} converts them. */
+    /** The JDK's reader of {@code file}; formats it does not know are left to other codecs. */
+    private static AudioInputStream openAudioStream(Path file) throws UnsupportedMediaException {
+        try {
+            return AudioSystem.getAudioInputStream(new BufferedInputStream(Files.newInputStream(file)));
+        } catch (UnsupportedAudioFileException e) {
+            throw new UnsupportedMediaException("the JDK reads WAV/AIFF/AU PCM only");
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read audio " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private static AudioStream pcmStream(Path file, AudioInputStream ais, AudioFormat f, boolean pcmFloat) {
         AudioFormat.Encoding enc = f.getEncoding();
         int bits = f.getSampleSizeInBits();
