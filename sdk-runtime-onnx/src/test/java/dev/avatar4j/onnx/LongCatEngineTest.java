@@ -175,7 +175,7 @@ class LongCatEngineTest {
     }
 
     private static List<byte[]> run(RgbImage image, List<Speaker> speakers) {
-        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio(), 64, 64, 8, 5L, null, Double.NaN,
+        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
                 Double.NaN, NoiseSource.seeded(5L), null, speakers);
         List<byte[]> frames = new ArrayList<>();
         GenerationContext ctx = new GenerationContext() {
