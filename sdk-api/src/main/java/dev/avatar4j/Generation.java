@@ -111,7 +111,7 @@ public final class Generation {
             }
             ctx.sink = sink;
             engine.generate(request, ctx);
-            request.source().close(); // the decoder of streamed speech: every frame is out
+            request.closeAudio(); // the decoders of streamed speech: every frame is out
             checkpoint();
             if (ctx.frames != plan.frames()) {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
@@ -134,7 +134,7 @@ public final class Generation {
         } catch (Throwable t) {
             if (request != null) {
                 try {
-                    request.source().close();
+                    request.closeAudio();
                 } catch (Throwable e) {
                     t.addSuppressed(e);
                 }
