@@ -16,7 +16,7 @@ dropped), |X|^2 as re^2 + im^2, the dense Slaney mel filter bank as one matrix p
 WhisperLogMel.melFilterBank builds it: librosa.filters.mel(sr=16000, n_fft=400, htk=False, norm="slaney")),
 log10(max(., 1e-10)), max(L, max(L) - 8), (L + 4) / 4, cast to float32. (HF loops over frames in Python and
 openai-whisper uses torch; this is the fastest numpy form of the same arithmetic, so the comparison is fair
-to numpy.)
+to numpy. The matrix product runs on the BLAS's threads, all cores by default; the Java code uses one.)
 Prints one JSON object: microseconds per call (median of 15 repeats) and numpy's version.
 
 With Java's outputs for the same audio (raw little-endian float32, mel-major, written by the harness),

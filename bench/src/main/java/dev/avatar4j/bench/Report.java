@@ -279,9 +279,10 @@ final class Report {
                         + "(`WhisperLogMel`, 128 mel bins, HF semantics, LongCat; `WhisperLogMelWholeFile`, 80 "
                         + "mel bins, openai-whisper semantics, LatentSync) on 30 s, against the vectorised numpy "
                         + "form of the same float64 arithmetic (strided frames, batched `rfft`, dense filter-bank "
-                        + "matrix product); Java skips the filter bank's zero weights, which changes no bit. The "
-                        + "wav2vec2 normaliser reproduces numpy's float32 pairwise summation bit for bit, which "
-                        + "is why its sums are scalar code.\n\n");
+                        + "matrix product, on as many threads as numpy's BLAS uses; the Java front ends run on one); "
+                        + "Java skips the filter bank's zero weights, which changes no bit. The wav2vec2 "
+                        + "normaliser reproduces numpy's float32 pairwise summation bit for bit, which is why its "
+                        + "sums are scalar code.\n\n");
         s.append("| benchmark | Java µs/call | numpy µs/call | **numpy ÷ Java** |\n|---|---:|---:|---:|\n");
         java.forEach((k, v) -> {
             Double np = numpy.get(k);
