@@ -1,6 +1,8 @@
 package dev.avatar4j.bench;
 
 import dev.avatar4j.AvatarModel;
+import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import java.io.BufferedReader;
@@ -298,13 +300,21 @@ public final class BenchMain implements Callable<Integer> {
         String numpyVersion = null;
         if (python != null && !python.isBlank() && Files.isExecutable(Path.of(python))) {
             Path raw = Files.createTempFile("avatar4j-bench-audio", ".f32");
+            // Java's log-mels of the same audio: the script reports how far its numpy ones are from them
+            Path mel128 = Files.createTempFile("avatar4j-bench-mel128", ".f32");
+            Path mel80 = Files.createTempFile("avatar4j-bench-mel80", ".f32");
             try {
                 float[] a = Workload.audio(FrontEndBenchmarks.CLIP / (double) Workload.SAMPLE_RATE);
-                ByteBuffer b = ByteBuffer.allocate(a.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                b.asFloatBuffer().put(a);
-                Files.write(raw, b.array());
-                Process p = new ProcessBuilder(python, "tools/bench_frontend_numpy.py", raw.toString())
-                        .redirectErrorStream(true).start();
+                writeFloats(raw, a);
+                writeFloats(mel128, new WhisperLogMel(128).chunk(a, 0));
+                float[][] m80 = new WhisperLogMelWholeFile().compute(a);
+                float[] flat = new float[m80.length * m80[0].length];
+                for (int r = 0; r < m80.length; r++) {
+                    System.arraycopy(m80[r], 0, flat, r * m80[0].length, m80[0].length);
+                }
+                writeFloats(mel80, flat);
+                Process p = new ProcessBuilder(python, "tools/bench_frontend_numpy.py", raw.toString(),
+                        mel128.toString(), mel80.toString()).redirectErrorStream(true).start();
                 String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (p.waitFor() == 0) {
                     Matcher m = Pattern.compile("\"(\\w+)\": ([0-9.eE+-]+)").matcher(text);
@@ -318,9 +328,17 @@ public final class BenchMain implements Callable<Integer> {
                 }
             } finally {
                 Files.deleteIfExists(raw);
+                Files.deleteIfExists(mel128);
+                Files.deleteIfExists(mel80);
             }
         }
         report.frontEnd(java, numpy, numpyVersion);
+    }
+
+    private static void writeFloats(Path file, float[] a) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(a.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(a);
+        Files.write(file, b.array());
     }
 
     // --- DiT arithmetic ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 package dev.avatar4j.bench;
 
 import dev.avatar4j.audio.Wav2Vec2Normalizer;
+import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.sampling.Guidance;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,10 +26,12 @@ import org.openjdk.jmh.annotations.TearDown;
  *       (84 frames at 25 fps = 53,760 samples at 16 kHz), numpy-exact float32 pairwise sums;</li>
  *   <li>{@code normalizeClip30s}: the same over a whole 30 s clip (480,000 samples);</li>
  *   <li>{@code guidanceCombine}: the 3-branch text/audio guidance combination of one window's
- *       velocity (3 × 16 × 21 × 32 × 32 floats, off-heap).</li>
+ *       velocity (3 × 16 × 21 × 32 × 32 floats, off-heap);</li>
+ *   <li>{@code logMel128Chunk30s}: LongCat's Whisper front end, {@link WhisperLogMel} with 128 mel
+ *       bins on one 30 s chunk (HF {@code WhisperFeatureExtractor} semantics, 3000 frames);</li>
+ *   <li>{@code logMel80WholeFile30s}: LatentSync's, {@link WhisperLogMelWholeFile} (openai-whisper
+ *       semantics, 80 mel bins) on the same 30 s as a whole file.</li>
  * </ul>
- * There is no log-mel front end in the SDK yet (it arrives with a Whisper-conditioned family);
- * BENCHMARKS.md says so rather than benchmarking code that does not ship.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -46,6 +50,8 @@ public class FrontEndBenchmarks {
     private MemorySegment batched;
     private MemorySegment combined;
     private final Guidance guidance = Guidance.textAudio(3.0, 5.0);
+    private final WhisperLogMel logMel128 = new WhisperLogMel(128);
+    private final WhisperLogMelWholeFile logMel80 = new WhisperLogMelWholeFile();
 
     /** Same synthetic audio as the macro benchmarks. */
     @Setup(Level.Trial)
@@ -85,5 +91,17 @@ public class FrontEndBenchmarks {
     public MemorySegment guidanceCombine() {
         guidance.combine(batched, BRANCH, combined);
         return combined;
+    }
+
+    /** LongCat's log-mel of one 30 s chunk (128 × 3000). */
+    @Benchmark
+    public float[] logMel128Chunk30s() {
+        return logMel128.chunk(clip, 0);
+    }
+
+    /** LatentSync's whole-file log-mel of 30 s (80 × 3000). */
+    @Benchmark
+    public float[][] logMel80WholeFile30s() {
+        return logMel80.compute(clip);
     }
 }

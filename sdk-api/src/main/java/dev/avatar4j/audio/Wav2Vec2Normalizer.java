@@ -59,8 +59,17 @@ public final class Wav2Vec2Normalizer {
         // so the sum is bit-identical without allocating and filling n floats per call.
         float var = numpySumSq(src, from, n, mean) / count;
         float denom = (float) Math.sqrt((double) var + EPSILON);
-        for (int i = 0; i < n; i++) {
-            dst[dstOffset + i] = (src[from + i] - mean) / denom;
+        // Copy, then divide in place with one index: C2 vectorises a[i] = (a[i] − mean) / denom, but
+        // not dst[o + i] = (src[f + i] − mean) / denom, where it cannot rule out an overlapping
+        // shifted range (about 10× slower on a 30 s clip). Same float32 subtraction and division per
+        // element, so the result is unchanged bit for bit (numpy divides, too; a multiplication by
+        // 1/denom would not be exact).
+        if (src != dst || from != dstOffset) {
+            System.arraycopy(src, from, dst, dstOffset, n);
+        }
+        int end = dstOffset + n;
+        for (int i = dstOffset; i < end; i++) {
+            dst[i] = (dst[i] - mean) / denom;
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.avatar4j.audio;
 
-import org.jtransforms.fft.DoubleFFT_1D;
-
 /**
  * The Whisper log-mel spectrogram as HF {@code WhisperFeatureExtractor} computes it with its
  * defaults (REFERENCE-ALGORITHMS §4.1), one 30 s chunk at a time:
@@ -21,6 +19,9 @@ import org.jtransforms.fft.DoubleFFT_1D;
  * the complex spectrum in complex64 and its torch path runs in float32, so the reference itself
  * varies at the 1e-6 level.
  *
+ * <p>The STFT, the (sparse) filter bank and the logarithm are {@link LogMelCore}'s, shared with
+ * {@link WhisperLogMelWholeFile}.
+ *
  * <p>Thread-safe: the filter bank is immutable; each call allocates its own FFT buffers.
  */
 public final class WhisperLogMel {
@@ -36,13 +37,9 @@ public final class WhisperLogMel {
     /** Frames of one chunk. */
     public static final int CHUNK_FRAMES = CHUNK_SAMPLES / HOP;
 
-    private static final int BINS = N_FFT / 2 + 1;
+    private static final int BINS = LogMelCore.BINS;
 
-    private final int melBins;
-    private final double[][] filters; // [melBins][BINS]
-    private final int[] first;        // first non-zero bin of each filter
-    private final int[] last;         // last non-zero bin + 1
-    private final double[] window;
+    private final LogMelCore core;
 
     /**
      * Creates the extractor.
@@ -53,31 +50,12 @@ public final class WhisperLogMel {
         if (melBins < 1 || melBins > 512) {
             throw new IllegalArgumentException("melBins must be in [1, 512], got " + melBins);
         }
-        this.melBins = melBins;
-        this.filters = melFilterBank(melBins);
-        this.first = new int[melBins];
-        this.last = new int[melBins];
-        for (int m = 0; m < melBins; m++) {
-            int lo = 0;
-            while (lo < BINS && filters[m][lo] == 0) {
-                lo++;
-            }
-            int hi = BINS;
-            while (hi > lo && filters[m][hi - 1] == 0) {
-                hi--;
-            }
-            first[m] = lo;
-            last[m] = hi;
-        }
-        this.window = new double[N_FFT];
-        for (int i = 0; i < N_FFT; i++) {
-            window[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / N_FFT);
-        }
+        this.core = new LogMelCore(melFilterBank(melBins));
     }
 
     /** {@return the number of mel bins} */
     public int melBins() {
-        return melBins;
+        return core.melBins();
     }
 
     /**
@@ -160,45 +138,8 @@ public final class WhisperLogMel {
             x[pad - j] = x[pad + j];                                      // x[-j] = x[j]
             x[pad + CHUNK_SAMPLES - 1 + j] = x[pad + CHUNK_SAMPLES - 1 - j]; // x[N-1+j] = x[N-1-j]
         }
-        DoubleFFT_1D fft = new DoubleFFT_1D(N_FFT);
-        double[] buf = new double[N_FFT];
-        double[] power = new double[BINS];
-        double[] mel = new double[melBins * CHUNK_FRAMES];
-        double max = Double.NEGATIVE_INFINITY;
-        for (int f = 0; f < CHUNK_FRAMES; f++) {
-            int start = f * HOP;
-            boolean silent = true;
-            for (int i = 0; i < N_FFT; i++) {
-                double v = x[start + i];
-                buf[i] = v * window[i];
-                silent &= v == 0;
-            }
-            if (silent) {
-                java.util.Arrays.fill(power, 0);
-            } else {
-                fft.realForward(buf);
-                // packed layout for even n: [Re0, Re(n/2), Re1, Im1, Re2, Im2, ...]
-                power[0] = buf[0] * buf[0];
-                power[BINS - 1] = buf[1] * buf[1];
-                for (int k = 1; k < BINS - 1; k++) {
-                    double re = buf[2 * k];
-                    double im = buf[2 * k + 1];
-                    power[k] = re * re + im * im;
-                }
-            }
-            for (int m = 0; m < melBins; m++) {
-                double acc = 0;
-                double[] w = filters[m];
-                for (int k = first[m]; k < last[m]; k++) {
-                    acc += w[k] * power[k];
-                }
-                double l = Math.log10(Math.max(acc, 1e-10));
-                mel[m * CHUNK_FRAMES + f] = l;
-                if (l > max) {
-                    max = l;
-                }
-            }
-        }
+        double[] mel = new double[core.melBins() * CHUNK_FRAMES];
+        double max = core.logMel(x, CHUNK_FRAMES, mel, CHUNK_FRAMES);
         double floor = max - 8.0;
         float[] out = new float[mel.length];
         for (int i = 0; i < mel.length; i++) {

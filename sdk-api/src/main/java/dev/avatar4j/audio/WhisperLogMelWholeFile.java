@@ -3,7 +3,6 @@ package dev.avatar4j.audio;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.jtransforms.fft.DoubleFFT_1D;
 
 /**
  * The Whisper log-mel spectrogram with openai-whisper's {@code log_mel_spectrogram} semantics as
@@ -20,6 +19,9 @@ import org.jtransforms.fft.DoubleFFT_1D;
  * Arithmetic is float64 with JTransforms' FFT, the result float32; the reference computes in
  * float32 torch, so values agree to about 1e-5.
  *
+ * <p>The STFT, the (sparse) filter bank and the logarithm are {@link LogMelCore}'s, shared with
+ * {@link WhisperLogMel}.
+ *
  * <p>Thread-safe.
  */
 public final class WhisperLogMelWholeFile {
@@ -31,16 +33,11 @@ public final class WhisperLogMelWholeFile {
 
     private static final int N_FFT = WhisperLogMel.N_FFT;
     private static final int HOP = WhisperLogMel.HOP;
-    private static final int BINS = N_FFT / 2 + 1;
 
-    private final double[][] filters = WhisperLogMel.melFilterBank(MEL_BINS);
-    private final double[] window = new double[N_FFT];
+    private final LogMelCore core = new LogMelCore(WhisperLogMel.melFilterBank(MEL_BINS));
 
     /** Creates the extractor. */
     public WhisperLogMelWholeFile() {
-        for (int i = 0; i < N_FFT; i++) {
-            window[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / N_FFT);
-        }
     }
 
     /**
@@ -75,38 +72,14 @@ public final class WhisperLogMelWholeFile {
             x[pad - j] = samples[j];
             x[pad + n - 1 + j] = samples[n - 1 - j];
         }
-        DoubleFFT_1D fft = new DoubleFFT_1D(N_FFT);
-        double[] buf = new double[N_FFT];
-        double[] power = new double[BINS];
-        double[][] log = new double[MEL_BINS][frames];
-        double max = Double.NEGATIVE_INFINITY;
-        for (int f = 0; f < frames; f++) {
-            int start = f * HOP;
-            for (int i = 0; i < N_FFT; i++) {
-                buf[i] = x[start + i] * window[i];
-            }
-            fft.realForward(buf);
-            power[0] = buf[0] * buf[0];
-            power[BINS - 1] = buf[1] * buf[1];
-            for (int k = 1; k < BINS - 1; k++) {
-                power[k] = buf[2 * k] * buf[2 * k] + buf[2 * k + 1] * buf[2 * k + 1];
-            }
-            for (int m = 0; m < MEL_BINS; m++) {
-                double acc = 0;
-                double[] w = filters[m];
-                for (int k = 0; k < BINS; k++) {
-                    acc += w[k] * power[k];
-                }
-                double l = Math.log10(Math.max(acc, 1e-10));
-                log[m][f] = l;
-                max = Math.max(max, l);
-            }
-        }
-        double floor = max - 8.0;
+        double[] log = new double[MEL_BINS * frames];
+        double floor = core.logMel(x, frames, log, frames) - 8.0;
         float[][] out = new float[MEL_BINS][frames];
         for (int m = 0; m < MEL_BINS; m++) {
+            float[] row = out[m];
+            int base = m * frames;
             for (int f = 0; f < frames; f++) {
-                out[m][f] = (float) ((Math.max(log[m][f], floor) + 4.0) / 4.0);
+                row[f] = (float) ((Math.max(log[base + f], floor) + 4.0) / 4.0);
             }
         }
         return out;

@@ -84,6 +84,23 @@ class Wav2Vec2NormalizerTest {
         assertThat(sq / expected.length).isCloseTo(1, within(1e-4));
     }
 
+    /**
+     * Into another array at another offset (the copy-then-divide-in-place path): the same bits as
+     * the golden-checked whole-array form, and nothing outside the destination range is touched.
+     */
+    @Test
+    void normalisesASubrangeIntoAnotherArrayAtAnotherOffset() {
+        float[] x = signal(60_000, 11);
+        float[] expected = Wav2Vec2Normalizer.normalize(java.util.Arrays.copyOfRange(x, 321, 54_081));
+        float[] dst = new float[60_000];
+        java.util.Arrays.fill(dst, 7f);
+        Wav2Vec2Normalizer.normalize(x, 321, 54_081, dst, 1000);
+        assertThat(java.util.Arrays.copyOfRange(dst, 1000, 1000 + 53_760)).containsExactly(expected);
+        assertThat(java.util.Arrays.copyOfRange(dst, 0, 1000)).containsOnly(7f);
+        assertThat(java.util.Arrays.copyOfRange(dst, 1000 + 53_760, 60_000)).containsOnly(7f);
+        assertThat(x).containsExactly(signal(60_000, 11)); // the source is left alone
+    }
+
     @Test
     void constantInputBecomesZeroThanksToEpsilon() {
         assertThat(Wav2Vec2Normalizer.normalize(new float[] {0.3f, 0.3f, 0.3f})).containsOnly(0f);
