@@ -146,17 +146,36 @@ public final class Guidance {
         }
     }
 
-    /** The common three-branch case without the inner loop, same arithmetic as the general path. */
+    /** Floats per block of the three-branch combination (4 × 16 KB of scratch, within L1/L2). */
+    private static final int BLOCK = 4096;
+
+    /**
+     * The common three-branch case, same arithmetic as the general path. Blocks of the three
+     * branches are copied to heap arrays and combined there at one shared index: segment loops
+     * whose operands sit at different offsets (and may alias) are not vectorised by C2, a plain
+     * {@code o[i] = c0·a[i] + c1·b[i] + c2·c[i]} is. Java never fuses into an FMA, so the vector
+     * lanes compute exactly the scalar float32 operations.
+     */
     private void combine3(MemorySegment batched, long n, MemorySegment out) {
         float c0 = coefficients[0];
         float c1 = coefficients[1];
         float c2 = coefficients[2];
-        long n2 = 2 * n;
-        for (long i = 0; i < n; i++) {
-            float acc = c0 * batched.getAtIndex(F32, i);
-            acc += c1 * batched.getAtIndex(F32, n + i);
-            acc += c2 * batched.getAtIndex(F32, n2 + i);
-            out.setAtIndex(F32, i, acc);
+        int block = (int) Math.min(BLOCK, n);
+        float[] a = new float[block];
+        float[] b = new float[block];
+        float[] c = new float[block];
+        for (long start = 0; start < n; start += block) {
+            int len = (int) Math.min(block, n - start);
+            MemorySegment.copy(batched, F32, start * Float.BYTES, a, 0, len);
+            MemorySegment.copy(batched, F32, (n + start) * Float.BYTES, b, 0, len);
+            MemorySegment.copy(batched, F32, (2 * n + start) * Float.BYTES, c, 0, len);
+            for (int i = 0; i < len; i++) {
+                float acc = c0 * a[i];
+                acc += c1 * b[i];
+                acc += c2 * c[i];
+                a[i] = acc;
+            }
+            MemorySegment.copy(a, 0, out, F32, start * Float.BYTES, len);
         }
     }
 

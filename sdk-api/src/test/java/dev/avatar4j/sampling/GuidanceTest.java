@@ -153,4 +153,31 @@ class GuidanceTest {
         assertThat(Guidance.none().coefficient(0)).isEqualTo(1f);
         assertThat(Guidance.textAudio(3, 5)).isEqualTo(Guidance.of(-4f, 2f, 3f));
     }
+
+    @Property(tries = 30)
+    void blockedThreeBranchPathEqualsTheScalarFormulaExactly(
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 3 * 4096 + 37) int n,
+            @ForAll long seed, @ForAll boolean inPlace) {
+        // spans several 4096-float blocks with a ragged tail; in place = out is branch 0 itself
+        Guidance g = Guidance.textAudio(3.0, 5.0);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        float[] v = new float[3 * n];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (rnd.nextGaussian() * 3);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment batched = segment(arena, v);
+            MemorySegment out = inPlace ? batched : arena.allocate((long) n * Float.BYTES);
+            g.combine(batched, n, out);
+            for (int i = 0; i < n; i++) {
+                float expect = g.coefficient(0) * v[i];
+                expect += g.coefficient(1) * v[n + i];
+                expect += g.coefficient(2) * v[2 * n + i];
+                float got = out.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(expect)) {
+                    assertThat(got).as("element %d of %d", i, n).isEqualTo(expect);
+                }
+            }
+        }
+    }
 }
