@@ -56,6 +56,15 @@ class DubRealClipTest {
     private static AudioClip speech;
     private static Path speechWav;
     private static AvatarModel model;
+    private static Path talk;
+
+    /** The 640×480 clip, made once for the tests that share it. */
+    static synchronized Path talk() throws Exception {
+        if (talk == null) {
+            talk = clip("talk.mp4", 640, 480, SOURCE_FRAMES, 0);
+        }
+        return talk;
+    }
 
     @BeforeAll
     static void setUp() throws Exception {
@@ -277,7 +286,7 @@ class DubRealClipTest {
 
     @Test
     void passthroughThroughTheApi() throws Exception {
-        Path input = clip("talk.mp4", 640, 480, SOURCE_FRAMES, 0);
+        Path input = talk();
         Path out = tmp.resolve("passthrough.mp4");
         RenderResult r = Avatar.dub(input).speak(speechWav).model(model).steps(2).seed(5)
                 .noFace(NoFace.PASSTHROUGH).render(out);
@@ -290,7 +299,7 @@ class DubRealClipTest {
 
     @Test
     void outsideTheFaceThePixelsAreTheDecodedInputsBitForBit() throws Exception {
-        Path input = clip("talk-exact.mp4", 640, 480, SOURCE_FRAMES, 0);
+        Path input = talk();
         List<dev.avatar4j.Frame> got = new java.util.ArrayList<>();
         dev.avatar4j.media.FrameSink capture = new dev.avatar4j.media.FrameSink() {
             @Override
@@ -327,7 +336,7 @@ class DubRealClipTest {
 
     @Test
     void holdThroughTheCliDubsTheFramesWithoutAFaceWhereTheLastFaceWas() throws Exception {
-        Path input = clip("talk-hold.mp4", 640, 480, SOURCE_FRAMES, 0);
+        Path input = talk();
         Path out = tmp.resolve("hold.mp4");
         Avatar4jCliTest.Result res = Avatar4jCliTest.cli("dub", "--video", input.toString(), "--audio",
                 speechWav.toString(), "--out", out.toString(), "--model", BUNDLE.toString(), "--steps", "1",
@@ -344,7 +353,7 @@ class DubRealClipTest {
 
     @Test
     void failNamesTheFirstOutputFrameWithoutAFaceInApiAndCli() throws Exception {
-        Path input = clip("talk-fail.mp4", 640, 480, SOURCE_FRAMES, 0);
+        Path input = talk();
         int first = 0;
         while (!noFace(sourceAt(first, SOURCE_FRAMES))) {
             first++;
