@@ -569,7 +569,13 @@ public final class LatentSyncEngine implements FamilyEngine {
         }
     }
 
-    /** The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled. */
+    /**
+     * The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled.
+     *
+     * <p>Deliberate deviation: the bundle's {@code vae-encoder} returns the posterior mean, and the
+     * mean is used; the reference draws {@code latent_dist.sample()}. The contract has no log-variance
+     * output to sample with, and the mean keeps a dub reproducible from its seed (README behaviour notes).
+     */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();
         try (Tensor in = Tensor.ofFloats(images, n, 3, r, r)) {
