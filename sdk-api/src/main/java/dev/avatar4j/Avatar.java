@@ -53,7 +53,10 @@ public final class Avatar {
     private final List<SpeakerInput> speakers;
     private final AudioMode audioMode;
 
-    /** One person of a multi-speaker request: a region and a track (file, samples, or silence). */
+    /**
+     * One person of a multi-speaker request: a region (null for the default of its position, see
+     * {@link #speaker(Path)}) and a track (file, samples, or silence).
+     */
     private record SpeakerInput(Region region, Path path, AudioClip clip) {
     }
 
@@ -142,6 +145,35 @@ public final class Avatar {
         Objects.requireNonNull(region, "region");
         Objects.requireNonNull(audio, "audio");
         return copy(b -> b.speakers.add(new SpeakerInput(region, audio, null)));
+    }
+
+    /**
+     * Adds a speaker whose region is the reference's default for their position: the whole frame
+     * when they are the only person; with two persons the first drives {@link Region#leftPerson()}
+     * and the second {@link Region#rightPerson()} (the left and right halves inset by a 10 % margin,
+     * as LongCat-Video-Avatar and MultiTalk place two persons without boxes). With three or more
+     * persons every region must be given ({@link #speaker(Region, Path)}), as in the reference.
+     *
+     * @param audio the speaker's speech (WAV, or any format the media codec reads)
+     * @return a new request with the speaker added
+     */
+    public Avatar speaker(Path audio) {
+        Objects.requireNonNull(audio, "audio");
+        return copy(b -> b.speakers.add(new SpeakerInput(null, audio, null)));
+    }
+
+    /**
+     * Adds a speaker given as mono samples with the default region of their position (see
+     * {@link #speaker(Path)}).
+     *
+     * @param samples the speech
+     * @param sampleRate its sample rate in Hz
+     * @return a new request with the speaker added
+     */
+    public Avatar speaker(float[] samples, int sampleRate) {
+        Objects.requireNonNull(samples, "samples");
+        AudioClip clip = new AudioClip(samples.clone(), sampleRate);
+        return copy(b -> b.speakers.add(new SpeakerInput(null, null, clip)));
     }
 
     /**
@@ -280,13 +312,15 @@ public final class Avatar {
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
                 new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
-                        speakers.isEmpty() ? audioPath : null)), null, target,
+                        speakers.isEmpty() ? audioPath : null,
+                        req.source().inMemory() ? null : req.source()::stream)), null, target,
                 buffer);
     }
 
     /**
-     * The clip a video sink muxes: none (empty) while the speech is streamed from its file,
-     * which the sink then reads itself ({@link VideoSpec#audioFile()}); decoding it whole here
+     * The clip a video sink muxes: none (empty) while the speech is streamed, from its file or as
+     * the mix of several speakers' tracks, which the sink then reads itself chunk by chunk
+     * ({@link VideoSpec#audioFile()}, {@link VideoSpec#audioStream()}); decoding it whole here
      * would hold a long input in memory.
      */
     private static AudioClip muxed(GenerationRequest req) {
@@ -331,17 +365,27 @@ public final class Avatar {
             }
         } else {
             List<Speaker> tracks = new ArrayList<>();
-            for (SpeakerInput in : speakers) {
-                AudioClip t = in.path() != null ? media.readAudio(in.path(), rate)
-                        : in.clip().length() == 0 ? new AudioClip(new float[0], rate) : media.resample(in.clip(), rate);
-                Region r = in.region();
-                tracks.add(new Speaker(t, r.x(), r.y(), r.w(), r.h()));
+            try {
+                for (int i = 0; i < speakers.size(); i++) {
+                    SpeakerInput in = speakers.get(i);
+                    // a file is streamed (counted now, decoded as the engine reads it), never held whole
+                    dev.avatar4j.engine.AudioSource t = in.path() != null ? media.openAudio(in.path(), rate)
+                            : dev.avatar4j.engine.AudioSource.of(in.clip().length() == 0
+                                    ? new AudioClip(new float[0], rate) : media.resample(in.clip(), rate));
+                    Region r = in.region() != null ? in.region() : Region.defaultFor(i, speakers.size());
+                    tracks.add(new Speaker(t, r.x(), r.y(), r.w(), r.h()));
+                }
+                placed = SpeakerLayout.arrange(tracks, audioMode == AudioMode.SEQUENTIAL);
+                if (placed.get(0).audio().length() == 0) {
+                    throw new InvalidInputException("every speaker is silent: give at least one speaker some audio");
+                }
+                streamed = SpeakerLayout.mix(placed); // read by range for the engine's and the muxer's needs
+            } catch (RuntimeException e) {
+                for (Speaker t : tracks) {
+                    t.audio().close();
+                }
+                throw e;
             }
-            placed = SpeakerLayout.arrange(tracks, audioMode == AudioMode.SEQUENTIAL);
-            if (placed.get(0).audio().length() == 0) {
-                throw new InvalidInputException("every speaker is silent: give at least one speaker some audio");
-            }
-            clip = SpeakerLayout.mix(placed);
         }
         long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),

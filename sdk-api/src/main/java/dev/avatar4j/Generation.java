@@ -80,8 +80,19 @@ public final class Generation {
                List<FrameListener> frameListeners, List<ProgressListener> progressListeners, int frameBuffer) {
     }
 
-    /** Frames queued for the video encoder thread (a few MB at 512×512) before generation waits. */
-    private static final int ENCODER_QUEUE_FRAMES = 8;
+    /**
+     * Bytes of frames queued for the video encoder thread before generation waits. The engines
+     * finish frames in bursts (a window's last step makes dozens final at once): a queue that holds
+     * a burst lets the encoder work through it while the next window is denoised, where a queue of
+     * a few frames made the generation thread wait for the encoder (the pipelining benchmark).
+     */
+    static final long ENCODER_QUEUE_BYTES = 32L << 20;
+
+    /** The encoder queue's capacity in frames: {@link #ENCODER_QUEUE_BYTES} worth, at least 8, at most 256. */
+    static int encoderQueueFrames(int width, int height) {
+        long frameBytes = Math.max(1L, 3L * width * height);
+        return (int) Math.clamp(ENCODER_QUEUE_BYTES / frameBytes, 8L, 256L);
+    }
 
     private void run(Job job) {
         FrameSink sink = null;
@@ -96,11 +107,11 @@ public final class Generation {
             sink = job.sink() == null ? null : job.sink().apply(request);
             if (sink != null && job.output() != null) {
                 // our own video writer: encode on a worker thread, overlapped with generation
-                sink = new PipelinedFrameSink(sink, ENCODER_QUEUE_FRAMES);
+                sink = new PipelinedFrameSink(sink, encoderQueueFrames(request.width(), request.height()));
             }
             ctx.sink = sink;
             engine.generate(request, ctx);
-            request.source().close(); // the decoder of streamed speech: every frame is out
+            request.closeAudio(); // the decoders of streamed speech: every frame is out
             checkpoint();
             if (ctx.frames != plan.frames()) {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
@@ -123,7 +134,7 @@ public final class Generation {
         } catch (Throwable t) {
             if (request != null) {
                 try {
-                    request.source().close();
+                    request.closeAudio();
                 } catch (Throwable e) {
                     t.addSuppressed(e);
                 }

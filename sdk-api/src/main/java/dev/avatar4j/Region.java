@@ -32,14 +32,61 @@ public record Region(double x, double y, double w, double h) {
         return new Region(0, 0, 1, 1);
     }
 
-    /** {@return the left half of the frame (the reference's default for the first of two persons)} */
+    /** {@return the left half of the frame} */
     public static Region leftHalf() {
         return new Region(0, 0, 0.5, 1);
     }
 
-    /** {@return the right half of the frame (the reference's default for the second of two persons)} */
+    /** {@return the right half of the frame} */
     public static Region rightHalf() {
         return new Region(0.5, 0, 0.5, 1);
+    }
+
+    /** The reference's margin around its default two-person boxes ({@code face_scale}). */
+    static final double DEFAULT_MARGIN = 0.1;
+
+    /**
+     * The reference's default box of the first (left) of two persons given without boxes
+     * (REFERENCE-ALGORITHMS §3 "Multi-person"): the left half inset by a 10 % margin of its size,
+     * i.e. x in [0.05, 0.45), y in [0.1, 0.9) of the frame.
+     *
+     * @return the region
+     */
+    public static Region leftPerson() {
+        return new Region(0.5 * DEFAULT_MARGIN, DEFAULT_MARGIN, 0.5 * (1 - 2 * DEFAULT_MARGIN), 1 - 2 * DEFAULT_MARGIN);
+    }
+
+    /**
+     * The reference's default box of the second (right) of two persons: the right half inset by a
+     * 10 % margin of its size, i.e. x in [0.55, 0.95), y in [0.1, 0.9) of the frame.
+     *
+     * @return the region
+     */
+    public static Region rightPerson() {
+        return new Region(0.5 + 0.5 * DEFAULT_MARGIN, DEFAULT_MARGIN, 0.5 * (1 - 2 * DEFAULT_MARGIN),
+                1 - 2 * DEFAULT_MARGIN);
+    }
+
+    /**
+     * The default region of person {@code index} of {@code persons} given without a region: the
+     * whole frame for one person, {@link #leftPerson()} and {@link #rightPerson()} for two.
+     *
+     * @param index the person's position (0-based)
+     * @param persons how many persons the request has
+     * @return the region
+     * @throws InvalidInputException for three or more persons, whose regions must be given (the
+     *         reference has no default for them either)
+     */
+    public static Region defaultFor(int index, int persons) {
+        if (index < 0 || index >= persons) {
+            throw new IllegalArgumentException("person " + index + " of " + persons);
+        }
+        return switch (persons) {
+            case 1 -> whole();
+            case 2 -> index == 0 ? leftPerson() : rightPerson();
+            default -> throw new InvalidInputException("with " + persons + " persons every region must be given "
+                    + "(x,y,w,h): there is a default only for one person (the whole frame) or two (left and right)");
+        };
     }
 
     /**

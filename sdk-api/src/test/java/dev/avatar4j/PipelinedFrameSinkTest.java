@@ -127,4 +127,14 @@ class PipelinedFrameSinkTest {
         assertThatThrownBy(() -> sink.accept(frame(0))).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(sink::complete).isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void encoderQueueHoldsAboutThirtyTwoMegabytesOfFrames() {
+        assertThat(Generation.encoderQueueFrames(256, 256)).isEqualTo(170); // 32 MiB / 196,608 B
+        assertThat(Generation.encoderQueueFrames(512, 512)).isEqualTo(42);
+        assertThat(Generation.encoderQueueFrames(4096, 4096)).isEqualTo(8);   // at least 8
+        assertThat(Generation.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
+        long bytes = 3L * 1280 * 720 * Generation.encoderQueueFrames(1280, 720);
+        assertThat(bytes).isLessThanOrEqualTo(Generation.ENCODER_QUEUE_BYTES);
+    }
 }

@@ -40,4 +40,26 @@ class RegionTest {
         assertThatThrownBy(() -> a.audioMode(null)).isInstanceOf(NullPointerException.class);
         assertThatThrownBy(() -> a.silent(null)).isInstanceOf(NullPointerException.class);
     }
+
+    /** The reference's boxes for two persons without bboxes: the halves inset by face_scale = 0.1. */
+    @Test
+    void defaultsFollowTheReference() {
+        double m = 0.1;
+        assertThat(Region.leftPerson().x()).isCloseTo(0.5 * m, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(Region.leftPerson().x() + Region.leftPerson().w()).isCloseTo(0.5 * (1 - m),
+                org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(Region.rightPerson().x()).isCloseTo(0.5 + 0.5 * m, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(Region.rightPerson().x() + Region.rightPerson().w()).isCloseTo(0.5 + 0.5 * (1 - m),
+                org.assertj.core.api.Assertions.within(1e-12));
+        for (Region r : new Region[] {Region.leftPerson(), Region.rightPerson()}) {
+            assertThat(r.y()).isCloseTo(m, org.assertj.core.api.Assertions.within(1e-12));
+            assertThat(r.y() + r.h()).isCloseTo(1 - m, org.assertj.core.api.Assertions.within(1e-12));
+        }
+        assertThat(Region.defaultFor(0, 1)).isEqualTo(Region.whole());
+        assertThat(Region.defaultFor(0, 2)).isEqualTo(Region.leftPerson());
+        assertThat(Region.defaultFor(1, 2)).isEqualTo(Region.rightPerson());
+        assertThatThrownBy(() -> Region.defaultFor(0, 3)).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("every region must be given");
+        assertThatThrownBy(() -> Region.defaultFor(2, 2)).isInstanceOf(IllegalArgumentException.class);
+    }
 }

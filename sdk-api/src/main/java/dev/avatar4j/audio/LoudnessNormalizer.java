@@ -30,8 +30,8 @@ public final class LoudnessNormalizer {
     /** |loudness| above which the reference skips normalisation. */
     public static final double SKIP_THRESHOLD = 100.0;
 
-    private static final double BLOCK_SECONDS = 0.400;
-    private static final double OVERLAP_STEP = 0.25;
+    static final double BLOCK_SECONDS = 0.400;
+    static final double OVERLAP_STEP = 0.25;
     private static final double ABSOLUTE_GATE = -70.0;
 
     private LoudnessNormalizer() {
@@ -129,6 +129,14 @@ public final class LoudnessNormalizer {
             }
             z[j] = norm * sum;
         }
+        return gated(z);
+    }
+
+    /**
+     * The gated integrated loudness of block mean squares {@code z} (step 3 above); shared by the
+     * whole-array measurement and {@link LoudnessMeter}, so both gate identically.
+     */
+    static double gated(double[] z) {
         double absSum = 0;
         int absCount = 0;
         for (double zj : z) {
@@ -153,6 +161,23 @@ public final class LoudnessNormalizer {
         return count == 0 ? Double.NEGATIVE_INFINITY : blockLoudness(sum / count);
     }
 
+    /**
+     * The gain {@link #normalize} multiplies by: {@code 10^((target − L)/20)}, or exactly 1 when the
+     * reference skips normalisation ({@code |L| > 100}, e.g. silence). Multiplying a float sample by
+     * 1.0 and rounding back to float32 returns it unchanged, so applying this gain sample by sample,
+     * {@code (float) (gain * x)}, equals {@link #normalize} bit for bit.
+     *
+     * @param loudness the integrated loudness in LUFS ({@link #integratedLoudness} or {@link LoudnessMeter})
+     * @param targetLufs the target
+     * @return the gain
+     */
+    public static double gain(double loudness, double targetLufs) {
+        if (!(Math.abs(loudness) <= SKIP_THRESHOLD)) {
+            return 1.0;
+        }
+        return Math.pow(10.0, (targetLufs - loudness) / 20.0);
+    }
+
     private static double blockLoudness(double meanSquare) {
         return -0.691 + 10.0 * Math.log10(meanSquare);
     }
@@ -172,7 +197,7 @@ public final class LoudnessNormalizer {
         if (!(Math.abs(loudness) <= SKIP_THRESHOLD)) {
             return samples;
         }
-        double gain = Math.pow(10.0, (targetLufs - loudness) / 20.0);
+        double gain = gain(loudness, targetLufs);
         float[] out = new float[samples.length];
         for (int i = 0; i < out.length; i++) {
             out[i] = (float) (gain * samples[i]);

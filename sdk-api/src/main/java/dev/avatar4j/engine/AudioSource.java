@@ -4,7 +4,9 @@ import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.AudioStream;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -87,6 +89,84 @@ public abstract class AudioSource implements AutoCloseable {
     @Override
     public abstract void close();
 
+    /**
+     * An independent reader of the same samples, with its own decoder and window: two consumers
+     * reading at different positions (the engine ahead, the video muxer behind) each fork, so
+     * neither makes the other decode backwards. Closing the fork does not close this source.
+     */
+    public abstract AudioSource fork();
+
+    /**
+     * The samples from the first to the last as a stream, read through a {@link #fork()} (so it
+     * holds one window, never the whole audio, and does not disturb reads of this source). The
+     * caller closes the stream.
+     */
+    public AudioStream stream() {
+        AudioSource f = fork();
+        return new AudioStream() {
+            private long at;
+
+            @Override
+            public int read(float[] dst, int off, int len) {
+                Objects.checkFromIndexSize(off, len, dst.length);
+                if (at >= length()) {
+                    return len == 0 ? 0 : -1;
+                }
+                int n = (int) Math.min(len, length() - at);
+                f.read(at, dst, off, n);
+                at += n;
+                return n;
+            }
+
+            @Override
+            public void close() {
+                f.close();
+            }
+        };
+    }
+
+    /**
+     * {@code source} placed at {@code offset} in a track of {@code length} samples: silence before
+     * it and after it (a speaker's turn in a sequential layout, or a short track padded to the
+     * longest). Nothing is copied; reads go to {@code source}, which the result closes.
+     *
+     * @param source the track
+     * @param offset where its first sample lands (≥ 0)
+     * @param length the length of the placed track (≥ offset + source length)
+     * @return the placed track
+     */
+    public static AudioSource placed(AudioSource source, long offset, long length) {
+        Objects.requireNonNull(source, "source");
+        if (offset < 0 || length < offset + source.length()) {
+            throw new IllegalArgumentException("cannot place " + source.length() + " samples at " + offset + " in "
+                    + length);
+        }
+        return offset == 0 && length == source.length() ? source : new Placed(source, offset, length);
+    }
+
+    /**
+     * The sum of several tracks of one sample rate, clamped to [−1, 1], for muxing: as long as the
+     * longest, each read from its own {@link #fork()} (so the mix can be read while the engine reads
+     * the tracks themselves), a range at a time. Holds no more than each fork's window.
+     *
+     * @param tracks the tracks (at least one)
+     * @return the mix; closing it closes the forks, not the tracks
+     */
+    public static AudioSource mix(List<AudioSource> tracks) {
+        if (tracks.isEmpty()) {
+            throw new IllegalArgumentException("no tracks to mix");
+        }
+        int rate = tracks.get(0).sampleRate();
+        long n = 0;
+        for (AudioSource t : tracks) {
+            if (t.sampleRate() != rate) {
+                throw new IllegalArgumentException("tracks must share one sample rate to be mixed");
+            }
+            n = Math.max(n, t.length());
+        }
+        return new Mixed(tracks, rate, n);
+    }
+
     private static final class InMemory extends AudioSource {
         private final AudioClip clip;
 
@@ -118,7 +198,122 @@ public abstract class AudioSource implements AutoCloseable {
         }
 
         @Override
+        public AudioSource fork() {
+            return new InMemory(clip);
+        }
+
+        @Override
         public void close() {
+        }
+    }
+
+    private static final class Placed extends AudioSource {
+        private final AudioSource inner;
+        private final long offset;
+        private AudioClip clip;
+
+        Placed(AudioSource inner, long offset, long length) {
+            super(inner.sampleRate(), length);
+            this.inner = inner;
+            this.offset = offset;
+        }
+
+        @Override
+        public void read(long from, float[] dst, int off, int len) {
+            Objects.checkFromIndexSize(off, len, dst.length);
+            // the inner source zero-fills outside its own range; clip to this track's range too
+            long lo = Math.max(from, 0);
+            long hi = Math.min(from + len, length());
+            Arrays.fill(dst, off, off + len, 0f);
+            if (lo < hi) {
+                inner.read(lo - offset, dst, off + (int) (lo - from), (int) (hi - lo));
+            }
+        }
+
+        @Override
+        public AudioClip clip() {
+            if (clip == null) {
+                float[] s = new float[Math.toIntExact(length())];
+                read(0, s, 0, s.length);
+                clip = new AudioClip(s, sampleRate());
+            }
+            return clip;
+        }
+
+        @Override
+        public boolean inMemory() {
+            return inner.inMemory();
+        }
+
+        @Override
+        public AudioSource fork() {
+            return new Placed(inner.fork(), offset, length());
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    private static final class Mixed extends AudioSource {
+        private final List<AudioSource> tracks;
+        private float[] scratch = new float[0];
+        private AudioClip clip;
+
+        Mixed(List<AudioSource> tracks, int rate, long length) {
+            super(rate, length);
+            List<AudioSource> forks = new ArrayList<>();
+            for (AudioSource t : tracks) {
+                forks.add(t.fork());
+            }
+            this.tracks = List.copyOf(forks);
+        }
+
+        @Override
+        public void read(long from, float[] dst, int off, int len) {
+            Objects.checkFromIndexSize(off, len, dst.length);
+            Arrays.fill(dst, off, off + len, 0f);
+            if (scratch.length < len) {
+                scratch = new float[len];
+            }
+            for (AudioSource t : tracks) {
+                t.read(from, scratch, 0, len);
+                for (int i = 0; i < len; i++) {
+                    dst[off + i] += scratch[i];
+                }
+            }
+            for (int i = 0; i < len; i++) {
+                dst[off + i] = Math.max(-1f, Math.min(1f, dst[off + i]));
+            }
+        }
+
+        @Override
+        public AudioClip clip() {
+            if (clip == null) {
+                float[] s = new float[Math.toIntExact(length())];
+                read(0, s, 0, s.length);
+                clip = new AudioClip(s, sampleRate());
+            }
+            return clip;
+        }
+
+        @Override
+        public boolean inMemory() {
+            return clip != null;
+        }
+
+        @Override
+        public AudioSource fork() {
+            return new Mixed(tracks, sampleRate(), length());
+        }
+
+        @Override
+        public void close() {
+            for (AudioSource t : tracks) {
+                t.close();
+            }
+            scratch = new float[0];
         }
     }
 
@@ -258,6 +453,11 @@ public abstract class AudioSource implements AutoCloseable {
         @Override
         public boolean inMemory() {
             return clip != null;
+        }
+
+        @Override
+        public AudioSource fork() {
+            return clip != null ? new InMemory(clip) : new Streamed(name, length(), sampleRate(), opener, whole, window);
         }
 
         private void closeStream() {

@@ -22,8 +22,8 @@ import java.util.Objects;
  * @param latentTap     receives each final latent frame ({@code [C, h, w]} float32) before it is
  *                      decoded, or null; parity tests compare them with the reference
  * @param speakers      several persons, each a track (at the model's rate, all of the length of
- *                      {@code audio}) and a region; empty for one speaker driving the whole frame
- *                      with {@code audio}, which is then their mix (muxed into the video)
+ *                      the speech) and a region; empty for one speaker driving the whole frame
+ *                      with the speech; with speakers the speech is their mix (muxed into the video)
  * @param source        the same speech as a range-readable source: streamed from its file (the
  *                      engines that read it by range never hold it whole), or wrapping
  *                      {@code audio}; closed by the generation when it ends
@@ -74,6 +74,33 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
      */
     public AudioClip audio() {
         return audio != null ? audio : source.clip();
+    }
+
+    /**
+     * Closes the speech source and every speaker's track (their decoders), once the engine is done
+     * with them. Failures of one do not keep the others open.
+     */
+    public void closeAudio() {
+        RuntimeException failure = null;
+        java.util.List<AudioSource> all = new java.util.ArrayList<>();
+        all.add(source);
+        for (Speaker s : speakers) {
+            all.add(s.audio());
+        }
+        for (AudioSource a : all) {
+            try {
+                a.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /** The number of speech samples at the model's rate, known without decoding them. */

@@ -9,13 +9,16 @@ import java.util.Objects;
  * belongs to the region when its centre {@code ((j + 0.5)/w_lat, (i + 0.5)/h_lat)} lies in
  * {@code [x, x + w) × [y, y + h)}.
  *
- * @param audio the speaker's track at the model's sample rate (all zeros for a silent person)
+ * <p>The track is an {@link AudioSource}: a speaker's speech streamed from its file is read by range
+ * as the engine needs it, never held whole, whatever its length.
+ *
+ * @param audio the speaker's track at the model's sample rate (empty or all zeros for a silent person)
  * @param x left edge
  * @param y top edge
  * @param w width
  * @param h height
  */
-public record Speaker(AudioClip audio, double x, double y, double w, double h) {
+public record Speaker(AudioSource audio, double x, double y, double w, double h) {
 
     /** Validates the region. */
     public Speaker {
@@ -27,6 +30,19 @@ public record Speaker(AudioClip audio, double x, double y, double w, double h) {
     }
 
     /**
+     * A speaker over an in-memory track.
+     *
+     * @param audio the track
+     * @param x left edge
+     * @param y top edge
+     * @param w width
+     * @param h height
+     */
+    public Speaker(AudioClip audio, double x, double y, double w, double h) {
+        this(AudioSource.of(audio), x, y, w, h);
+    }
+
+    /**
      * A speaker driving the whole frame.
      *
      * @param audio the track
@@ -34,6 +50,26 @@ public record Speaker(AudioClip audio, double x, double y, double w, double h) {
      */
     public static Speaker wholeFrame(AudioClip audio) {
         return new Speaker(audio, 0, 0, 1, 1);
+    }
+
+    /**
+     * A speaker driving the whole frame.
+     *
+     * @param audio the track
+     * @return the speaker
+     */
+    public static Speaker wholeFrame(AudioSource audio) {
+        return new Speaker(audio, 0, 0, 1, 1);
+    }
+
+    /**
+     * The same region with another track.
+     *
+     * @param track the new track
+     * @return the speaker
+     */
+    public Speaker withAudio(AudioSource track) {
+        return new Speaker(track, x, y, w, h);
     }
 
     /**

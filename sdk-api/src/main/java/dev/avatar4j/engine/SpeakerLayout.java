@@ -1,11 +1,12 @@
 package dev.avatar4j.engine;
 
-import dev.avatar4j.media.AudioClip;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Lays several speakers' tracks out in time and mixes them for the video's audio track.
+ * Lays several speakers' tracks out in time and mixes them for the video's audio track, without
+ * copying samples: placed tracks and the mix are views over the speakers' {@link AudioSource}s
+ * that read them by range, so streamed tracks of any length stay streamed.
  */
 public final class SpeakerLayout {
     private SpeakerLayout() {
@@ -17,7 +18,7 @@ public final class SpeakerLayout {
      *
      * @param tracks speakers with their own tracks, all at one sample rate
      * @param sequential turn-taking instead of overlapping
-     * @return the speakers with placed, equal-length tracks
+     * @return the speakers with placed, equal-length tracks (closing one closes the original track)
      */
     public static List<Speaker> arrange(List<Speaker> tracks, boolean sequential) {
         if (tracks.isEmpty()) {
@@ -31,40 +32,31 @@ public final class SpeakerLayout {
             }
             total = sequential ? total + s.audio().length() : Math.max(total, s.audio().length());
         }
-        int n = Math.toIntExact(total);
         List<Speaker> out = new ArrayList<>();
-        int offset = 0;
+        long offset = 0;
         for (Speaker s : tracks) {
-            float[] placed = new float[n];
-            float[] src = s.audio().samples();
-            System.arraycopy(src, 0, placed, sequential ? offset : 0, src.length);
-            offset += src.length;
-            out.add(new Speaker(new AudioClip(placed, rate), s.x(), s.y(), s.w(), s.h()));
+            out.add(s.withAudio(AudioSource.placed(s.audio(), sequential ? offset : 0, total)));
+            offset += s.audio().length();
         }
         return out;
     }
 
     /**
-     * The sum of equal-length tracks, clamped to [−1, 1], for muxing.
+     * The sum of equal-length tracks, clamped to [−1, 1], for muxing; read by range from forks of
+     * the tracks (see {@link AudioSource#mix}).
      *
      * @param speakers placed speakers (see {@link #arrange})
      * @return the mix
      */
-    public static AudioClip mix(List<Speaker> speakers) {
-        int n = speakers.get(0).audio().length();
-        float[] m = new float[n];
+    public static AudioSource mix(List<Speaker> speakers) {
+        long n = speakers.get(0).audio().length();
+        List<AudioSource> tracks = new ArrayList<>();
         for (Speaker s : speakers) {
-            float[] x = s.audio().samples();
-            if (x.length != n) {
+            if (s.audio().length() != n) {
                 throw new IllegalArgumentException("tracks must have equal lengths to be mixed");
             }
-            for (int i = 0; i < n; i++) {
-                m[i] += x[i];
-            }
+            tracks.add(s.audio());
         }
-        for (int i = 0; i < n; i++) {
-            m[i] = Math.max(-1f, Math.min(1f, m[i]));
-        }
-        return new AudioClip(m, speakers.get(0).audio().sampleRate());
+        return AudioSource.mix(tracks);
     }
 }

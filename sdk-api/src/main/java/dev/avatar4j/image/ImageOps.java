@@ -142,9 +142,12 @@ public final class ImageOps {
      * @return the pixel value as an unsigned byte
      */
     public static byte toUint8(float signedUnit) {
-        float u = signedUnit / 2f + 0.5f;
-        u = Math.min(Math.max(u, 0f), 1f);
-        return (byte) (int) (u * 255f); // (int) truncates toward zero; NaN becomes 0
+        float u = signedUnit * 0.5f + 0.5f; // × 0.5 is exactly ÷ 2 in binary floating point
+        // comparisons rather than Math.min/max (whose NaN and −0 rules cost extra instructions in
+        // this per-pixel hot path): NaN fails "> 0" and becomes 0, as the reference's clamp and cast give
+        u = u > 0f ? u : 0f;
+        u = u < 1f ? u : 1f;
+        return (byte) (int) (u * 255f); // (int) truncates toward zero
     }
 
     private static void requireFloats(MemorySegment seg, long floats, String name) {

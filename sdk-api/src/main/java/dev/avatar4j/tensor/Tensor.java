@@ -43,7 +43,7 @@ public final class Tensor implements AutoCloseable {
         long bytes = Math.multiplyExact(elementCount(s), dtype.byteSize());
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64);
+            MemorySegment seg = ZeroedMemory.allocate(arena, bytes);
             Tensor t = new Tensor(dtype, s, seg.asSlice(0, bytes), arena);
             LIVE.incrementAndGet();
             return t;

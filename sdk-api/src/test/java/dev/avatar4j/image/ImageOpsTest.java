@@ -311,6 +311,31 @@ class ImageOpsTest {
         assertThat(ImageOps.toUint8(Float.NaN)).isEqualTo((byte) 0);
     }
 
+    /** The reference's mapping written as torch does it: ((x / 2 + 0.5).clamp(0, 1) · 255).to(uint8). */
+    private static byte referenceUint8(float x) {
+        float u = Math.min(Math.max(x / 2f + 0.5f, 0f), 1f);
+        return (byte) (int) (u * 255f);
+    }
+
+    @Test
+    void uint8MappingEqualsTheClampFormulaOnEveryFloatPattern() {
+        // a stride through all 2^32 bit patterns (every exponent, both signs, NaNs, infinities, subnormals)
+        for (long bits = 0; bits <= 0xFFFF_FFFFL; bits += 65_537) {
+            float x = Float.intBitsToFloat((int) bits);
+            assertThat(ImageOps.toUint8(x)).as("x = %s", x).isEqualTo(referenceUint8(x));
+        }
+        // and densely across the range that decoders produce
+        for (float x = -1.25f; x <= 1.25f; x = Math.nextUp(x + 1e-5f)) {
+            if (ImageOps.toUint8(x) != referenceUint8(x)) {
+                assertThat(ImageOps.toUint8(x)).as("x = %s", x).isEqualTo(referenceUint8(x));
+            }
+        }
+        for (float x : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f,
+                Float.MIN_VALUE, -Float.MIN_VALUE, 1f, -1f, Math.nextDown(1f), Math.nextUp(-1f)}) {
+            assertThat(ImageOps.toUint8(x)).as("x = %s", x).isEqualTo(referenceUint8(x));
+        }
+    }
+
     @Test
     void fromSignedUnitAppliesTheUint8MappingPerPixel() {
         try (Arena arena = Arena.ofConfined()) {

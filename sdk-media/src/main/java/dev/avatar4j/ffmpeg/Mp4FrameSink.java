@@ -9,6 +9,7 @@ import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUV420P;
 import dev.avatar4j.Frame;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.VideoSpec;
 import java.io.IOException;
@@ -35,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * exactly {@code index / fps}.
  *
  * <p><b>Audio.</b> The track comes from {@link VideoSpec#audioFile()} when FFmpeg can decode it
- * (re-encoded at its own sample rate, mono or stereo), otherwise from {@link VideoSpec#audio()}.
+ * (re-encoded at its own sample rate, mono or stereo), otherwise from {@link VideoSpec#audio()},
+ * or, when that is empty, from {@link VideoSpec#audioStream()} (read chunk by chunk).
  * It is written in full, whatever the number of frames, and interleaved with the video as the
  * frames arrive: the audio is decoded and encoded at most one chunk (a fraction of a second) ahead
  * of the video, never all at once.
@@ -303,7 +305,68 @@ final class Mp4FrameSink implements FrameSink {
                     }
                 }
             }
+            if (spec.audio().length() == 0 && spec.audioStream() != null) {
+                AudioStream stream = spec.audioStream().get();
+                StreamSource src = new StreamSource(stream, spec.audio().sampleRate());
+                if (src.hasSamples()) {
+                    return src;
+                }
+                src.close();
+                return null;
+            }
             return spec.audio().length() == 0 ? null : new ClipSource(spec.audio());
+        }
+    }
+
+    /** Mono samples read chunk by chunk from a stream (e.g. the mix of several speakers' tracks). */
+    private static final class StreamSource extends AudioSource {
+        private final AudioStream stream;
+        private final int rate;
+        private final float[] samples = new float[AUDIO_CHUNK];
+        private final FloatBuffer chunk = ByteBuffer.allocateDirect(AUDIO_CHUNK * Float.BYTES)
+                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        private int pending = -1; // samples read ahead by hasSamples(), -1 when none
+
+        StreamSource(AudioStream stream, int rate) {
+            this.stream = stream;
+            this.rate = rate;
+        }
+
+        boolean hasSamples() {
+            pending = stream.read(samples, 0, samples.length);
+            return pending > 0;
+        }
+
+        @Override
+        int rate() {
+            return rate;
+        }
+
+        @Override
+        int channels() {
+            return 1;
+        }
+
+        @Override
+        FloatBuffer next() {
+            int n = pending >= 0 ? pending : stream.read(samples, 0, samples.length);
+            pending = -1;
+            if (n <= 0) {
+                return null;
+            }
+            chunk.clear();
+            chunk.put(samples, 0, n).flip();
+            return chunk;
+        }
+
+        @Override
+        public void close() {
+            stream.close();
+        }
+
+        @Override
+        public String toString() {
+            return "stream " + rate + " Hz mono";
         }
     }
 

@@ -156,6 +156,43 @@ class Mp4FrameSinkTest {
         assertThat(MediaFixtures.zeroCrossingFrequency(back.samples(), 16000, from, to)).isCloseTo(1000, within(3.0));
     }
 
+    /**
+     * A streamed track (the mix of several speakers) is read chunk by chunk, in full and closed;
+     * the sink never asks for more than a chunk at a time.
+     */
+    @Test
+    void muxesAStreamedTrackChunkByChunk() throws Exception {
+        float[] tone = MediaFixtures.sine(700, 0.4, 16000, 2.5);
+        int[] largest = {0};
+        boolean[] closed = {false};
+        java.util.function.Supplier<dev.avatar4j.media.AudioStream> opener = () -> {
+            dev.avatar4j.media.AudioStream inner = dev.avatar4j.media.AudioStream.of(new AudioClip(tone, 16000));
+            return new dev.avatar4j.media.AudioStream() {
+                @Override
+                public int read(float[] dst, int off, int len) {
+                    largest[0] = Math.max(largest[0], len);
+                    return inner.read(dst, off, len);
+                }
+
+                @Override
+                public void close() {
+                    closed[0] = true;
+                }
+            };
+        };
+        Path out = dir.resolve("streamed.mp4");
+        write(out, new VideoSpec(W, H, FPS, new AudioClip(new float[0], 16000), null, opener), 25);
+        Map<String, Object> a = stream(ffprobe(out), "audio");
+        assertThat(number(a, "sample_rate")).isEqualTo(16000);
+        assertThat(number(a, "duration")).isCloseTo(2.5, within(0.1));
+        assertThat(closed[0]).isTrue();
+        assertThat(largest[0]).isLessThanOrEqualTo(4096);
+        AudioClip back = codec.readAudio(out, 16000);
+        int from = back.length() / 10;
+        assertThat(MediaFixtures.zeroCrossingFrequency(back.samples(), 16000, from, back.length() - from))
+                .isCloseTo(700, within(3.0));
+    }
+
     @Test
     void undecodableAudioFileFallsBackToTheClip() throws Exception {
         Path bogus = Files.write(dir.resolve("bogus.mp3"), new byte[] {1, 2, 3});

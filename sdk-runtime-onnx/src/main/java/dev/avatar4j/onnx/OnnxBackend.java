@@ -35,6 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@link #close()} (ONNX Runtime Java releases it at JVM exit).
  */
 final class OnnxBackend implements Backend {
+    /** {@code -Davatar4j.onnx.spinning=true} lets idle intra-op workers spin (ONNX Runtime's own default). */
+    private static final boolean SPINNING = Boolean.getBoolean("avatar4j.onnx.spinning");
+
     private static final Logger LOG = LoggerFactory.getLogger(OnnxBackend.class);
 
     private final OrtRuntime runtime;
@@ -91,6 +94,11 @@ final class OnnxBackend implements Backend {
             if (options.intraOpThreads() > 0) {
                 ortOptions.setIntraOpNumThreads(options.intraOpThreads());
             }
+            // Every session has its own intra-op pool, and a model runs several sessions in turn
+            // (DiT, VAE decoder, audio encoder) next to an encoder thread writing the MP4. Spinning
+            // workers of the idle pools would burn the cores the active pool and the encoder need;
+            // the DiT's operators are large enough that waking sleeping workers costs nothing visible.
+            ortOptions.addConfigEntry("session.intra_op.allow_spinning", SPINNING ? "1" : "0");
             if (useCuda) {
                 ortOptions.addCUDA(OrtRuntime.CUDA_DEVICE);
             }

@@ -17,7 +17,10 @@ import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.engine.SpeakerLayout;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -107,6 +110,169 @@ class LongCatEngineTest {
         }
     }
 
+    /** A procedurally generated tone track served as a stream: no array of it exists anywhere. */
+    private static final class SyntheticTrack {
+        final long length;
+        final double hz;
+        int opens;
+        int largestRead;
+
+        SyntheticTrack(double seconds, double hz) {
+            this.length = (long) (seconds * 16000);
+            this.hz = hz;
+        }
+
+        AudioSource source() {
+            return AudioSource.streamed("synthetic " + hz + " Hz", length, 16000, () -> {
+                opens++;
+                return new AudioStream() {
+                    private long at;
+
+                    @Override
+                    public int read(float[] dst, int off, int len) {
+                        largestRead = Math.max(largestRead, len);
+                        if (at >= length) {
+                            return -1;
+                        }
+                        int n = (int) Math.min(Math.min(len, 3000), length - at);
+                        for (int i = 0; i < n; i++, at++) {
+                            dst[off + i] = (float) (0.3 * Math.sin(2 * Math.PI * hz * at / 16000)
+                                    * (0.5 + 0.5 * Math.sin(at / 4000.0)));
+                        }
+                        return n;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }, () -> {
+                throw new AssertionError("a streamed track must never be decoded whole");
+            }, 1 << 16);
+        }
+    }
+
+    /**
+     * Two speakers' long tracks, streamed, are read by range and never held whole: the engine's
+     * loudness pass, its 30 s Whisper chunks (the tracks cross a chunk boundary) and a muxer reading
+     * the mix frame by frame each read a bounded window; every track is opened once per reader and
+     * never decoded whole. Frames still leave segment by segment, each segment's frames before the
+     * next segment's first DiT pass.
+     */
+    @Test
+    void streamedSpeakerTracksAreReadByRangeWhileFramesStreamPerSegment() {
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        SyntheticTrack left = new SyntheticTrack(34.0, 190);
+        SyntheticTrack right = new SyntheticTrack(21.0, 310);
+        List<Speaker> placed = SpeakerLayout.arrange(List.of(
+                new Speaker(left.source(), 0.05, 0.1, 0.4, 0.8), new Speaker(right.source(), 0.55, 0.1, 0.4, 0.8)),
+                false);
+        AudioSource mix = SpeakerLayout.mix(placed);
+        GenerationRequest r = new GenerationRequest(image, null, 64, 64, 8, 2L, null, Double.NaN, Double.NaN,
+                NoiseSource.seeded(2L), null, placed, mix);
+        List<Long> passesAtFrame = new ArrayList<>();
+        long[] passes = {0};
+        long[] muxed = {0};
+        float[] perFrame = new float[16000 / 25];
+        try (AudioStream muxer = mix.stream()) {
+            GenerationContext ctx = new GenerationContext() {
+                @Override
+                public void emitFrame(byte[] rgb) {
+                    passesAtFrame.add(passes[0]);
+                    int n = muxer.read(perFrame, 0, perFrame.length); // as a video sink interleaves audio
+                    muxed[0] += Math.max(n, 0);
+                }
+
+                @Override
+                public void advance(Progress.Stage stage, long units) {
+                    if (stage == Progress.Stage.DENOISING) {
+                        passes[0] += units;
+                    }
+                }
+
+                @Override
+                public void checkpoint() {
+                }
+            };
+            try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+                assertThat(engine.plan(r).frames()).isEqualTo(850);
+                engine.generate(r, ctx);
+            }
+        }
+        assertThat(passesAtFrame).hasSize(850);
+        for (int f = 0; f < 850; f++) {
+            int segment = f < 93 ? 0 : 1 + (f - 93) / 80;
+            assertThat(passesAtFrame.get(f)).as("DiT passes done when frame %d left", f).isEqualTo(8L * (segment + 1));
+        }
+        assertThat(muxed[0]).isEqualTo(850L * 640);
+        // per track: the loudness pass, the Whisper chunks, the muxer's fork; no backward re-reads
+        assertThat(left.opens).isEqualTo(3);
+        assertThat(right.opens).isEqualTo(3);
+        // the largest piece ever asked of a decoder is one 30 s Whisper chunk, less than the track
+        assertThat(left.largestRead).isLessThanOrEqualTo(480_000).isLessThan((int) left.length);
+        assertThat(right.largestRead).isLessThanOrEqualTo(480_000);
+        for (Speaker sp : placed) {
+            assertThat(sp.audio().inMemory()).isFalse();
+        }
+        assertThat(mix.inMemory()).isFalse();
+        r.closeAudio();
+    }
+
+    /**
+     * Speakers given without a region get the reference's defaults: two persons drive the left and
+     * right halves inset by a 10 % margin, which is not the same as the plain halves.
+     */
+    @Test
+    void twoSpeakersWithoutRegionsGetTheReferenceDefaultBoxes() {
+        try (AvatarModel model = AvatarModel.load(BUNDLE)) {
+            float[] a = tone(1.0, 200);
+            float[] b = tone(1.0, 330);
+            List<byte[]> defaults = frames(Avatar.from(PORTRAIT).speaker(a, 16000).speaker(b, 16000), model);
+            List<byte[]> explicit = frames(Avatar.from(PORTRAIT).speaker(Region.leftPerson(), a, 16000)
+                    .speaker(Region.rightPerson(), b, 16000), model);
+            List<byte[]> halves = frames(Avatar.from(PORTRAIT).speaker(Region.leftHalf(), a, 16000)
+                    .speaker(Region.rightHalf(), b, 16000), model);
+            assertThat(defaults).hasSameSizeAs(explicit);
+            for (int f = 0; f < defaults.size(); f++) {
+                assertThat(defaults.get(f)).as("frame %d", f).isEqualTo(explicit.get(f));
+            }
+            boolean differs = false;
+            for (int f = 0; f < defaults.size() && !differs; f++) {
+                differs = !java.util.Arrays.equals(defaults.get(f), halves.get(f));
+            }
+            assertThat(differs).as("the margin changes the person masks").isTrue();
+            // one person without a region drives the whole frame
+            List<byte[]> single = frames(Avatar.from(PORTRAIT).speaker(a, 16000), model);
+            List<byte[]> whole = frames(Avatar.from(PORTRAIT).speaker(Region.whole(), a, 16000), model);
+            for (int f = 0; f < single.size(); f++) {
+                assertThat(single.get(f)).isEqualTo(whole.get(f));
+            }
+            assertThatThrownBy(() -> frames(Avatar.from(PORTRAIT).speaker(a, 16000).speaker(b, 16000)
+                    .speaker(a, 16000), model)).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining("every region must be given");
+        }
+    }
+
+    private static List<byte[]> frames(Avatar request, AvatarModel model) {
+        List<byte[]> out = new ArrayList<>();
+        FrameSink sink = new FrameSink() {
+            @Override
+            public void accept(dev.avatar4j.Frame frame) {
+                out.add(frame.toRgbArray());
+            }
+
+            @Override
+            public void complete() {
+            }
+
+            @Override
+            public void abort() {
+            }
+        };
+        request.model(model).seed(9).size(64, 64).render(sink);
+        return out;
+    }
+
     @Test
     void twoSpeakersThroughThePublicApi() {
         try (AvatarModel model = AvatarModel.load(BUNDLE)) {
@@ -175,7 +341,7 @@ class LongCatEngineTest {
     }
 
     private static List<byte[]> run(RgbImage image, List<Speaker> speakers) {
-        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio(), 64, 64, 8, 5L, null, Double.NaN,
+        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
                 Double.NaN, NoiseSource.seeded(5L), null, speakers);
         List<byte[]> frames = new ArrayList<>();
         GenerationContext ctx = new GenerationContext() {

@@ -11,7 +11,9 @@ import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
 import dev.avatar4j.family.longcat.LongCatEngine;
+import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;
@@ -191,16 +193,32 @@ class LongCatParityTest {
         List<Speaker> speakers = new ArrayList<>();
         for (int i = 0; i < g.tracks().size(); i++) {
             double[] b = g.boxes().get(i);
-            speakers.add(new Speaker(new AudioClip(g.tracks().get(i), 16000), b[0], b[1], b[2], b[3]));
+            speakers.add(new Speaker(streamed(g.tracks().get(i)), b[0], b[1], b[2], b[3]));
         }
-        GenerationRequest request = new GenerationRequest(image, speakers.get(0).audio(), g.width(), g.height(),
+        GenerationRequest request = new GenerationRequest(image, new AudioClip(g.tracks().get(0), 16000), g.width(),
+                g.height(),
                 g.steps(), 0L, null, guidance, guidance, source, tap);
         Collector ctx = new Collector();
         try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
             assertThat(engine).isInstanceOf(LongCatEngine.class);
             ((LongCatEngine) engine).generate(request, speakers, ctx);
         }
+        for (Speaker sp : speakers) {
+            assertThat(sp.audio().inMemory()).as("tracks are read by range, never decoded whole").isFalse();
+            sp.audio().close();
+        }
         return new Result(latents, ctx.frames);
+    }
+
+    /**
+     * A track served as a stream through a small window (as a long file is), refusing to be decoded
+     * whole: the reference numbers must come out of the engine's streamed reading.
+     */
+    private static AudioSource streamed(float[] track) {
+        return AudioSource.streamed("track", track.length, 16000, () -> AudioStream.of(new AudioClip(track, 16000)),
+                () -> {
+                    throw new AssertionError("the engine must not decode a speaker's track whole");
+                }, 1 << 16);
     }
 
     private static final class Collector implements GenerationContext {

@@ -62,7 +62,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--speaker", paramLabel = "X,Y,W,H:FILE",
             description = "A person of a multi-person video (repeat for each): the region as fractions of the frame "
-                    + "and that person's speech, e.g. 0,0,0.5,1:left.wav. Needs a longcat-avatar model.")
+                    + "and that person's speech, e.g. 0,0,0.5,1:left.wav; or just FILE for the default region "
+                    + "(two persons: left and right halves with a 10% margin). Needs a longcat-avatar model.")
     List<String> speakers = new ArrayList<>();
 
     @Option(names = "--silent", paramLabel = "X,Y,W,H",
@@ -275,15 +276,17 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /** The request without model and listeners; its methods validate steps, size, guidance. */
-    /** The file of a {@code --speaker X,Y,W,H:FILE} value (the region is checked when the request is built). */
+    /** The file of a {@code --speaker X,Y,W,H:FILE} (or {@code FILE}) value; the region is checked too. */
     private Path speakerFile(String value) {
-        int colon = value.indexOf(':');
-        if (colon < 0 || colon == value.length() - 1) {
-            throw new ParameterException(spec.commandLine(),
-                    "--speaker wants X,Y,W,H:FILE (e.g. 0,0,0.5,1:left.wav), got '" + value + "'");
+        return speakerArg(value).file();
+    }
+
+    private SpeakerArg speakerArg(String value) {
+        try {
+            return SpeakerArg.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Region.parse(value.substring(0, colon));
-        return Path.of(value.substring(colon + 1));
     }
 
     private Avatar buildRequest() {
@@ -298,7 +301,8 @@ final class GenerateCommand implements Callable<Integer> {
             request = request.speak(audio);
         } else {
             for (String sp : speakers) {
-                request = request.speaker(Region.parse(sp.substring(0, sp.indexOf(':'))), speakerFile(sp));
+                SpeakerArg a = speakerArg(sp);
+                request = a.region() != null ? request.speaker(a.region(), a.file()) : request.speaker(a.file());
             }
             for (String r : silent) {
                 request = request.silent(Region.parse(r));

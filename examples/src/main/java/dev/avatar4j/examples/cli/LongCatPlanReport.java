@@ -1,6 +1,7 @@
 package dev.avatar4j.examples.cli;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import dev.avatar4j.Region;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatPlan;
 import dev.avatar4j.sampling.LongCatSchedule;
@@ -47,8 +48,37 @@ final class LongCatPlanReport {
                 c.textGuidance(), c.audioGuidance(), c.refImageIndex(), c.maskFrameRange(), c.caches());
     }
 
+    /**
+     * One person of a multi-speaker plan.
+     *
+     * @param file the speech file
+     * @param region the region it drives (the default of its position when none was given)
+     * @param offset where its track starts in the laid-out audio (samples)
+     * @param samples its own length in samples
+     */
+    record Person(String file, Region region, long offset, long samples) {
+    }
+
     /** The plan as JSON; floats are written as their float32 shortest decimal. */
     static String toJson(LongCatPlan p) {
+        return toJson(p, List.of());
+    }
+
+    /** Prints one line per person (nothing for a single-speaker plan). */
+    static void printPersons(PrintStream out, List<Person> persons) {
+        for (int i = 0; i < persons.size(); i++) {
+            Person q = persons.get(i);
+            Region r = q.region();
+            out.println(Avatar4jCli.format("person %d  %s: %d samples from %d, region %s,%s,%s,%s", i, q.file(),
+                    q.samples(), q.offset(), r.x(), r.y(), r.w(), r.h()));
+        }
+    }
+
+    /**
+     * The plan as JSON with its persons ({@code persons} count and a {@code speakers} list when
+     * speakers were given); floats are written as their float32 shortest decimal.
+     */
+    static String toJson(LongCatPlan p, List<Person> persons) {
         LongCatConfig c = p.config();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("family", LongCatConfig.FAMILY);
@@ -95,6 +125,19 @@ final class LongCatPlanReport {
         m.put("decoderCalls", (long) p.segments() * c.segmentLatents());
         m.put("width", p.width());
         m.put("height", p.height());
+        m.put("persons", Math.max(1, persons.size()));
+        if (!persons.isEmpty()) {
+            List<Map<String, Object>> list = new ArrayList<>();
+            for (Person q : persons) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("file", q.file());
+                e.put("region", List.of(q.region().x(), q.region().y(), q.region().w(), q.region().h()));
+                e.put("offset", q.offset());
+                e.put("samples", q.samples());
+                list.add(e);
+            }
+            m.put("speakers", list);
+        }
         try {
             return JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asString(m);
         } catch (IOException e) {

@@ -3,6 +3,8 @@ package dev.avatar4j.examples.cli;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.BundleException;
+import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.Region;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.DefaultBundle;
@@ -41,6 +43,7 @@ import picocli.CommandLine.Option;
         description = {"Shows what a generation would compute (frames, windows, schedule, forward passes, "
                 + "latent memory) without running or loading the model."},
         footer = {"", "Examples:", "  avatar4j plan --audio speech.wav",
+                "  avatar4j plan --model longcat-bundle --speaker left.wav --speaker right.wav --json",
                 "  avatar4j plan --audio speech.wav --steps 30 --overlap 10 --weights uniform --json"})
 final class PlanCommand implements Callable<Integer> {
     /** Manifests larger than this are refused, as by the SDK (they are a few kB). */
@@ -50,9 +53,18 @@ final class PlanCommand implements Callable<Integer> {
 
     private final Avatar4jCli cli;
 
-    @Option(names = "--audio", required = true, paramLabel = "P",
-            description = "Speech audio: WAV or any format FFmpeg reads.")
+    @Option(names = "--audio", paramLabel = "P",
+            description = "Speech audio: WAV or any format FFmpeg reads. Required unless --speaker is given.")
     Path audio;
+
+    @Option(names = "--speaker", paramLabel = "X,Y,W,H:FILE",
+            description = "A person of a multi-person video (repeat for each), as for generate: X,Y,W,H:FILE or "
+                    + "FILE for the default region. The plan covers the longest track (longcat-avatar).")
+    List<String> speakers = new ArrayList<>();
+
+    @Option(names = "--audio-mode", paramLabel = "parallel|sequential",
+            description = "With several speakers: parallel (tracks overlap, the default) or sequential (turn-taking).")
+    String audioMode;
 
     @Option(names = "--model", paramLabel = "DIR",
             description = "Model bundle directory (only its manifest is read) or .zip file. Default: $AVATAR4J_MODEL, "
@@ -90,12 +102,23 @@ final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try {
-            LongCatPlan longCat = longCatPlan();
+            if (audio == null && speakers.isEmpty()) {
+                throw new InvalidInputException("give --audio, or --speaker for each person");
+            }
+            if (audio != null && !speakers.isEmpty()) {
+                throw new InvalidInputException("give either --audio or --speaker, not both");
+            }
+            if (audioMode != null && speakers.isEmpty()) {
+                throw new InvalidInputException("--audio-mode needs --speaker");
+            }
+            List<LongCatPlanReport.Person> persons = new ArrayList<>();
+            LongCatPlan longCat = longCatPlan(persons);
             if (longCat != null) {
                 if (json) {
-                    cli.out().println(LongCatPlanReport.toJson(longCat));
+                    cli.out().println(LongCatPlanReport.toJson(longCat, persons));
                 } else {
-                    LongCatPlanReport.printSummary(cli.out(), audio, longCat);
+                    LongCatPlanReport.printSummary(cli.out(), audio != null ? audio : "longest track", longCat);
+                    LongCatPlanReport.printPersons(cli.out(), persons);
                 }
                 cli.out().flush();
                 return Avatar4jCli.EXIT_OK;
@@ -114,8 +137,12 @@ final class PlanCommand implements Callable<Integer> {
         }
     }
 
-    /** The plan of a {@code longcat-avatar} bundle, or null when the bundle is of another family. */
-    LongCatPlan longCatPlan() {
+    /**
+     * The plan of a {@code longcat-avatar} bundle, or null when the bundle is of another family.
+     *
+     * @param persons receives the persons (their regions with defaults applied, their placed tracks)
+     */
+    LongCatPlan longCatPlan(List<LongCatPlanReport.Person> persons) {
         Path dir = model != null ? model : configuredDefault();
         BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
         if (!LongCatConfig.FAMILY.equals(manifest.family())) {
@@ -130,8 +157,47 @@ final class PlanCommand implements Callable<Integer> {
         if (shift != null) {
             cfg = LongCatPlanReport.withShift(cfg, shift);
         }
-        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
+        long samples;
+        if (speakers.isEmpty()) {
+            samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
+        } else {
+            // laid out as the SDK lays them out: in parallel the longest track, in turns their sum
+            boolean sequential = sequential();
+            long total = 0;
+            for (int i = 0; i < speakers.size(); i++) {
+                SpeakerArg a = SpeakerArg.parse(speakers.get(i));
+                Region region = a.region() != null ? a.region() : Region.defaultFor(i, speakers.size());
+                long n = MediaRegistry.global().countAudio(a.file(), cfg.sampleRate());
+                persons.add(new LongCatPlanReport.Person(a.file().toString(), region, sequential ? total : 0, n));
+                total = sequential ? total + n : Math.max(total, n);
+            }
+            samples = total;
+        }
         return LongCatPlanReport.plan(cfg, samples, steps, width, height);
+    }
+
+    private boolean sequential() {
+        if (audioMode == null) {
+            return false;
+        }
+        return switch (audioMode.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "parallel" -> false;
+            case "sequential" -> true;
+            default -> throw new InvalidInputException("--audio-mode must be parallel or sequential, got '" + audioMode
+                    + "'");
+        };
+    }
+
+    /** The one speech file of a single-speaker family's plan. */
+    private Path singleAudio(String family) {
+        if (speakers.isEmpty()) {
+            return audio;
+        }
+        if (speakers.size() > 1) {
+            throw new InvalidInputException("family " + family + " animates one speaker; use a longcat-avatar model "
+                    + "for several");
+        }
+        return SpeakerArg.parse(speakers.get(0)).file();
     }
 
     /** Reads the manifest, measures the audio and plans with the options or the model's defaults. */
@@ -148,7 +214,7 @@ final class PlanCommand implements Callable<Integer> {
         }
         // counted without holding the samples: a 16 kHz PCM WAV from its header, anything else by
         // a streaming decode pass, so that hours of audio plan in bounded memory
-        long samples = MediaRegistry.global().countAudio(audio, cfg.sampleRate());
+        long samples = MediaRegistry.global().countAudio(singleAudio(manifest.family()), cfg.sampleRate());
         return StableAvatarPlan.create(cfg, samples, steps != null ? steps : cfg.defaultSteps(),
                 overlap != null ? overlap : cfg.overlap(), weights != null ? weights : cfg.weights(),
                 width != null ? width : cfg.width(), height != null ? height : cfg.height());
@@ -251,7 +317,8 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     private void printSummary(PrintStream out, StableAvatarPlan p) {
-        out.println(Avatar4jCli.format("audio     %s: %d samples at %d Hz (%.2f s)", audio, p.audioSamples(),
+        out.println(Avatar4jCli.format("audio     %s: %d samples at %d Hz (%.2f s)", singleAudio(p.family()),
+                p.audioSamples(),
                 p.sampleRate(), p.audioSamples() / (double) p.sampleRate()));
         out.println(Avatar4jCli.format("video     %d frames at %d fps (%.2f s), %dx%d", p.frames(), p.fps(),
                 p.frames() / (double) p.fps(), p.width(), p.height()));

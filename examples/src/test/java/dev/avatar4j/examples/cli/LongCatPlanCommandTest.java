@@ -24,6 +24,7 @@ class LongCatPlanCommandTest {
     static Path inputs;
     static Path bundle;
     static Path speech10s;
+    static Path speech6s;
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -34,6 +35,7 @@ class LongCatPlanCommandTest {
         assertThat(dir).isNotNull();
         bundle = dir.resolve("models/longcat-avatar-tiny");
         speech10s = PlanCommandTest.writeWav(inputs.resolve("speech-10s.wav"), 16_000, 1, 160_000);
+        speech6s = PlanCommandTest.writeWav(inputs.resolve("speech-6s.wav"), 16_000, 1, 96_000);
     }
 
     /** σ_k of the distilled schedule in double: raw r = (999 − idx)/999 read in reverse, shifted. */
@@ -102,6 +104,50 @@ class LongCatPlanCommandTest {
                 speech10s.toString());
         assertThat(text.code()).isZero();
         assertThat(text.out()).contains("segments  3 of 93 frames").contains("distilled, 8 steps, shift 7.0");
+    }
+
+    /**
+     * {@code plan --speaker}: the persons and the segments of the longest track (parallel) or of the
+     * turns one after the other (sequential); speakers without regions get the default boxes.
+     */
+    @Test
+    void speakersArePlannedOverTheLongestTrack() throws IOException {
+        Map<String, Object> m = PlanCommandTest.json(PlanCommandTest.cli("plan", "--model", bundle.toString(),
+                "--speaker", speech6s.toString(), "--speaker", speech10s.toString(), "--json"));
+        assertThat(((Number) m.get("audioSamples")).intValue()).isEqualTo(160_000);
+        assertThat(((Number) m.get("frames")).intValue()).isEqualTo(250);
+        assertThat(((Number) m.get("segments")).intValue()).isEqualTo(3);
+        assertThat(((Number) m.get("persons")).intValue()).isEqualTo(2);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sp = (List<Map<String, Object>>) m.get("speakers");
+        assertThat(sp).hasSize(2);
+        assertThat(doubles(sp.get(0), "region")).containsExactly(0.05, 0.1, 0.4, 0.8);
+        assertThat(doubles(sp.get(1), "region")).containsExactly(0.55, 0.1, 0.4, 0.8);
+        assertThat(((Number) sp.get(0).get("samples")).intValue()).isEqualTo(96_000);
+        assertThat(((Number) sp.get(1).get("offset")).intValue()).isZero();
+
+        Map<String, Object> turns = PlanCommandTest.json(PlanCommandTest.cli("plan", "--model", bundle.toString(),
+                "--speaker", "0,0,0.5,1:" + speech6s, "--speaker", "0.5,0,0.5,1:" + speech10s,
+                "--audio-mode", "sequential", "--json"));
+        assertThat(((Number) turns.get("frames")).intValue()).isEqualTo(400); // 16 s at 25 fps
+        assertThat(((Number) turns.get("segments")).intValue()).isEqualTo(1 + (400 - 93 + 79) / 80);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tsp = (List<Map<String, Object>>) turns.get("speakers");
+        assertThat(doubles(tsp.get(0), "region")).containsExactly(0, 0, 0.5, 1);
+        assertThat(((Number) tsp.get(1).get("offset")).intValue()).isEqualTo(96_000);
+
+        Avatar4jCliTest.Result text = PlanCommandTest.cli("plan", "--model", bundle.toString(), "--speaker",
+                speech6s.toString(), "--speaker", speech10s.toString());
+        assertThat(text.code()).isZero();
+        assertThat(text.out()).contains("person 1").contains("region 0.55,0.1,0.4,0.8");
+
+        Avatar4jCliTest.Result none = PlanCommandTest.cli("plan", "--model", bundle.toString());
+        assertThat(none.code()).isEqualTo(Avatar4jCli.EXIT_USAGE);
+        assertThat(none.err()).contains("--speaker");
+        Avatar4jCliTest.Result three = PlanCommandTest.cli("plan", "--model", bundle.toString(), "--speaker",
+                speech6s.toString(), "--speaker", speech6s.toString(), "--speaker", speech6s.toString());
+        assertThat(three.code()).isEqualTo(Avatar4jCli.EXIT_USAGE);
+        assertThat(three.err()).contains("every region must be given");
     }
 
     @Test

@@ -63,6 +63,21 @@ class SpeakerOptionTest {
         return (s1 * s1 + s2 * s2 - c * s1 * s2) / ((double) (to - from) * (to - from));
     }
 
+    /** {@code --speaker FILE} without a region: the default boxes of two persons; the mix is muxed. */
+    @Test
+    void speakersWithoutRegionsRenderWithTheDefaultBoxes() {
+        Path out = work.resolve("defaults.mp4");
+        Avatar4jCliTest.Result r = Avatar4jCliTest.cli("generate", "--model", bundle.toString(), "--image",
+                portrait.toString(), "--out", out.toString(), "--seed", "7", "-q",
+                "--speaker", low.toString(), "--speaker", high.toString());
+        assertThat(r.code()).as("stderr: %s", r.err()).isZero();
+        AudioClip audio = MediaRegistry.global().readAudio(out, 16_000);
+        assertThat(audio.length()).isBetween(38_000, 42_000);
+        float[] x = audio.samples();
+        assertThat(energy(x, 8_000, 24_000, 880)).isGreaterThan(100 * energy(x, 8_000, 24_000, 1500));
+        assertThat(energy(x, 8_000, 24_000, 220)).isGreaterThan(100 * energy(x, 8_000, 24_000, 1500));
+    }
+
     @Test
     void twoSpeakersInParallelAreMixed() {
         Path out = work.resolve("parallel.mp4");

@@ -1,8 +1,10 @@
 package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BackendException;
+import dev.avatar4j.audio.LoudnessMeter;
 import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
@@ -13,7 +15,7 @@ import java.util.Set;
 
 /**
  * One speaker's audio embedding {@code [rows, 5, D]} (REFERENCE-ALGORITHMS §3 "Audio, v1.5"):
- * loudness normalisation of the whole track, Whisper log-mel per 30 s chunk, the encoder graph's 5
+ * loudness normalisation of the whole (padded) track, Whisper log-mel per 30 s chunk, the encoder graph's 5
  * grouped layers at 50 Hz, the first {@code 2·rows} states interpolated with align_corners to
  * {@code rows}; and the per-segment gathers of the DiT's {@code audio_first}/{@code audio_latter}.
  *
@@ -22,6 +24,13 @@ import java.util.Set;
  * with the audio length. Each row is the same float32 interpolation as
  * {@link dev.avatar4j.audio.AlignCornersInterpolation} (bit for bit), and segments read rows in
  * increasing order, so every chunk is encoded once.
+ *
+ * <p><b>Streamed track.</b> The track is never held whole either: the loudness is measured in a
+ * first pass that streams it (from a {@link AudioSource#fork() fork}) through
+ * {@link LoudnessMeter}, which equals the whole-array measurement bit for bit; each 30 s chunk is
+ * then read from the source when the encoder needs it, with the gain applied as
+ * {@link LoudnessNormalizer#normalize} applies it and the padding past the end of the track read as
+ * zeros. Memory per speaker: one 30 s chunk of samples and two chunks of encoder states.
  */
 final class LongCatAudio {
     /** Grouped encoder layers (means of 0–7, 8–15, 16–23, 24–31, final). */
@@ -31,7 +40,10 @@ final class LongCatAudio {
     private final GraphSession encoder;
     private final LongCatConfig cfg;
     private final WhisperLogMel mel;
-    private final float[] normalized;
+    private final AudioSource track;
+    private final int padded;
+    private final double gain;
+    private final float[] samples = new float[WhisperLogMel.CHUNK_SAMPLES];
     private final int rows;
     private final int states;   // 2·rows: the encoder states used
     private final float scale;  // align_corners: (states − 1)/(rows − 1)
@@ -41,33 +53,71 @@ final class LongCatAudio {
     private final float[][] chunkStates = new float[2][];
     private int nextSlot;
 
-    private LongCatAudio(GraphSession encoder, LongCatConfig cfg, float[] normalized, int rows) {
+    private LongCatAudio(GraphSession encoder, LongCatConfig cfg, AudioSource track, int padded, double gain,
+                         int rows) {
         this.encoder = encoder;
         this.cfg = cfg;
         this.mel = new WhisperLogMel(cfg.melBins());
-        this.normalized = normalized;
+        this.track = track;
+        this.padded = padded;
+        this.gain = gain;
         this.rows = rows;
         this.states = 2 * rows;
         this.scale = rows > 1 ? (float) (states - 1) / (float) (rows - 1) : 0f;
     }
 
     /**
-     * Prepares the embedding of a padded track (normalises its loudness and encodes its first chunk).
+     * Prepares the embedding of a track padded with silence to {@code padded} samples: measures
+     * its loudness in one streamed pass and encodes its first chunk.
      *
      * @param encoder the audio-encoder graph
      * @param cfg configuration
-     * @param padded the speaker's samples, already padded to the plan's length
+     * @param track the speaker's samples (read by range; not closed here)
+     * @param padded the plan's padded length ({@code paddedSamples()}, at least the track's length)
      * @param rows embedding rows (the plan's {@code embeddingRows()})
      * @return the embedding
      */
-    static LongCatAudio embed(GraphSession encoder, LongCatConfig cfg, float[] padded, int rows) {
-        float[] x = LoudnessNormalizer.normalize(padded, cfg.sampleRate(), cfg.loudness());
-        if ((long) WhisperLogMel.chunkCount(x.length) * STATES_PER_CHUNK < 2L * rows) {
+    static LongCatAudio embed(GraphSession encoder, LongCatConfig cfg, AudioSource track, int padded, int rows) {
+        if (track.length() > padded) {
+            throw new IllegalArgumentException("track of " + track.length() + " samples is longer than its padded "
+                    + "length " + padded);
+        }
+        if ((long) WhisperLogMel.chunkCount(padded) * STATES_PER_CHUNK < 2L * rows) {
             throw new IllegalArgumentException("audio too short for " + rows + " embedding rows");
         }
-        LongCatAudio a = new LongCatAudio(encoder, cfg, x, rows);
+        double gain = LoudnessNormalizer.gain(loudness(track, padded, cfg.sampleRate()), cfg.loudness());
+        LongCatAudio a = new LongCatAudio(encoder, cfg, track, padded, gain, rows);
         a.chunk(0);
         return a;
+    }
+
+    /** Pass 1: the integrated loudness of the track padded to {@code padded}, streamed through a fork. */
+    static double loudness(AudioSource track, int padded, int rate) {
+        LoudnessMeter meter = new LoudnessMeter(rate, padded);
+        float[] buf = new float[1 << 16];
+        try (AudioSource f = track.fork()) {
+            for (long at = 0; at < padded; at += buf.length) {
+                int n = (int) Math.min(buf.length, padded - at);
+                f.read(at, buf, 0, n); // past the end of the track: zeros, the reference's padding
+                meter.accept(buf, 0, n);
+            }
+        }
+        return meter.integratedLoudness();
+    }
+
+    /**
+     * Pass 2: the loudness-normalised samples of chunk {@code c}, as {@code normalize(padded)} would
+     * hold them at {@code [c·480000, (c+1)·480000)}, zero past the padded end.
+     */
+    float[] normalizedChunk(int c) {
+        long from = (long) c * WhisperLogMel.CHUNK_SAMPLES;
+        int valid = (int) Math.max(0, Math.min(samples.length, padded - from));
+        track.read(from, samples, 0, valid);
+        java.util.Arrays.fill(samples, valid, samples.length, 0f);
+        for (int i = 0; i < valid; i++) {
+            samples[i] = (float) (gain * samples[i]);
+        }
+        return samples;
     }
 
     int rows() {
@@ -85,7 +135,7 @@ final class LongCatAudio {
                 return chunkStates[s];
             }
         }
-        float[] m = mel.chunk(normalized, c * WhisperLogMel.CHUNK_SAMPLES);
+        float[] m = mel.chunk(normalizedChunk(c), 0);
         float[] out;
         try (Tensor in = Tensor.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES)) {
             Map<String, Tensor> res = encoder.run(Map.of("input_features", in), Set.of("hidden_groups"));

@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@code refImageIndex}) and the VAE re-encoding of the previous segment's last 13 decoded frames.
  * Each segment is denoised with the flow-matching Euler sampler (negated model output), decoded
  * and its new frames streamed out before the next segment starts, so frames, latents and decoder
- * state never exceed one segment whatever the audio length.
+ * state never exceed one segment whatever the audio length. The speakers' tracks are
+ * {@link dev.avatar4j.engine.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
+ * the audio held whole.
  */
 public final class LongCatEngine implements FamilyEngine {
     private static final Logger log = LoggerFactory.getLogger(LongCatEngine.class);
@@ -151,18 +153,23 @@ public final class LongCatEngine implements FamilyEngine {
      */
     public LongCatPlan planOf(GenerationRequest r, List<Speaker> speakers) {
         List<Speaker> sp = resolve(r, speakers);
-        int longest = 0;
+        long longest = 0;
         for (Speaker s : sp) {
             if (s.audio().sampleRate() != cfg.sampleRate()) {
                 throw new IllegalArgumentException("audio must be at " + cfg.sampleRate() + " Hz");
             }
             longest = Math.max(longest, s.audio().length());
         }
-        return LongCatPlan.create(cfg, longest, r.steps(), r.width(), r.height());
+        if (longest > Integer.MAX_VALUE / 2) {
+            throw new InvalidInputException("audio is too long for " + LongCatConfig.FAMILY + " ("
+                    + longest / cfg.sampleRate() / 3600 + " hours)");
+        }
+        return LongCatPlan.create(cfg, (int) longest, r.steps(), r.width(), r.height());
     }
 
+    /** The speakers, or the request's speech (streamed when it is) on the whole frame. */
     private static List<Speaker> resolve(GenerationRequest r, List<Speaker> speakers) {
-        return speakers == null || speakers.isEmpty() ? List.of(Speaker.wholeFrame(r.audio())) : speakers;
+        return speakers == null || speakers.isEmpty() ? List.of(Speaker.wholeFrame(r.source())) : speakers;
     }
 
     @Override
@@ -204,11 +211,11 @@ public final class LongCatEngine implements FamilyEngine {
         log.debug("longcat: {} frames, {} segments, {} persons, {} schedule, {}x{}", p.frames(), p.segments(),
                 persons, cfg.distilled() ? "distilled" : "full", r.width(), r.height());
 
-        // audio features of every speaker (each padded like the longest track)
+        // audio features of every speaker (each padded like the longest track), read by range from
+        // the speakers' sources: a streamed track is never held whole
         List<LongCatAudio> audio = new ArrayList<>();
         for (Speaker s : sp) {
-            float[] padded = Arrays.copyOf(s.audio().samples(), p.paddedSamples());
-            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, padded, p.embeddingRows()));
+            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows()));
             ctx.checkpoint();
         }
         int dim = audio.get(0).dim();

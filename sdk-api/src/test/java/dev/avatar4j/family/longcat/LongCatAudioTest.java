@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.avatar4j.audio.AlignCornersInterpolation;
 import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
+import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
@@ -90,8 +93,29 @@ class LongCatAudioTest {
         float[] want = AlignCornersInterpolation.resample(java.util.Arrays.copyOf(states, 2 * rows * 5 * DIM),
                 2 * rows, 5 * DIM, rows);
 
+        // lazy, from the unpadded track streamed through a bounded window: never decoded whole
         FakeEncoder lazyEncoder = new FakeEncoder();
-        LongCatAudio audio = LongCatAudio.embed(lazyEncoder, cfg, padded, rows);
+        int[] opens = {0};
+        int[] largestRead = {0};
+        AudioSource streamed = AudioSource.streamed("track", track.length, 16_000, () -> {
+            opens[0]++;
+            AudioStream inner = AudioStream.of(new AudioClip(track, 16_000));
+            return new AudioStream() {
+                @Override
+                public int read(float[] dst, int off, int len) {
+                    largestRead[0] = Math.max(largestRead[0], len);
+                    return inner.read(dst, off, Math.min(len, 4096));
+                }
+
+                @Override
+                public void close() {
+                    inner.close();
+                }
+            };
+        }, () -> {
+            throw new AssertionError("the embedding must not decode the track whole");
+        }, WhisperLogMel.CHUNK_SAMPLES);
+        LongCatAudio audio = LongCatAudio.embed(lazyEncoder, cfg, streamed, plan.paddedSamples(), rows);
         assertThat(audio.dim()).isEqualTo(DIM);
         int row = 5 * DIM;
         for (int s = 0; s < plan.segments(); s++) {
@@ -122,5 +146,10 @@ class LongCatAudioTest {
         int needed = (2 * rows - 1) / 1500 + 1;
         assertThat(needed).isEqualTo(3);
         assertThat(lazyEncoder.calls).hasSize(needed).isEqualTo(eagerEncoder.calls.subList(0, needed));
+        // one decoder for the loudness pass (a fork), one for the chunks; no buffer near the track's size
+        assertThat(opens[0]).isEqualTo(2);
+        assertThat(streamed.inMemory()).isFalse();
+        assertThat(largestRead[0]).isLessThanOrEqualTo(WhisperLogMel.CHUNK_SAMPLES);
+        streamed.close();
     }
 }
