@@ -5,7 +5,6 @@ import dev.avatar4j.family.latentsync.LatentSyncEngine;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
-import dev.avatar4j.media.VideoClip;
 import dev.avatar4j.media.VideoSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +31,10 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>The output has the input video's resolution and the speech's duration (25 fps): a shorter
  * video is played forward and backward until the speech ends, a longer one is cut. Frames are
- * rendered in chunks of the model's chunk size (16) and written as each chunk finishes.
+ * rendered in chunks of the model's chunk size (16) and written as each chunk finishes. The video is
+ * decoded on demand, twice (faces first, then frames), so that a long input is never held whole; a
+ * video shorter than the speech is kept in a temporary file for its backward plays (deleted when
+ * done).
  * Without {@link #model(AvatarModel)} the {@link AvatarModel#defaultModel() default model} is used,
  * which must then be a {@code latentsync} bundle.
  */
@@ -46,9 +48,10 @@ public final class Dub {
     private final Long seed;
     private final NoFace noFace;
     private final List<FrameListener> frameListeners;
+    private final List<ProgressListener> progressListeners;
 
     private Dub(Path video, Path audioPath, AudioClip audio, AvatarModel model, Integer steps, Double guidance,
-                Long seed, NoFace noFace, List<FrameListener> frameListeners) {
+                Long seed, NoFace noFace, List<FrameListener> frameListeners, List<ProgressListener> progressListeners) {
         this.video = video;
         this.audioPath = audioPath;
         this.audio = audio;
@@ -58,28 +61,29 @@ public final class Dub {
         this.seed = seed;
         this.noFace = noFace;
         this.frameListeners = List.copyOf(frameListeners);
+        this.progressListeners = List.copyOf(progressListeners);
     }
 
     static Dub of(Path video) {
-        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of());
+        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of());
     }
 
     /** The new speech, from a file (any format the media codecs read). */
     public Dub speak(Path audio) {
         return new Dub(video, Objects.requireNonNull(audio, "audio"), null, model, steps, guidance, seed, noFace,
-                frameListeners);
+                frameListeners, progressListeners);
     }
 
     /** The new speech as mono samples in [−1, 1] at {@code sampleRate} (resampled as needed). */
     public Dub speak(float[] samples, int sampleRate) {
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
-                frameListeners);
+                frameListeners, progressListeners);
     }
 
     /** The {@code latentsync} model to dub with. */
     public Dub model(AvatarModel model) {
         return new Dub(video, audioPath, audio, Objects.requireNonNull(model, "model"), steps, guidance, seed, noFace,
-                frameListeners);
+                frameListeners, progressListeners);
     }
 
     /**
@@ -91,7 +95,7 @@ public final class Dub {
         if (steps < 1 || steps > 1000) {
             throw new InvalidInputException("steps must be in 1..1000, got " + steps);
         }
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners);
     }
 
     /**
@@ -104,25 +108,41 @@ public final class Dub {
         if (!(scale > 0) || !Double.isFinite(scale)) {
             throw new InvalidInputException("guidance must be finite and positive, got " + scale);
         }
-        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners);
+        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners);
     }
 
     /** Seed of the one noise frame all frames start from (default: random). */
     public Dub seed(long seed) {
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners);
     }
 
     /** What to do with frames without a face (default {@link NoFace#FAIL}). */
     public Dub noFace(NoFace policy) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, Objects.requireNonNull(policy, "policy"),
-                frameListeners);
+                frameListeners, progressListeners);
     }
 
     /** Also calls {@code listener} with every output frame, in order, on the rendering thread. */
     public Dub onFrame(FrameListener listener) {
         List<FrameListener> l = new ArrayList<>(frameListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners);
+    }
+
+    /**
+     * Also calls {@code listener} with progress updates on the rendering thread, the same
+     * {@link Progress} as portrait generation: {@link Progress.Stage#PREPARING} while the speech is
+     * encoded and the faces are located (frames total known from the start), then
+     * {@link Progress.Stage#DENOISING} after every DDIM step of a chunk and
+     * {@link Progress.Stage#DECODING} after its faces are decoded (work = UNet passes plus decoded
+     * faces, known once the faces are located), {@link Progress.Stage#FINISHING} once every frame is
+     * written and {@link Progress.Stage#DONE} when the output is complete. An exception thrown by the
+     * listener fails the dub.
+     */
+    public Dub onProgress(ProgressListener listener) {
+        List<ProgressListener> l = new ArrayList<>(progressListeners);
+        l.add(Objects.requireNonNull(listener, "listener"));
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l);
     }
 
     /**
@@ -162,31 +182,134 @@ public final class Dub {
                 throw new BundleException("model '" + m.name() + "' is of family " + m.family()
                         + "; dubbing needs a latentsync bundle (pass it with model(...), CLI --model)");
             }
+            Reporter progress = new Reporter(progressListeners, started);
             MediaRegistry media = MediaRegistry.global();
             AudioClip speech = audio != null ? media.resample(audio, engine.sampleRate())
                     : media.readAudio(audioPath, engine.sampleRate());
             if (speech.samples().length == 0) {
                 throw new InvalidInputException("the speech is empty");
             }
+            int fps = engine.fps();
             int n = engine.frameCount(speech.samples().length);
-            VideoClip clip = media.readVideo(video, engine.fps(), n);
+            progress.planned(n, 0);
+            progress.publish(Progress.Stage.PREPARING);
             int st = steps != null ? steps : engine.defaultSteps();
             double g = guidance != null ? guidance : engine.defaultGuidance();
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-            int[] count = {0};
-            try (FrameSink sink = sinks.apply(new Prepared(clip.width(), clip.height(), engine.fps(), speech))) {
-                engine.dub(clip.frames(), speech, st, g, noFace.name(), s, () -> Thread.currentThread().isInterrupted(),
-                        (RgbImage img) -> {
-                            Frame f = new Frame(count[0]++, engine.fps(), img.width(), img.height(), img.toRgbArray());
-                            sink.accept(f);
-                            for (FrameListener l : frameListeners) {
-                                l.onFrame(f);
-                            }
-                        });
-                sink.complete();
+            Output out = new Output(sinks, fps, speech, progress);
+            try {
+                // the video is opened twice (faces first, then frames) and decoded on demand
+                engine.dub(() -> media.openVideoStream(video, fps, n), speech, st, g, noFace.name(), s,
+                        () -> Thread.currentThread().isInterrupted(), out);
+                progress.publish(Progress.Stage.FINISHING);
+                out.complete();
+            } finally {
+                out.close();
             }
-            return new RenderResult(Optional.ofNullable(output), count[0], clip.width(), clip.height(), engine.fps(), st,
+            progress.publish(Progress.Stage.DONE);
+            return new RenderResult(Optional.ofNullable(output), out.count, out.width, out.height, fps, st,
                     s, m.backendName(), Duration.ofNanos(System.nanoTime() - started));
+        }
+    }
+
+    /** Turns the engine's plan and work into {@link Progress} for the listeners. */
+    private static final class Reporter {
+        private final List<ProgressListener> listeners;
+        private final long started;
+        private int framesTotal;
+        private int framesDone;
+        private long workTotal;
+        private long workDone;
+        private Progress.Stage stage = Progress.Stage.PREPARING;
+
+        Reporter(List<ProgressListener> listeners, long started) {
+            this.listeners = listeners;
+            this.started = started;
+        }
+
+        void planned(int frames, long work) {
+            framesTotal = frames;
+            workTotal = work;
+        }
+
+        void advance(Progress.Stage s, long units) {
+            workDone += units;
+            publish(s);
+        }
+
+        void frame() {
+            framesDone++;
+            publish(stage);
+        }
+
+        void publish(Progress.Stage s) {
+            stage = s;
+            if (listeners.isEmpty()) {
+                return;
+            }
+            Progress p = new Progress(s, framesDone, framesTotal, Math.min(workDone, workTotal), workTotal,
+                    Duration.ofNanos(System.nanoTime() - started));
+            for (ProgressListener l : listeners) {
+                l.onProgress(p);
+            }
+        }
+    }
+
+    /** Opens the sink at the first frame (its size is the video's) and hands frames on. */
+    private final class Output implements LatentSyncEngine.Listener {
+        private final java.util.function.Function<Prepared, FrameSink> sinks;
+        private final int fps;
+        private final AudioClip speech;
+        private final Reporter progress;
+        private FrameSink sink;
+        int count;
+        int width;
+        int height;
+
+        Output(java.util.function.Function<Prepared, FrameSink> sinks, int fps, AudioClip speech, Reporter progress) {
+            this.sinks = sinks;
+            this.fps = fps;
+            this.speech = speech;
+            this.progress = progress;
+        }
+
+        @Override
+        public void planned(int frames, long workUnits) {
+            progress.planned(frames, workUnits);
+            progress.publish(Progress.Stage.PREPARING);
+        }
+
+        @Override
+        public void advanced(Progress.Stage stage, long units) {
+            progress.advance(stage, units);
+        }
+
+        @Override
+        public void frame(RgbImage img) {
+            if (sink == null) {
+                width = img.width();
+                height = img.height();
+                sink = sinks.apply(new Prepared(width, height, fps, speech));
+            }
+            Frame f = new Frame(count++, fps, img.width(), img.height(), img.toRgbArray());
+            sink.accept(f);
+            for (FrameListener l : frameListeners) {
+                l.onFrame(f);
+            }
+            progress.frame();
+        }
+
+        void complete() {
+            if (sink == null) {
+                throw new InvalidInputException("the video gave no frame");
+            }
+            sink.complete();
+        }
+
+        void close() {
+            if (sink != null) {
+                sink.close();
+            }
         }
     }
 

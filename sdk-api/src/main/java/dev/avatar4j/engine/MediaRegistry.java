@@ -9,6 +9,7 @@ import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.UnsupportedMediaException;
 import dev.avatar4j.media.VideoClip;
+import dev.avatar4j.media.VideoStream;
 import dev.avatar4j.media.VideoSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,6 +102,24 @@ public final class MediaRegistry {
         for (MediaCodec c : codecs) {
             try {
                 return c.readVideo(file, fps, maxFrames);
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot read video " + file + ": unsupported format (" + String.join("; ", tried)
+                + ")" + hint());
+    }
+
+    /**
+     * Opens a video at {@code fps} (at most {@code maxFrames} frames) as a stream with the first
+     * codec that reads video; see {@link MediaCodec#openVideoStream(Path, int, int)}.
+     */
+    public VideoStream openVideoStream(Path file, int fps, int maxFrames) {
+        checkReadable(file, "video");
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.openVideoStream(file, fps, maxFrames);
             } catch (UnsupportedMediaException e) {
                 tried.add(c.name() + ": " + e.getMessage());
             }

@@ -51,6 +51,23 @@ public interface MediaCodec {
     }
 
     /**
+     * Opens the video of {@code file} as a stream: the frames {@link #readVideo(Path, int, int)}
+     * would return, in the same order and bit for bit, decoded on demand so that a long input is
+     * never held at once. The default decodes the whole clip with {@code readVideo}; codecs that
+     * decode incrementally override it.
+     *
+     * @param file the video file
+     * @param fps output frames per second, positive
+     * @param maxFrames most frames the stream returns, positive
+     * @throws UnsupportedMediaException if this codec does not read the file's format (exactly
+     *         when {@code readVideo} would throw it)
+     * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no video frame
+     */
+    default VideoStream openVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
+        return VideoStream.of(readVideo(file, fps, maxFrames));
+    }
+
+    /**
      * The number of samples {@link #readAudio(Path, int)} would return, ideally without holding
      * them all (for planning long inputs). The default decodes the file with {@code readAudio};
      * codecs that can stream override it.

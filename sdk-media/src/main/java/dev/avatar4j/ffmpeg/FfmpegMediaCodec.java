@@ -8,6 +8,7 @@ import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.UnsupportedMediaException;
 import dev.avatar4j.media.VideoClip;
+import dev.avatar4j.media.VideoStream;
 import dev.avatar4j.media.VideoSpec;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -28,7 +29,8 @@ import java.util.Objects;
  *   <li>{@link #readAudio}: the first audio track, mixed down to mono (channel average) and
  *       resampled by libswresample, decoded as a stream.</li>
  *   <li>{@link #readVideo}: the first video track as RGB frames at a constant rate, converted with
- *       the rule of FFmpeg's {@code fps} filter, turned upright by its display matrix.</li>
+ *       the rule of FFmpeg's {@code fps} filter, turned upright by its display matrix;
+ *       {@link #openVideoStream} gives the same frames decoded on demand.</li>
  *   <li>{@link #openVideo}: a streaming MP4 writer (H.264 yuv420p + AAC). Frame {@code i} is
  *       presented at exactly {@code i / fps}; the audio track (the original file when FFmpeg
  *       decodes it, else the decoded clip) is written in full; the file appears atomically on
@@ -229,6 +231,16 @@ public final class FfmpegMediaCodec implements MediaCodec {
         checkReadable(file, "video");
         FfmpegNatives.ensureLoaded();
         return FfmpegVideoReader.read(file, fps, maxFrames);
+    }
+
+    @Override
+    public VideoStream openVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
+        if (fps <= 0 || maxFrames <= 0) {
+            throw new IllegalArgumentException("fps and maxFrames must be positive, got " + fps + ", " + maxFrames);
+        }
+        checkReadable(file, "video");
+        FfmpegNatives.ensureLoaded();
+        return FfmpegVideoReader.open(file, fps, maxFrames);
     }
 
     @Override

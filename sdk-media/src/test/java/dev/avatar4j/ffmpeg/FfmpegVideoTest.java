@@ -122,6 +122,38 @@ class FfmpegVideoTest {
     }
 
     @Test
+    void theStreamDecodesOnDemandAndGivesTheSameFrames() throws Exception {
+        Path c = clip(31, "30", null);
+        byte[][] ref = reference(c, W, H);
+        try (FfmpegVideoReader s = (FfmpegVideoReader) codec.openVideoStream(c, 25, 10_000)) {
+            assertThat(s.width()).isEqualTo(W);
+            assertThat(s.height()).isEqualTo(H);
+            assertThat(s.fps()).isEqualTo(25);
+            for (int i = 0; i < 5; i++) {
+                assertThat(s.next().toRgbArray()).as("frame %d", i).isEqualTo(ref[i]);
+            }
+            // 5 frames at 25 fps span 0.2 s: 6 source frames at 30 fps, plus the one that ends the last
+            assertThat(s.decodedFrames()).isLessThanOrEqualTo(7);
+            int i = 5;
+            for (RgbImage f = s.next(); f != null; f = s.next()) {
+                assertThat(f.toRgbArray()).as("frame %d", i).isEqualTo(ref[i]);
+                i++;
+            }
+            assertThat(i).isEqualTo(ref.length);
+            assertThat(s.next()).isNull();
+        }
+        try (var s = codec.openVideoStream(c, 25, 3)) {
+            assertThat(s.next()).isNotNull();
+            assertThat(s.next()).isNotNull();
+            assertThat(s.next()).isNotNull();
+            assertThat(s.next()).as("maxFrames").isNull();
+        }
+        var closed = codec.openVideoStream(c, 25, 3);
+        closed.close();
+        assertThatThrownBy(closed::next).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void h264ClipKeepsItsSizeAndLength() throws Exception {
         Path c = dir.resolve("testsrc.mp4");
         MediaFixtures.run("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",

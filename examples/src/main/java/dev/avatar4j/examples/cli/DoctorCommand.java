@@ -110,7 +110,7 @@ final class DoctorCommand implements Callable<Integer> {
         String source = System.getProperty(AvatarModel.MODEL_PROPERTY) != null ? "-D" + AvatarModel.MODEL_PROPERTY
                 : System.getenv(AvatarModel.MODEL_ENV) != null ? "$" + AvatarModel.MODEL_ENV : "built-in preview";
         try {
-            AvatarModel m = backend != null ? GenerateCommand.defaultModelOn(backend) : AvatarModel.defaultModel();
+            AvatarModel m = backend != null ? BackendOption.defaultModelOn(backend) : AvatarModel.defaultModel();
             return summary(m) + " [" + source + "]";
         } catch (AvatarException | IllegalStateException e) {
             return "unavailable " + dash + " " + Avatar4jCli.oneLine(e.getMessage()) + " [" + source + "]";

@@ -1,13 +1,13 @@
 package dev.avatar4j.examples.cli;
 
 import dev.avatar4j.Avatar;
-import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Dub;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
  * {@code latentsync} model and writes an MP4 with the input's resolution and the speech's duration.
  * Exit codes as for {@code generate}: 2 for bad input (including a frame without a face under
  * {@code --no-face fail}, named by its index), 3 for a bundle that is not a dubbing model, 4 for
- * backend failures.
+ * backend failures. {@code --backend} is resolved as for {@code generate} ({@link BackendOption}).
  */
 @Command(name = "dub", mixinStandardHelpOptions = true, sortOptions = false,
         versionProvider = VersionProvider.class,
@@ -55,6 +55,12 @@ final class DubCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "Seed of the shared noise frame. Default: random.")
     Long seed;
 
+    @Mixin
+    BackendOption backendOption = new BackendOption();
+
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+    boolean quiet;
+
     DubCommand(Avatar4jCli cli) {
         this.cli = cli;
     }
@@ -71,16 +77,20 @@ final class DubCommand implements Callable<Integer> {
         if (seed != null) {
             request = request.seed(seed);
         }
-        AvatarModel m = model != null ? AvatarModel.load(model) : AvatarModel.defaultModel();
-        try {
-            RenderResult r = request.model(m).render(out);
-            cli.out().println(Avatar4jCli.format("wrote %s: %d frames, %dx%d, %d fps, %d steps, seed %d, %s",
-                    out, r.frames(), r.width(), r.height(), r.fps(), r.steps(), r.seed(), r.backend()));
-            return 0;
-        } finally {
-            if (model != null) {
-                m.close();
+        try (BackendOption.LoadedModel loaded = backendOption.load(model);
+             ProgressDisplay progress = !quiet && ProgressDisplay.onTerminal(cli) ? new ProgressDisplay(cli.err()) : null) {
+            if (progress != null) {
+                request = request.onProgress(progress::update);
             }
+            RenderResult r = request.model(loaded.model()).render(out);
+            if (progress != null) {
+                progress.close();
+            }
+            if (!quiet) {
+                cli.out().println(Avatar4jCli.format("wrote %s: %d frames, %dx%d, %d fps, %d steps, seed %d, %s",
+                        out, r.frames(), r.width(), r.height(), r.fps(), r.steps(), r.seed(), r.backend()));
+            }
+            return 0;
         }
     }
 }

@@ -3,20 +3,14 @@ package dev.avatar4j.examples.cli;
 import dev.avatar4j.AudioMode;
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarException;
-import dev.avatar4j.AvatarModel;
-import dev.avatar4j.BackendException;
 import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.Region;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.BackendRegistry;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
-import dev.avatar4j.spi.BackendProbe;
 import dev.avatar4j.media.FrameSinks;
-import dev.avatar4j.spi.BackendProvider;
-import java.io.Console;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,13 +18,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -108,9 +101,8 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Guidance scales for the prompt and the audio, e.g. 3,5. Default: the model's.")
     String guidance;
 
-    @Option(names = "--backend", paramLabel = "NAME",
-            description = "Inference backend: auto, onnx or tensorrt. Default: $AVATAR4J_BACKEND, else auto.")
-    String backend;
+    @Mixin
+    BackendOption backendOption = new BackendOption();
 
     @Option(names = "--png-dir", paramLabel = "DIR",
             description = "Also write every frame as frame_NNNNNN.png into DIR (created if missing).")
@@ -145,10 +137,10 @@ final class GenerateCommand implements Callable<Integer> {
     private int generate(CountDownLatch finished) {
         long started = System.nanoTime();
         validateFiles();
-        String requestedBackend = validateBackend();
+        String requestedBackend = backendOption.validate();
         Avatar request = buildRequest();
-        String backendName = resolveBackend(requestedBackend);
-        try (LoadedModel loaded = loadModel(backendName)) {
+        String backendName = BackendOption.resolve(requestedBackend);
+        try (BackendOption.LoadedModel loaded = BackendOption.load(model, backendName)) {
             request = request.model(loaded.model());
             Path target = out.toAbsolutePath().normalize();
             GuardedSink png = null;
@@ -200,11 +192,7 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     private boolean showProgress() {
-        if (quiet) {
-            return false;
-        }
-        Console console = System.console();
-        return console != null && console.isTerminal() && cli.err() == System.err;
+        return !quiet && ProgressDisplay.onTerminal(cli);
     }
 
     /** Moves the PNG frames into place; if that fails, the MP4 is removed too so that no half result remains. */
@@ -287,62 +275,6 @@ final class GenerateCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Checks {@code --backend} against the providers on the class path; an unknown name is a
-     * usage error (exit 2), a known but unavailable one a backend failure (exit 4, when loading).
-     *
-     * @return the lower-case name, or null when not given
-     */
-    private String validateBackend() {
-        if (backend == null) {
-            return null;
-        }
-        String name = backend.strip().toLowerCase(Locale.ROOT);
-        List<String> valid = new ArrayList<>();
-        valid.add("auto");
-        for (BackendProvider p : BackendRegistry.global().providers()) {
-            valid.add(p.name().toLowerCase(Locale.ROOT));
-        }
-        if (!valid.contains(name)) {
-            throw new ParameterException(spec.commandLine(), "unknown backend '" + backend + "'; choose one of: "
-                    + String.join(", ", valid));
-        }
-        return name;
-    }
-
-    /**
-     * Resolves {@code auto} (or nothing configured) to the best available backend here, so that
-     * the expected fallback (e.g. no GPU for TensorRT) is a debug line rather than a warning on
-     * every run; {@code avatar4j doctor} explains the choice.
-     *
-     * @param requested the validated {@code --backend}, or null
-     * @return the backend name to load on, or null to let the SDK decide (and report)
-     */
-    private static String resolveBackend(String requested) {
-        String wanted = requested != null ? requested : BackendRegistry.configuredName();
-        if (wanted != null && !wanted.equalsIgnoreCase("auto")) {
-            // a named backend that cannot run here fails with its probe's reason before any model loads
-            BackendProbe probe = BackendRegistry.global().probeAll().get(wanted.toLowerCase(Locale.ROOT));
-            if (probe != null && !probe.available()) {
-                throw new BackendException("backend '" + wanted.toLowerCase(Locale.ROOT) + "' is not available: "
-                        + probe.detail());
-            }
-            return requested;
-        }
-        List<String> skipped = new ArrayList<>();
-        for (Map.Entry<String, BackendProbe> e : BackendRegistry.global().probeAll().entrySet()) {
-            if (e.getValue().available()) {
-                if (!skipped.isEmpty()) {
-                    LoggerFactory.getLogger(GenerateCommand.class).debug("backend auto: {} ({})", e.getKey(),
-                            String.join("; ", skipped));
-                }
-                return e.getKey();
-            }
-            skipped.add(e.getKey() + " unavailable: " + e.getValue().detail());
-        }
-        return requested; // none available: the SDK says so
-    }
-
     /** The request without model and listeners; its methods validate steps, size, guidance. */
     /** The file of a {@code --speaker X,Y,W,H:FILE} (or {@code FILE}) value; the region is checked too. */
     private Path speakerFile(String value) {
@@ -410,51 +342,6 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return request;
-    }
-
-    /** A model and whether this command must close it. */
-    private record LoadedModel(AvatarModel model, boolean owned) implements AutoCloseable {
-        @Override
-        public void close() {
-            if (owned) {
-                model.close();
-            }
-        }
-    }
-
-    private LoadedModel loadModel(String backendName) {
-        if (model != null) {
-            return new LoadedModel(AvatarModel.builder(model).backend(backendName).load(), true);
-        }
-        if (backendName == null) {
-            return new LoadedModel(AvatarModel.defaultModel(), false);
-        }
-        AvatarModel m = defaultModelOn(backendName);
-        if (!backendName.equals("auto") && !m.backendName().equalsIgnoreCase(backendName)) {
-            // only possible when the default model was already loaded in this JVM
-            throw new BackendException("the default model is already loaded on backend '" + m.backendName()
-                    + "'; use --model DIR to load it on '" + backendName + "'");
-        }
-        return new LoadedModel(m, false);
-    }
-
-    /**
-     * The shared default model, loaded (if this is the first use) on {@code backendName}: the SDK
-     * selects the default model's backend from the {@code avatar4j.backend} property, so it is set
-     * for the duration of the load.
-     */
-    static AvatarModel defaultModelOn(String backendName) {
-        String previous = System.getProperty(BackendRegistry.BACKEND_PROPERTY);
-        System.setProperty(BackendRegistry.BACKEND_PROPERTY, backendName);
-        try {
-            return AvatarModel.defaultModel();
-        } finally {
-            if (previous == null) {
-                System.clearProperty(BackendRegistry.BACKEND_PROPERTY);
-            } else {
-                System.setProperty(BackendRegistry.BACKEND_PROPERTY, previous);
-            }
-        }
     }
 
     /**

@@ -32,6 +32,12 @@ final class ProgressDisplay implements AutoCloseable {
                 .build();
     }
 
+    /** Whether a bar makes sense: the CLI writes to the process's stderr and that is a terminal. */
+    static boolean onTerminal(Avatar4jCli cli) {
+        java.io.Console console = System.console();
+        return console != null && console.isTerminal() && cli.err() == System.err;
+    }
+
     private Optional<Duration> eta() {
         Progress p = last;
         return p == null ? Optional.empty() : p.eta();

@@ -226,6 +226,61 @@ class DubEndToEndTest {
     }
 
     @Test
+    void progressGoesFromPreparingToDoneWithTheWorkDoneAtTheEnd() {
+        List<dev.avatar4j.Progress> seen = new java.util.ArrayList<>();
+        RenderResult r = request().noFace(NoFace.PASSTHROUGH).onProgress(seen::add).render(tmp.resolve("progress.mp4"));
+        assertThat(r.frames()).isEqualTo(25);
+        assertThat(seen.getFirst().stage()).isEqualTo(dev.avatar4j.Progress.Stage.PREPARING);
+        assertThat(seen.getFirst().framesTotal()).isEqualTo(25);
+        dev.avatar4j.Progress last = seen.getLast();
+        assertThat(last.stage()).isEqualTo(dev.avatar4j.Progress.Stage.DONE);
+        assertThat(last.framesDone()).isEqualTo(25);
+        // two chunks with faces (16 + 9 frames, 20 faces): 2 steps x 2 guidance branches each, plus 20 decoded faces
+        assertThat(last.workTotal()).isEqualTo(2 * 4 + 20);
+        assertThat(last.workDone()).isEqualTo(last.workTotal());
+        assertThat(seen.stream().map(dev.avatar4j.Progress::stage).distinct().toList()).containsExactly(
+                dev.avatar4j.Progress.Stage.PREPARING, dev.avatar4j.Progress.Stage.DENOISING,
+                dev.avatar4j.Progress.Stage.DECODING, dev.avatar4j.Progress.Stage.FINISHING,
+                dev.avatar4j.Progress.Stage.DONE);
+        for (int i = 1; i < seen.size(); i++) {
+            assertThat(seen.get(i).workDone()).isGreaterThanOrEqualTo(seen.get(i - 1).workDone());
+            assertThat(seen.get(i).framesDone()).isGreaterThanOrEqualTo(seen.get(i - 1).framesDone());
+        }
+        // a failing listener fails the dub and leaves no file
+        Path failed = tmp.resolve("listener-failed.mp4");
+        assertThatThrownBy(() -> request().noFace(NoFace.PASSTHROUGH).onProgress(p -> {
+            if (p.framesDone() == 3) {
+                throw new IllegalStateException("listener says no");
+            }
+        }).render(failed)).hasMessageContaining("listener says no");
+        assertThat(failed).doesNotExist();
+    }
+
+    @Test
+    void cliBackendIsResolvedAsForGenerate() {
+        Path wav = REPO.resolve("examples/media/hello.wav");
+        Avatar4jCliTest.Result unknown = Avatar4jCliTest.cli("dub", "--video", clip.toString(), "--audio", wav.toString(),
+                "--out", tmp.resolve("b0.mp4").toString(), "--model", BUNDLE.toString(), "--backend", "nosuch");
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("unknown backend 'nosuch'").contains("onnx");
+        Path out = tmp.resolve("b1.mp4");
+        Avatar4jCliTest.Result onnx = Avatar4jCliTest.cli("dub", "--video", clip.toString(), "--audio", wav.toString(),
+                "--out", out.toString(), "--model", BUNDLE.toString(), "--backend", "onnx", "--steps", "1",
+                "--no-face", "passthrough", "--seed", "1");
+        assertThat(onnx.code()).as("err: %s", onnx.err()).isZero();
+        assertThat(onnx.out()).contains("wrote " + out).containsIgnoringCase("onnx");
+        var trt = dev.avatar4j.engine.BackendRegistry.global().probeAll().get("tensorrt");
+        if (trt != null && !trt.available()) {
+            Path none = tmp.resolve("b2.mp4");
+            Avatar4jCliTest.Result r = Avatar4jCliTest.cli("dub", "--video", clip.toString(), "--audio", wav.toString(),
+                    "--out", none.toString(), "--model", BUNDLE.toString(), "--backend", "tensorrt");
+            assertThat(r.code()).as("err: %s", r.err()).isEqualTo(4);
+            assertThat(r.err()).contains("tensorrt").contains(trt.detail());
+            assertThat(none).doesNotExist();
+        }
+    }
+
+    @Test
     void aPortraitModelRequestOnADubbingModelSaysToUseDub() {
         assertThatThrownBy(() -> Avatar.from(REPO.resolve("examples/media/portrait.png")).speak(speech.samples(), 16_000)
                 .model(model).render(tmp.resolve("p.mp4")))

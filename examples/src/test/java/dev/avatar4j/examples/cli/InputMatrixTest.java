@@ -100,7 +100,7 @@ class InputMatrixTest {
         previousModelProperty = System.getProperty(AvatarModel.MODEL_PROPERTY);
         System.setProperty(AvatarModel.MODEL_PROPERTY, tiny.toString());
         // loaded now, so that its resident tensors are not counted as a leak of the first case
-        GenerateCommand.defaultModelOn("onnx");
+        BackendOption.defaultModelOn("onnx");
     }
 
     @AfterAll

@@ -3,7 +3,6 @@ package dev.avatar4j.family.latentsync;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.RgbImage;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -31,20 +30,38 @@ final class FaceTrack {
      */
     static List<Optional<Affine>> align(List<RgbImage> frames, FaceLocator locator, SimilarityAlignment alignment,
                                         NoFacePolicy policy) {
-        int n = frames.size();
-        List<AlignmentPoints> points = new ArrayList<>(Collections.nCopies(n, null));
+        List<AlignmentPoints> points = new ArrayList<>(frames.size());
+        for (int i = 0; i < frames.size(); i++) {
+            Optional<AlignmentPoints> p = locator.locate(frames.get(i));
+            if (p.isEmpty() && policy == NoFacePolicy.FAIL) {
+                throw noFace(i);
+            }
+            points.add(p.orElse(null));
+        }
+        return align(points, alignment, policy);
+    }
+
+    /**
+     * Aligns every frame from its located points.
+     *
+     * @param located per frame its points, or {@code null} where no face was found
+     * @param alignment a fresh alignment for this video (its smoothing state is used)
+     * @param policy what to do with frames without a face
+     * @return per frame, its frame-to-crop transform, or empty for a frame passed through unchanged
+     * @throws InvalidInputException as {@link #align(List, FaceLocator, SimilarityAlignment, NoFacePolicy)}
+     */
+    static List<Optional<Affine>> align(List<AlignmentPoints> located, SimilarityAlignment alignment,
+                                        NoFacePolicy policy) {
+        int n = located.size();
+        List<AlignmentPoints> points = new ArrayList<>(located);
         AlignmentPoints firstFound = null;
         for (int i = 0; i < n; i++) {
-            Optional<AlignmentPoints> p = locator.locate(frames.get(i));
-            if (p.isPresent()) {
-                points.set(i, p.get());
+            if (points.get(i) != null) {
                 if (firstFound == null) {
-                    firstFound = p.get();
+                    firstFound = points.get(i);
                 }
             } else if (policy == NoFacePolicy.FAIL) {
-                throw new InvalidInputException("no face found in video frame " + i + " (at "
-                        + String.format(java.util.Locale.ROOT, "%.2f", i / 25.0)
-                        + " s); use --no-face passthrough or hold to dub the other frames");
+                throw noFace(i);
             }
         }
         if (policy == NoFacePolicy.HOLD) {
@@ -65,6 +82,13 @@ final class FaceTrack {
             out.add(p == null ? Optional.empty() : Optional.of(alignment.next(p)));
         }
         return out;
+    }
+
+    /** The {@link NoFacePolicy#FAIL} error for output frame {@code i} (at 25 fps). */
+    static InvalidInputException noFace(int i) {
+        return new InvalidInputException("no face found in video frame " + i + " (at "
+                + String.format(java.util.Locale.ROOT, "%.2f", i / 25.0)
+                + " s); use --no-face passthrough or hold to dub the other frames");
     }
 
     /**

@@ -79,6 +79,15 @@ final class FaceWarp {
      * 10-bit fixed point rounded to 1/32 pixel, float32 weights from the 32-step table.
      */
     static FloatImage warp(FloatImage src, Affine srcToDst, int w, int h, float fill) {
+        return warp(src, srcToDst, 0, 0, w, h, fill);
+    }
+
+    /**
+     * The {@code w×h} window at {@code (left, top)} of the destination {@link #warp} would give:
+     * every pixel is computed from its absolute destination coordinates, so the values are exactly
+     * those of the whole destination.
+     */
+    static FloatImage warp(FloatImage src, Affine srcToDst, int left, int top, int w, int h, float fill) {
         double[] m = srcToDst.toArray();
         // cv2.invertAffineTransform
         double det = m[0] * m[4] - m[1] * m[3];
@@ -100,12 +109,12 @@ final class FaceWarp {
         int[] adelta = new int[w];
         int[] bdelta = new int[w];
         for (int x = 0; x < w; x++) {
-            adelta[x] = (int) Math.rint(a11 * x * AB_SCALE);
-            bdelta[x] = (int) Math.rint(a21 * x * AB_SCALE);
+            adelta[x] = (int) Math.rint(a11 * (x + left) * AB_SCALE);
+            bdelta[x] = (int) Math.rint(a21 * (x + left) * AB_SCALE);
         }
         for (int y = 0; y < h; y++) {
-            int x0base = (int) Math.rint((a12 * y + b1) * AB_SCALE) + ROUND_DELTA;
-            int y0base = (int) Math.rint((a22 * y + b2) * AB_SCALE) + ROUND_DELTA;
+            int x0base = (int) Math.rint((a12 * (y + top) + b1) * AB_SCALE) + ROUND_DELTA;
+            int y0base = (int) Math.rint((a22 * (y + top) + b2) * AB_SCALE) + ROUND_DELTA;
             for (int x = 0; x < w; x++) {
                 int fx = (x0base + adelta[x]) >> (AB_BITS - INTER_BITS);
                 int fy = (y0base + bdelta[x]) >> (AB_BITS - INTER_BITS);
@@ -155,29 +164,61 @@ final class FaceWarp {
         int w = frame.width();
         int h = frame.height();
         Affine cropToFrame = frameToCrop.inverse();
-        FloatImage restored = warp(face, cropToFrame, w, h, 0f);
-        FloatImage mask = warp(FloatImage.filled(face.width(), face.height(), 1f), cropToFrame, w, h, 0f);
-        float[] eroded = erode(mask.data(), w, h, 2);
+        // Everything below is zero outside the crop's footprint, so it is computed on a window: the
+        // footprint's bounding box (a destination pixel is non-zero when its sample lies within one
+        // source pixel of the crop), plus a zero margin wider than the erosion's and the blur's reach
+        // (w_edge <= sqrt(area)/20 <= sqrt(box area)/20). Erosion and blur give the same numbers there
+        // as on the whole frame: near an inner window edge all values are 0 either way, and at a frame
+        // edge the window's border is the frame's.
+        double minX = Double.POSITIVE_INFINITY;
+        double maxX = Double.NEGATIVE_INFINITY;
+        double minY = Double.POSITIVE_INFINITY;
+        double maxY = Double.NEGATIVE_INFINITY;
+        for (double[] c : new double[][] {{-2, -2}, {face.width() + 1, -2}, {-2, face.height() + 1},
+                {face.width() + 1, face.height() + 1}}) {
+            double x = cropToFrame.applyX(c[0], c[1]);
+            double y = cropToFrame.applyY(c[0], c[1]);
+            minX = Math.min(minX, x);
+            maxX = Math.max(maxX, x);
+            minY = Math.min(minY, y);
+            maxY = Math.max(maxY, y);
+        }
+        double margin = Math.floor(Math.sqrt((maxX - minX + 6) * (maxY - minY + 6)) / 20) + 3;
+        int left = (int) Math.max(0, Math.floor(minX) - 2 - margin);
+        int top = (int) Math.max(0, Math.floor(minY) - 2 - margin);
+        int right = (int) Math.min(w, Math.ceil(maxX) + 3 + margin);
+        int bottom = (int) Math.min(h, Math.ceil(maxY) + 3 + margin);
+        if (left >= right || top >= bottom || !Double.isFinite(margin)) {
+            return frame; // the crop lies outside the frame
+        }
+        int rw = right - left;
+        int rh = bottom - top;
+        FloatImage restored = warp(face, cropToFrame, left, top, rw, rh, 0f);
+        FloatImage mask = warp(FloatImage.filled(face.width(), face.height(), 1f), cropToFrame, left, top, rw, rh, 0f);
+        float[] eroded = erode(mask.data(), rw, rh, 2);
         double area = 0;
         for (float v : eroded) {
             area += v;
         }
         int wEdge = (int) Math.sqrt(area) / 20;
-        float[] centre = wEdge > 0 ? erode(eroded, w, h, 2 * wEdge) : eroded;
+        float[] centre = wEdge > 0 ? erode(eroded, rw, rh, 2 * wEdge) : eroded;
         int k = 2 * wEdge + 1;
-        float[] soft = gaussianBlur(centre, w, h, k, 0.3 * ((k - 1) / 2.0 - 1) + 0.8);
+        float[] soft = gaussianBlur(centre, rw, rh, k, 0.3 * ((k - 1) / 2.0 - 1) + 0.8);
         byte[] px = frame.toRgbArray();
         float[] rf = restored.data();
-        for (int i = 0; i < w * h; i++) {
-            float m = soft[i];
-            if (m == 0f) {
-                continue; // outside the face: the frame's own bytes, untouched
-            }
-            float e = eroded[i];
-            for (int c = 0; c < 3; c++) {
-                int j = 3 * i + c;
-                float v = m * (e * rf[j]) + (1 - m) * (px[j] & 0xFF);
-                px[j] = (byte) Math.max(0, Math.min(255, (int) v)); // truncation, as astype(uint8)
+        for (int ry = 0; ry < rh; ry++) {
+            for (int rx = 0; rx < rw; rx++) {
+                int i = ry * rw + rx;
+                float m = soft[i];
+                if (m == 0f) {
+                    continue; // outside the face: the frame's own bytes, untouched
+                }
+                float e = eroded[i];
+                int o = ((top + ry) * w + left + rx) * 3;
+                for (int c = 0; c < 3; c++) {
+                    float v = m * (e * rf[3 * i + c]) + (1 - m) * (px[o + c] & 0xFF);
+                    px[o + c] = (byte) Math.max(0, Math.min(255, (int) v)); // truncation, as astype(uint8)
+                }
             }
         }
         return RgbImage.ofOwned(w, h, px);

@@ -4,6 +4,7 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.Progress;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.engine.FamilyEngine;
@@ -17,6 +18,7 @@ import dev.avatar4j.engine.Sessions;
 import dev.avatar4j.family.preview.BlazeFace;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
+import dev.avatar4j.media.VideoStream;
 import dev.avatar4j.sampling.DdimSchedule;
 import dev.avatar4j.sampling.DdimStep;
 import dev.avatar4j.spi.Backend;
@@ -32,7 +34,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -193,24 +195,51 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     /**
-     * Dubs {@code frames} (already at {@link #fps()}) with {@code speech}.
+     * Receives what {@link #dub} produces, on the dubbing thread. An exception thrown here fails the
+     * dub.
+     */
+    public interface Listener {
+        /**
+         * The faces are located and the work is known (before any frame).
+         *
+         * @param frames    output frames
+         * @param workUnits model work: UNet passes (guidance branches × steps per chunk with a face)
+         *                  plus decoded faces
+         */
+        default void planned(int frames, long workUnits) {
+        }
+
+        /** {@code units} of model work were done in {@code stage}. */
+        default void advanced(Progress.Stage stage, long units) {
+        }
+
+        /** The next output frame, in order. */
+        void frame(RgbImage frame);
+    }
+
+    /**
+     * Dubs a video with {@code speech}, reading the video twice front to back and holding at most one
+     * chunk of frames: the first pass locates the faces (a few numbers per frame are kept), the
+     * second renders chunk by chunk. A video shorter than the speech is looped ping-pong; for that
+     * its frames are spilled to a temporary file ({@link FrameSpill}, deleted when done) on the
+     * second pass, since a decoder cannot play backwards. Frames repeated by the frame-rate
+     * conversion (the same {@link RgbImage} instance twice in a row) are located once.
      *
-     * @param frames    the clip's frames, at least one
+     * @param video     opens the video at {@link #fps()}, at most as many frames as the speech needs;
+     *                  called twice, both streams must give the same frames
      * @param speech    the new speech at {@link #sampleRate()}
      * @param steps     DDIM steps, 1 to 1000
      * @param guidance  guidance scale (1 = no guidance, one branch)
      * @param policy    frames without a face: {@code "fail"}, {@code "passthrough"} or {@code "hold"}
      * @param seed      seed of the shared noise frame
-     * @param cancelled polled between steps
-     * @param out       receives the output frames in order, chunk by chunk, as each chunk finishes
-     * @throws InvalidInputException if a frame has no face under {@code fail} (naming the frame), or none has under {@code hold}
+     * @param cancelled polled between steps and frames
+     * @param listener  receives the plan, progress and the output frames in order, chunk by chunk
+     * @throws InvalidInputException if the video has no frame, a frame has no face under {@code fail}
+     *         (naming the frame, before any output), or none has under {@code hold}
      * @throws GenerationCancelledException if {@code cancelled} turns true
      */
-    public void dub(List<RgbImage> frames, AudioClip speech, int steps, double guidance, String policy, long seed,
-                    BooleanSupplier cancelled, Consumer<RgbImage> out) {
-        if (frames.isEmpty()) {
-            throw new InvalidInputException("the video has no frames");
-        }
+    public void dub(Supplier<VideoStream> video, AudioClip speech, int steps, double guidance, String policy, long seed,
+                    BooleanSupplier cancelled, Listener listener) {
         if (speech.sampleRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("speech must be at " + cfg.sampleRate() + " Hz");
         }
@@ -219,12 +248,46 @@ public final class LatentSyncEngine implements FamilyEngine {
         }
         NoFacePolicy noFace = NoFacePolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
         int n = frameCount(speech.samples().length);
-        List<RgbImage> video = VideoLoop.pingPong(frames, n);
         Features feats = features(speech.samples());
+        // pass 1: locate the face in each distinct frame; keep only the points
+        List<AlignmentPoints> located = new ArrayList<>();
+        BlazeFaceLocator locator = new BlazeFaceLocator(detector);
+        try (VideoStream s = video.get()) {
+            RgbImage previous = null;
+            Optional<AlignmentPoints> found = Optional.empty();
+            for (int i = 0; i < n; i++) {
+                checkCancelled(cancelled);
+                RgbImage f = s.next();
+                if (f == null) {
+                    break;
+                }
+                if (f != previous) {
+                    found = locator.locate(f);
+                    previous = f;
+                }
+                if (found.isEmpty() && noFace == NoFacePolicy.FAIL) {
+                    throw FaceTrack.noFace(i);
+                }
+                located.add(found.orElse(null));
+            }
+        }
+        int m = located.size();
+        if (m == 0) {
+            throw new InvalidInputException("the video has no frames");
+        }
+        List<AlignmentPoints> looped = VideoLoop.pingPong(located, n);
         SimilarityAlignment alignment = new SimilarityAlignment(cfg.resolution());
-        List<Optional<Affine>> track = FaceTrack.align(video, new BlazeFaceLocator(detector), alignment, noFace);
-        LOG.info("dubbing {} frames ({} with a face), {} DDIM steps, guidance {}", n,
-                track.stream().filter(Optional::isPresent).count(), steps, guidance);
+        List<Optional<Affine>> track = FaceTrack.align(looped, alignment, noFace);
+        int branches = guidance != 1.0 ? 2 : 1;
+        long work = 0;
+        for (int start = 0; start < n; start += cfg.chunkFrames()) {
+            long faces = track.subList(start, Math.min(n, start + cfg.chunkFrames())).stream()
+                    .filter(Optional::isPresent).count();
+            work += faces > 0 ? (long) steps * branches + faces : 0;
+        }
+        LOG.info("dubbing {} frames ({} with a face) from {} video frames, {} DDIM steps, guidance {}", n,
+                track.stream().filter(Optional::isPresent).count(), m, steps, guidance);
+        listener.planned(n, work);
         int l = cfg.resolution() / 8;
         float[] noise = new float[Z * l * l];
         try (Tensor t = Tensor.allocate(DType.FLOAT32, Z, l, l)) {
@@ -232,29 +295,126 @@ public final class LatentSyncEngine implements FamilyEngine {
             noise = t.toFloatArray();
         }
         DdimSchedule schedule = DdimSchedule.latentSync(steps);
-        for (int start = 0; start < n; start += cfg.chunkFrames()) {
-            int end = Math.min(n, start + cfg.chunkFrames());
-            List<Integer> withFace = new ArrayList<>();
-            List<FaceWarp.FloatImage> faces = new ArrayList<>();
-            List<float[]> windows = new ArrayList<>();
-            for (int i = start; i < end; i++) {
-                if (track.get(i).isPresent()) {
-                    withFace.add(i);
-                    faces.add(FaceTrack.cut(video.get(i), track.get(i).get(), alignment, cfg.resolution()));
-                    windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
+        // pass 2: render chunk by chunk
+        try (Frames frames = m < n ? new Spilled(video, m, cancelled) : new Sequential(video)) {
+            for (int start = 0; start < n; start += cfg.chunkFrames()) {
+                int end = Math.min(n, start + cfg.chunkFrames());
+                List<RgbImage> chunk = new ArrayList<>(end - start);
+                List<Integer> withFace = new ArrayList<>();
+                List<FaceWarp.FloatImage> faces = new ArrayList<>();
+                List<float[]> windows = new ArrayList<>();
+                for (int i = start; i < end; i++) {
+                    RgbImage frame = frames.get(i, m);
+                    chunk.add(frame);
+                    if (track.get(i).isPresent()) {
+                        withFace.add(i);
+                        faces.add(FaceTrack.cut(frame, track.get(i).get(), alignment, cfg.resolution()));
+                        windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
+                    }
+                }
+                List<FaceWarp.FloatImage> generated = List.of();
+                if (!faces.isEmpty()) {
+                    float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
+                            () -> listener.advanced(Progress.Stage.DENOISING, branches));
+                    generated = decode(latents, faces);
+                    listener.advanced(Progress.Stage.DECODING, faces.size());
+                }
+                int g = 0;
+                for (int i = start; i < end; i++) {
+                    RgbImage frame = chunk.get(i - start);
+                    if (g < withFace.size() && withFace.get(g) == i) {
+                        listener.frame(FaceTrack.paste(frame, generated.get(g), track.get(i).get(), alignment));
+                        g++;
+                    } else {
+                        listener.frame(frame);
+                    }
                 }
             }
-            List<FaceWarp.FloatImage> generated = faces.isEmpty() ? List.of()
-                    : generate(faces, windows, noise, schedule, guidance, cancelled);
-            int g = 0;
-            for (int i = start; i < end; i++) {
-                if (g < withFace.size() && withFace.get(g) == i) {
-                    out.accept(FaceTrack.paste(video.get(i), generated.get(g), track.get(i).get(), alignment));
-                    g++;
-                } else {
-                    out.accept(video.get(i));
-                }
+        }
+    }
+
+    /** The face locator {@link #dub} uses (for tests). */
+    FaceLocator locator() {
+        return new BlazeFaceLocator(detector);
+    }
+
+    /** Chunk size in frames. */
+    int chunkFrames() {
+        return cfg.chunkFrames();
+    }
+
+    private static void checkCancelled(BooleanSupplier cancelled) {
+        if (cancelled.getAsBoolean()) {
+            throw new GenerationCancelledException("dubbing cancelled");
+        }
+    }
+
+    /** The frames of the second pass, asked for in output order. */
+    private interface Frames extends AutoCloseable {
+        /** Output frame {@code k} of a video with {@code m} frames (looped ping-pong beyond). */
+        RgbImage get(int k, int m);
+
+        @Override
+        void close();
+    }
+
+    /** A video at least as long as the speech: decoded once more, front to back. */
+    private static final class Sequential implements Frames {
+        private final VideoStream stream;
+
+        Sequential(Supplier<VideoStream> video) {
+            this.stream = video.get();
+        }
+
+        @Override
+        public RgbImage get(int k, int m) {
+            RgbImage f = stream.next();
+            if (f == null) {
+                throw new InvalidInputException("the video ended at frame " + k + " on the second read, "
+                        + "the first gave " + m + " frames (did the file change?)");
             }
+            return f;
+        }
+
+        @Override
+        public void close() {
+            stream.close();
+        }
+    }
+
+    /** A video shorter than the speech: its frames spilled to a temporary file, read back ping-pong. */
+    private static final class Spilled implements Frames {
+        private final FrameSpill spill;
+
+        Spilled(Supplier<VideoStream> video, int m, BooleanSupplier cancelled) {
+            FrameSpill s = null;
+            try (VideoStream stream = video.get()) {
+                s = new FrameSpill(stream.width(), stream.height());
+                for (RgbImage f = stream.next(); f != null && s.size() < m; f = stream.next()) {
+                    checkCancelled(cancelled);
+                    s.add(f);
+                }
+                if (s.size() != m) {
+                    throw new InvalidInputException("the video gave " + s.size() + " frames on the second read, "
+                            + "the first gave " + m + " (did the file change?)");
+                }
+                this.spill = s;
+            } catch (RuntimeException e) {
+                if (s != null) {
+                    s.close();
+                }
+                throw e;
+            }
+        }
+
+        @Override
+        public RgbImage get(int k, int m) {
+            return spill.get(VideoLoop.sourceIndex(k, m));
+        }
+
+        @Override
+        public void close() {
+            spill.close();
         }
     }
 
@@ -322,6 +482,12 @@ public final class LatentSyncEngine implements FamilyEngine {
     /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
     float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, BooleanSupplier cancelled) {
+        return denoise(faces, windows, noise, schedule, guidance, cancelled, () -> { });
+    }
+
+    /** As above, calling {@code onStep} after every DDIM step. */
+    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                    double guidance, BooleanSupplier cancelled, Runnable onStep) {
         int n = faces.size();
         int r = cfg.resolution();
         int l = r / 8;
@@ -397,12 +563,19 @@ public final class LatentSyncEngine implements FamilyEngine {
                     res.values().forEach(Tensor::close);
                 }
                 DdimStep.apply(xs.segment(), eps.segment(), schedule, step, latSize);
+                onStep.run();
             }
             return xs.toFloatArray();
         }
     }
 
-    /** The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled. */
+    /**
+     * The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled.
+     *
+     * <p>Deliberate deviation: the bundle's {@code vae-encoder} returns the posterior mean, and the
+     * mean is used; the reference draws {@code latent_dist.sample()}. The contract has no log-variance
+     * output to sample with, and the mean keeps a dub reproducible from its seed (README behaviour notes).
+     */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();
         try (Tensor in = Tensor.ofFloats(images, n, 3, r, r)) {

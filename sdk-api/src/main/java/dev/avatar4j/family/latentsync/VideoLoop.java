@@ -34,7 +34,7 @@ final class VideoLoop {
     /**
      * A view of {@code frames} looped ping-pong and cut to {@code count} frames; no frame is copied.
      *
-     * @param frames source frames, at least one
+     * @param frames source frames (or per-frame values, nulls allowed), at least one
      * @param count output frame count, ≥ 0
      * @param <T> frame type
      * @return an unmodifiable random-access view
@@ -47,7 +47,7 @@ final class VideoLoop {
         if (count < 0) {
             throw new IllegalArgumentException("count must be >= 0, got " + count);
         }
-        List<T> src = List.copyOf(frames);
+        List<T> src = new java.util.ArrayList<>(frames); // may hold nulls (frames without a face)
         return new Looped<>(src, count);
     }
 

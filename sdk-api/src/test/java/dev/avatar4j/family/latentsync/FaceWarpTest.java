@@ -183,6 +183,66 @@ class FaceWarpTest {
         }
     }
 
+    /** The paste-back computed on the whole frame, as the reference does (pasteBack works on a window). */
+    static RgbImage wholeFramePasteBack(RgbImage frame, FloatImage face, Affine frameToCrop) {
+        int w = frame.width();
+        int h = frame.height();
+        Affine inv = frameToCrop.inverse();
+        float[] rf = FaceWarp.warp(face, inv, w, h, 0f).data();
+        float[] eroded = FaceWarp.erode(FaceWarp.warp(FloatImage.filled(face.width(), face.height(), 1f), inv, w, h, 0f)
+                .data(), w, h, 2);
+        double area = 0;
+        for (float v : eroded) {
+            area += v;
+        }
+        int wEdge = (int) Math.sqrt(area) / 20;
+        float[] centre = wEdge > 0 ? FaceWarp.erode(eroded, w, h, 2 * wEdge) : eroded;
+        int k = 2 * wEdge + 1;
+        float[] soft = FaceWarp.gaussianBlur(centre, w, h, k, 0.3 * ((k - 1) / 2.0 - 1) + 0.8);
+        byte[] px = frame.toRgbArray();
+        for (int i = 0; i < w * h; i++) {
+            if (soft[i] != 0f) {
+                for (int c = 0; c < 3; c++) {
+                    float v = soft[i] * (eroded[i] * rf[3 * i + c]) + (1 - soft[i]) * (px[3 * i + c] & 0xFF);
+                    px[3 * i + c] = (byte) Math.max(0, Math.min(255, (int) v));
+                }
+            }
+        }
+        return RgbImage.of(w, h, px);
+    }
+
+    /** Working on the crop's window gives the whole-frame numbers, also for crops cut by the frame's edges. */
+    @Property(tries = 80)
+    void theWindowedPasteBackEqualsTheWholeFrameOne(@ForAll @DoubleRange(min = 0.15, max = 3.0) double scale,
+                                                    @ForAll @DoubleRange(min = -3.2, max = 3.2) double angle,
+                                                    @ForAll @DoubleRange(min = -60, max = 260) double cx,
+                                                    @ForAll @DoubleRange(min = -60, max = 180) double cy,
+                                                    @ForAll @IntRange(min = 0, max = 255) int seed) {
+        int w = 201;
+        int h = 121;
+        double c = Math.cos(angle) / scale;
+        double s = Math.sin(angle) / scale;
+        Affine m = new Affine(c, -s, CW / 2.0 - (c * cx - s * cy), s, c, CH / 2.0 - (s * cx + c * cy));
+        RgbImage f = frame(w, h, seed);
+        FloatImage face = face(CW, CH);
+        assertThat(FaceWarp.pasteBack(f, face, m).toRgbArray()).isEqualTo(wholeFramePasteBack(f, face, m).toRgbArray());
+    }
+
+    @Test
+    void theWindowedWarpEqualsTheWholeWarp() {
+        FloatImage face = face(CW, CH);
+        Affine inv = M.inverse();
+        FloatImage whole = FaceWarp.warp(face, inv, FW, FH, 0f);
+        FloatImage part = FaceWarp.warp(face, inv, 7, 5, 30, 20, 0f);
+        for (int y = 0; y < 20; y++) {
+            for (int x = 0; x < 30; x++) {
+                for (int ch = 0; ch < 3; ch++) {
+                    assertThat(part.get(x, y, ch)).isEqualTo(whole.get(x + 7, y + 5, ch));
+                }
+            }
+        }
+    }
+
     private static boolean nearSupport(float[] support, int w, int h, int x, int y) {
         for (int dy = -1; dy <= 1; dy++) {
             for (int dx = -1; dx <= 1; dx++) {
