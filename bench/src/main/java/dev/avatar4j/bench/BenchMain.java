@@ -198,8 +198,11 @@ public final class BenchMain implements Callable<Integer> {
         if (!precision.equals("fp32") && !precision.equals("fp16")) {
             throw new CommandLine.ParameterException(new CommandLine(this), "--precision must be fp32 or fp16");
         }
-        System.setProperty("avatar4j.precision", precision);
+        System.setProperty(PRECISION_PROPERTY, precision);
     }
+
+    /** The TensorRT backend's engine precision ({@code TrtOptions}): fp16 or fp32 engines. */
+    static final String PRECISION_PROPERTY = "avatar4j.tensorrt.precision";
 
     static String name(Path bundle) {
         try {
@@ -249,7 +252,7 @@ public final class BenchMain implements Callable<Integer> {
                 "-XX:NativeMemoryTracking=summary", "--enable-native-access=ALL-UNNAMED",
                 "-D" + TimedBackendProvider.INNER_PROPERTY + "=" + System.getProperty(TimedBackendProvider.INNER_PROPERTY),
                 "-Davatar4j.onnx.cuda=" + System.getProperty("avatar4j.onnx.cuda", "false"),
-                "-Davatar4j.precision=" + precision, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-D" + PRECISION_PROPERTY + "=" + precision, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
                 "-cp", System.getProperty("java.class.path"), MemoryChild.class.getName(),
                 dir.toString(), Double.toString(seconds), Integer.toString(memorySteps), Integer.toString(size),
                 Integer.toString(threads)));
