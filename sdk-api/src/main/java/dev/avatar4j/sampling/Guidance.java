@@ -146,8 +146,11 @@ public final class Guidance {
         }
     }
 
-    /** Floats per block of the three-branch combination (4 × 16 KB of scratch, within L1/L2). */
-    private static final int BLOCK = 4096;
+    /**
+     * Floats per block of the three-branch combination: 3 × 4 KB of scratch stays in L1 (1024 was
+     * about 25 % faster than 4096 in a side-by-side run; 512 no faster).
+     */
+    private static final int BLOCK = 1024;
 
     /**
      * The common three-branch case, same arithmetic as the general path. Blocks of the three

@@ -156,9 +156,9 @@ class GuidanceTest {
 
     @Property(tries = 30)
     void blockedThreeBranchPathEqualsTheScalarFormulaExactly(
-            @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 3 * 4096 + 37) int n,
+            @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 3 * 1024 + 37) int n,
             @ForAll long seed, @ForAll boolean inPlace) {
-        // spans several 4096-float blocks with a ragged tail; in place = out is branch 0 itself
+        // spans several 1024-float blocks with a ragged tail; in place = out is branch 0 itself
         Guidance g = Guidance.textAudio(3.0, 5.0);
         java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
         float[] v = new float[3 * n];
