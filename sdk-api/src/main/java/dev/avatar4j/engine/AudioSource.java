@@ -85,6 +85,13 @@ public abstract class AudioSource implements AutoCloseable {
     /** Whether the samples are held in memory (an in-memory source, or a streamed one after {@link #clip()}). */
     public abstract boolean inMemory();
 
+    /** Every sample read into a new clip (for views that hold none of their own). */
+    final AudioClip readAll() {
+        float[] s = new float[Math.toIntExact(length())];
+        read(0, s, 0, s.length);
+        return new AudioClip(s, sampleRate());
+    }
+
     /** Releases the decoder, if any. */
     @Override
     public abstract void close();
@@ -233,9 +240,7 @@ public abstract class AudioSource implements AutoCloseable {
         @Override
         public AudioClip clip() {
             if (clip == null) {
-                float[] s = new float[Math.toIntExact(length())];
-                read(0, s, 0, s.length);
-                clip = new AudioClip(s, sampleRate());
+                clip = readAll();
             }
             return clip;
         }
@@ -291,9 +296,7 @@ public abstract class AudioSource implements AutoCloseable {
         @Override
         public AudioClip clip() {
             if (clip == null) {
-                float[] s = new float[Math.toIntExact(length())];
-                read(0, s, 0, s.length);
-                clip = new AudioClip(s, sampleRate());
+                clip = readAll();
             }
             return clip;
         }
