@@ -23,9 +23,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,8 +30,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.function.UnaryOperator;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -73,7 +68,7 @@ class LongCatParityTest {
     private static final Logger LOG = LoggerFactory.getLogger(LongCatParityTest.class);
     private static final Path BUNDLE = Path.of("..", "models", "longcat-avatar-tiny");
     private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
-    private static final String GOLDEN = "/parity/longcat/";
+    private static final ParityGoldens GOLDEN = new ParityGoldens("/parity/longcat/", "tools/reference_run_longcat.py");
     static final double LATENT_TOLERANCE = 1e-4;
     static final int PIXEL_TOLERANCE = 1;
     /**
@@ -112,7 +107,7 @@ class LongCatParityTest {
     void engineMatchesTheReferenceRun(String name, @TempDir Path tmp) {
         assumeBundle();
         Golden g = load(name);
-        Path bundle = g.distilled() ? BUNDLE : patchedBundle(tmp, m -> replaceOnce(m,
+        Path bundle = g.distilled() ? BUNDLE : ParityGoldens.patchedBundle(BUNDLE, tmp, m -> replaceOnce(m,
                 "\"schedule\": \"distilled\"", "\"schedule\": \"full\""));
         Result r = run(bundle, g, Double.NaN);
         assertThat(r.latents()).as("final latents").hasSize(g.latents().length);
@@ -155,7 +150,8 @@ class LongCatParityTest {
     void goldensRejectAnotherShift(@TempDir Path tmp) {
         assumeBundle();
         Golden g = load("a-one-segment");
-        Path bundle = patchedBundle(tmp, m -> replaceOnce(m, "\"shift\": 7.0", "\"shift\": 12.0"));
+        Path bundle = ParityGoldens.patchedBundle(BUNDLE, tmp,
+                m -> replaceOnce(m, "\"shift\": 7.0", "\"shift\": 12.0"));
         Result r = run(bundle, g, Double.NaN);
         double worst = 0;
         for (int i = 0; i < g.latents().length; i++) {
@@ -247,47 +243,34 @@ class LongCatParityTest {
         return m.replace(from, to);
     }
 
-    private static Path patchedBundle(Path dir, UnaryOperator<String> manifest) {
-        try (Stream<Path> files = Files.list(BUNDLE)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, dir.resolve(f.getFileName().toString()));
-            }
-            Path m = dir.resolve("avatar-bundle.json");
-            Files.writeString(m, manifest.apply(Files.readString(m, StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private static Golden load(String name) {
         Properties p = new Properties();
-        try (InputStream in = resource(name + ".properties")) {
+        try (InputStream in = GOLDEN.open(name + ".properties")) {
             p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         int width = Integer.parseInt(p.getProperty("width"));
         int height = Integer.parseInt(p.getProperty("height"));
-        int[] shape = ints(p.getProperty("latentShape"));
+        int[] shape = ParityGoldens.ints(p.getProperty("latentShape"));
         int frameFloats = shape[1] * shape[2] * shape[3];
         int tracks = Integer.parseInt(p.getProperty("tracks"));
         List<float[]> audio = new ArrayList<>();
         for (int i = 0; i < tracks; i++) {
-            audio.add(floats(name + ".track" + i + ".f32"));
+            audio.add(GOLDEN.floats(name + ".track" + i + ".f32"));
         }
         List<double[]> boxes = new ArrayList<>();
         for (String b : p.getProperty("boxes").split(";")) {
             boxes.add(java.util.Arrays.stream(b.split(",")).mapToDouble(Double::parseDouble).toArray());
         }
-        float[] lat = floats(name + ".latents.f32");
+        float[] lat = GOLDEN.floats(name + ".latents.f32");
         assertThat(lat).hasSize(shape[0] * frameFloats);
         float[][] latents = new float[shape[0]][];
         for (int i = 0; i < shape[0]; i++) {
             latents[i] = java.util.Arrays.copyOfRange(lat, i * frameFloats, (i + 1) * frameFloats);
         }
-        int[] indices = ints(p.getProperty("frames.indices"));
-        byte[] frameBytes = bytes(name + ".frames.u8");
+        int[] indices = ParityGoldens.ints(p.getProperty("frames.indices"));
+        byte[] frameBytes = GOLDEN.bytes(name + ".frames.u8");
         int frameSize = width * height * 3;
         assertThat(frameBytes).hasSize(indices.length * frameSize);
         byte[][] frames = new byte[indices.length][];
@@ -300,39 +283,12 @@ class LongCatParityTest {
     }
 
     private static float[][] noise(int frameFloats) {
-        float[] all = floats("noise.f32");
+        float[] all = GOLDEN.floats("noise.f32");
         float[][] out = new float[all.length / frameFloats][];
         for (int i = 0; i < out.length; i++) {
             out[i] = java.util.Arrays.copyOfRange(all, i * frameFloats, (i + 1) * frameFloats);
         }
         return out;
-    }
-
-    private static InputStream resource(String file) {
-        InputStream in = LongCatParityTest.class.getResourceAsStream(GOLDEN + file);
-        if (in == null) {
-            throw new IllegalStateException("missing golden " + GOLDEN + file + "; run tools/reference_run_longcat.py");
-        }
-        return in;
-    }
-
-    private static byte[] bytes(String file) {
-        try (InputStream in = resource(file)) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static float[] floats(String file) {
-        ByteBuffer b = ByteBuffer.wrap(bytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(out);
-        return out;
-    }
-
-    private static int[] ints(String csv) {
-        return java.util.Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
     private static boolean isContext(int latent) {

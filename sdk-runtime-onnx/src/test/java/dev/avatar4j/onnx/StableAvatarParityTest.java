@@ -19,9 +19,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -89,7 +86,8 @@ class StableAvatarParityTest {
     private static final Logger LOG = LoggerFactory.getLogger(StableAvatarParityTest.class);
     private static final Path BUNDLE = Path.of("..", "models", "stableavatar-tiny");
     private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
-    private static final String GOLDEN = "/parity/stableavatar/";
+    private static final ParityGoldens GOLDEN = new ParityGoldens("/parity/stableavatar/",
+            "/usr/bin/python3 tools/reference_run_stableavatar.py");
     static final double LATENT_TOLERANCE = 1e-4;
     static final int PIXEL_TOLERANCE = 1;
 
@@ -123,7 +121,7 @@ class StableAvatarParityTest {
     void engineMatchesTheReferenceRun(String name, @TempDir Path tmp) {
         assumeBundle();
         Golden g = load(name);
-        Path bundle = g.tail().equals("corrected") ? BUNDLE : patchedBundle(tmp, withTail(g.tail()));
+        Path bundle = g.tail().equals("corrected") ? BUNDLE : ParityGoldens.patchedBundle(BUNDLE, tmp, withTail(g.tail()));
         Result r = run(bundle, g, Double.NaN, Double.NaN);
 
         assertThat(r.latents().length).as("final latent frames").isEqualTo(g.latentFrames());
@@ -177,7 +175,7 @@ class StableAvatarParityTest {
                                          UnaryOperator<String> manifest, @TempDir Path tmp) {
         assumeBundle();
         Golden g = load("c-two-windows");
-        Path bundle = patchedBundle(tmp, manifest);
+        Path bundle = ParityGoldens.patchedBundle(BUNDLE, tmp, manifest);
         Result r = run(bundle, g, textGuidance, audioGuidance);
         double worst = 0;
         for (int t = 0; t < g.latentFrames(); t++) {
@@ -245,39 +243,25 @@ class StableAvatarParityTest {
         return replace("\"weights\": \"log\"", "\"weights\": \"log\", \"tail\": \"" + tail + "\"");
     }
 
-    /** A copy of the tiny bundle in {@code dir} with its manifest rewritten (the manifest carries no hash). */
-    private static Path patchedBundle(Path dir, UnaryOperator<String> manifest) {
-        try (Stream<Path> files = Files.list(BUNDLE)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, dir.resolve(f.getFileName().toString()));
-            }
-            Path m = dir.resolve("avatar-bundle.json");
-            Files.writeString(m, manifest.apply(Files.readString(m, StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     // --- goldens ---------------------------------------------------------------------------------
 
     private static Golden load(String name) {
         Properties p = new Properties();
-        try (InputStream in = resource(name + ".properties")) {
+        try (InputStream in = GOLDEN.open(name + ".properties")) {
             p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         int width = Integer.parseInt(p.getProperty("width"));
         int height = Integer.parseInt(p.getProperty("height"));
-        int[] shape = ints(p.getProperty("latentShape"));
+        int[] shape = ParityGoldens.ints(p.getProperty("latentShape"));
         int t = shape[0];
         int frameFloats = shape[1] * shape[2] * shape[3];
         assertThat(Integer.parseInt(p.getProperty("latentFrames"))).isEqualTo(t);
         assertThat(Integer.parseInt(p.getProperty("audio.sampleRate"))).isEqualTo(16000);
-        float[] audio = prefix(floats(p.getProperty("audio.file")), Integer.parseInt(p.getProperty("audio.samples")));
-        int[] indices = ints(p.getProperty("frames.indices"));
-        byte[] frameBytes = bytes(p.getProperty("frames.file"));
+        float[] audio = prefix(GOLDEN.floats(p.getProperty("audio.file")), Integer.parseInt(p.getProperty("audio.samples")));
+        int[] indices = ParityGoldens.ints(p.getProperty("frames.indices"));
+        byte[] frameBytes = GOLDEN.bytes(p.getProperty("frames.file"));
         int frameSize = width * height * 3;
         assertThat(frameBytes).hasSize(indices.length * frameSize);
         byte[][] frames = new byte[indices.length][];
@@ -285,33 +269,9 @@ class StableAvatarParityTest {
             frames[i] = Arrays.copyOfRange(frameBytes, i * frameSize, (i + 1) * frameSize);
         }
         return new Golden(name, width, height, Integer.parseInt(p.getProperty("steps")), p.getProperty("tail"), audio,
-                t, frameFloats, split(prefix(floats(p.getProperty("noise.file")), t * frameFloats), t, frameFloats),
-                split(floats(p.getProperty("latents.file")), t, frameFloats),
+                t, frameFloats, split(prefix(GOLDEN.floats(p.getProperty("noise.file")), t * frameFloats), t, frameFloats),
+                split(GOLDEN.floats(p.getProperty("latents.file")), t, frameFloats),
                 Integer.parseInt(p.getProperty("frames.count")), indices, frames);
-    }
-
-    private static InputStream resource(String file) {
-        InputStream in = StableAvatarParityTest.class.getResourceAsStream(GOLDEN + file);
-        if (in == null) {
-            throw new IllegalStateException("missing golden " + GOLDEN + file
-                    + "; run /usr/bin/python3 tools/reference_run_stableavatar.py");
-        }
-        return in;
-    }
-
-    private static byte[] bytes(String file) {
-        try (InputStream in = resource(file)) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static float[] floats(String file) {
-        ByteBuffer b = ByteBuffer.wrap(bytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-        float[] out = new float[b.remaining() / 4];
-        b.asFloatBuffer().get(out);
-        return out;
     }
 
     /** The first n values of a shared file (the speech and the noise are stored once for all cases). */
@@ -327,10 +287,6 @@ class StableAvatarParityTest {
             out[t] = Arrays.copyOfRange(all, t * frameFloats, (t + 1) * frameFloats);
         }
         return out;
-    }
-
-    private static int[] ints(String csv) {
-        return Arrays.stream(csv.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
     }
 
     private static double maxAbsDiff(float[] a, float[] b) {
