@@ -3,6 +3,7 @@ package dev.avatar4j.audio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.avatar4j.media.AudioStream;
+import dev.avatar4j.testing.TestMedia;
 import java.util.Arrays;
 import java.util.Random;
 import net.jqwik.api.ForAll;
@@ -16,28 +17,6 @@ import org.junit.jupiter.api.Test;
  */
 class IncrementalResamplerTest {
     static final int[] RATES = {8000, 11025, 16000, 22050, 24000, 44100, 48000, 96000};
-
-    /** A stream over {@code s} returning chunks of random sizes up to {@code maxChunk}. */
-    static AudioStream chunked(float[] s, int maxChunk, Random r) {
-        return new AudioStream() {
-            int at;
-
-            @Override
-            public int read(float[] dst, int off, int len) {
-                if (at >= s.length) {
-                    return -1;
-                }
-                int n = Math.min(Math.min(len, 1 + r.nextInt(maxChunk)), s.length - at);
-                System.arraycopy(s, at, dst, off, n);
-                at += n;
-                return n;
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-    }
 
     static float[] drain(Resampler.Incremental inc, int maxRead, Random r) {
         float[] out = new float[Math.toIntExact(inc.outputLength()) + 5];
@@ -65,7 +44,7 @@ class IncrementalResamplerTest {
         int fromRate = RATES[from];
         int toRate = RATES[to];
         float[] whole = Resampler.resample(in, fromRate, toRate);
-        Resampler.Incremental inc = new Resampler.Incremental(chunked(in, maxChunk, r), length, fromRate, toRate);
+        Resampler.Incremental inc = new Resampler.Incremental(TestMedia.chunked(in, maxChunk, r), length, fromRate, toRate);
         assertThat(inc.outputLength()).isEqualTo(whole.length)
                 .isEqualTo(Resampler.outputLength(length, fromRate, toRate));
         float[] streamed = drain(inc, maxRead, r);

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import dev.avatar4j.testing.LongWav;
+import dev.avatar4j.testing.TestMedia;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -31,25 +32,7 @@ class AudioSourceTest {
     /** A decoder over {@code s} that returns chunks of random sizes up to {@code maxChunk}. */
     static AudioStream chunked(float[] s, int maxChunk, long seed, AtomicInteger opened) {
         opened.incrementAndGet();
-        Random r = new Random(seed);
-        return new AudioStream() {
-            int at;
-
-            @Override
-            public int read(float[] dst, int off, int len) {
-                if (at >= s.length) {
-                    return -1;
-                }
-                int n = Math.min(Math.min(len, 1 + r.nextInt(maxChunk)), s.length - at);
-                System.arraycopy(s, at, dst, off, n);
-                at += n;
-                return n;
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        return TestMedia.chunked(s, maxChunk, new Random(seed));
     }
 
     static float[] signal(int n, long seed) {

@@ -63,6 +63,31 @@ public final class TestMedia {
     }
 
     /** A sink that records frames and how it ended. */
+    /**
+     * A decoder over {@code s} returning chunks of random sizes from 1 to {@code maxChunk}, as real
+     * decoders do (tests of code that must not depend on how a stream splits its samples).
+     */
+    public static dev.avatar4j.media.AudioStream chunked(float[] s, int maxChunk, java.util.Random r) {
+        return new dev.avatar4j.media.AudioStream() {
+            int at;
+
+            @Override
+            public int read(float[] dst, int off, int len) {
+                if (at >= s.length) {
+                    return -1;
+                }
+                int n = Math.min(Math.min(len, 1 + r.nextInt(maxChunk)), s.length - at);
+                System.arraycopy(s, at, dst, off, n);
+                at += n;
+                return n;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
     public static final class RecordingSink implements FrameSink {
         public final List<Frame> frames = Collections.synchronizedList(new ArrayList<>());
         public volatile boolean completed;
