@@ -2,6 +2,7 @@ package dev.avatar4j;
 
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.DefaultBundle;
+import dev.avatar4j.bundle.ZipBundle;
 import dev.avatar4j.engine.BackendRegistry;
 import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.FamilyEngines;
@@ -112,8 +113,18 @@ public final class AvatarModel implements AutoCloseable {
     }
 
     private static AvatarModel loadBundle(Bundle bundle, String backendName, SessionOptions options, boolean shared) {
-        Backend backend = BackendRegistry.global().select(backendName);
-        FamilyEngine engine = FamilyEngines.create(bundle, backend, options);
+        Backend backend;
+        FamilyEngine engine;
+        try {
+            backend = BackendRegistry.global().select(backendName);
+            engine = FamilyEngines.create(bundle, backend, options);
+        } catch (BundleException e) {
+            ZipBundle.discard(bundle.directory()); // a refused bundle extracted from a zip leaves nothing
+            throw e;
+        } catch (RuntimeException | Error e) {
+            ZipBundle.release(bundle.directory());
+            throw e;
+        }
         log.info("loaded model '{}' ({}) on {}", bundle.manifest().name(), bundle.manifest().family(),
                 backend.description());
         return new AvatarModel(bundle, backend, engine, shared);
@@ -289,7 +300,11 @@ public final class AvatarModel implements AutoCloseable {
     private void free() {
         if (!freed) {
             freed = true;
-            engine.close();
+            try {
+                engine.close();
+            } finally {
+                ZipBundle.release(bundle.directory()); // a zip's extracted copy may be evicted now
+            }
         }
     }
 
