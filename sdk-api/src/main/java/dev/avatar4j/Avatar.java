@@ -10,6 +10,8 @@ import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoSpec;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -286,6 +288,9 @@ public final class Avatar {
      * Generates and writes an MP4 (H.264 + AAC, the speech muxed in) to {@code out}, blocking until
      * done. The file appears only when complete (atomic rename); on any failure nothing is left.
      * Needs {@code sdk-media} on the class path.
+     *
+     * @throws InvalidInputException if {@code out} is one of the input files (the same file, also
+     *                               through a link): it would be replaced
      */
     public RenderResult render(Path out) {
         return launchVideo(out, 1).await(); // nobody can iterate: keep no frames for frames()
@@ -309,12 +314,48 @@ public final class Avatar {
 
     private Generation launchVideo(Path out, int buffer) {
         Objects.requireNonNull(out, "out");
+        List<Path> inputs = new ArrayList<>();
+        inputs.add(imagePath);
+        inputs.add(audioPath);
+        for (SpeakerInput sp : speakers) {
+            inputs.add(sp.path());
+        }
+        refuseOverwritingInputs(out, inputs);
         Path target = out.toAbsolutePath();
         return launch(req -> MediaRegistry.global().openVideo(target,
                 new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
                         speakers.isEmpty() ? audioPath : null,
                         req.source().inMemory() ? null : req.source()::stream)), null, target,
                 buffer);
+    }
+
+    /**
+     * Refuses an output that is one of the inputs: writing it would replace the input. Files are
+     * compared as the file system sees them ({@link Files#isSameFile}: real paths, links and hard
+     * links resolved), so {@code ./a.wav}, {@code /abs/a.wav} and a link to it are all the same.
+     *
+     * @param inputs input paths, {@code null} entries ignored
+     * @throws InvalidInputException if {@code out} is one of them
+     */
+    static void refuseOverwritingInputs(Path out, List<Path> inputs) {
+        if (!Files.exists(out)) {
+            return; // a file that does not exist is no input (a dangling link is replaced, not followed)
+        }
+        for (Path in : inputs) {
+            if (in == null) {
+                continue;
+            }
+            boolean same;
+            try {
+                same = Files.isSameFile(out, in);
+            } catch (IOException e) {
+                same = false; // an unreadable or missing input fails later with its own message
+            }
+            if (same) {
+                throw new InvalidInputException("the output " + out + " is the input file " + in
+                        + ": writing it would replace the input; choose another output name");
+            }
+        }
     }
 
     /**

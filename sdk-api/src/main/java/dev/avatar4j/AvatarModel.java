@@ -2,12 +2,16 @@ package dev.avatar4j;
 
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.DefaultBundle;
+import dev.avatar4j.bundle.ZipBundle;
 import dev.avatar4j.engine.BackendRegistry;
 import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.FamilyEngines;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,7 +28,12 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>{@link #close()} waits for running generations to finish before it frees the model.
+ * <p>{@link #close()} waits for running generations to finish before it frees the model;
+ * {@link #close(Duration)} gives up waiting after a timeout. Neither may be called from a
+ * generation's own thread (a {@link FrameListener} or {@link ProgressListener} of a generation on
+ * this model, or the thread of a running {@link Dub#render(Path) dub}): it would wait for itself,
+ * so it fails fast with {@link IllegalStateException} instead; cancel the generation, or close the
+ * model once it has ended.
  */
 public final class AvatarModel implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AvatarModel.class);
@@ -43,7 +52,10 @@ public final class AvatarModel implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
     private int inFlight;
+    /** Threads running a generation on this model, with how many each runs (guarded by {@link #lock}). */
+    private final Map<Thread, Integer> users = new HashMap<>();
     private boolean closed;
+    private boolean freed;
 
     private AvatarModel(Bundle bundle, Backend backend, FamilyEngine engine, boolean shared) {
         this.bundle = bundle;
@@ -101,8 +113,18 @@ public final class AvatarModel implements AutoCloseable {
     }
 
     private static AvatarModel loadBundle(Bundle bundle, String backendName, SessionOptions options, boolean shared) {
-        Backend backend = BackendRegistry.global().select(backendName);
-        FamilyEngine engine = FamilyEngines.create(bundle, backend, options);
+        Backend backend;
+        FamilyEngine engine;
+        try {
+            backend = BackendRegistry.global().select(backendName);
+            engine = FamilyEngines.create(bundle, backend, options);
+        } catch (BundleException e) {
+            ZipBundle.discard(bundle.directory()); // a refused bundle extracted from a zip leaves nothing
+            throw e;
+        } catch (RuntimeException | Error e) {
+            ZipBundle.release(bundle.directory());
+            throw e;
+        }
         log.info("loaded model '{}' ({}) on {}", bundle.manifest().name(), bundle.manifest().family(),
                 backend.description());
         return new AvatarModel(bundle, backend, engine, shared);
@@ -161,7 +183,9 @@ public final class AvatarModel implements AutoCloseable {
                 throw new IllegalStateException("model '" + name() + "' is closed");
             }
             inFlight++;
-            return new Usage();
+            Thread owner = Thread.currentThread();
+            users.merge(owner, 1, Integer::sum);
+            return new Usage(owner);
         } finally {
             lock.unlock();
         }
@@ -173,7 +197,12 @@ public final class AvatarModel implements AutoCloseable {
 
     /** A running generation's hold on the model. */
     final class Usage implements AutoCloseable {
+        private final Thread owner;
         private boolean released;
+
+        private Usage(Thread owner) {
+            this.owner = owner;
+        }
 
         FamilyEngine engine() {
             return engine;
@@ -186,6 +215,10 @@ public final class AvatarModel implements AutoCloseable {
                 if (!released) {
                     released = true;
                     inFlight--;
+                    users.computeIfPresent(owner, (t, n) -> n == 1 ? null : n - 1);
+                    if (closed && inFlight == 0) {
+                        free(); // a close(Duration) that gave up waiting left this to the last generation
+                    }
                     idle.signalAll();
                 }
             } finally {
@@ -197,26 +230,82 @@ public final class AvatarModel implements AutoCloseable {
     /**
      * Waits until running generations finish, then frees the graph sessions. New generations on a
      * closed model fail with {@link IllegalStateException}. Does nothing on the shared
-     * {@link #defaultModel()}. Idempotent.
+     * {@link #defaultModel()}. Idempotent. Waits as long as it takes (a generation stops soon
+     * after {@link Generation#cancel()}; a listener that blocks delays it): see
+     * {@link #close(Duration)} to give up waiting.
+     *
+     * @throws IllegalStateException if called on the thread of a generation running on this model
+     *                               (from one of its listeners): it would wait for itself
      */
     @Override
     public void close() {
+        close(-1);
+    }
+
+    /**
+     * Closes the model, waiting at most {@code timeout} for running generations to finish. New
+     * generations fail at once, as after {@link #close()}. If the running generations end in time,
+     * the graph sessions are freed before this returns; otherwise they stay open for the
+     * generations still running and are freed when the last of them ends (cancel them with
+     * {@link Generation#cancel()} to make that prompt). Interrupting the waiting thread ends the
+     * wait the same way (the interrupt status is kept).
+     *
+     * @return whether the model was freed before returning ({@code true} also on the shared
+     *         {@link #defaultModel()}, where closing does nothing)
+     * @throws IllegalStateException if called on the thread of a generation running on this model
+     */
+    public boolean close(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        return close(Math.max(0, timeout.toNanos()));
+    }
+
+    /** Closes, waiting at most {@code nanos} (forever when negative); whether the model is freed. */
+    private boolean close(long nanos) {
         if (shared) {
-            return;
+            return true;
         }
         lock.lock();
         try {
-            if (closed) {
-                return;
+            if (users.containsKey(Thread.currentThread())) {
+                throw new IllegalStateException("model '" + name() + "' cannot be closed from the thread of one of "
+                        + "its own running generations (a frame or progress listener?): it would wait for itself; "
+                        + "cancel the generation instead, or close the model after it ends");
             }
             closed = true;
+            long left = nanos;
             while (inFlight > 0) {
-                idle.awaitUninterruptibly();
+                if (nanos < 0) {
+                    idle.awaitUninterruptibly();
+                } else if (left <= 0) {
+                    log.debug("model '{}' closed with {} generation(s) still running; freed when they end", name(),
+                            inFlight);
+                    return false;
+                } else {
+                    try {
+                        left = idle.awaitNanos(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        left = 0;
+                    }
+                }
             }
+            free();
+            return true;
         } finally {
             lock.unlock();
         }
-        engine.close();
+    }
+
+    /** Frees the sessions once (under {@link #lock}, with no generation running). */
+    private void free() {
+        if (!freed) {
+            freed = true;
+            try {
+                engine.close();
+            } finally {
+                ZipBundle.release(bundle.directory()); // a zip's extracted copy may be evicted now
+            }
+        }
     }
 
     @Override

@@ -154,9 +154,12 @@ public final class Dub {
      * @throws BundleException if the model is not a {@code latentsync} bundle
      * @throws BackendException if inference fails
      * @throws GenerationCancelledException if the thread is interrupted
+     * @throws InvalidInputException if {@code out} is the input video or speech file (also through a
+     *         link): it would be replaced
      */
     public RenderResult render(Path out) {
         Objects.requireNonNull(out, "out");
+        Avatar.refuseOverwritingInputs(out, java.util.Arrays.asList(video, audioPath));
         Path target = out.toAbsolutePath();
         return run(p -> MediaRegistry.global().openVideo(target, new VideoSpec(p.width, p.height, p.fps, p.speech,
                 audioPath)), target);

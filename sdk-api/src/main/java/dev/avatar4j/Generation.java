@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * open the iterator early — once it is open the generation waits for the consumer (back-pressure);
  * until then, when the buffer is full, the oldest frames are dropped and a later
  * {@link #iterator()} call fails, so no frame is ever silently skipped.
+ *
+ * <p>Listeners ({@link FrameListener}, {@link ProgressListener}) run on the generation's own
+ * thread and must not block: a generation stops at its checkpoints (between model calls, between
+ * frames, every few tens of milliseconds of a pre-pass), and a listener that never returns keeps
+ * it from reaching one, so {@link #cancel()} and {@link AvatarModel#close()} would wait for it.
+ * {@link AvatarModel#close(Duration)} gives up waiting after a timeout.
  */
 public final class Generation {
     private static final Logger log = LoggerFactory.getLogger(Generation.class);
@@ -221,6 +227,12 @@ public final class Generation {
     /**
      * Waits for the generation to finish.
      *
+     * <p>Interrupting the waiting thread cancels the generation ({@link #cancel()}): this method
+     * then waits for it to stop at its next checkpoint and clean up (no partial output is left),
+     * restores the thread's interrupt status and throws {@link GenerationCancelledException}. If
+     * the generation was already completing its output when the interrupt came, it cannot be
+     * cancelled any more: its result is returned, with the interrupt status set.
+     *
      * @return the result
      * @throws AvatarException (one of its subtypes) when the generation failed or was cancelled
      */
@@ -228,15 +240,15 @@ public final class Generation {
         try {
             return future.get();
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new GenerationCancelledException("interrupted while waiting for the generation");
+            return cancelOnInterrupt();
         } catch (ExecutionException e) {
             throw rethrow(e.getCause());
         }
     }
 
     /**
-     * Waits at most {@code timeout} for the generation to finish.
+     * Waits at most {@code timeout} for the generation to finish. An interrupt cancels the
+     * generation, as for {@link #await()}.
      *
      * @throws TimeoutException if it is still running after {@code timeout}
      */
@@ -244,10 +256,33 @@ public final class Generation {
         try {
             return future.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new GenerationCancelledException("interrupted while waiting for the generation");
+            return cancelOnInterrupt();
         } catch (ExecutionException e) {
             throw rethrow(e.getCause());
+        }
+    }
+
+    /**
+     * The waiting thread was interrupted: cancels, waits (ignoring further interrupts) until the
+     * generation has stopped and cleaned up, and restores the interrupt status.
+     */
+    private RenderResult cancelOnInterrupt() {
+        cancel();
+        try {
+            while (true) {
+                try {
+                    return future.get();
+                } catch (InterruptedException again) {
+                    // keep waiting: the generation stops at its next checkpoint
+                } catch (ExecutionException e) {
+                    AvatarException failure = rethrow(e.getCause());
+                    throw failure instanceof GenerationCancelledException
+                            ? new GenerationCancelledException("interrupted while waiting for the generation")
+                            : failure;
+                }
+            }
+        } finally {
+            Thread.currentThread().interrupt();
         }
     }
 

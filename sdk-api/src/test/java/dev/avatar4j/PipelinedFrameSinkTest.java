@@ -108,6 +108,10 @@ class PipelinedFrameSinkTest {
         for (int i = 0; i < 5; i++) {
             sink.accept(frame(i));
         }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (r.threads.isEmpty() && System.nanoTime() < deadline) { // the worker is inside accept(frame 0)
+            Thread.onSpinWait();
+        }
         Thread aborter = Thread.ofPlatform().start(sink::abort);
         aborter.join(200);
         assertThat(aborter.isAlive()).as("abort waits for the frame being written").isTrue();

@@ -41,9 +41,24 @@ import org.slf4j.LoggerFactory;
  * have the same name (ignoring case), when it has more than {@value #MAX_ENTRIES} entries, or when the
  * central directory is inconsistent. Only the manifest and the files it names are extracted; while
  * they are inflated the bytes actually produced are counted (headers are never trusted) and extraction
- * stops as soon as one file exceeds 64 GiB, all files together exceed 128 GiB, or a file inflates to
- * more than 200 times its compressed size beyond its first MiB (a zip bomb). A refused zip leaves
- * nothing in the cache.
+ * stops as soon as one file exceeds 64 GiB, all files together exceed 128 GiB, a file inflates to
+ * more than 200 times its compressed size beyond its first MiB, or all files together inflate to more
+ * than 200 times the size of the whole archive beyond one MiB (a zip bomb, also one spread over many
+ * small entries).
+ *
+ * <p><b>Nothing is left behind by a refused bundle</b>: a zip refused while it is extracted leaves no
+ * file, and a bundle refused after extraction (a file that fails verification, an unknown family, graphs
+ * that do not match the family's contract) is removed from the cache again when its load fails. An
+ * extraction interrupted by the process's death (Ctrl-C, kill) leaves a {@code <sha256>.<uuid>.part}
+ * folder, which the next extraction into the cache removes once no live process holds its lock.
+ *
+ * <p><b>Size bound.</b> The extracted zips ({@code zips/}) are kept within
+ * {@code -Davatar4j.cache.maxBytes} (else {@code AVATAR4J_CACHE_MAX_BYTES}; bytes or a number with
+ * {@code k}, {@code m}, {@code g}, {@code t}; default {@value #DEFAULT_MAX_CACHE} bytes, 32 GiB): after
+ * each new extraction the least recently used bundles are deleted until the rest fit. A bundle in use
+ * by any live process (opened, until the {@link dev.avatar4j.AvatarModel} that holds it is closed) is
+ * never evicted: such processes hold a shared lock on its lease file {@code zips/<sha256>.lease}, and
+ * eviction needs an exclusive one. Evicted bundles are simply extracted again on their next use.
  */
 public final class ZipBundle {
     private static final Logger log = LoggerFactory.getLogger(ZipBundle.class);
@@ -51,6 +66,12 @@ public final class ZipBundle {
     public static final int MAX_ENTRIES = 1000;
     /** Folder of the bundle cache that holds extracted zips. */
     static final String CACHE_DIR = "zips";
+    /** System property bounding the bytes of extracted zips kept in the cache. */
+    public static final String MAX_CACHE_PROPERTY = "avatar4j.cache.maxBytes";
+    /** Environment variable bounding the bytes of extracted zips kept in the cache. */
+    public static final String MAX_CACHE_ENV = "AVATAR4J_CACHE_MAX_BYTES";
+    /** The default bound of extracted zips kept in the cache: 32 GiB. */
+    public static final long DEFAULT_MAX_CACHE = 32L << 30;
     /** Top-level folder that macOS's archiver adds; ignored when looking for the bundle folder. */
     private static final String MACOS_METADATA = "__MACOSX";
 
@@ -82,26 +103,91 @@ public final class ZipBundle {
      * @throws BundleException naming the zip and, where one is at fault, the entry
      */
     public static Bundle open(Path zip) {
-        return open(zip, BundleCache.root().resolve(CACHE_DIR), Limits.DEFAULT);
+        return open(zip, BundleCache.root().resolve(CACHE_DIR), Limits.DEFAULT, maxCacheBytes());
     }
 
     /** {@link #open(Path)} with an explicit cache folder and limits (tests). */
     static Bundle open(Path zip, Path cacheDir, Limits limits) {
+        return open(zip, cacheDir, limits, maxCacheBytes());
+    }
+
+    /**
+     * {@link #open(Path)} with an explicit cache folder, limits and cache bound (tests). The bundle
+     * stays leased (safe from eviction) until {@link #release(Path)} or {@link #discard(Path)}.
+     */
+    static Bundle open(Path zip, Path cacheDir, Limits limits, long maxCacheBytes) {
         if (!Files.isRegularFile(zip)) {
             throw new BundleException("model bundle zip not found: " + zip);
         }
         String digest = sha256(zip);
-        Path target = cacheDir.resolve(digest);
-        if (!Files.isDirectory(target)) {
-            extract(zip, target, limits);
-        } else {
-            log.debug("zip bundle {} already extracted to {}", zip, target);
+        Path target = cacheDir.toAbsolutePath().resolve(digest);
+        try {
+            for (int attempt = 0; !BundleCache.lease(target); attempt++) {
+                if (attempt == 5) { // evicted by others as fast as we extract it: give up rather than spin
+                    throw new BundleException("model bundle zip " + zip + ": the cache " + cacheDir
+                            + " keeps evicting it; raise " + MAX_CACHE_PROPERTY);
+                }
+                extract(zip, target, limits);
+            }
+        } catch (IOException e) {
+            throw BundleCache.unwritable("model bundle zip " + zip, target, e);
+        }
+        Bundle bundle;
+        try {
+            bundle = Bundle.open(target);
+        } catch (RuntimeException e) {
+            BundleCache.discard(target); // refused: leave nothing (unless another process still uses it)
+            if (e instanceof BundleException) {
+                throw new BundleException(zip + " (extracted to " + target + "): " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        BundleCache.touch(target);
+        BundleCache.evictToBound(target.getParent(), maxCacheBytes, target, ZipBundle::isCacheEntry);
+        return bundle;
+    }
+
+    /**
+     * Ends this JVM's use of a bundle opened from a zip (the folder {@link Bundle#directory()}), so that
+     * it may be evicted; does nothing for any other folder.
+     */
+    public static void release(Path bundleDir) {
+        BundleCache.release(bundleDir.toAbsolutePath());
+    }
+
+    /**
+     * Removes a bundle opened from a zip that was then refused (unknown family, graphs that do not
+     * match the contract) from the cache, unless another thread or process still uses it; does
+     * nothing for any other folder.
+     */
+    public static void discard(Path bundleDir) {
+        Path dir = bundleDir.toAbsolutePath();
+        if (BundleCache.leased(dir)) {
+            BundleCache.discard(dir);
+        }
+    }
+
+    /** The bound of the bytes of extracted zips kept in the cache, from the property or the environment. */
+    static long maxCacheBytes() {
+        String v = System.getProperty(MAX_CACHE_PROPERTY);
+        String from = "-D" + MAX_CACHE_PROPERTY;
+        if (v == null || v.isBlank()) {
+            v = System.getenv(MAX_CACHE_ENV);
+            from = MAX_CACHE_ENV;
+        }
+        if (v == null || v.isBlank()) {
+            return DEFAULT_MAX_CACHE;
         }
         try {
-            return Bundle.open(target);
-        } catch (BundleException e) {
-            throw new BundleException(zip + " (extracted to " + target + "): " + e.getMessage(), e);
+            return BundleCache.parseSize(v);
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(from + ": " + e.getMessage());
         }
+    }
+
+    /** Whether a name in the zips folder is an extracted bundle (a sha256 in hex). */
+    static boolean isCacheEntry(String name) {
+        return name.length() == 64 && name.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
     }
 
     // ------------------------------------------------------------------ extraction
@@ -145,6 +231,8 @@ public final class ZipBundle {
             files.addAll(manifest.tensors().values());
             Map<String, String> done = new HashMap<>();
             long[] total = {0};
+            // the archive as a whole: many small entries each within their own grace must not add up
+            long archiveCap = saturatedAdd(limits.ratioFreeBytes(), saturatedMul(Files.size(zip), limits.maxRatio()));
             for (BundleManifest.FileEntry f : files) {
                 String rel = f.file();
                 if (rel.isEmpty() || rel.equals(BundleManifest.FILE_NAME) || !validName(rel) || rel.endsWith("/")) {
@@ -165,7 +253,7 @@ public final class ZipBundle {
                     throw refused(zip, ze.getName(), "would be extracted outside the bundle");
                 }
                 Files.createDirectories(out.getParent());
-                String sha = inflate(zip, zf, ze, out, limits, total);
+                String sha = inflate(zip, zf, ze, out, limits, total, archiveCap);
                 if (!sha.equals(f.sha256())) {
                     throw new BundleException("model bundle zip " + zip + ": entry " + ze.getName() + " (" + f.key()
                             + ") is corrupt or was modified: sha256 " + sha + ", manifest says " + f.sha256());
@@ -231,8 +319,8 @@ public final class ZipBundle {
      * Inflates {@code e} into {@code out} (which must not exist), counting the bytes actually
      * produced against the limits, and returns their sha256.
      */
-    private static String inflate(Path zip, ZipFile zf, ZipEntry e, Path out, Limits limits, long[] total)
-            throws IOException {
+    private static String inflate(Path zip, ZipFile zf, ZipEntry e, Path out, Limits limits, long[] total,
+                                  long archiveCap) throws IOException {
         long compressed = e.getCompressedSize();
         if (e.getSize() > limits.maxEntryBytes()) { // declared: refuse early; the real count follows
             throw refused(zip, e.getName(), "declares " + e.getSize() + " bytes, more than the limit of "
@@ -261,6 +349,10 @@ public final class ZipBundle {
                 if (n > ratioCap) {
                     throw refused(zip, e.getName(), "inflates more than " + limits.maxRatio()
                             + " times its compressed size of " + compressed + " bytes (a zip bomb?)");
+                }
+                if (total[0] > archiveCap) {
+                    throw refused(zip, e.getName(), "takes the extracted bundle to more than " + limits.maxRatio()
+                            + " times the size of the whole archive (a zip bomb spread over many entries?)");
                 }
                 md.update(buf, 0, r);
                 os.write(buf, 0, r);

@@ -35,14 +35,15 @@ final class MouthFeatures {
 
     /** Analyses {@code frames} frames at {@code fps} of {@code samples} at {@code rate} Hz. */
     static Frame[] analyse(float[] samples, int rate, int frames, int fps) {
-        return analyse(AudioSource.of(new AudioClip(samples, rate)), rate, frames, fps);
+        return analyse(AudioSource.of(new AudioClip(samples, rate)), rate, frames, fps, () -> { });
     }
 
     /**
      * {@link #analyse(float[], int, int, int)} of a source, read slice by slice as the frames
-     * advance (a streamed file is never held whole).
+     * advance (a streamed file is never held whole). {@code checkpoint} runs before every frame
+     * (a cancellation point: it throws to stop; one frame is well under a millisecond of work).
      */
-    static Frame[] analyse(AudioSource samples, int rate, int frames, int fps) {
+    static Frame[] analyse(AudioSource samples, int rate, int frames, int fps, Runnable checkpoint) {
         int win = Math.min(FFT, (int) Math.round(WINDOW_SEC * rate));
         double[] hann = new double[win];
         for (int i = 0; i < win; i++) {
@@ -54,6 +55,7 @@ final class MouthFeatures {
         float[] slice = new float[win];
         double hz = (double) rate / FFT;
         for (int f = 0; f < frames; f++) {
+            checkpoint.run();
             long centre = Math.round((f + 0.5) * rate / fps);
             long start = centre - win / 2;
             double sumSq = 0;

@@ -123,7 +123,8 @@ public final class PreviewEngine implements FamilyEngine {
                 Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
         ctx.checkpoint();
-        MouthShape[] mouth = mouthTrack(r.source(), frames); // two passes over streamed speech, per-frame results kept
+        // two passes over streamed speech, per-frame results kept; cancellable at every chunk and frame
+        MouthShape[] mouth = mouthTrack(r.source(), frames, ctx::checkpoint);
         ctx.advance(Progress.Stage.PREPARING, 1);
         long t2 = System.nanoTime();
         log.debug("preview: voice activity and mouth shapes in {} ms", (t2 - t1) / 1_000_000);
@@ -148,17 +149,20 @@ public final class PreviewEngine implements FamilyEngine {
 
     /** The smoothed mouth shape of each of {@code frames} frames of {@code samples}. */
     MouthShape[] mouthTrack(float[] samples, int frames) {
-        return mouthTrack(AudioSource.of(new AudioClip(samples, cfg.sampleRate())), frames);
+        return mouthTrack(AudioSource.of(new AudioClip(samples, cfg.sampleRate())), frames, () -> { });
     }
 
     /**
      * {@link #mouthTrack(float[], int)} of a source: voice activity and mouth features each read
      * it front to back (a streamed file is decoded twice, never held whole); what is kept is per
-     * chunk and per frame, about 1/50 of the samples' size.
+     * chunk and per frame, about 1/50 of the samples' size. {@code checkpoint} runs before every
+     * VAD chunk and every analysed frame: the generation's cancellation point during this pre-pass,
+     * which takes about 2 s per minute of audio.
      */
-    MouthShape[] mouthTrack(AudioSource samples, int frames) {
-        float[] speech = VoiceActivity.atFrames(vad.chunkProbabilities(samples), frames, cfg.fps());
-        MouthFeatures.Frame[] analysis = MouthFeatures.analyse(samples, cfg.sampleRate(), frames, cfg.fps());
+    MouthShape[] mouthTrack(AudioSource samples, int frames, Runnable checkpoint) {
+        float[] speech = VoiceActivity.atFrames(vad.chunkProbabilities(samples, checkpoint), frames, cfg.fps());
+        MouthFeatures.Frame[] analysis = MouthFeatures.analyse(samples, cfg.sampleRate(), frames, cfg.fps(),
+                checkpoint);
         return MouthTrack.smooth(MouthFeatures.targets(analysis, speech), cfg.fps());
     }
 

@@ -43,14 +43,16 @@ final class VoiceActivity {
 
     /** Speech probability of each 512-sample chunk of {@code samples} (16 kHz mono); the last chunk is zero-padded. */
     float[] chunkProbabilities(float[] samples) {
-        return chunkProbabilities(AudioSource.of(new AudioClip(samples, SAMPLE_RATE)));
+        return chunkProbabilities(AudioSource.of(new AudioClip(samples, SAMPLE_RATE)), () -> { });
     }
 
     /**
      * {@link #chunkProbabilities(float[])} of a source read front to back, chunk by chunk (a
      * streamed file is never held whole; the probabilities are one float per chunk).
+     * {@code checkpoint} runs before every chunk's model call (a cancellation point: it throws to
+     * stop), so a long audio's pass can be cancelled within one chunk's work.
      */
-    float[] chunkProbabilities(AudioSource samples) {
+    float[] chunkProbabilities(AudioSource samples, Runnable checkpoint) {
         int chunks = Math.toIntExact((samples.length() + CHUNK - 1) / CHUNK);
         float[] out = new float[chunks];
         float[] window = new float[CONTEXT + CHUNK];
@@ -58,6 +60,7 @@ final class VoiceActivity {
              Tensor state = Tensor.allocate(DType.FLOAT32, 2, 1, STATE);
              Tensor sr = Tensor.ofLongs(new long[] {SAMPLE_RATE})) {
             for (int c = 0; c < chunks; c++) {
+                checkpoint.run();
                 System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
                 samples.read((long) c * CHUNK, window, CONTEXT, CHUNK); // zero-padded past the end
                 MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
