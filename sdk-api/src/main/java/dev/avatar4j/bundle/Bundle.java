@@ -205,7 +205,8 @@ public final class Bundle {
     /**
      * Reads a trusted graph file outside any bundle (tools, tests) as a {@link GraphSource} checked
      * against itself: its bytes and external-data files are hashed now, and loading fails if they
-     * change afterwards. External data must lie beside the graph (or below its folder).
+     * change afterwards. External data must lie beside the graph (or below its folder). A file that
+     * does not parse as ONNX is handed on as it is, without external data.
      */
     public static GraphSource readGraph(Path graphFile) {
         Path file;
@@ -220,7 +221,15 @@ public final class Bundle {
         } catch (IOException e) {
             throw new BundleException("cannot read graph " + file + ": " + e.getMessage(), e);
         }
-        List<GraphSource.ExternalTensor> tensors = OnnxExternalRefs.scan(bytes, "graph " + file);
+        List<GraphSource.ExternalTensor> tensors;
+        try {
+            tensors = OnnxExternalRefs.scan(bytes, "graph " + file);
+        } catch (BundleException e) {
+            // not parseable as ONNX: handed on as it is for the runtime to judge (e.g. a test network);
+            // without external data, nothing else can be read on its behalf
+            log.debug("{}; opening it without external data", e.getMessage());
+            tensors = List.of();
+        }
         List<BundleManifest.ExternalDataEntry> listed = new java.util.ArrayList<>();
         Path dir = file.getParent();
         for (GraphSource.ExternalTensor t : tensors) {

@@ -37,6 +37,9 @@ public interface Backend extends AutoCloseable {
      * @throws dev.avatar4j.BackendException when the runtime cannot load it
      */
     default GraphSession open(Path graphFile, SessionOptions options) {
+        if (!java.nio.file.Files.isRegularFile(graphFile)) {
+            throw new dev.avatar4j.BackendException("graph file " + graphFile + " does not exist or is not a regular file");
+        }
         return open(dev.avatar4j.bundle.Bundle.readGraph(graphFile), options);
     }
 

@@ -58,7 +58,7 @@ final class EnginesCommand implements Runnable {
             }
             cli.out().println("TensorRT engines for " + bundle.manifest().name() + " on " + trt.description());
             for (String key : bundle.manifest().graphs().keySet()) {
-                Path engine = trt.prebuild(bundle.graphFile(key));
+                Path engine = trt.prebuild(bundle.graph(key)); // the verified bytes, never the path
                 cli.out().println(Avatar4jCli.format("  %-14s %s", key, engine));
             }
             cli.out().flush();
