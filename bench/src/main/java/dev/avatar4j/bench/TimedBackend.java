@@ -30,8 +30,8 @@ final class TimedBackend implements Backend {
     }
 
     @Override
-    public GraphSession open(Path graphFile, SessionOptions options) {
-        return new Session(inner.open(graphFile, options), graphFile.getFileName().toString().replace(".onnx", ""));
+    public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
+        return new Session(inner.open(graph, options), graph.name().replace(".onnx", ""));
     }
 
     @Override

@@ -3,6 +3,11 @@ package dev.avatar4j.bundle;
 import dev.avatar4j.BundleException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import dev.avatar4j.spi.GraphSource;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -16,22 +21,33 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A model bundle directory whose manifest has been parsed and whose files have been checked:
- * every path stays inside the bundle (no {@code ..}, no absolute path, no symlink leading out),
- * exists, is a regular file of bounded size and matches its sha256. Bundles are untrusted input.
+ * every path stays inside the bundle (no {@code ..}, no absolute path, no symbolic link: neither the
+ * manifest nor any file it names may be one), exists, is a regular file of bounded size and matches
+ * its sha256; every external-data file a graph's initializers name is listed in the manifest with
+ * its size and sha256 and matches them. Bundles are untrusted input.
+ *
+ * <p>Graphs are handed to backends as {@link GraphSource}s ({@link #graph(String)}): bytes read and
+ * checked once against the manifest, so that the graph a backend loads is the graph verified even if
+ * the file is replaced after {@link #open} returned.
  */
 public final class Bundle {
     private static final Logger log = LoggerFactory.getLogger(Bundle.class);
     /** Files larger than this are refused (the largest real graph is a few GB). */
     static final long MAX_FILE_BYTES = 64L << 30;
+    /** An ONNX graph file (a protobuf, at most 2 GB by protobuf's own limit) larger than this is refused. */
+    static final long MAX_GRAPH_BYTES = Integer.MAX_VALUE - 64;
 
     private final Path directory;
     private final BundleManifest manifest;
     private final Map<String, Path> files;
+    private final Map<String, List<GraphSource.ExternalFile>> externalFiles;
 
-    private Bundle(Path directory, BundleManifest manifest, Map<String, Path> files) {
+    private Bundle(Path directory, BundleManifest manifest, Map<String, Path> files,
+                   Map<String, List<GraphSource.ExternalFile>> externalFiles) {
         this.directory = directory;
         this.manifest = manifest;
         this.files = files;
+        this.externalFiles = externalFiles;
     }
 
     /**
@@ -51,17 +67,18 @@ public final class Bundle {
             throw new BundleException("model bundle must be a directory or a .zip file: " + dir);
         }
         Path manifestFile = dir.resolve(BundleManifest.FILE_NAME);
-        if (!Files.isRegularFile(manifestFile)) {
+        if (Files.isSymbolicLink(manifestFile)) {
+            // a link could lead anywhere (a secret, a device): never follow it, never read it
+            throw new BundleException(manifestFile + " is a symbolic link; a bundle's manifest must be a regular file");
+        }
+        if (!Files.isRegularFile(manifestFile, LinkOption.NOFOLLOW_LINKS)) {
             throw new BundleException(dir + " is not a model bundle: it has no " + BundleManifest.FILE_NAME);
         }
         Path real;
         byte[] json;
         try {
             real = dir.toRealPath();
-            if (Files.size(manifestFile) > BundleManifest.MAX_BYTES) {
-                throw new BundleException(manifestFile + " is too large");
-            }
-            json = Files.readAllBytes(manifestFile);
+            json = readNoFollow(manifestFile, BundleManifest.MAX_BYTES);
         } catch (IOException e) {
             throw new BundleException("cannot read " + manifestFile + ": " + e.getMessage(), e);
         }
@@ -72,18 +89,215 @@ public final class Bundle {
             throw new BundleException(dir + ": " + e.getMessage(), e);
         }
         Map<String, Path> files = new LinkedHashMap<>();
+        Map<String, List<GraphSource.ExternalFile>> external = new LinkedHashMap<>();
         for (BundleManifest.FileEntry e : manifest.graphs().values()) {
-            files.put("graphs." + e.key(), verify(real, e));
+            Path file = resolve(real, e);
+            byte[] bytes = readVerified(file, e);
+            List<GraphSource.ExternalFile> ext = externalFiles(real, file, e, manifest.externalData(e.key()),
+                    OnnxExternalRefs.scan(bytes, "graph " + file + " (" + e.key() + ")"));
+            for (GraphSource.ExternalFile f : ext) {
+                verify(real, new BundleManifest.FileEntry(e.key() + ".externalData", real.relativize(f.file()).toString(),
+                        f.sha256(), e.extra()));
+            }
+            files.put("graphs." + e.key(), file);
+            external.put(e.key(), ext);
         }
         for (BundleManifest.FileEntry e : manifest.tensors().values()) {
             files.put("tensors." + e.key(), verify(real, e));
         }
         log.debug("bundle {} verified ({} files)", real, files.size());
-        return new Bundle(real, manifest, Map.copyOf(files));
+        return new Bundle(real, manifest, Map.copyOf(files), Map.copyOf(external));
+    }
+
+    /**
+     * Matches the external data the graph's initializers name with the manifest's list for the
+     * graph: every location must resolve (relative to the graph's folder) to a listed file of the
+     * listed size; listed files no initializer names are tolerated.
+     */
+    private static List<GraphSource.ExternalFile> externalFiles(Path root, Path graphFile, BundleManifest.FileEntry graph,
+                                                                List<BundleManifest.ExternalDataEntry> listed,
+                                                                List<GraphSource.ExternalTensor> tensors) {
+        Map<String, GraphSource.ExternalFile> byLocation = new LinkedHashMap<>();
+        for (GraphSource.ExternalTensor t : tensors) {
+            String loc = t.location();
+            if (byLocation.containsKey(loc)) {
+                continue;
+            }
+            String shown = OnnxExternalRefs.printable(loc);
+            if (!safeRelative(loc)) {
+                throw new BundleException("graph " + graphFile + " (" + graph.key() + ") names external data \""
+                        + shown + "\", which is not a plain relative path inside the bundle");
+            }
+            Path target = graphFile.getParent().resolve(loc).normalize();
+            BundleManifest.ExternalDataEntry entry = null;
+            for (BundleManifest.ExternalDataEntry x : listed) {
+                if (safeRelative(x.file()) && root.resolve(x.file()).normalize().equals(target)) {
+                    entry = x;
+                }
+            }
+            if (entry == null || !target.startsWith(root)) {
+                throw new BundleException("graph " + graphFile + " (" + graph.key() + ") reads external data \"" + shown
+                        + "\" that the manifest does not list (every file a graph references must be in \"graphs."
+                        + graph.key() + ".externalData\" with its sha256 and size)");
+            }
+            Path file = resolve(root, new BundleManifest.FileEntry(graph.key() + ".externalData", entry.file(),
+                    entry.sha256(), graph.extra()));
+            long size;
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                throw new BundleException("cannot read external data " + file + ": " + e.getMessage(), e);
+            }
+            if (size != entry.size()) {
+                throw new BundleException("external data " + file + " (" + graph.key() + ") is corrupt or was modified: "
+                        + size + " bytes, manifest says " + entry.size());
+            }
+            byLocation.put(loc, new GraphSource.ExternalFile(loc, file, entry.size(), entry.sha256()));
+        }
+        for (GraphSource.ExternalTensor t : tensors) {
+            long need = t.length() >= 0 ? t.length() : -1;
+            GraphSource.ExternalFile f = byLocation.get(t.location());
+            if (t.offset() > f.size() || (need >= 0 && need > f.size() - t.offset())) {
+                throw new BundleException("graph " + graphFile + " (" + graph.key() + "): initializer \""
+                        + OnnxExternalRefs.printable(t.name()) + "\" lies beyond the end of " + f.file().getFileName());
+            }
+        }
+        return List.copyOf(byLocation.values());
+    }
+
+    private static boolean safeRelative(String rel) {
+        if (rel.isEmpty() || rel.startsWith("/") || rel.contains("\\") || rel.contains("\0") || rel.contains(":")) {
+            return false;
+        }
+        for (String seg : rel.split("/", -1)) {
+            if (seg.isEmpty() || seg.equals(".") || seg.equals("..")) {
+                return false;
+            }
+            for (int i = 0; i < seg.length(); i++) {
+                if (Character.isISOControl(seg.charAt(i))) {
+                    return false;
+                }
+            }
+        }
+        return !Path.of(rel).isAbsolute();
+    }
+
+    /**
+     * The graph {@code key} as a backend must load it: its bytes read now and checked against the
+     * manifest's digest, and its external-data files (each checked again as it is read).
+     *
+     * @throws BundleException when the manifest has no such graph or the file changed since {@link #open}
+     */
+    public GraphSource graph(String key) {
+        Path file = graphFile(key);
+        BundleManifest.FileEntry e = manifest.graphs().get(key);
+        byte[] bytes = readVerified(file, e);
+        List<GraphSource.ExternalTensor> tensors = OnnxExternalRefs.scan(bytes, "graph " + file + " (" + key + ")");
+        List<GraphSource.ExternalFile> ext = externalFiles.getOrDefault(key, List.of());
+        for (GraphSource.ExternalTensor t : tensors) {
+            if (ext.stream().noneMatch(f -> f.location().equals(t.location()))) {
+                throw new BundleException("graph " + file + " (" + key + ") changed since the bundle was verified");
+            }
+        }
+        return new GraphSource(file, bytes, e.sha256(), ext, tensors);
+    }
+
+    /**
+     * Reads a trusted graph file outside any bundle (tools, tests) as a {@link GraphSource} checked
+     * against itself: its bytes and external-data files are hashed now, and loading fails if they
+     * change afterwards. External data must lie beside the graph (or below its folder). A file that
+     * does not parse as ONNX is handed on as it is, without external data.
+     */
+    public static GraphSource readGraph(Path graphFile) {
+        Path file;
+        try {
+            file = graphFile.toRealPath();
+        } catch (IOException e) {
+            throw new BundleException("cannot read graph " + graphFile + ": " + e.getMessage(), e);
+        }
+        byte[] bytes;
+        try {
+            bytes = readNoFollow(file, MAX_GRAPH_BYTES);
+        } catch (IOException e) {
+            throw new BundleException("cannot read graph " + file + ": " + e.getMessage(), e);
+        }
+        List<GraphSource.ExternalTensor> tensors;
+        try {
+            tensors = OnnxExternalRefs.scan(bytes, "graph " + file);
+        } catch (BundleException e) {
+            // not parseable as ONNX: handed on as it is for the runtime to judge (e.g. a test network);
+            // without external data, nothing else can be read on its behalf
+            log.debug("{}; opening it without external data", e.getMessage());
+            tensors = List.of();
+        }
+        List<BundleManifest.ExternalDataEntry> listed = new java.util.ArrayList<>();
+        Path dir = file.getParent();
+        for (GraphSource.ExternalTensor t : tensors) {
+            if (safeRelative(t.location()) && listed.stream().noneMatch(x -> x.file().equals(t.location()))) {
+                Path f = dir.resolve(t.location()).normalize();
+                try {
+                    listed.add(new BundleManifest.ExternalDataEntry(t.location(), sha256(f), Files.size(f)));
+                } catch (IOException | BundleException ex) {
+                    throw new BundleException("cannot read external data " + f + " of graph " + file + ": "
+                            + ex.getMessage(), ex);
+                }
+            }
+        }
+        BundleManifest.FileEntry self = new BundleManifest.FileEntry(String.valueOf(file.getFileName()),
+                String.valueOf(file.getFileName()), sha256Of(bytes), null);
+        return new GraphSource(file, bytes, self.sha256(), externalFiles(dir, file, self, listed, tensors), tensors);
+    }
+
+    /** Reads a regular file (not a link) of at most {@code max} bytes. */
+    private static byte[] readNoFollow(Path file, long max) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long size = ch.size();
+            if (size > max) {
+                throw new BundleException(file + " is too large (" + size + " bytes, at most " + max + ")");
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            while (buf.hasRemaining() && ch.read(buf) >= 0) {
+                // fill
+            }
+            if (buf.hasRemaining() || ch.read(ByteBuffer.allocate(1)) > 0) {
+                throw new BundleException(file + " changed while it was read");
+            }
+            return buf.array();
+        }
+    }
+
+    /** Reads a graph file once and checks the bytes read against the manifest's digest. */
+    private static byte[] readVerified(Path file, BundleManifest.FileEntry e) {
+        byte[] bytes;
+        try {
+            bytes = readNoFollow(file, MAX_GRAPH_BYTES);
+        } catch (IOException ex) {
+            throw new BundleException("cannot read bundle file " + file + ": " + ex.getMessage(), ex);
+        } catch (BundleException ex) {
+            throw new BundleException("bundle file " + file + " (" + e.key() + "): " + ex.getMessage()
+                    + "; a graph over 2 GB must keep its weights in external data", ex);
+        }
+        String actual = sha256Of(bytes);
+        if (!actual.equals(e.sha256())) {
+            throw new BundleException("bundle file " + file + " (" + e.key() + ") is corrupt or was modified: sha256 "
+                    + actual + ", manifest says " + e.sha256());
+        }
+        return bytes;
     }
 
     /** Resolves a manifest path safely inside {@code root} and checks size and digest. */
     static Path verify(Path root, BundleManifest.FileEntry e) {
+        Path real = resolve(root, e);
+        String actual = sha256(real);
+        if (!actual.equals(e.sha256())) {
+            throw new BundleException("bundle file " + real + " (" + e.key() + ") is corrupt or was modified: sha256 "
+                    + actual + ", manifest says " + e.sha256());
+        }
+        return real;
+    }
+
+    /** Resolves a manifest path safely inside {@code root}: a regular file, no link anywhere on the way. */
+    static Path resolve(Path root, BundleManifest.FileEntry e) {
         String rel = e.file();
         if (rel.isEmpty() || rel.startsWith("/") || rel.startsWith("\\") || rel.contains("\\") || rel.contains("\0")
                 || Path.of(rel).isAbsolute()) {
@@ -105,19 +319,18 @@ public final class Bundle {
         if (!real.startsWith(root)) {
             throw new BundleException("bundle file " + p + " (" + e.key() + ") is a link that leaves the bundle");
         }
-        if (!Files.isRegularFile(real)) {
-            throw new BundleException("bundle file " + p + " (" + e.key() + ") is not a regular file");
+        if (!real.equals(p)) {
+            throw new BundleException("bundle file " + p + " (" + e.key() + ") is reached through a symbolic link;"
+                    + " a bundle's files must be regular files");
         }
-        String actual = sha256(real);
-        if (!actual.equals(e.sha256())) {
-            throw new BundleException("bundle file " + p + " (" + e.key() + ") is corrupt or was modified: sha256 "
-                    + actual + ", manifest says " + e.sha256());
+        if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
+            throw new BundleException("bundle file " + p + " (" + e.key() + ") is not a regular file");
         }
         return real;
     }
 
     static String sha256(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             long size = Files.size(file);
             if (size > MAX_FILE_BYTES) {
                 throw new BundleException("bundle file " + file + " is too large (" + size + " bytes)");
@@ -148,11 +361,15 @@ public final class Bundle {
         return directory;
     }
 
+    /** The parsed manifest. */
     public BundleManifest manifest() {
         return manifest;
     }
 
-    /** The verified file of graph {@code key}. */
+    /**
+     * The verified file of graph {@code key}, for names and per-file settings. Backends load
+     * {@link #graph(String)} instead: a path can be swapped after it was verified.
+     */
     public Path graphFile(String key) {
         Path p = files.get("graphs." + key);
         if (p == null) {

@@ -1,9 +1,14 @@
 package dev.avatar4j.bundle;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.BundleException;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -16,6 +21,15 @@ public final class BundleManifest {
     public static final String FILE_NAME = "avatar-bundle.json";
     /** Manifests larger than this are refused (they are a few kB). */
     static final int MAX_BYTES = 1 << 20;
+    /**
+     * Largest {@code video.width}, {@code video.height} and {@code video.resolution} a manifest may
+     * declare (a default output size above this would only exhaust memory at generate time).
+     */
+    public static final int MAX_VIDEO_SIDE = 4096;
+    /** At most this many external-data files per graph. */
+    static final int MAX_EXTERNAL_FILES = 64;
+    /** Longest {@code name} accepted. */
+    static final int MAX_NAME_CHARS = 200;
 
     private final String family;
     private final String name;
@@ -23,6 +37,7 @@ public final class BundleManifest {
     private final JsonObject root;
     private final Map<String, FileEntry> graphs;
     private final Map<String, FileEntry> tensors;
+    private final Map<String, List<ExternalDataEntry>> externalData;
 
     /**
      * A file named by the manifest.
@@ -35,17 +50,97 @@ public final class BundleManifest {
     public record FileEntry(String key, String file, String sha256, JsonObject extra) {
     }
 
+    /**
+     * An ONNX external-data file of a graph ({@code graphs.<key>.externalData[i]}): the weights a graph
+     * too large for one protobuf (over 2 GB) keeps beside it. Every file a graph's initializers name
+     * must be listed here, and is verified like the graph itself.
+     *
+     * @param file   path relative to the bundle (the graph names it relative to its own folder)
+     * @param sha256 expected lowercase hex digest
+     * @param size   exact size in bytes
+     */
+    public record ExternalDataEntry(String file, String sha256, long size) {
+    }
+
     private BundleManifest(JsonObject root) {
         this.root = root;
         int format = root.integer("format");
         if (format != 1) {
             throw new BundleException(FILE_NAME + ": unsupported \"format\" " + format + " (this SDK reads format 1)");
         }
-        this.family = root.string("family");
-        this.name = root.string("name");
-        this.license = root.optString("license").orElse("unknown");
+        this.family = plain("family", root.string("family"));
+        this.name = plain("name", root.string("name"));
+        this.license = plain("license", root.optString("license").orElse("unknown"));
         this.graphs = files(root, "graphs");
         this.tensors = root.has("tensors") ? files(root, "tensors") : Map.of();
+        Map<String, List<ExternalDataEntry>> ext = new LinkedHashMap<>();
+        for (FileEntry g : graphs.values()) {
+            ext.put(g.key(), externalData(g));
+        }
+        this.externalData = Map.copyOf(ext);
+        checkVideoSize(root);
+    }
+
+    /**
+     * Refuses control characters (ESC sequences, newlines …) and over-long values in the fields that
+     * are printed by tools and logs, so that a manifest cannot rewrite a terminal or forge log lines.
+     */
+    private static String plain(String key, String value) {
+        if (value.isEmpty() || value.length() > MAX_NAME_CHARS) {
+            throw new BundleException(FILE_NAME + ": \"" + key + "\" must be 1 to " + MAX_NAME_CHARS + " characters");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || Character.getType(c) == Character.FORMAT) {
+                throw new BundleException(FILE_NAME + ": \"" + key + "\" must not contain control characters (found U+"
+                        + String.format("%04X", (int) c) + " at index " + i + ")");
+            }
+        }
+        return value;
+    }
+
+    /** The generic bound on the default output size, whatever the family (each family checks the rest). */
+    private static void checkVideoSize(JsonObject root) {
+        if (!root.has("video")) {
+            return;
+        }
+        JsonObject video = root.object("video");
+        for (String k : List.of("width", "height", "resolution")) {
+            if (video.has(k)) {
+                int v = video.integer(k);
+                if (v < 1 || v > MAX_VIDEO_SIDE) {
+                    throw new BundleException(FILE_NAME + ": \"video." + k + "\" must be 1.." + MAX_VIDEO_SIDE + ", got " + v);
+                }
+            }
+        }
+    }
+
+    private static List<ExternalDataEntry> externalData(FileEntry graph) {
+        List<JsonObject> list = graph.extra().objects("externalData");
+        String where = "graphs." + graph.key() + ".externalData";
+        if (list.size() > MAX_EXTERNAL_FILES) {
+            throw new BundleException(FILE_NAME + ": \"" + where + "\" lists more than " + MAX_EXTERNAL_FILES + " files");
+        }
+        List<ExternalDataEntry> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonObject e = list.get(i);
+            String sha = e.string("sha256").toLowerCase(java.util.Locale.ROOT);
+            if (!sha.matches("[0-9a-f]{64}")) {
+                throw new BundleException(FILE_NAME + ": \"" + where + "[" + i + "].sha256\" must be 64 hex digits");
+            }
+            long size = e.longInteger("size");
+            if (size < 0) {
+                throw new BundleException(FILE_NAME + ": \"" + where + "[" + i + "].size\" must be >= 0");
+            }
+            String file = e.string("file");
+            for (ExternalDataEntry prev : out) {
+                if (prev.file().equals(file)) {
+                    throw new BundleException(FILE_NAME + ": \"" + where + "\" lists \"" + file + "\" twice");
+                }
+            }
+            out.add(new ExternalDataEntry(file, sha, size));
+        }
+        return List.copyOf(out);
     }
 
     private static Map<String, FileEntry> files(JsonObject root, String section) {
@@ -67,24 +162,53 @@ public final class BundleManifest {
         if (json.length > MAX_BYTES) {
             throw new BundleException(FILE_NAME + " is too large (" + json.length + " bytes)");
         }
-        Map<String, Object> map;
-        try {
-            map = JSON.std.mapFrom(json);
-        } catch (IOException | RuntimeException e) {
-            throw new BundleException(FILE_NAME + " is not valid JSON: " + firstLine(e.getMessage()), e);
-        }
-        if (map == null) {
-            throw new BundleException(FILE_NAME + " is empty");
-        }
-        return new BundleManifest(new JsonObject(FILE_NAME, "", map));
+        return new BundleManifest(new JsonObject(FILE_NAME, "", parseObject(FILE_NAME, json)));
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
+    /**
+     * Parses one JSON object that must be the whole of {@code json} (trailing content is refused).
+     * Errors give the position only: the bytes may be anything (a symlink's target, a secret), so
+     * none of them is ever echoed.
+     *
+     * @param what the file named in errors
+     */
+    static Map<String, Object> parseObject(String what, byte[] json) {
+        Map<String, Object> map;
+        try (JsonParser p = JSON.std.getStreamingFactory().createParser(json)) {
+            Object root;
+            try {
+                root = JSON.std.anyFrom(p);
+            } catch (JsonProcessingException e) {
+                throw notJson(what, e.getLocation(), "", null);
+            }
+            if (!(root instanceof Map<?, ?>)) {
+                throw new BundleException(what + " must hold a JSON object" + (root == null ? " (it is empty)" : ""));
+            }
+            try {
+                if (p.nextToken() != null) {
+                    throw notJson(what, p.currentTokenLocation(), "content after the JSON object", null);
+                }
+            } catch (JsonProcessingException e) {
+                throw notJson(what, e.getLocation(), "content after the JSON object", null);
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) root;
+            map = m;
+        } catch (IOException e) {
+            throw notJson(what, null, "", null);
+        } catch (RuntimeException e) {
+            if (e instanceof BundleException b) {
+                throw b;
+            }
+            throw notJson(what, null, "", null);
         }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        return map;
+    }
+
+    private static BundleException notJson(String what, JsonLocation at, String detail, Throwable cause) {
+        String where = at == null || at.getLineNr() < 1 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+        // the parser's own message quotes the offending text; it is deliberately not kept (not even as the cause)
+        return new BundleException(what + " is not valid JSON" + (detail.isEmpty() ? "" : " (" + detail + ")") + where, cause);
     }
 
     public String family() {
@@ -116,6 +240,28 @@ public final class BundleManifest {
 
     public Optional<FileEntry> graph(String key) {
         return Optional.ofNullable(graphs.get(key));
+    }
+
+    /** The external-data files listed for graph {@code key} (empty when the graph keeps its weights inside). */
+    public List<ExternalDataEntry> externalData(String key) {
+        return externalData.getOrDefault(key, List.of());
+    }
+
+    /**
+     * Every file the bundle's graphs and tensors need, as they must be extracted and verified: the
+     * graphs, their external-data files (keys {@code <graph>.externalData[i]}, {@code extra} is the
+     * graph's entry) and the tensors.
+     */
+    public List<FileEntry> files() {
+        List<FileEntry> out = new ArrayList<>(graphs.values());
+        for (FileEntry g : graphs.values()) {
+            List<ExternalDataEntry> ext = externalData(g.key());
+            for (int i = 0; i < ext.size(); i++) {
+                out.add(new FileEntry(g.key() + ".externalData[" + i + "]", ext.get(i).file(), ext.get(i).sha256(), g.extra()));
+            }
+        }
+        out.addAll(tensors.values());
+        return List.copyOf(out);
     }
 
     public Optional<FileEntry> tensor(String key) {

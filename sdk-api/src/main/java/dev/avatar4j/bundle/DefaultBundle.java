@@ -46,8 +46,7 @@ public final class DefaultBundle {
         Path staging = null;
         try {
             staging = BundleCache.newStaging(target);
-            List<BundleManifest.FileEntry> entries = new ArrayList<>(manifest.graphs().values());
-            entries.addAll(manifest.tensors().values());
+            List<BundleManifest.FileEntry> entries = new ArrayList<>(manifest.files());
             if (manifest.root().has("notices")) {
                 JsonObject notices = manifest.root().object("notices");
                 for (String k : notices.keys()) {

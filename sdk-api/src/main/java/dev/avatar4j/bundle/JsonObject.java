@@ -28,6 +28,7 @@ public final class JsonObject {
         return new BundleException(file + ": \"" + key(k) + "\" " + what);
     }
 
+    /** Whether key {@code k} is present and not {@code null}. */
     public boolean has(String k) {
         return map.containsKey(k) && map.get(k) != null;
     }
@@ -61,6 +62,18 @@ public final class JsonObject {
             throw error(k, "must be an integer");
         }
         return n.intValue();
+    }
+
+    /** An integer in the range of {@code long}; fractions, exponents beyond it and floats are refused. */
+    public long longInteger(String k) {
+        Object v = map.get(k);
+        if (v == null) {
+            throw error(k, "is missing");
+        }
+        if (!(v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte)) {
+            throw error(k, "must be an integer within 64 bits");
+        }
+        return ((Number) v).longValue();
     }
 
     public int integer(String k, int def) {
@@ -124,7 +137,8 @@ public final class JsonObject {
         }
         int[] out = new int[l.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!(l.get(i) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+            if (!(l.get(i) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())
+                    || Math.abs(n.doubleValue()) > Integer.MAX_VALUE) {
                 throw error(k, "must be an array of integers");
             }
             out[i] = n.intValue();

@@ -1,6 +1,5 @@
 package dev.avatar4j.bundle;
 
-import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
@@ -42,8 +41,13 @@ public final class SafeTensors {
                 throw bad(file, "invalid header length " + headerLen);
             }
             byte[] header = all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
-            Map<String, Object> json = JSON.std.mapFrom(header);
-            if (json == null || !(json.get(name) instanceof Map<?, ?> entry)) {
+            Map<String, Object> json;
+            try {
+                json = BundleManifest.parseObject("the header of safetensors file " + file, header);
+            } catch (BundleException e) {
+                throw new BundleException(e.getMessage()); // no parser detail, no file content
+            }
+            if (!(json.get(name) instanceof Map<?, ?> entry)) {
                 throw bad(file, "has no tensor \"" + name + "\"");
             }
             String dtype = String.valueOf(entry.get("dtype"));
@@ -92,10 +96,12 @@ public final class SafeTensors {
         }
         long[] out = new long[l.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!(l.get(i) instanceof Number n) || n.longValue() < 0) {
-                throw bad(file, "has a malformed header");
+            // only integers that fit a long: a BigInteger (>= 2^63) would wrap and a double truncate
+            Object v = l.get(i);
+            if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < 0) {
+                throw bad(file, "has a malformed header (shapes and offsets must be non-negative 64-bit integers)");
             }
-            out[i] = n.longValue();
+            out[i] = ((Number) v).longValue();
         }
         return out;
     }

@@ -227,8 +227,7 @@ public final class ZipBundle {
             }
             staging = BundleCache.newStaging(target);
             Files.write(staging.resolve(BundleManifest.FILE_NAME), json, StandardOpenOption.CREATE_NEW);
-            List<BundleManifest.FileEntry> files = new ArrayList<>(manifest.graphs().values());
-            files.addAll(manifest.tensors().values());
+            List<BundleManifest.FileEntry> files = manifest.files(); // graphs, their external data, tensors
             Map<String, String> done = new HashMap<>();
             long[] total = {0};
             // the archive as a whole: many small entries each within their own grace must not add up

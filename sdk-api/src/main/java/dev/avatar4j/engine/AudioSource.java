@@ -431,12 +431,7 @@ public abstract class AudioSource implements AutoCloseable {
         }
 
         private void checkFinite(float[] a, int from, int n, long position) {
-            for (int i = 0; i < n; i++) {
-                if (!Float.isFinite(a[from + i])) {
-                    throw new InvalidInputException("audio " + name + " contains a non-finite sample (" + a[from + i]
-                            + ") at index " + (position + i));
-                }
-            }
+            AudioSamples.check(a, from, n, position, "audio " + name);
         }
 
         @Override

@@ -3,6 +3,7 @@ package dev.avatar4j.engine;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
+import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.DType;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,6 +71,38 @@ public final class GraphContract {
             throw new BundleException("graph \"" + graph + "\" (" + file.getFileName() + ") does not match the "
                     + "contract: " + String.join("; ", problems));
         }
+    }
+
+    /**
+     * Checks outputs a run returned against the contract (element type, rank, fixed sizes), so that
+     * a graph whose signature left sizes open but returns the wrong ones is reported as a broken
+     * bundle instead of being read past its end.
+     *
+     * @throws BundleException naming the graph, the output, its shape and the expected one
+     */
+    public void checkOutputs(Map<String, Tensor> results, Path file) {
+        for (Map.Entry<String, Tensor> r : results.entrySet()) {
+            Expect x = outputs.get(r.getKey());
+            Tensor t = r.getValue();
+            if (x == null || t == null) {
+                continue;
+            }
+            long[] shape = t.shape();
+            boolean ok = t.dtype() == x.dtype() && shape.length == x.dims().length;
+            for (int i = 0; ok && i < shape.length; i++) {
+                ok = x.dims()[i] <= 0 || x.dims()[i] == shape[i];
+            }
+            if (!ok) {
+                throw new BundleException("graph \"" + graph + "\" (" + file.getFileName() + ") returned output '"
+                        + r.getKey() + "' as " + t.dtype() + TensorSpecs.format(shape) + ", but the contract needs "
+                        + x.dtype() + TensorSpecs.format(x.dims()) + "; the bundle's graph is broken");
+            }
+        }
+    }
+
+    /** Whether the contract constrains any output (a run needs checking). */
+    boolean hasOutputs() {
+        return !outputs.isEmpty();
     }
 
     private static void compare(String kind, Map<String, Expect> expected, List<TensorSpec> actual,

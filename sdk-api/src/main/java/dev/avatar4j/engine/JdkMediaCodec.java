@@ -110,6 +110,9 @@ final class JdkMediaCodec implements MediaCodec {
                 int o = i * (bits / 8);
                 inter[i] = pcmFloat ? bb.getFloat(o) : pcm(bb, o, bits, unsigned, f.isBigEndian());
             }
+            if (pcmFloat) { // before mixing and resampling, which would turn Inf into NaN
+                AudioSamples.check(inter, 0, inter.length, 0, "audio " + file);
+            }
             float[] mono = Resampler.downmix(inter, channels);
             int rate = Math.round(f.getSampleRate());
             if (rate < 1000 || rate > 768_000) {
@@ -202,6 +205,7 @@ final class JdkMediaCodec implements MediaCodec {
             private final byte[] raw = new byte[CHUNK_FRAMES * frameBytes];
             private final float[] inter = new float[CHUNK_FRAMES * channels];
             private boolean ended;
+            private long samplesRead;
 
             @Override
             public int read(float[] dst, int off, int len) {
@@ -229,6 +233,10 @@ final class JdkMediaCodec implements MediaCodec {
                     int o = i * sampleBytes;
                     inter[i] = pcmFloat ? bb.getFloat(o) : pcm(bb, o, bits, unsigned, f.isBigEndian());
                 }
+                if (pcmFloat) { // before mixing and resampling, which would turn Inf into NaN
+                    AudioSamples.check(inter, 0, n * channels, samplesRead, "audio " + file);
+                }
+                samplesRead += (long) n * channels;
                 if (channels == 1) {
                     System.arraycopy(inter, 0, dst, off, n);
                 } else {

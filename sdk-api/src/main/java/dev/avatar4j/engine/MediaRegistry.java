@@ -255,11 +255,7 @@ public final class MediaRegistry {
         if (s.length == 0) {
             throw new InvalidInputException(name + " contains no audio samples");
         }
-        for (int i = 0; i < s.length; i++) {
-            if (!Float.isFinite(s[i])) {
-                throw new InvalidInputException(name + " contains a non-finite sample (" + s[i] + ") at index " + i);
-            }
-        }
+        AudioSamples.check(s, 0, s.length, 0, name);
         return clip;
     }
 }

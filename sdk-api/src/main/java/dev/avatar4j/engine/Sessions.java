@@ -27,7 +27,7 @@ public final class Sessions {
         Path file = bundle.graphFile(key);
         GraphSession s;
         try {
-            s = backend.open(file, options);
+            s = backend.open(bundle.graph(key), options); // the verified bytes, never the path
         } catch (BackendException e) {
             throw new BackendException("cannot load graph \"" + key + "\" (" + file.getFileName() + ") on "
                     + backend.name() + ": " + e.getMessage(), e);
@@ -38,7 +38,8 @@ public final class Sessions {
             s.close();
             throw e;
         }
-        return s.isThreadSafe() ? s : new Serialized(s);
+        GraphSession checked = contract.hasOutputs() ? new Checked(s, contract, file) : s;
+        return checked.isThreadSafe() ? checked : new Serialized(checked);
     }
 
     /** Closes sessions, ignoring nulls; the first failure is rethrown after all are closed. */
@@ -58,6 +59,57 @@ public final class Sessions {
         }
         if (first != null) {
             throw first;
+        }
+    }
+
+    /** Checks every run's outputs against the graph's contract ({@link GraphContract#checkOutputs}). */
+    private static final class Checked implements GraphSession {
+        private final GraphSession delegate;
+        private final GraphContract contract;
+        private final Path file;
+
+        Checked(GraphSession delegate, GraphContract contract, Path file) {
+            this.delegate = delegate;
+            this.contract = contract;
+            this.file = file;
+        }
+
+        @Override
+        public List<TensorSpec> inputs() {
+            return delegate.inputs();
+        }
+
+        @Override
+        public List<TensorSpec> outputs() {
+            return delegate.outputs();
+        }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+            Map<String, Tensor> results = delegate.run(inputs, outputs);
+            try {
+                contract.checkOutputs(results, file);
+            } catch (RuntimeException e) {
+                results.values().forEach(Tensor::close);
+                throw e;
+            }
+            return results;
+        }
+
+        @Override
+        public void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
+            // the caller's buffers have the shapes it needs; backends refuse a run whose outputs do not fit them
+            delegate.runInto(inputs, outputs);
+        }
+
+        @Override
+        public boolean isThreadSafe() {
+            return delegate.isThreadSafe();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
         }
     }
 

@@ -15,13 +15,33 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /**
-     * Opens a graph.
+     * Opens a graph from its verified content. Implementations load {@link GraphSource#bytes()} and
+     * the external data through {@link GraphSource.ExternalFile#load} or
+     * {@link GraphSource.ExternalFile#copyTo} (which re-check the digests on the bytes they hand
+     * out), and never reopen the graph or its data by path: a file can be replaced after it was
+     * verified.
      *
-     * @param graphFile a graph file inside a verified bundle
+     * @param graph   the graph's verified bytes and external data
+     * @param options session options
+     * @throws dev.avatar4j.BackendException when the runtime cannot load it
+     * @throws dev.avatar4j.BundleException when external data changed since it was verified
+     */
+    GraphSession open(GraphSource graph, SessionOptions options);
+
+    /**
+     * Opens a trusted graph file outside any bundle (tools, tests): reads it now with
+     * {@link dev.avatar4j.bundle.Bundle#readGraph(Path)} and opens that.
+     *
+     * @param graphFile an ONNX graph file
      * @param options   session options
      * @throws dev.avatar4j.BackendException when the runtime cannot load it
      */
-    GraphSession open(Path graphFile, SessionOptions options);
+    default GraphSession open(Path graphFile, SessionOptions options) {
+        if (!java.nio.file.Files.isRegularFile(graphFile)) {
+            throw new dev.avatar4j.BackendException("graph file " + graphFile + " does not exist or is not a regular file");
+        }
+        return open(dev.avatar4j.bundle.Bundle.readGraph(graphFile), options);
+    }
 
     /** Releases the runtime's shared resources. Sessions opened from it must be closed first. */
     @Override

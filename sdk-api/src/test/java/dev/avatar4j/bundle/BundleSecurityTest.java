@@ -86,12 +86,84 @@ class BundleSecurityTest {
     }
 
     @Test
-    void aLinkThatStaysInsideTheBundleIsAccepted() throws IOException {
+    void aLinkIsRefusedEvenWhenItStaysInsideTheBundle() throws IOException {
         Path dir = bundle();
         Files.createDirectories(dir.resolve("real"));
         Files.move(dir.resolve("dit.onnx"), dir.resolve("real/dit.onnx"));
         Files.createSymbolicLink(dir.resolve("dit.onnx"), Path.of("real/dit.onnx"));
-        assertThat(Bundle.open(dir).graphFile("dit")).isEqualTo(dir.toRealPath().resolve("real/dit.onnx"));
+        assertThatThrownBy(() -> Bundle.open(dir)).isInstanceOf(BundleException.class)
+                .hasMessageContaining("dit.onnx").hasMessageContaining("symbolic link");
+    }
+
+    // ---------------------------------------------------------------- issue 22, item 8: the manifest itself
+
+    @Test
+    void aSymlinkedManifestIsRefusedAndItsTargetNeverEchoed() throws IOException {
+        Path dir = bundle();
+        Path secret = Files.writeString(tmp.resolve("apikey"), "sk_live_0123456789abcdef\n");
+        Files.delete(dir.resolve(BundleManifest.FILE_NAME));
+        Files.createSymbolicLink(dir.resolve(BundleManifest.FILE_NAME), secret);
+        assertThatThrownBy(() -> Bundle.open(dir)).isInstanceOf(BundleException.class)
+                .hasMessageContaining("symbolic link").hasMessageNotContaining("sk_live");
+        // a link to a valid manifest inside the bundle is refused too
+        Path real = Files.copy(FakeBundles.write(tmp.resolve("other")).resolve(BundleManifest.FILE_NAME),
+                dir.resolve("real.json"));
+        Files.delete(dir.resolve(BundleManifest.FILE_NAME));
+        Files.createSymbolicLink(dir.resolve(BundleManifest.FILE_NAME), real.getFileName());
+        assertThatThrownBy(() -> Bundle.open(dir)).isInstanceOf(BundleException.class)
+                .hasMessageContaining("symbolic link");
+    }
+
+    @Test
+    void jsonErrorsGiveThePositionNeverTheContent() throws IOException {
+        Path dir = bundle();
+        for (String text : List.of("sk_live_0123456789abcdef", "{\"format\": sk_live_0123456789abcdef}",
+                "{\"name\": \"sk_live_0123456789abcdef", "\"sk_live_0123456789abcdef\"", "[\"sk_live_0123456789abcdef\"]")) {
+            Files.writeString(dir.resolve(BundleManifest.FILE_NAME), text);
+            assertThatThrownBy(() -> Bundle.open(dir)).as(text).isInstanceOf(BundleException.class)
+                    .hasMessageContaining(BundleManifest.FILE_NAME).hasMessageNotContaining("sk_live")
+                    .satisfies(e -> assertThat(e.getCause() == null || !String.valueOf(e.getCause().getMessage())
+                            .contains("sk_live")).isTrue());
+        }
+        Files.writeString(dir.resolve(BundleManifest.FILE_NAME), "{\n  \"format\": sk_live_0123456789abcdef}");
+        assertThatThrownBy(() -> Bundle.open(dir)).isInstanceOf(BundleException.class)
+                .hasMessageContaining("line 2, column");
+    }
+
+    // ---------------------------------------------------------------- issue 22, item 11: strict parsing
+
+    @Test
+    void contentAfterTheManifestObjectIsRefused() throws IOException {
+        Path dir = bundle();
+        String json = Files.readString(dir.resolve(BundleManifest.FILE_NAME));
+        for (String tail : List.of(" garbage", "{}", " {\"format\": 2}", "]", "\"x\"", " 42", "\u0000")) {
+            Files.writeString(dir.resolve(BundleManifest.FILE_NAME), json + tail);
+            assertThatThrownBy(() -> Bundle.open(dir)).as(tail).isInstanceOf(BundleException.class)
+                    .hasMessageContaining(BundleManifest.FILE_NAME);
+        }
+        Files.writeString(dir.resolve(BundleManifest.FILE_NAME), json + "\n\t  \n");
+        assertThat(Bundle.open(dir).manifest().name()).isEqualTo("fake-tiny");
+    }
+
+    @Test
+    void controlCharactersInNamesAreRefused() throws IOException {
+        for (String name : List.of("evil\\u001b[2J\\u001b[31mOK", "two\\nlines", "cr\\rhere", "bell\\u0007",
+                "bidi\\u202egnp.exe", "")) {
+            Path dir = bundle(Map.of("\"fake-tiny\"", "\"" + name + "\""));
+            assertThatThrownBy(() -> Bundle.open(dir)).as(name).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("\"name\"").hasMessageNotContaining("\u001b");
+        }
+    }
+
+    @Test
+    void outputSizesInTheManifestAreBounded() throws IOException {
+        for (String size : List.of("2147483632", "4112", "-16", "0")) {
+            Path dir = bundle(Map.of("\"width\": 32", "\"width\": " + size));
+            assertThatThrownBy(() -> Bundle.open(dir)).as(size).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("video.width").hasMessageContaining(String.valueOf(BundleManifest.MAX_VIDEO_SIDE));
+        }
+        Path dir = bundle(Map.of("\"height\": 32", "\"height\": 4096"));
+        assertThat(Bundle.open(dir).manifest().name()).isEqualTo("fake-tiny");
     }
 
     // ---------------------------------------------------------------- not a bundle

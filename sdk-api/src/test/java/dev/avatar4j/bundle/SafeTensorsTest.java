@@ -215,6 +215,31 @@ class SafeTensorsTest {
     }
 
     @Test
+    void offsetsThatWrapOrHaveFractionsAreRefused() throws IOException {
+        // 2^64 + 0 and 2^64 + 4 wrapped to [0, 4] (and 4.9 truncated to 4), which read the tensor from
+        // bytes the header never pointed at
+        for (String offsets : List.of("[18446744073709551616,18446744073709551620]", "[0,18446744073709551620]",
+                "[0,4.9]", "[0.5,4]", "[0,4e0]", "[0,9223372036854775808]")) {
+            Path f = write("wrap.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":"
+                    + offsets + "}}", f32(1)));
+            assertRefused(f, "w", "malformed header");
+        }
+        Path f = write("shape.safetensors", file("{\"w\":{\"dtype\":\"F32\",\"shape\":[18446744073709551617],"
+                + "\"data_offsets\":[0,4]}}", f32(1)));
+        assertRefused(f, "w", "malformed header");
+    }
+
+    @Test
+    void aHeaderThatIsNotJsonIsRefusedWithoutEchoingIt() throws IOException {
+        Path f = write("secret.safetensors", file("sk_live_SECRET", f32(1)));
+        assertThatThrownBy(() -> SafeTensors.readFloat32(f, "w").close()).isInstanceOf(BundleException.class)
+                .hasMessageContaining("not valid JSON").hasMessageNotContaining("sk_live");
+        Path g = write("trailing.safetensors", file("{" + entry("w", "F32", "[1]", 0, 4) + "} x", f32(1)));
+        assertThatThrownBy(() -> SafeTensors.readFloat32(g, "w").close()).isInstanceOf(BundleException.class)
+                .hasMessageContaining("after the JSON object");
+    }
+
+    @Test
     void malformedShapesAndOffsets() throws IOException {
         for (String entry : List.of(
                 "\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}",

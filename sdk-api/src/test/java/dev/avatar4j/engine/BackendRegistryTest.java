@@ -26,7 +26,7 @@ class BackendRegistryTest {
         }
 
         @Override
-        public GraphSession open(Path graphFile, SessionOptions options) {
+        public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
             throw new UnsupportedOperationException();
         }
 

@@ -286,6 +286,40 @@ class JdkMediaCodecTest {
         assertDecoded(f, 11025, frames, 0.25);
     }
 
+    /** Issue 22 item 10: what is wrong with a sample is said as it is in the file, before resampling. */
+    @Test
+    void badFloatSamplesAreInvalidInputNamedAsTheyAre() throws IOException {
+        Object[][] cases = {
+            {Float.POSITIVE_INFINITY, "non-finite sample (+Inf)"},
+            {Float.NEGATIVE_INFINITY, "non-finite sample (-Inf)"},
+            {Float.NaN, "non-finite sample (NaN)"},
+            {1e30f, "out-of-range sample (1.0E30"},
+            {-65f, "out-of-range sample (-65.0"},
+        };
+        for (Object[] c : cases) {
+            ByteBuffer b = ByteBuffer.allocate(4 * 2 * 4410).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 2 * 4410; i++) {
+                b.putFloat(i == 2001 ? (float) c[0] : 0.1f);
+            }
+            Path f = Files.write(tmp.resolve("bad.wav"), wav(3, 2, 44100, 32, b.array()));
+            assertThatThrownBy(() -> media.readAudio(f, RATE)).as(c[1].toString()).isInstanceOf(InvalidInputException.class)
+                    .hasMessageContaining(c[1].toString()).hasMessageContaining("index 2001");
+            assertThatThrownBy(() -> {
+                try (AudioSource src = media.openAudio(f, RATE)) {
+                    float[] buf = new float[4096];
+                    for (long at = 0; at < src.length(); at += buf.length) {
+                        src.read(at, buf, 0, (int) Math.min(buf.length, src.length() - at));
+                    }
+                }
+            }).as("streamed " + c[1]).isInstanceOf(InvalidInputException.class).hasMessageContaining(c[1].toString());
+        }
+        // the edge of the accepted range, and samples given in memory
+        assertThat(media.resample(new AudioClip(new float[] {AudioSamples.MAX_ABS, -AudioSamples.MAX_ABS}, RATE), RATE)
+                .samples()).hasSize(2);
+        assertThatThrownBy(() -> media.resample(new AudioClip(new float[] {0, 1e30f}, RATE), RATE))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("out-of-range sample (1.0E30");
+    }
+
     @Test
     void sixteenKilohertzMonoIsPassedThroughExactly() throws IOException {
         double[][] s = sine(RATE, 1000, 0.5);

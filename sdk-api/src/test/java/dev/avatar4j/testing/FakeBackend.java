@@ -54,8 +54,8 @@ public final class FakeBackend implements Backend {
     }
 
     @Override
-    public GraphSession open(Path graphFile, SessionOptions options) {
-        String name = graphFile.getFileName().toString();
+    public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
+        String name = graph.name();
         return switch (name) {
             case "audio_encoder.onnx" -> session(name, List.of(spec("input_values", DType.FLOAT32, 1, -1)),
                     List.of(spec("last_hidden_state", DType.FLOAT32, 1, -1, AUDIO_DIM)), this::audio);

@@ -21,13 +21,26 @@ public final class FakeBundles {
         return write(dir, Map.of());
     }
 
+    /**
+     * The bytes of a fake graph: a valid, empty ONNX {@code ModelProto} whose producer name is
+     * {@code "fake graph <name>"} (the loader parses every graph for external-data references).
+     */
+    public static byte[] fakeGraph(String name) {
+        byte[] text = ("fake graph " + name).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] out = new byte[2 + text.length];
+        out[0] = 0x12; // field 2 (producer_name), wire type 2
+        out[1] = (byte) text.length;
+        System.arraycopy(text, 0, out, 2, text.length);
+        return out;
+    }
+
     /** Writes a fake bundle; {@code replacements} are applied to the manifest text (to break it on purpose). */
     public static Path write(Path dir, Map<String, String> replacements) throws IOException {
         Files.createDirectories(dir);
         Map<String, String> graphs = new LinkedHashMap<>();
         for (String g : new String[] {"audio_encoder", "image_encoder", "vae_encoder", "dit", "vae_decoder"}) {
             Path f = dir.resolve(g + ".onnx");
-            Files.writeString(f, "fake graph " + g);
+            Files.write(f, fakeGraph(g));
             graphs.put(g, sha256(Files.readAllBytes(f)));
         }
         String neg = writeTensor(dir.resolve("text_negative.safetensors"), 5, 8, 0.5f);

@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtSession;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,25 +73,33 @@ final class OnnxBackend implements Backend {
         return useCuda;
     }
 
+    /**
+     * Opens a graph from its verified bytes ({@code OrtEnvironment.createSession(byte[])}), never from
+     * its path. Initializers kept in external data are read into memory here, through
+     * {@link GraphSource.ExternalFile#load} (which checks the digest of exactly the bytes read) and
+     * handed to ONNX Runtime with {@code SessionOptions.addExternalInitializers}, so ONNX Runtime reads
+     * no file itself; the session owns that memory (ONNX Runtime uses it in place on the CPU) and
+     * frees it when it closes. As a second guard, ONNX Runtime's folder for external data is an
+     * empty private directory, so a reference the scan did not see fails instead of reading a file.
+     */
     @Override
-    public GraphSession open(Path graphFile, SessionOptions options) {
-        Objects.requireNonNull(graphFile, "graphFile");
+    public GraphSession open(GraphSource graph, SessionOptions options) {
+        Objects.requireNonNull(graph, "graph");
         Objects.requireNonNull(options, "options");
+        String graphName = graph.name();
         if (closed) {
-            throw new BackendException("ONNX Runtime backend is closed; cannot open " + graphFile.getFileName());
-        }
-        String graphName = String.valueOf(graphFile.getFileName());
-        if (!Files.isRegularFile(graphFile)) {
-            throw new BackendException("graph file " + graphFile + " does not exist or is not a regular file");
+            throw new BackendException("ONNX Runtime backend is closed; cannot open " + graphName);
         }
         long t0 = System.nanoTime();
         OrtSession.SessionOptions ortOptions = new OrtSession.SessionOptions();
         OrtSession session = null;
+        ExternalInitializers initializers = null;
+        Path noFiles = null;
         try {
             ortOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            // warnings such as "Removing initializer … not used by any node" (the preview bundle's BlazeFace
-            // export has three) are noise to users; errors are still logged
-            ortOptions.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+            // ONNX Runtime prints its log to stderr itself (the Java API has no logging callback): only
+            // fatal messages unless avatar4j's debug logging is on; errors reach the caller as exceptions.
+            ortOptions.setSessionLogLevel(OrtRuntime.logLevel());
             if (options.intraOpThreads() > 0) {
                 ortOptions.setIntraOpNumThreads(options.intraOpThreads());
             }
@@ -99,29 +108,49 @@ final class OnnxBackend implements Backend {
             // workers of the idle pools would burn the cores the active pool and the encoder need;
             // the DiT's operators are large enough that waking sleeping workers costs nothing visible.
             ortOptions.addConfigEntry("session.intra_op.allow_spinning", SPINNING ? "1" : "0");
+            noFiles = Files.createTempDirectory("avatar4j-ort-");
+            ortOptions.addConfigEntry("session.model_external_initializers_file_folder_path", noFiles.toString());
+            if (!graph.externalTensors().isEmpty()) {
+                initializers = ExternalInitializers.load(env, graph);
+                ortOptions.addExternalInitializers(initializers.tensors());
+            }
             if (useCuda) {
                 ortOptions.addCUDA(OrtRuntime.CUDA_DEVICE);
             }
             // No custom-op libraries are registered, whatever options.allowCustomOps() says (see class doc).
-            session = env.createSession(graphFile.toString(), ortOptions);
-            OnnxGraphSession s = new OnnxGraphSession(env, session, ortOptions, graphName, this::sessionClosed);
+            session = env.createSession(graph.bytes(), ortOptions);
+            ExternalInitializers owned = initializers;
+            OnnxGraphSession s = new OnnxGraphSession(env, session, ortOptions, owned == null ? () -> { } : owned::close,
+                    graphName, this::sessionClosed);
             openSessions.add(s);
             if (LOG.isDebugEnabled()) {
-                LOG.debug("opened {} on {} ({} intra-op threads) in {} ms: inputs {}, outputs {}", graphName,
-                        useCuda ? "CUDA" : "CPU", options.intraOpThreads() == 0 ? "default" : options.intraOpThreads(),
-                        (System.nanoTime() - t0) / 1_000_000, s.inputs(), s.outputs());
+                LOG.debug("opened {} on {} ({} intra-op threads, {} external initializers) in {} ms: inputs {}, outputs {}",
+                        graphName, useCuda ? "CUDA" : "CPU",
+                        options.intraOpThreads() == 0 ? "default" : options.intraOpThreads(),
+                        graph.externalTensors().size(), (System.nanoTime() - t0) / 1_000_000, s.inputs(), s.outputs());
             }
             return s;
         } catch (OrtException e) {
-            closeQuietly(session, ortOptions);
+            closeQuietly(session, ortOptions, initializers);
             throw OnnxGraphSession.ortError("open", graphName, e);
+        } catch (java.io.IOException e) {
+            closeQuietly(session, ortOptions, initializers);
+            throw new BackendException("cannot create a temporary directory for ONNX Runtime: " + e.getMessage(), e);
         } catch (RuntimeException | Error e) {
-            closeQuietly(session, ortOptions);
+            closeQuietly(session, ortOptions, initializers);
             throw e;
+        } finally {
+            if (noFiles != null) {
+                try {
+                    Files.deleteIfExists(noFiles);
+                } catch (java.io.IOException e) {
+                    LOG.debug("could not remove {}", noFiles, e);
+                }
+            }
         }
     }
 
-    private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options) {
+    private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options, ExternalInitializers init) {
         if (session != null) {
             try {
                 session.close();
@@ -130,6 +159,9 @@ final class OnnxBackend implements Backend {
             }
         }
         options.close();
+        if (init != null) {
+            init.close();
+        }
     }
 
     private void sessionClosed(OnnxGraphSession s) {

@@ -77,6 +77,15 @@ final class OnnxGraphSession implements GraphSession {
      */
     OnnxGraphSession(OrtEnvironment env, OrtSession session, OrtSession.SessionOptions options, String graphName,
             Consumer<OnnxGraphSession> onClose) throws OrtException {
+        this(env, session, options, () -> { }, graphName, onClose);
+    }
+
+    /**
+     * As above, also owning {@code resources} (the memory of initializers handed to ONNX Runtime),
+     * closed after the session.
+     */
+    OnnxGraphSession(OrtEnvironment env, OrtSession session, OrtSession.SessionOptions options, AutoCloseable resources,
+            String graphName, Consumer<OnnxGraphSession> onClose) throws OrtException {
         this.env = env;
         this.session = session;
         this.graphName = graphName;
@@ -91,6 +100,11 @@ final class OnnxGraphSession implements GraphSession {
                 LOG.warn("closing the ONNX Runtime session of {} failed: {}", graphName, e.getMessage());
             } finally {
                 options.close();
+                try {
+                    resources.close();
+                } catch (Exception e) {
+                    LOG.warn("releasing the initializers of {} failed: {}", graphName, e.getMessage());
+                }
                 onClose.accept(this);
             }
         });

@@ -49,7 +49,7 @@ final class OrtRuntime {
             synchronized (OrtRuntime.class) {
                 r = instance;
                 if (r == null) {
-                    r = load(OrtEnvironment::getEnvironment);
+                    r = load(() -> OrtEnvironment.getEnvironment(logLevel()));
                     instance = r;
                 }
             }
@@ -119,6 +119,18 @@ final class OrtRuntime {
         String msg = root.getMessage();
         String text = root.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
         return root == e ? text : e.getClass().getSimpleName() + " caused by " + text;
+    }
+
+    /**
+     * The level at which ONNX Runtime may print its own log. ONNX Runtime writes it to stderr itself
+     * (coloured, two lines per message) and its Java API offers no callback to route it through
+     * SLF4J, so it stays silent except for fatal messages; every error still reaches the caller as an
+     * {@code OrtException} turned into a {@link BackendException}. With debug logging enabled for
+     * {@code dev.avatar4j.onnx}, ONNX Runtime's warnings are printed too, for diagnosis.
+     */
+    static ai.onnxruntime.OrtLoggingLevel logLevel() {
+        return LOG.isDebugEnabled() ? ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING
+                : ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
     }
 
     /** Whether the user opted in to CUDA with {@value #CUDA_PROPERTY} or {@value #CUDA_ENV}. */

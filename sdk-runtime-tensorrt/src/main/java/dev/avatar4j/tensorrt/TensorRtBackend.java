@@ -2,7 +2,9 @@ package dev.avatar4j.tensorrt;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;
@@ -12,6 +14,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -76,17 +80,21 @@ public final class TensorRtBackend implements Backend {
         return cache.dir();
     }
 
+    /**
+     * Opens a graph from its verified content: the engine cache key is the digest of the verified
+     * graph and external data ({@link GraphSource#contentSha256()}), and an engine is built from a
+     * private copy of exactly those bytes (TensorRT's ONNX parser reads a file and resolves external
+     * data beside it), written to a new owner-only temporary folder and removed after the build.
+     */
     @Override
-    public GraphSession open(Path graphFile, SessionOptions sessionOptions) {
+    public GraphSession open(GraphSource graph, SessionOptions sessionOptions) {
         if (!gate.enter()) {
             throw new BackendException("the TensorRT backend is closed");
         }
         try {
-            if (!Files.isRegularFile(graphFile)) {
-                throw new BackendException("graph file " + graphFile + " does not exist");
-            }
-            String name = graphFile.getFileName().toString();
-            EngineCache.Key key = key(graphFile);
+            Path graphFile = graph.path();
+            String name = graph.name();
+            EngineCache.Key key = key(graph);
             Optional<byte[]> cached = cache.read(graphFile, key);
             TrtGraphSession s = null;
             if (cached.isPresent()) {
@@ -99,7 +107,7 @@ public final class TensorRtBackend implements Backend {
                 }
             }
             if (s == null) {
-                s = TrtGraphSession.open(runtime, buildAndCache(graphFile, key), name, sessions::remove);
+                s = TrtGraphSession.open(runtime, buildAndCache(graph, key), name, sessions::remove);
             }
             sessions.add(s);
             return s;
@@ -112,7 +120,7 @@ public final class TensorRtBackend implements Backend {
      * Builds the engine of an ONNX graph now (whether or not it is cached) and stores it in the
      * cache, so that the first generation does not pay for the build ({@code avatar4j engines build}).
      *
-     * @param graphFile an ONNX graph file
+     * @param graphFile a trusted ONNX graph file (read once with {@link Bundle#readGraph(Path)})
      * @return the engine file written
      * @throws BackendException when TensorRT cannot build it
      */
@@ -120,26 +128,84 @@ public final class TensorRtBackend implements Backend {
         if (!Files.isRegularFile(graphFile)) {
             throw new BackendException("graph file " + graphFile + " does not exist");
         }
-        EngineCache.Key key = key(graphFile);
-        buildAndCache(graphFile, key);
-        return cache.path(graphFile, key);
+        return prebuild(Bundle.readGraph(graphFile));
     }
 
-    private byte[] buildAndCache(Path graphFile, EngineCache.Key key) {
+    /**
+     * Builds the engine of a verified graph now and stores it in the cache.
+     *
+     * @param graph a graph from {@link Bundle#graph(String)}
+     * @return the engine file written
+     * @throws BackendException when TensorRT cannot build it
+     */
+    public Path prebuild(GraphSource graph) {
+        EngineCache.Key key = key(graph);
+        buildAndCache(graph, key);
+        return cache.path(graph.path(), key);
+    }
+
+    private byte[] buildAndCache(GraphSource graph, EngineCache.Key key) {
         log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(),
-                graphFile.getFileName(), cache.dir());
-        byte[] plan = build(graphFile);
-        cache.write(graphFile, key, plan);
+                graph.name(), cache.dir());
+        byte[] plan = buildFromPrivateCopy(graph);
+        cache.write(graph.path(), key, plan);
         return plan;
     }
 
-    /** The cache key of a graph under this backend's machine and options. */
+    /** The cache key of a trusted graph file under this backend's machine and options. */
     EngineCache.Key key(Path graphFile) {
-        return new EngineCache.Key(EngineCache.sha256(graphFile), machine.tensorRt(), machine.computeCapability(),
-                options.profile(graphFile), options.precision());
+        return key(Bundle.readGraph(graphFile));
     }
 
-    private byte[] build(Path graphFile) {
+    /** The cache key of a graph under this backend's machine and options. */
+    EngineCache.Key key(GraphSource graph) {
+        return new EngineCache.Key(graph.contentSha256(), machine.tensorRt(), machine.computeCapability(),
+                options.profile(graph.path()), options.precision());
+    }
+
+    /** Writes the verified bytes to a new private folder, builds from there, and removes the folder. */
+    private byte[] buildFromPrivateCopy(GraphSource graph) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("avatar4j-trt-build-",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path copy = dir.resolve("graph.onnx");
+            Files.write(copy, graph.bytes(), StandardOpenOption.CREATE_NEW);
+            for (GraphSource.ExternalFile f : graph.externalFiles()) {
+                Path target = dir.resolve(f.location()).normalize();
+                if (!target.startsWith(dir)) {
+                    throw new BackendException("external data \"" + f.location() + "\" of " + graph.name()
+                            + " is not inside the graph's folder");
+                }
+                Files.createDirectories(target.getParent());
+                f.copyTo(target); // checks the digest of the bytes copied
+            }
+            return build(copy, graph.path());
+        } catch (java.io.IOException e) {
+            throw new BackendException("cannot stage " + graph.name() + " for the TensorRT build: " + e.getMessage(), e);
+        } finally {
+            if (dir != null) {
+                deleteTree(dir);
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (java.io.IOException e) {
+                    log.debug("could not remove {}", p, e);
+                }
+            });
+        } catch (java.io.IOException e) {
+            log.debug("could not remove {}", dir, e);
+        }
+    }
+
+    /** Builds from {@code onnxFile}; {@code graphFile} (the bundle's file) names the profile ranges and messages. */
+    private byte[] build(Path onnxFile, Path graphFile) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment err = call.allocate(Shim.ERR_CAP);
             MemorySegment out = call.allocate(ValueLayout.ADDRESS);
@@ -157,7 +223,7 @@ public final class TensorRtBackend implements Backend {
                     a4j_shape_range.max(r, k, range.max()[k]);
                 }
             }
-            int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(graphFile.toAbsolutePath().toString()),
+            int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(onnxFile.toAbsolutePath().toString()),
                     options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, structs, ranges.size(),
                     options.dynamicMin(), options.dynamicOpt(), options.dynamicMax(), options.workspaceBytes(),
                     out, err, Shim.ERR_CAP);

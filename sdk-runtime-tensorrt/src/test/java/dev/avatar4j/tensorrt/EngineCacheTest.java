@@ -62,6 +62,26 @@ class EngineCacheTest {
     }
 
     @Test
+    void theEngineIsBuiltFromTheVerifiedBytesNotFromTheFileAsItIsNow() throws Exception {
+        // issue 22 item 7: a graph swapped between verification and the build must neither be built
+        // nor be cached under the verified graph's key
+        Path cache = tmp.resolve("cache");
+        Path g = TestDouble.network(tmp, "swap.onnx", TestDouble.AFFINE);
+        dev.avatar4j.spi.GraphSource verified = dev.avatar4j.bundle.Bundle.readGraph(g);
+        Files.writeString(g, TestDouble.AFFINE.replace("0.5", "0.25"));
+        try (TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create()) {
+            try (GraphSession s = b.open(verified, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.5f);
+            }
+            assertThat(b.key(verified).onnxSha256()).isEqualTo(verified.sha256());
+            // the swapped file is another graph with its own engine
+            try (GraphSession s = b.open(g, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.25f);
+            }
+        }
+    }
+
+    @Test
     void everyKeyComponentSelectsItsOwnEngine() throws Exception {
         Path cache = tmp.resolve("cache");
         Path g = TestDouble.network(tmp, "vae.onnx", TestDouble.AFFINE);

@@ -234,6 +234,26 @@ public final class Avatar4jCli implements Runnable {
         return s.replaceAll("\\s*\\R\\s*", " | ");
     }
 
+    /**
+     * {@code s} with control and format characters (ESC sequences, newlines, bidi overrides) shown as
+     * {@code \\uXXXX}, for text from files (a bundle's name) printed to a terminal.
+     */
+    static String printable(String s) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT || c == '\u2028' || c == '\u2029') {
+                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
     /** Standard output of this CLI. */
     PrintStream out() {
         return out;

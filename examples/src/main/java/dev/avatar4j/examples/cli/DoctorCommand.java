@@ -126,7 +126,8 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private static String summary(AvatarModel m) {
-        return Avatar4jCli.format("%s (%s) on %s, %dx%d, %d fps, %d steps by default, %s", m.name(), m.family(),
+        return Avatar4jCli.format("%s (%s) on %s, %dx%d, %d fps, %d steps by default, %s",
+                Avatar4jCli.printable(m.name()), Avatar4jCli.printable(m.family()),
                 m.backendName(), m.defaultWidth(), m.defaultHeight(), m.fps(), m.defaultSteps(), m.directory());
     }
 }

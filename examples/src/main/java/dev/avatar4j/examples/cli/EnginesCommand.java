@@ -56,9 +56,9 @@ final class EnginesCommand implements Runnable {
             if (!(backend instanceof TensorRtBackend trt)) {
                 throw new BackendException("backend 'tensorrt' is not the TensorRT backend: " + backend.description());
             }
-            cli.out().println("TensorRT engines for " + bundle.manifest().name() + " on " + trt.description());
+            cli.out().println("TensorRT engines for " + Avatar4jCli.printable(bundle.manifest().name()) + " on " + trt.description());
             for (String key : bundle.manifest().graphs().keySet()) {
-                Path engine = trt.prebuild(bundle.graphFile(key));
+                Path engine = trt.prebuild(bundle.graph(key)); // the verified bytes, never the path
                 cli.out().println(Avatar4jCli.format("  %-14s %s", key, engine));
             }
             cli.out().flush();

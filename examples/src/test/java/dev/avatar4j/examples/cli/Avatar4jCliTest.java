@@ -136,6 +136,13 @@ class Avatar4jCliTest {
     // --- bad input: exit 2 or 3, one line, no output ---------------------------------------------
 
     @Test
+    void textFromFilesIsPrintedWithoutControlCharacters() {
+        // a bundle name cannot rewrite the terminal or forge lines (issue 22 item 11, defence in depth)
+        assertThat(Avatar4jCli.printable("a\u001b[2Jb\nc\u202ed")).isEqualTo("a\\u001b[2Jb\\u000ac\\u202ed");
+        assertThat(Avatar4jCli.printable("stableavatar-1.3b")).isEqualTo("stableavatar-1.3b");
+    }
+
+    @Test
     void missingImageExits2NamingThePath() {
         Path missing = inputs.resolve("no-such-face.png");
         Path out = work.resolve("out.mp4");
