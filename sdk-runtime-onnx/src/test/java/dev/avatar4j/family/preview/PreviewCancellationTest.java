@@ -10,10 +10,10 @@ import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.Tensor;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,8 +48,8 @@ class PreviewCancellationTest {
         }
 
         @Override
-        public GraphSession open(Path graphFile, SessionOptions options) {
-            GraphSession s = inner.open(graphFile, options);
+        public GraphSession open(GraphSource graph, SessionOptions options) {
+            GraphSession s = inner.open(graph, options);
             return new GraphSession() {
                 @Override
                 public List<TensorSpec> inputs() {
