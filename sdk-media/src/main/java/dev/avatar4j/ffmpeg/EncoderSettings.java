@@ -20,6 +20,9 @@ final class EncoderSettings {
     private EncoderSettings() {
     }
 
+    /** How far below the cap the quantiser may go (libopenh264). */
+    static final int QMIN_SPAN = 8;
+
     /** A generous target: the cap on the quantiser, not the rate, decides. */
     static long defaultBitrate(int w, int h, int fps) {
         return Math.clamp((long) w * h * fps / 2, 1_000_000L, 60_000_000L);
@@ -37,7 +40,9 @@ final class EncoderSettings {
                     o.put("rc_mode", "bitrate");
                 } else {
                     o.put("rc_mode", "quality");
-                    o.put("qmin", "1");
+                    // a floor too, so that a larger value also means a smaller file: the generous
+                    // rate target alone would keep the quantiser near its floor
+                    o.put("qmin", Integer.toString(Math.max(1, q - QMIN_SPAN)));
                     o.put("qmax", Integer.toString(q));
                 }
             }
