@@ -169,6 +169,9 @@ final class Mp4FrameSink implements FrameSink {
         };
     }
 
+    /** Test seam: when set, the encoded bytes go to this file instead (e.g. {@code /dev/full}). */
+    static volatile Path writeToForTest;
+
     private final Path out;
     private final Path temp;
     private final int width;
@@ -269,7 +272,8 @@ final class Mp4FrameSink implements FrameSink {
             openAudio(source);
         }
         AVIOContext pb = new AVIOContext(null);
-        try (BytePointer name = new BytePointer(temp.toString(), StandardCharsets.UTF_8)) {
+        Path target = writeToForTest != null ? writeToForTest : temp;
+        try (BytePointer name = new BytePointer(target.toString(), StandardCharsets.UTF_8)) {
             ret = avio_open(pb, name, AVIO_FLAG_WRITE);
         }
         if (ret < 0) {
@@ -438,6 +442,10 @@ final class Mp4FrameSink implements FrameSink {
             sws_scale(sws, rgbPlanes, rgbStride, 0, height, picture.data(), picture.linesize());
             picture.pts(frame.index()); // pts = index in the 1/fps time base
             encode(video, videoStream, picture);
+            AVIOContext pb = oc.pb();
+            if (pb != null && !pb.isNull() && pb.error() < 0) {
+                throw ioError("writing", pb.error());
+            }
             lastIndex = frame.index();
             frames++;
             // keep the audio just ahead of the video so that the muxer interleaves as it goes
