@@ -32,7 +32,9 @@ final class EncoderSettings {
         Map<String, String> o = new LinkedHashMap<>();
         int q = spec.effectiveQuality();
         boolean rateOnly = spec.quality() == 0 && spec.bitrate() > 0;
-        long rate = spec.bitrate() > 0 ? spec.bitrate() : defaultBitrate(w, h, spec.fps());
+        // with a quality the bit rate is a target the quality cap overrides: never below the generous
+        // default, so that asking for "at least the input's rate" cannot lower the quality
+        long rate = rateOnly ? spec.bitrate() : Math.max(spec.bitrate(), defaultBitrate(w, h, spec.fps()));
         switch (encoder) {
             case "libopenh264" -> {
                 o.put("b", Long.toString(rate));

@@ -42,12 +42,20 @@ class VideoQualityTest {
     static Path tmp;
     private static RgbImage portrait;
     private static float[] speech;
+    /** Loaded here, not as the process's default model, which other tests of this JVM choose. */
+    private static AvatarModel preview;
 
     @BeforeAll
     static void setUp() {
+        preview = AvatarModel.load(REPO.resolve("models/preview"));
         MediaRegistry media = MediaRegistry.global();
         portrait = media.readImage(REPO.resolve("examples/media/portrait.png"));
         speech = Arrays.copyOf(media.readAudio(REPO.resolve("examples/media/hello.wav"), 16_000).samples(), 32_000);
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void tearDown() {
+        preview.close();
     }
 
     /** Marks the pixels of {@code frame} equal to {@code ref}: the model left them untouched. */
@@ -120,7 +128,7 @@ class VideoQualityTest {
         byte[] ref = portrait.toRgbArray();
         boolean[] mask = new boolean[portrait.width() * portrait.height()];
         Arrays.fill(mask, true);
-        Avatar.from(portrait).speak(speech, 16_000).seed(1)
+        Avatar.from(portrait).speak(speech, 16_000).model(preview).seed(1)
                 .onFrame(f -> keepUntouched(mask, f.toRgbArray(), ref)).render(out);
         int kept = 0;
         for (boolean b : mask) {
@@ -140,7 +148,7 @@ class VideoQualityTest {
 
         // the knob: a lower quality loses more and writes less
         Path small = tmp.resolve("q35.mp4");
-        Avatar.from(portrait).speak(speech, 16_000).seed(1).quality(35).render(small);
+        Avatar.from(portrait).speak(speech, 16_000).model(preview).seed(1).quality(35).render(small);
         VideoClip worse = MediaRegistry.global().readVideo(small, 25, 10_000);
         assertThat(meanPsnr(worse, refs, mask)).isLessThan(got - 3);
         assertThat(Files.size(small)).isLessThan(Files.size(out) / 2);
