@@ -54,6 +54,8 @@ public final class Avatar {
     private final int frameBuffer;
     private final List<SpeakerInput> speakers;
     private final AudioMode audioMode;
+    private final int quality;
+    private final long bitrate;
 
     /**
      * One person of a multi-speaker request: a region (null for the default of its position, see
@@ -65,7 +67,7 @@ public final class Avatar {
     private Avatar(Path imagePath, RgbImage image, Path audioPath, AudioClip audio, Integer steps, Long seed,
                    Integer width, Integer height, String prompt, double textGuidance, double audioGuidance,
                    AvatarModel model, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                   int frameBuffer, List<SpeakerInput> speakers, AudioMode audioMode) {
+                   int frameBuffer, List<SpeakerInput> speakers, AudioMode audioMode, int quality, long bitrate) {
         this.imagePath = imagePath;
         this.image = image;
         this.audioPath = audioPath;
@@ -83,11 +85,14 @@ public final class Avatar {
         this.frameBuffer = frameBuffer;
         this.speakers = List.copyOf(speakers);
         this.audioMode = audioMode;
+        this.quality = quality;
+        this.bitrate = bitrate;
     }
 
     private Avatar with(Path imagePath, RgbImage image, Path audioPath, AudioClip audio) {
         return new Avatar(imagePath, image, audioPath, audio, steps, seed, width, height, prompt, textGuidance,
-                audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode);
+                audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode, quality,
+                bitrate);
     }
 
     /**
@@ -105,14 +110,14 @@ public final class Avatar {
     public static Avatar from(Path image) {
         Objects.requireNonNull(image, "image");
         return new Avatar(image, null, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL);
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL, 0, 0);
     }
 
     /** A request animating an in-memory image. */
     public static Avatar from(RgbImage image) {
         Objects.requireNonNull(image, "image");
         return new Avatar(null, image, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL);
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL, 0, 0);
     }
 
     /** A request animating an in-memory {@link BufferedImage}. */
@@ -285,8 +290,40 @@ public final class Avatar {
     }
 
     /**
+     * The video quality of {@link #render(Path)} and {@link #start(Path)}, on a CRF-like scale:
+     * {@value VideoSpec#MIN_QUALITY} (best, largest file) to {@value VideoSpec#MAX_QUALITY}
+     * (smallest), {@value VideoSpec#DEFAULT_QUALITY} by default (see {@link VideoSpec#quality()}).
+     *
+     * @param quality 1..51
+     * @return the new request
+     */
+    public Avatar quality(int quality) {
+        if (quality < VideoSpec.MIN_QUALITY || quality > VideoSpec.MAX_QUALITY) {
+            throw new InvalidInputException("quality must be " + VideoSpec.MIN_QUALITY + ".."
+                    + VideoSpec.MAX_QUALITY + " (lower is better), got " + quality);
+        }
+        return copy(b -> b.quality = quality);
+    }
+
+    /**
+     * The video bit rate {@link #render(Path)} and {@link #start(Path)} aim at, in bit/s. Alone
+     * it rate-controls the encoder; with {@link #quality(int)} the quality still caps the loss.
+     *
+     * @param bitsPerSecond at least 10 000
+     * @return the new request
+     */
+    public Avatar bitrate(long bitsPerSecond) {
+        if (bitsPerSecond < 10_000) {
+            throw new InvalidInputException("bitrate must be at least 10000 bit/s, got " + bitsPerSecond);
+        }
+        return copy(b -> b.bitrate = bitsPerSecond);
+    }
+
+    /**
      * Generates and writes an MP4 (H.264 + AAC, the speech muxed in) to {@code out}, blocking until
-     * done. The file appears only when complete (atomic rename); on any failure nothing is left.
+     * done. The extension chooses the container: {@code .mp4}, {@code .m4v}, {@code .mov},
+     * {@code .mkv} (H.264 + AAC) or {@code .webm} (VP9 + Opus); others are refused with an
+     * {@link InvalidInputException}. The file appears only when complete (atomic rename); on any failure nothing is left.
      * Needs {@code sdk-media} on the class path.
      *
      * @throws InvalidInputException if {@code out} is one of the input files (the same file, also
@@ -325,7 +362,8 @@ public final class Avatar {
         return launch(req -> MediaRegistry.global().openVideo(target,
                 new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
                         speakers.isEmpty() ? audioPath : null,
-                        req.source().inMemory() ? null : req.source()::stream)), null, target,
+                        req.source().inMemory() ? null : req.source()::stream).withEncoding(quality, bitrate)),
+                null, target,
                 buffer);
     }
 
@@ -439,7 +477,7 @@ public final class Avatar {
         change.accept(b);
         return new Avatar(imagePath, image, audioPath, audio, b.steps, b.seed, b.width, b.height, b.prompt,
                 b.textGuidance, b.audioGuidance, b.model, b.frameListeners, b.progressListeners, b.frameBuffer,
-                b.speakers, b.audioMode);
+                b.speakers, b.audioMode, b.quality, b.bitrate);
     }
 
     /** Scratch copy of the options while deriving a new request. */
@@ -457,6 +495,8 @@ public final class Avatar {
         int frameBuffer;
         final List<SpeakerInput> speakers;
         AudioMode audioMode;
+        int quality;
+        long bitrate;
 
         Mutable(Avatar a) {
             steps = a.steps;
@@ -472,6 +512,8 @@ public final class Avatar {
             frameBuffer = a.frameBuffer;
             speakers = new ArrayList<>(a.speakers);
             audioMode = a.audioMode;
+            quality = a.quality;
+            bitrate = a.bitrate;
         }
     }
 

@@ -49,9 +49,14 @@ public final class Dub {
     private final NoFace noFace;
     private final List<FrameListener> frameListeners;
     private final List<ProgressListener> progressListeners;
+    private final int quality;
+    private final long bitrate;
 
     private Dub(Path video, Path audioPath, AudioClip audio, AvatarModel model, Integer steps, Double guidance,
-                Long seed, NoFace noFace, List<FrameListener> frameListeners, List<ProgressListener> progressListeners) {
+                Long seed, NoFace noFace, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
+                int quality, long bitrate) {
+        this.quality = quality;
+        this.bitrate = bitrate;
         this.video = video;
         this.audioPath = audioPath;
         this.audio = audio;
@@ -65,25 +70,25 @@ public final class Dub {
     }
 
     static Dub of(Path video) {
-        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of());
+        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0);
     }
 
     /** The new speech, from a file (any format the media codecs read). */
     public Dub speak(Path audio) {
         return new Dub(video, Objects.requireNonNull(audio, "audio"), null, model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners);
+                frameListeners, progressListeners, quality, bitrate);
     }
 
     /** The new speech as mono samples in [−1, 1] at {@code sampleRate} (resampled as needed). */
     public Dub speak(float[] samples, int sampleRate) {
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners);
+                frameListeners, progressListeners, quality, bitrate);
     }
 
     /** The {@code latentsync} model to dub with. */
     public Dub model(AvatarModel model) {
         return new Dub(video, audioPath, audio, Objects.requireNonNull(model, "model"), steps, guidance, seed, noFace,
-                frameListeners, progressListeners);
+                frameListeners, progressListeners, quality, bitrate);
     }
 
     /**
@@ -95,7 +100,7 @@ public final class Dub {
         if (steps < 1 || steps > 1000) {
             throw new InvalidInputException("steps must be in 1..1000, got " + steps);
         }
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate);
     }
 
     /**
@@ -108,25 +113,25 @@ public final class Dub {
         if (!(scale > 0) || !Double.isFinite(scale)) {
             throw new InvalidInputException("guidance must be finite and positive, got " + scale);
         }
-        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners);
+        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate);
     }
 
     /** Seed of the one noise frame all frames start from (default: random). */
     public Dub seed(long seed) {
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate);
     }
 
     /** What to do with frames without a face (default {@link NoFace#FAIL}). */
     public Dub noFace(NoFace policy) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, Objects.requireNonNull(policy, "policy"),
-                frameListeners, progressListeners);
+                frameListeners, progressListeners, quality, bitrate);
     }
 
     /** Also calls {@code listener} with every output frame, in order, on the rendering thread. */
     public Dub onFrame(FrameListener listener) {
         List<FrameListener> l = new ArrayList<>(frameListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners, quality, bitrate);
     }
 
     /**
@@ -142,7 +147,7 @@ public final class Dub {
     public Dub onProgress(ProgressListener listener) {
         List<ProgressListener> l = new ArrayList<>(progressListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l, quality, bitrate);
     }
 
     /**
@@ -161,8 +166,42 @@ public final class Dub {
         Objects.requireNonNull(out, "out");
         Avatar.refuseOverwritingInputs(out, java.util.Arrays.asList(video, audioPath));
         Path target = out.toAbsolutePath();
+        // by default at least the input's own bit rate, and the default quality cap
         return run(p -> MediaRegistry.global().openVideo(target, new VideoSpec(p.width, p.height, p.fps, p.speech,
-                audioPath)), target);
+                audioPath).withEncoding(quality != 0 || bitrate == 0 ? quality == 0 ? VideoSpec.DEFAULT_QUALITY
+                        : quality : 0, bitrate != 0 ? bitrate : p.sourceBitrate)), target);
+    }
+
+    /**
+     * The video quality of {@link #render(Path)}, on a CRF-like scale: {@value VideoSpec#MIN_QUALITY}
+     * (best) to {@value VideoSpec#MAX_QUALITY} (smallest file), {@value VideoSpec#DEFAULT_QUALITY}
+     * by default (see {@link VideoSpec#quality()}).
+     *
+     * @param quality 1..51
+     * @return the new request
+     */
+    public Dub quality(int quality) {
+        if (quality < VideoSpec.MIN_QUALITY || quality > VideoSpec.MAX_QUALITY) {
+            throw new InvalidInputException("quality must be " + VideoSpec.MIN_QUALITY + ".."
+                    + VideoSpec.MAX_QUALITY + " (lower is better), got " + quality);
+        }
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
+                progressListeners, quality, bitrate);
+    }
+
+    /**
+     * The video bit rate {@link #render(Path)} aims at, in bit/s; by default the input video's own
+     * bit rate (when its container declares one), so that dubbing does not lose the input's quality.
+     *
+     * @param bitsPerSecond at least 10 000
+     * @return the new request
+     */
+    public Dub bitrate(long bitsPerSecond) {
+        if (bitsPerSecond < 10_000) {
+            throw new InvalidInputException("bitrate must be at least 10000 bit/s, got " + bitsPerSecond);
+        }
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
+                progressListeners, quality, bitsPerSecond);
     }
 
     /** Dubs into a caller-supplied sink, blocking until done ({@link FrameSink#complete()} on success). */
@@ -171,7 +210,7 @@ public final class Dub {
         return run(p -> sink, null);
     }
 
-    private record Prepared(int width, int height, int fps, AudioClip speech) {
+    private record Prepared(int width, int height, int fps, AudioClip speech, long sourceBitrate) {
     }
 
     private RenderResult run(java.util.function.Function<Prepared, FrameSink> sinks, Path output) {
@@ -202,7 +241,11 @@ public final class Dub {
             Output out = new Output(sinks, fps, speech, progress);
             try {
                 // the video is opened twice (faces first, then frames) and decoded on demand
-                engine.dub(() -> media.openVideoStream(video, fps, n), speech, st, g, noFace.name(), s,
+                engine.dub(() -> {
+                    dev.avatar4j.media.VideoStream vs = media.openVideoStream(video, fps, n);
+                    out.sourceBitrate = Math.max(out.sourceBitrate, vs.bitRate());
+                    return vs;
+                }, speech, st, g, noFace.name(), s,
                         () -> Thread.currentThread().isInterrupted(), out);
                 progress.publish(Progress.Stage.FINISHING);
                 out.complete();
@@ -268,6 +311,7 @@ public final class Dub {
         int count;
         int width;
         int height;
+        volatile long sourceBitrate;
 
         Output(java.util.function.Function<Prepared, FrameSink> sinks, int fps, AudioClip speech, Reporter progress) {
             this.sinks = sinks;
@@ -292,7 +336,7 @@ public final class Dub {
             if (sink == null) {
                 width = img.width();
                 height = img.height();
-                sink = sinks.apply(new Prepared(width, height, fps, speech));
+                sink = sinks.apply(new Prepared(width, height, fps, speech, sourceBitrate));
             }
             Frame f = new Frame(count++, fps, img.width(), img.height(), img.toRgbArray());
             sink.accept(f);

@@ -31,6 +31,16 @@ public interface VideoStream extends AutoCloseable {
      */
     RgbImage next();
 
+    /**
+     * The bit rate of the source's video track as its file declares it, in bit/s, or 0 when unknown
+     * (used to encode a dub at no less than its input's rate). The default is 0.
+     *
+     * @return bits per second, or 0
+     */
+    default long bitRate() {
+        return 0;
+    }
+
     /** Releases the file and any native decoder; further reads are not allowed. */
     @Override
     void close();

@@ -1,7 +1,9 @@
 package dev.avatar4j.ffmpeg;
 
 import static org.bytedeco.ffmpeg.global.avformat.AVFMT_DURATION_FROM_BITRATE;
+import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_AUDIO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_CHANNEL_ORDER_UNSPEC;
+import static org.bytedeco.ffmpeg.global.avutil.AV_TIME_BASE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_compare;
@@ -26,9 +28,6 @@ import org.bytedeco.ffmpeg.avutil.AVRational;
 import org.bytedeco.ffmpeg.swresample.SwrContext;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacv.FFmpegFrameGrabber;
-import org.bytedeco.javacv.Frame;
-import org.bytedeco.javacv.FrameGrabber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +35,7 @@ import org.slf4j.LoggerFactory;
  * Streams the first audio track of any file FFmpeg reads as interleaved float32 at a chosen rate
  * and channel count.
  *
- * <p>Decoding goes through {@link FFmpegFrameGrabber} in raw sample mode (its own converter is not
- * used: it never flushes the resampler, which would drop the last few milliseconds); the
+ * <p>Decoding goes through libavformat and libavcodec ({@link AvInput}); the
  * conversion is one {@code libswresample} context owned here, flushed at the end of the stream, so
  * the output has exactly the length of the input at the new rate. A down-mix averages the channels
  * ({@code rematrix_maxval = 1}), which keeps the level of a signal present in every channel.
@@ -48,7 +46,7 @@ final class FfmpegAudioDecoder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FfmpegAudioDecoder.class);
 
     private final Path file;
-    private final FFmpegFrameGrabber grabber;
+    private final AvInput input;
     private final int nativeRate;
     private final int nativeChannels;
     private int outRate;
@@ -90,22 +88,19 @@ final class FfmpegAudioDecoder implements AutoCloseable {
             throw new InvalidInputException("cannot read audio " + file + ": it is a " + image
                     + " image, it contains no audio stream");
         }
-        this.grabber = new FFmpegFrameGrabber(file.toFile());
-        grabber.setSampleMode(FrameGrabber.SampleMode.RAW);
+        this.input = AvInput.open(file, true, "audio");
         try {
-            grabber.start();
-        } catch (FrameGrabber.Exception e) {
-            closeQuietly();
-            throw new InvalidInputException("cannot read audio " + file
-                    + ": not a format FFmpeg recognises, or the file is corrupt ("
-                    + FfmpegImageReader.reason(e) + ")", e);
+            int index = input.findStream(AVMEDIA_TYPE_AUDIO);
+            if (index < 0) {
+                throw new InvalidInputException("cannot read audio " + file + ": it contains no audio stream");
+            }
+            input.openDecoder(index, java.util.Map.of(), "audio");
+        } catch (RuntimeException e) {
+            input.close();
+            throw e;
         }
-        if (!grabber.hasAudio()) {
-            closeQuietly();
-            throw new InvalidInputException("cannot read audio " + file + ": it contains no audio stream");
-        }
-        nativeRate = grabber.getSampleRate();
-        nativeChannels = grabber.getAudioChannels();
+        nativeRate = input.decoder().sample_rate();
+        nativeChannels = input.decoder().ch_layout().nb_channels();
         if (nativeRate <= 0 || nativeChannels <= 0) {
             closeQuietly();
             throw new InvalidInputException("cannot read audio " + file + ": its audio stream declares "
@@ -127,7 +122,8 @@ final class FfmpegAudioDecoder implements AutoCloseable {
 
     /** Duration the container declares, in microseconds, or a value {@code <= 0} when unknown. */
     long declaredDurationMicros() {
-        return grabber.getLengthInTime();
+        AVFormatContext fc = input.format();
+        return fc.duration() == AV_NOPTS_VALUE ? -1 : fc.duration() * 1_000_000L / AV_TIME_BASE;
     }
 
     /**
@@ -136,13 +132,11 @@ final class FfmpegAudioDecoder implements AutoCloseable {
      * {@code -1} when it is unknown or only estimated from the bit rate.
      */
     double declaredAudioSeconds() {
-        AVFormatContext fc = grabber.getFormatContext();
-        int index = grabber.getAudioStream();
-        if (fc == null || index < 0 || index >= fc.nb_streams()
-                || fc.duration_estimation_method() == AVFMT_DURATION_FROM_BITRATE) {
+        AVFormatContext fc = input.format();
+        if (fc.duration_estimation_method() == AVFMT_DURATION_FROM_BITRATE) {
             return -1;
         }
-        AVStream st = fc.streams(index);
+        AVStream st = input.stream();
         AVRational tb = st.time_base();
         if (st.duration() == AV_NOPTS_VALUE || st.duration() <= 0 || tb.num() <= 0 || tb.den() <= 0) {
             return -1;
@@ -155,9 +149,7 @@ final class FfmpegAudioDecoder implements AutoCloseable {
      * the codec has no fixed frame size (PCM).
      */
     int codedFrameSize() {
-        AVFormatContext fc = grabber.getFormatContext();
-        int index = grabber.getAudioStream();
-        return fc == null || index < 0 ? 0 : Math.max(0, fc.streams(index).codecpar().frame_size());
+        return Math.max(0, input.stream().codecpar().frame_size());
     }
 
     /** Chooses the output format; call before the first {@link #next()}. Defaults to the native one. */
@@ -192,7 +184,7 @@ final class FfmpegAudioDecoder implements AutoCloseable {
             configured = true;
             av_channel_layout_default(outLayout, outChannels);
         }
-        try {
+        {
             while (!done) {
                 if (pending != null) {
                     AVFrame f = pending;
@@ -209,19 +201,19 @@ final class FfmpegAudioDecoder implements AutoCloseable {
                     int n = swr == null ? 0 : flush();
                     return n > 0 ? view(n) : null;
                 }
-                Frame f = grabber.grabSamples();
-                if (f == null) {
+                AVFrame af = input.next();
+                if (af == null) {
                     eof = true;
                     continue;
                 }
-                if (!(f.opaque instanceof AVFrame af) || af.nb_samples() <= 0) {
+                if (af.nb_samples() <= 0) {
                     continue;
                 }
                 if (swr == null) {
                     initSwr(af);
                 } else if (changed(af)) {
                     log.debug("audio format of {} changes mid-stream; re-initialising the resampler", file);
-                    pending = af; // the grabber keeps the frame until the next grab
+                    pending = af; // the input keeps the frame until the next call
                     int n = flush();
                     if (n > 0) {
                         return view(n);
@@ -234,8 +226,6 @@ final class FfmpegAudioDecoder implements AutoCloseable {
                 }
             }
             return null;
-        } catch (FrameGrabber.Exception e) {
-            throw new InvalidInputException("cannot decode audio " + file + ": " + FfmpegImageReader.reason(e), e);
         }
     }
 
@@ -315,11 +305,7 @@ final class FfmpegAudioDecoder implements AutoCloseable {
     }
 
     private void closeQuietly() {
-        try {
-            grabber.close();
-        } catch (Exception e) {
-            log.debug("closing the grabber of {} failed: {}", file, e.toString());
-        }
+        input.close();
     }
 
     @Override

@@ -3,28 +3,24 @@ package dev.avatar4j.ffmpeg;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_ANSI;
 import static org.bytedeco.ffmpeg.global.avformat.AV_DISPOSITION_ATTACHED_PIC;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_AUDIO;
+import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_FRAME_DATA_DISPLAYMATRIX;
-import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
 import static org.bytedeco.ffmpeg.global.avutil.av_display_rotation_get;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_get_side_data;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_ACCURATE_RND;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_BICUBIC;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_FULL_CHR_H_INT;
 
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.RgbImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import org.bytedeco.ffmpeg.avcodec.AVCodecParameters;
 import org.bytedeco.ffmpeg.avformat.AVFormatContext;
 import org.bytedeco.ffmpeg.avformat.AVStream;
 import org.bytedeco.ffmpeg.avutil.AVFrame;
 import org.bytedeco.ffmpeg.avutil.AVFrameSideData;
 import org.bytedeco.javacpp.IntPointer;
-import org.bytedeco.javacv.FFmpegFrameGrabber;
-import org.bytedeco.javacv.Frame;
-import org.bytedeco.javacv.FrameGrabber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * Decodes the first picture of any image (or video) file FFmpeg reads to packed RGB, applying the
  * orientation the file declares (EXIF orientation of JPEGs, display matrices), as FFmpeg's own
  * command line tools do.
+ *
+ * <p>Pictures of more than {@link #MAX_DECODED_PIXELS} pixels are scaled down (keeping their aspect
+ * ratio) by libswscale right after decoding, so that a huge but well-compressed image does not
+ * fill the Java heap.
  *
  * <p>The declared size is checked before any pixel is decoded: from the file header for the common
  * formats ({@link ImageHeaderProbe}), from the container when it declares one, and with the
@@ -44,6 +44,12 @@ final class FfmpegImageReader {
     static final int MAX_SIDE = 16384;
     /** At most this many pixels in all. */
     static final long MAX_PIXELS = 100_000_000L;
+    /**
+     * Larger pictures are scaled down to this many pixels (4096 x 4096) as they are decoded, in
+     * native memory, so that the Java heap never holds more than 48 MiB of RGB for one image; every
+     * model renders far smaller frames (a 12 Mpx photo is kept as it is).
+     */
+    static final long MAX_DECODED_PIXELS = 4096L * 4096L;
 
     private FfmpegImageReader() {
     }
@@ -58,51 +64,55 @@ final class FfmpegImageReader {
         if (declared != null) {
             checkSize(file, declared.width(), declared.height());
         }
-        FFmpegFrameGrabber g = new FFmpegFrameGrabber(file.toFile());
-        try {
-            g.setPixelFormat(AV_PIX_FMT_RGB24);
-            g.setImageScalingFlags(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
-            g.setVideoOption("max_pixels", Long.toString(MAX_PIXELS));
+        // no avformat_find_stream_info: for image demuxers it would decode the whole picture
+        // (without the max_pixels limit) just to learn its size
+        try (AvInput in = AvInput.open(file, false, "image")) {
+            int vs = checkIsImage(file, in);
+            AVCodecParameters par = in.format().streams(vs).codecpar();
+            if (par.width() > 0 && par.height() > 0) {
+                checkSize(file, par.width(), par.height());
+            }
+            Map<String, String> options = new HashMap<>();
+            options.put("max_pixels", Long.toString(MAX_PIXELS));
             if (strictDecode(file)) {
                 // a truncated or damaged picture is an error, not a picture with grey or smeared
                 // parts: FFmpeg conceals such errors by default (a JPEG cut in half decodes, "EOI
                 // missing, emulating"); "explode" fails the decode instead, "crccheck" checks PNG
                 // chunk CRCs. Only for PNG and JPEG: FFmpeg's TIFF decoder, for one, fails on valid
                 // files (ImageIO's) with "explode"
-                g.setVideoOption("err_detect", "crccheck+explode");
+                options.put("err_detect", "crccheck+explode");
             }
-            try {
-                // no avformat_find_stream_info: for image demuxers it would decode the whole
-                // picture (without the max_pixels limit) just to learn its size
-                g.start(false);
-            } catch (FrameGrabber.Exception e) {
-                throw new InvalidInputException("cannot read image " + file
-                        + ": not a format FFmpeg recognises, or the file is corrupt (" + reason(e) + ")", e);
-            }
-            checkIsImage(file, g);
-            AVCodecParameters par = g.getFormatContext().streams(g.getVideoStream()).codecpar();
-            if (par.width() > 0 && par.height() > 0) {
-                checkSize(file, par.width(), par.height());
-            }
-            Frame f;
-            try {
-                f = g.grabImage();
-            } catch (FrameGrabber.Exception e) {
-                throw new InvalidInputException("cannot decode image " + file + ": " + reason(e), e);
-            }
-            if (f == null || f.image == null || f.imageWidth <= 0 || f.imageHeight <= 0) {
+            in.openDecoder(vs, options, "image");
+            AVFrame f = in.next();
+            if (f == null || f.width() <= 0 || f.height() <= 0 || f.data(0) == null) {
                 throw new InvalidInputException("cannot decode image " + file + ": the file is corrupt or truncated"
                         + (declared == null ? " (or larger than " + MAX_PIXELS / 1_000_000 + " Mpx)" : ""));
             }
-            checkSize(file, f.imageWidth, f.imageHeight);
-            return toRgb(f, orientation(f));
-        } finally {
-            try {
-                g.close();
-            } catch (Exception e) {
-                log.debug("closing the grabber of {} failed: {}", file, e.toString());
+            checkSize(file, f.width(), f.height());
+            int[] size = boundedSize(f.width(), f.height(), MAX_DECODED_PIXELS);
+            if (size[0] != f.width()) {
+                log.debug("scaling {} down from {}x{} to {}x{} as it is decoded", file, f.width(), f.height(),
+                        size[0], size[1]);
+            }
+            try (RgbConverter conv = new RgbConverter()) {
+                return conv.convert(f, size[0], size[1], orientation(f));
             }
         }
+    }
+
+    /**
+     * The size to decode a {@code w x h} picture to so that it has at most {@code maxPixels}
+     * pixels: the picture itself when it is small enough, else scaled down keeping its aspect
+     * ratio (each side at least 1).
+     */
+    static int[] boundedSize(int w, int h, long maxPixels) {
+        if ((long) w * h <= maxPixels) {
+            return new int[] {w, h};
+        }
+        double s = Math.sqrt(maxPixels / ((double) w * h));
+        int nw = Math.max(1, (int) Math.floor(w * s));
+        int nh = Math.max(1, (int) Math.floor(h * s));
+        return new int[] {nw, nh};
     }
 
     /** Whether {@code file} is a PNG or JPEG, decoded with FFmpeg's error detection on. */
@@ -125,14 +135,15 @@ final class FfmpegImageReader {
         }
     }
 
-    private static void checkIsImage(Path file, FFmpegFrameGrabber g) {
-        AVFormatContext oc = g.getFormatContext();
+    /** The index of the picture's stream; refuses audio, audio with cover art and text. */
+    private static int checkIsImage(Path file, AvInput in) {
+        AVFormatContext oc = in.format();
         boolean hasAudio = false;
         for (int i = 0; i < oc.nb_streams(); i++) {
             hasAudio |= oc.streams(i).codecpar().codec_type() == AVMEDIA_TYPE_AUDIO;
         }
-        int vs = g.getVideoStream();
-        if (!g.hasVideo() || vs < 0) {
+        int vs = in.findStream(AVMEDIA_TYPE_VIDEO);
+        if (vs < 0) {
             throw new InvalidInputException(file + " is not an image" + (hasAudio ? " (it holds audio only)" : ""));
         }
         AVStream st = oc.streams(vs);
@@ -143,6 +154,7 @@ final class FfmpegImageReader {
         if (st.codecpar().codec_id() == AV_CODEC_ID_ANSI || format.equals("tty")) {
             throw new InvalidInputException(file + " is not an image (it is text)");
         }
+        return vs;
     }
 
     /**
@@ -157,10 +169,7 @@ final class FfmpegImageReader {
         }
     }
 
-    static Orientation orientation(Frame f) {
-        if (!(f.opaque instanceof AVFrame frame)) {
-            return Orientation.NONE;
-        }
+    static Orientation orientation(AVFrame frame) {
         AVFrameSideData sd = av_frame_get_side_data(frame, AV_FRAME_DATA_DISPLAYMATRIX);
         if (sd == null || sd.isNull() || sd.size() < 9 * 4) {
             return Orientation.NONE;
@@ -190,12 +199,11 @@ final class FfmpegImageReader {
         return Orientation.NONE;
     }
 
-    /** Copies the grabbed RGB24 rows (with stride) into a packed image, turned upright. */
-    static RgbImage toRgb(Frame f, Orientation o) {
-        int w = f.imageWidth;
-        int h = f.imageHeight;
-        int stride = f.imageStride;
-        ByteBuffer src = (ByteBuffer) f.image[0];
+    /**
+     * Copies packed RGB24 rows of {@code w x h} pixels ({@code stride} bytes apart in {@code src})
+     * into an image, turned upright.
+     */
+    static RgbImage toRgb(ByteBuffer src, int stride, int w, int h, Orientation o) {
         byte[] packed = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
         if (o == Orientation.NONE) {
             for (int y = 0; y < h; y++) {
@@ -228,13 +236,5 @@ final class FfmpegImageReader {
             }
         }
         return RgbImage.of(ow, oh, packed);
-    }
-
-    /** A JavaCV exception message without its "make sure FFmpegLogCallback.set()" boilerplate. */
-    static String reason(Exception e) {
-        String m = String.valueOf(e.getMessage());
-        int i = m.indexOf(" (For more details");
-        m = i >= 0 ? m.substring(0, i) : m;
-        return m.replace(" (Has setFormat() been called?)", "").strip();
     }
 }

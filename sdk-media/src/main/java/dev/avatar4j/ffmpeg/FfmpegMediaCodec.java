@@ -31,13 +31,17 @@ import java.util.Objects;
  *   <li>{@link #readVideo}: the first video track as RGB frames at a constant rate, converted with
  *       the rule of FFmpeg's {@code fps} filter, turned upright by its display matrix;
  *       {@link #openVideoStream} gives the same frames decoded on demand.</li>
- *   <li>{@link #openVideo}: a streaming MP4 writer (H.264 yuv420p + AAC). Frame {@code i} is
+ *   <li>{@link #openVideo}: a streaming video writer, the container chosen by the extension (MP4,
+ *       MOV, MKV with H.264 yuv420p + AAC; WebM with VP9 + Opus; others refused), at
+ *       {@link VideoSpec#quality()} and {@link VideoSpec#bitrate()}. Frame {@code i} is
  *       presented at exactly {@code i / fps}; the audio track (the original file when FFmpeg
  *       decodes it, else the decoded clip) is written in full; the file appears atomically on
  *       {@link FrameSink#complete()} and nothing is left behind on {@link FrameSink#abort()}.
  *       {@code accept} and {@code complete} must come from one thread; {@code abort} may come
  *       from another.</li>
  * </ul>
+ *
+ * <p>Images of more than 16 Mpx are decoded scaled down (see {@code FfmpegImageReader}).
  *
  * <p>Stateless and thread-safe; every call opens its own FFmpeg contexts.
  */

@@ -1,9 +1,6 @@
 package dev.avatar4j.ffmpeg;
 
-import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_ACCURATE_RND;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_BICUBIC;
-import static org.bytedeco.ffmpeg.global.swscale.SWS_FULL_CHR_H_INT;
+import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_VIDEO;
 
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.RgbImage;
@@ -12,9 +9,9 @@ import dev.avatar4j.media.VideoStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.javacv.FFmpegFrameGrabber;
-import org.bytedeco.javacv.Frame;
-import org.bytedeco.javacv.FrameGrabber;
+import java.util.Map;
+import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.avutil.AVRational;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +28,8 @@ final class FfmpegVideoReader implements VideoStream {
     private final Path file;
     private final int fps;
     private final int maxFrames;
-    private final FFmpegFrameGrabber grabber;
+    private final AvInput input;
+    private final RgbConverter converter = new RgbConverter();
     private final FpsResampler resampler;
     private final double sourceFps;
     private FfmpegImageReader.Orientation orientation;
@@ -49,13 +47,17 @@ final class FfmpegVideoReader implements VideoStream {
     private int width;
     private int height;
 
-    private FfmpegVideoReader(Path file, int fps, int maxFrames, FFmpegFrameGrabber grabber) {
+    private FfmpegVideoReader(Path file, int fps, int maxFrames, AvInput input) {
         this.file = file;
         this.fps = fps;
         this.maxFrames = maxFrames;
-        this.grabber = grabber;
+        this.input = input;
         this.resampler = new FpsResampler(fps);
-        this.sourceFps = grabber.getFrameRate();
+        AVRational r = input.stream().avg_frame_rate();
+        if (r.num() == 0 && r.den() == 0) {
+            r = input.stream().r_frame_rate();
+        }
+        this.sourceFps = (double) r.num() / r.den();
     }
 
     /** Decodes the whole clip (at most {@code maxFrames} frames). */
@@ -80,23 +82,15 @@ final class FfmpegVideoReader implements VideoStream {
         if (fps <= 0 || maxFrames <= 0) {
             throw new IllegalArgumentException("fps and maxFrames must be positive, got " + fps + ", " + maxFrames);
         }
-        FFmpegFrameGrabber g = new FFmpegFrameGrabber(file.toFile());
+        AvInput in = AvInput.open(file, true, "video");
         FfmpegVideoReader r = null;
         try {
-            g.setPixelFormat(AV_PIX_FMT_RGB24);
-            g.setImageScalingFlags(SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT);
-            g.setVideoOption("max_pixels", Long.toString(FfmpegImageReader.MAX_PIXELS));
-            try {
-                g.start();
-            } catch (FrameGrabber.Exception e) {
-                throw new InvalidInputException("cannot read video " + file
-                        + ": not a format FFmpeg recognises, or the file is corrupt ("
-                        + FfmpegImageReader.reason(e) + ")", e);
-            }
-            if (!g.hasVideo() || g.getVideoStream() < 0) {
+            int vs = in.findStream(AVMEDIA_TYPE_VIDEO);
+            if (vs < 0) {
                 throw new InvalidInputException(file + " holds no video track");
             }
-            r = new FfmpegVideoReader(file, fps, maxFrames, g);
+            in.openDecoder(vs, Map.of("max_pixels", Long.toString(FfmpegImageReader.MAX_PIXELS)), "video");
+            r = new FfmpegVideoReader(file, fps, maxFrames, in);
             if (!r.decodeOne()) {
                 throw new InvalidInputException("video " + file + " holds no decodable frame");
             }
@@ -107,7 +101,7 @@ final class FfmpegVideoReader implements VideoStream {
             if (r != null) {
                 r.close();
             } else {
-                release(g, file);
+                in.close();
             }
             throw e;
         }
@@ -151,13 +145,7 @@ final class FfmpegVideoReader implements VideoStream {
      */
     private boolean decodeOne() {
         while (true) {
-            Frame f;
-            try {
-                f = grabber.grabImage();
-            } catch (FrameGrabber.Exception e) {
-                throw new InvalidInputException("cannot decode video " + file + " after " + decoded
-                        + " frames: " + FfmpegImageReader.reason(e), e);
-            }
+            AVFrame f = input.next();
             if (f == null) {
                 ended = true;
                 if (held != null) {
@@ -171,16 +159,16 @@ final class FfmpegVideoReader implements VideoStream {
                 }
                 return false;
             }
-            if (f.image == null || f.imageWidth <= 0 || f.imageHeight <= 0) {
+            if (f.data(0) == null || f.width() <= 0 || f.height() <= 0) {
                 continue;
             }
-            FfmpegImageReader.checkSize(file, f.imageWidth, f.imageHeight);
+            FfmpegImageReader.checkSize(file, f.width(), f.height());
             if (orientation == null) {
                 orientation = FfmpegImageReader.orientation(f);
             }
-            long ts = f.timestamp;
+            long ts = input.micros(f.best_effort_timestamp(), lastTs);
             int n = resampler.push(ts);
-            RgbImage img = FfmpegImageReader.toRgb(f, orientation);
+            RgbImage img = converter.convert(f, f.width(), f.height(), orientation);
             if (held != null) {
                 if (img.width() != held.width() || img.height() != held.height()) {
                     throw new InvalidInputException("video " + file + " changes size at frame " + decoded + " ("
@@ -197,6 +185,16 @@ final class FfmpegVideoReader implements VideoStream {
         }
     }
 
+    /** The video track's declared bit rate, else the file's overall rate, else 0. */
+    @Override
+    public long bitRate() {
+        long r = input.stream().codecpar().bit_rate();
+        if (r <= 0 && input.format() != null) {
+            r = input.format().bit_rate();
+        }
+        return Math.max(0, r);
+    }
+
     /** Source frames decoded so far (for tests). */
     int decodedFrames() {
         return decoded;
@@ -208,15 +206,8 @@ final class FfmpegVideoReader implements VideoStream {
             closed = true;
             held = null;
             repeating = null;
-            release(grabber, file);
-        }
-    }
-
-    private static void release(FFmpegFrameGrabber g, Path file) {
-        try {
-            g.close();
-        } catch (Exception e) {
-            log.debug("closing the grabber of {} failed: {}", file, e.toString());
+            converter.close();
+            input.close();
         }
     }
 }

@@ -1,10 +1,59 @@
 package dev.avatar4j.ffmpeg;
 
-import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_AAC;
-import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_H264;
-import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_encoder;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_CAP_VARIABLE_FRAME_SIZE;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_FLAG_GLOBAL_HEADER;
+import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
+import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
+import static org.bytedeco.ffmpeg.global.avcodec.av_packet_rescale_ts;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_alloc_context3;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_find_encoder_by_name;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_free_context;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_open2;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_parameters_from_context;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_receive_packet;
+import static org.bytedeco.ffmpeg.global.avcodec.avcodec_send_frame;
+import static org.bytedeco.ffmpeg.global.avformat.AVFMT_GLOBALHEADER;
+import static org.bytedeco.ffmpeg.global.avformat.AVIO_FLAG_WRITE;
+import static org.bytedeco.ffmpeg.global.avformat.av_interleaved_write_frame;
+import static org.bytedeco.ffmpeg.global.avformat.av_write_trailer;
+import static org.bytedeco.ffmpeg.global.avformat.avformat_alloc_output_context2;
+import static org.bytedeco.ffmpeg.global.avformat.avformat_free_context;
+import static org.bytedeco.ffmpeg.global.avformat.avformat_new_stream;
+import static org.bytedeco.ffmpeg.global.avformat.avformat_write_header;
+import static org.bytedeco.ffmpeg.global.avformat.avio_closep;
+import static org.bytedeco.ffmpeg.global.avformat.avio_open;
+import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EAGAIN;
+import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_RGB24;
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUV420P;
+import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
+import static org.bytedeco.ffmpeg.global.avutil.av_audio_fifo_alloc;
+import static org.bytedeco.ffmpeg.global.avutil.av_audio_fifo_free;
+import static org.bytedeco.ffmpeg.global.avutil.av_audio_fifo_read;
+import static org.bytedeco.ffmpeg.global.avutil.av_audio_fifo_size;
+import static org.bytedeco.ffmpeg.global.avutil.av_audio_fifo_write;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_default;
+import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_uninit;
+import static org.bytedeco.ffmpeg.global.avutil.av_dict_free;
+import static org.bytedeco.ffmpeg.global.avutil.av_dict_set;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_get_buffer;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_make_writable;
+import static org.bytedeco.ffmpeg.global.avutil.av_make_q;
+import static org.bytedeco.ffmpeg.global.avutil.av_samples_alloc_array_and_samples;
+import static org.bytedeco.ffmpeg.global.avutil.av_freep;
+import static org.bytedeco.ffmpeg.global.swresample.swr_alloc_set_opts2;
+import static org.bytedeco.ffmpeg.global.swresample.swr_convert;
+import static org.bytedeco.ffmpeg.global.swresample.swr_free;
+import static org.bytedeco.ffmpeg.global.swresample.swr_get_out_samples;
+import static org.bytedeco.ffmpeg.global.swresample.swr_init;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_ACCURATE_RND;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_BICUBIC;
+import static org.bytedeco.ffmpeg.global.swscale.SWS_FULL_CHR_H_INP;
+import static org.bytedeco.ffmpeg.global.swscale.sws_freeContext;
+import static org.bytedeco.ffmpeg.global.swscale.sws_getContext;
+import static org.bytedeco.ffmpeg.global.swscale.sws_scale;
 
 import dev.avatar4j.Frame;
 import dev.avatar4j.InvalidInputException;
@@ -17,19 +66,47 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
+import java.util.Locale;
+import java.util.Map;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
-import org.bytedeco.javacv.FFmpegFrameRecorder;
-import org.bytedeco.javacv.FrameRecorder;
+import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
+import org.bytedeco.ffmpeg.avcodec.AVPacket;
+import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVIOContext;
+import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.avutil.AVAudioFifo;
+import org.bytedeco.ffmpeg.avutil.AVChannelLayout;
+import org.bytedeco.ffmpeg.avutil.AVDictionary;
+import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.swresample.SwrContext;
+import org.bytedeco.ffmpeg.swscale.SwsContext;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.PointerPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes an MP4 (H.264 yuv420p + AAC) while frames arrive.
+ * Writes a video file (MP4 with H.264 yuv420p + AAC by default) while frames arrive, with
+ * libavformat, libavcodec, libswscale and libswresample directly (no JavaCV, no libavdevice).
+ *
+ * <p><b>Containers.</b> The file name's extension chooses the container: {@code .mp4},
+ * {@code .m4v}, {@code .mov}, {@code .mkv} (H.264 + AAC) and {@code .webm} (VP9 + Opus, when the
+ * FFmpeg build has libvpx and libopus, as the default natives do); any other extension is refused
+ * with an {@link InvalidInputException} naming these. A name without an extension gets MP4.
+ *
+ * <p><b>Quality.</b> {@link VideoSpec#quality()} caps the H.264 quantiser (libopenh264, in its
+ * quality rate-control mode; the CRF with libx264; VP9's CRF scaled to 0–63), and
+ * {@link VideoSpec#bitrate()} is the rate the encoder aims at; with a bit rate and no quality the
+ * encoder is rate-controlled by the bit rate alone.
  *
  * <p><b>Timestamps.</b> The video time base is {@code 1/fps}; frame {@code i} gets presentation
  * timestamp {@code i} (from {@link Frame#index()}, which must increase), so a frame's time is
@@ -44,14 +121,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Atomicity.</b> Everything is written to {@code .<name>.<random>.part} next to the output;
  * {@link #complete()} finishes the file and renames it onto the output atomically (replacing an
- * existing file); {@link #abort()} or {@link #close()} before completion deletes it.
+ * existing file); {@link #abort()} or {@link #close()} before completion deletes it. A write
+ * error says what the operating system said ("No space left on device") and which file.
  *
  * <p><b>Threads.</b> {@link #accept} and {@link #complete()} must be called from one thread, in
  * order. The methods are synchronized, so {@link #abort()} may come from another thread (a
  * cancellation): it waits for a frame being encoded and then discards the file.
  *
- * <p><b>Cost.</b> One reused direct buffer for the RGB frame and one for audio chunks; the RGB to
- * yuv420p conversion and encoding happen in FFmpeg (swscale, the H.264 encoder).
+ * <p><b>Cost.</b> One reused native frame for the picture and one for audio; the RGB to yuv420p
+ * conversion and encoding happen in FFmpeg (swscale, the encoders).
  */
 final class Mp4FrameSink implements FrameSink {
     private static final Logger log = LoggerFactory.getLogger(Mp4FrameSink.class);
@@ -60,19 +138,73 @@ final class Mp4FrameSink implements FrameSink {
     private static final int[] AAC_RATES = {7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000,
             64000, 88200, 96000};
     private static final int AUDIO_CHUNK = 4096;
+    /** The extensions written, for messages. */
+    static final String SUPPORTED = ".mp4, .m4v, .mov, .mkv, .webm";
+
+    /** A container and the encoders written into it. */
+    record Container(String format, String[] videoEncoders, String[] audioEncoders, boolean faststart) {
+        boolean webm() {
+            return format.equals("webm");
+        }
+    }
+
+    private static final String[] H264 = {"libx264", "libopenh264"};
+    private static final Container MP4 = new Container("mp4", H264, new String[] {"aac"}, true);
+
+    /** The container for a file name, or an {@link InvalidInputException} naming the supported ones. */
+    static Container containerFor(Path out) {
+        String name = out.getFileName() == null ? "" : out.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        if (dot <= 0) {
+            return MP4;
+        }
+        return switch (name.substring(dot + 1).toLowerCase(Locale.ROOT)) {
+            case "mp4", "m4v" -> MP4;
+            case "mov" -> new Container("mov", H264, new String[] {"aac"}, true);
+            case "mkv" -> new Container("matroska", H264, new String[] {"aac"}, false);
+            case "webm" -> new Container("webm", new String[] {"libvpx-vp9", "libvpx"},
+                    new String[] {"libopus"}, false);
+            default -> throw new InvalidInputException("cannot write video " + out + ": the extension "
+                    + name.substring(dot) + " names no container avatar4j writes (" + SUPPORTED + ")");
+        };
+    }
+
+    /** Test seam: when set, the encoded bytes go to this file instead (e.g. {@code /dev/full}). */
+    static volatile Path writeToForTest;
 
     private final Path out;
     private final Path temp;
     private final int width;
     private final int height;
     private final int fps;
-    private final FFmpegFrameRecorder recorder;
-    private final ByteBuffer rgb;
+    private final Container container;
+    private AVFormatContext oc;
+    private AVCodecContext video;
+    private AVStream videoStream;
+    private AVCodecContext audioEnc;
+    private AVStream audioStream;
+    private SwsContext sws;
+    private SwrContext swr;
+    private AVAudioFifo fifo;
+    private AVFrame picture;
+    private AVFrame audioFrame;
+    private AVFrame converted;
+    private AVPacket packet;
+    private final AVChannelLayout audioLayout = new AVChannelLayout();
+    private final AVChannelLayout sourceLayout = new AVChannelLayout();
+    private BytePointer rgb;
+    private final PointerPointer<BytePointer> rgbPlanes = new PointerPointer<>(1);
+    private final IntPointer rgbStride = new IntPointer(1);
+    private final PointerPointer<FloatPointer> inPlanes = new PointerPointer<>(1);
+    private int audioFrameSize;
+    private long audioPts;
+    private String videoEncoderName;
     private final AudioSource audio;
     private long audioWritten; // samples per channel
     private int lastIndex = -1;
     private int frames;
     private boolean finished;
+    private boolean released;
 
     Mp4FrameSink(Path out, VideoSpec spec) {
         this.out = out.toAbsolutePath().normalize();
@@ -83,6 +215,7 @@ final class Mp4FrameSink implements FrameSink {
         if (dir == null || this.out.getFileName() == null) {
             throw new InvalidInputException("cannot write video " + out + ": not a file path");
         }
+        this.container = containerFor(this.out);
         if (!Files.isDirectory(dir)) {
             throw new InvalidInputException("cannot write video " + out + ": directory " + dir + " does not exist");
         }
@@ -97,29 +230,13 @@ final class Mp4FrameSink implements FrameSink {
                     + " (" + e + ")", e);
         }
         AudioSource source = null;
-        FFmpegFrameRecorder rec = null;
         try {
             source = AudioSource.open(spec);
-            // H.264 4:2:0 needs even dimensions; odd ones are scaled up by one pixel by swscale
-            int encW = width + (width & 1);
-            int encH = height + (height & 1);
-            rec = new FFmpegFrameRecorder(temp.toString(), encW, encH, source == null ? 0 : source.channels());
-            rec.setFormat("mp4");
-            rec.setVideoCodec(AV_CODEC_ID_H264); // libx264 when a -gpl FFmpeg is present, else libopenh264
-            rec.setPixelFormat(AV_PIX_FMT_YUV420P);
-            rec.setFrameRate(fps);
-            rec.setGopSize(Math.max(1, 2 * fps));
-            rec.setVideoBitrate((int) Math.clamp((long) encW * encH * fps / 8, 250_000L, 40_000_000L));
-            rec.setOption("movflags", "+faststart");
-            if (source != null) {
-                rec.setAudioCodec(AV_CODEC_ID_AAC);
-                rec.setSampleRate(source.encoderRate());
-                rec.setAudioBitrate(64_000 * source.channels());
-            }
-            rec.start();
-            log.debug("writing {} ({}x{} @ {} fps, {}, audio {})", out, encW, encH, fps, h264EncoderName(), source);
-        } catch (FrameRecorder.Exception | RuntimeException e) {
-            release(rec);
+            open(spec, source);
+            log.debug("writing {} ({}x{} @ {} fps, {} {}, audio {})", out, video.width(), video.height(), fps,
+                    container.format(), videoEncoderName, source);
+        } catch (RuntimeException | IOException e) {
+            releaseNative();
             if (source != null) {
                 source.close();
             }
@@ -127,11 +244,178 @@ final class Mp4FrameSink implements FrameSink {
             if (e instanceof InvalidInputException iie) {
                 throw iie;
             }
-            throw new InvalidInputException("cannot write video " + out + ": " + FfmpegImageReader.reason(e), e);
+            if (e instanceof UncheckedIOException uio) {
+                throw uio;
+            }
+            throw new UncheckedIOException("cannot write video " + out + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e.getMessage(), e));
         }
-        this.recorder = rec;
         this.audio = source;
-        this.rgb = ByteBuffer.allocateDirect(width * height * 3);
+    }
+
+    private void open(VideoSpec spec, AudioSource source) throws IOException {
+        oc = new AVFormatContext(null);
+        // the file name is kept as the context's url: +faststart reopens the file by it
+        int ret;
+        try (BytePointer fmtName = new BytePointer(container.format());
+             BytePointer url = new BytePointer(temp.toString(), StandardCharsets.UTF_8)) {
+            ret = avformat_alloc_output_context2(oc, null, fmtName, url);
+        }
+        if (ret < 0 || oc.isNull()) {
+            oc = null;
+            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has no "
+                    + container.format() + " muxer");
+        }
+        packet = av_packet_alloc();
+        openVideo(spec);
+        if (source != null) {
+            openAudio(source);
+        }
+        AVIOContext pb = new AVIOContext(null);
+        Path target = writeToForTest != null ? writeToForTest : temp;
+        try (BytePointer name = new BytePointer(target.toString(), StandardCharsets.UTF_8)) {
+            ret = avio_open(pb, name, AVIO_FLAG_WRITE);
+        }
+        if (ret < 0) {
+            throw ioError("cannot open", ret);
+        }
+        oc.pb(pb);
+        AVDictionary opts = new AVDictionary(null);
+        if (container.faststart()) {
+            av_dict_set(opts, "movflags", "+faststart", 0);
+        }
+        ret = avformat_write_header(oc, opts);
+        av_dict_free(opts);
+        if (ret < 0) {
+            throw ioError("cannot write the header of", ret);
+        }
+    }
+
+    private static AVCodec findEncoder(String[] names) {
+        for (String n : names) {
+            AVCodec c = avcodec_find_encoder_by_name(n);
+            if (c != null && !c.isNull()) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private void openVideo(VideoSpec spec) {
+        AVCodec codec = findEncoder(container.videoEncoders());
+        if (codec == null) {
+            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has none of the "
+                    + "encoders " + String.join(", ", container.videoEncoders()) + " that " + container.format()
+                    + " needs");
+        }
+        videoEncoderName = codec.name().getString();
+        // 4:2:0 needs even dimensions; odd ones are scaled up by one pixel by swscale
+        int encW = width + (width & 1);
+        int encH = height + (height & 1);
+        video = avcodec_alloc_context3(codec);
+        video.width(encW).height(encH).pix_fmt(AV_PIX_FMT_YUV420P);
+        video.time_base(av_make_q(1, fps)).framerate(av_make_q(fps, 1));
+        video.gop_size(Math.max(1, 2 * fps));
+        video.thread_count(0);
+        video.colorspace(org.bytedeco.ffmpeg.global.avutil.AVCOL_SPC_SMPTE170M);
+        video.color_range(org.bytedeco.ffmpeg.global.avutil.AVCOL_RANGE_MPEG);
+        if ((oc.oformat().flags() & AVFMT_GLOBALHEADER) != 0) {
+            video.flags(video.flags() | AV_CODEC_FLAG_GLOBAL_HEADER);
+        }
+        AVDictionary opts = new AVDictionary(null);
+        for (Map.Entry<String, String> e : EncoderSettings.video(videoEncoderName, spec, encW, encH).entrySet()) {
+            switch (e.getKey()) {
+                case "b" -> video.bit_rate(Long.parseLong(e.getValue()));
+                case "qmin" -> video.qmin(Integer.parseInt(e.getValue()));
+                case "qmax" -> video.qmax(Integer.parseInt(e.getValue()));
+                case "maxrate" -> video.rc_max_rate(Long.parseLong(e.getValue()));
+                case "bufsize" -> video.rc_buffer_size(Integer.parseInt(e.getValue()));
+                default -> av_dict_set(opts, e.getKey(), e.getValue(), 0);
+            }
+        }
+        int ret = avcodec_open2(video, codec, opts);
+        av_dict_free(opts);
+        if (ret < 0) {
+            throw new InvalidInputException("cannot write video " + out + ": cannot open the " + videoEncoderName
+                    + " encoder at " + encW + "x" + encH + " (" + FfmpegNatives.describe("avcodec_open2", ret) + ")");
+        }
+        videoStream = avformat_new_stream(oc, null);
+        avcodec_parameters_from_context(videoStream.codecpar(), video);
+        videoStream.time_base(video.time_base());
+        videoStream.avg_frame_rate(av_make_q(fps, 1));
+        picture = av_frame_alloc();
+        picture.format(AV_PIX_FMT_YUV420P).width(encW).height(encH);
+        check(av_frame_get_buffer(picture, 0), "av_frame_get_buffer");
+        sws = sws_getContext(width, height, AV_PIX_FMT_RGB24, encW, encH, AV_PIX_FMT_YUV420P,
+                SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, null, null, (DoublePointer) null);
+        if (sws == null || sws.isNull()) {
+            throw new IllegalStateException("sws_getContext failed for " + width + "x" + height);
+        }
+        long stride = (long) width * 3;
+        rgb = new BytePointer(stride * height);
+        rgbPlanes.put(0, rgb);
+        rgbStride.put(0, (int) stride);
+    }
+
+    private void openAudio(AudioSource source) {
+        AVCodec codec = findEncoder(container.audioEncoders());
+        if (codec == null) {
+            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has none of the "
+                    + "audio encoders " + String.join(", ", container.audioEncoders()) + " that "
+                    + container.format() + " needs");
+        }
+        String name = codec.name().getString();
+        boolean opus = name.contains("opus");
+        int rate = opus ? 48_000 : aacRate(source.rate());
+        int channels = source.channels();
+        int sampleFormat = opus ? AV_SAMPLE_FMT_FLT : org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLTP;
+        audioEnc = avcodec_alloc_context3(codec);
+        av_channel_layout_default(audioLayout, channels);
+        audioEnc.sample_fmt(sampleFormat).sample_rate(rate).bit_rate((opus ? 48_000L : 64_000L) * channels);
+        audioEnc.ch_layout(audioLayout);
+        audioEnc.time_base(av_make_q(1, rate));
+        if ((oc.oformat().flags() & AVFMT_GLOBALHEADER) != 0) {
+            audioEnc.flags(audioEnc.flags() | AV_CODEC_FLAG_GLOBAL_HEADER);
+        }
+        int ret = avcodec_open2(audioEnc, codec, (AVDictionary) null);
+        if (ret < 0) {
+            throw new InvalidInputException("cannot write video " + out + ": cannot open the " + name
+                    + " encoder (" + FfmpegNatives.describe("avcodec_open2", ret) + ")");
+        }
+        audioStream = avformat_new_stream(oc, null);
+        avcodec_parameters_from_context(audioStream.codecpar(), audioEnc);
+        audioStream.time_base(audioEnc.time_base());
+        audioFrameSize = audioEnc.frame_size() > 0
+                && (codec.capabilities() & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0 ? audioEnc.frame_size() : 1024;
+        av_channel_layout_default(sourceLayout, channels);
+        swr = new SwrContext(null);
+        check(swr_alloc_set_opts2(swr, audioLayout, sampleFormat, rate, sourceLayout, AV_SAMPLE_FMT_FLT,
+                source.rate(), 0, null), "swr_alloc_set_opts2");
+        check(swr_init(swr), "swr_init");
+        fifo = av_audio_fifo_alloc(sampleFormat, channels, audioFrameSize * 4);
+        audioFrame = av_frame_alloc();
+        audioFrame.format(sampleFormat).sample_rate(rate).nb_samples(audioFrameSize);
+        org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy(audioFrame.ch_layout(), audioLayout);
+        check(av_frame_get_buffer(audioFrame, 0), "av_frame_get_buffer");
+        converted = av_frame_alloc();
+        converted.format(sampleFormat).sample_rate(rate).nb_samples(
+                (int) ((long) AUDIO_CHUNK * rate / Math.max(1, source.rate()) + 256));
+        org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy(converted.ch_layout(), audioLayout);
+        check(av_frame_get_buffer(converted, 0), "av_frame_get_buffer");
+    }
+
+    private static void check(int ret, String call) {
+        if (ret < 0) {
+            throw new IllegalStateException(FfmpegNatives.describe(call, ret));
+        }
+    }
+
+    /** An error writing the temporary file, in the words of the operating system. */
+    private UncheckedIOException ioError(String doing, int ret) {
+        String what = FfmpegNatives.diskFull(ret)
+                ? "no space left on device (or quota exceeded) writing " + temp
+                : FfmpegNatives.errorText(ret) + " (" + doing + " " + temp + ", FFmpeg error " + ret + ")";
+        return new UncheckedIOException("cannot write video " + out + ": " + what, new IOException(what));
     }
 
     @Override
@@ -152,36 +436,100 @@ final class Mp4FrameSink implements FrameSink {
                     + fps);
         }
         try {
-            rgb.clear();
-            rgb.put(frame.rgb());
-            rgb.flip();
-            recorder.setFrameNumber(frame.index()); // pts = index in the 1/fps time base
-            recorder.recordImage(width, height, org.bytedeco.javacv.Frame.DEPTH_UBYTE, 3, width * 3,
-                    AV_PIX_FMT_RGB24, rgb);
+            ByteBuffer dst = rgb.asByteBuffer();
+            dst.put(frame.rgb());
+            check(av_frame_make_writable(picture), "av_frame_make_writable");
+            sws_scale(sws, rgbPlanes, rgbStride, 0, height, picture.data(), picture.linesize());
+            picture.pts(frame.index()); // pts = index in the 1/fps time base
+            encode(video, videoStream, picture);
+            AVIOContext pb = oc.pb();
+            if (pb != null && !pb.isNull() && pb.error() < 0) {
+                throw ioError("writing", pb.error());
+            }
             lastIndex = frame.index();
             frames++;
             // keep the audio just ahead of the video so that the muxer interleaves as it goes
             writeAudioUntil((long) Math.ceil((frame.index() + 1) * (double) (audio == null ? 0 : audio.rate()) / fps));
-        } catch (FrameRecorder.Exception | RuntimeException e) {
+        } catch (RuntimeException e) {
             abort();
-            if (e instanceof InvalidInputException iie) {
-                throw iie;
+            if (e instanceof InvalidInputException || e instanceof UncheckedIOException) {
+                throw e;
             }
-            throw new UncheckedIOException("cannot write video " + out + ": " + FfmpegImageReader.reason(e),
-                    e instanceof IOException io ? io : new IOException(e));
+            throw new UncheckedIOException("cannot write video " + out + ": " + e.getMessage(),
+                    new IOException(e.getMessage(), e));
         }
     }
 
-    private void writeAudioUntil(long samples) throws FrameRecorder.Exception {
+    /** Sends a frame (null: the end) to an encoder and writes every packet it returns. */
+    private void encode(AVCodecContext enc, AVStream st, AVFrame f) {
+        int ret = avcodec_send_frame(enc, f);
+        if (ret < 0 && ret != AVERROR_EOF()) {
+            throw new IllegalStateException("encoding failed: " + FfmpegNatives.describe("avcodec_send_frame", ret));
+        }
+        while (true) {
+            ret = avcodec_receive_packet(enc, packet);
+            if (ret == AVERROR_EAGAIN() || ret == AVERROR_EOF()) {
+                return;
+            }
+            if (ret < 0) {
+                throw new IllegalStateException("encoding failed: "
+                        + FfmpegNatives.describe("avcodec_receive_packet", ret));
+            }
+            av_packet_rescale_ts(packet, enc.time_base(), st.time_base());
+            packet.stream_index(st.index());
+            ret = av_interleaved_write_frame(oc, packet); // takes the packet's data
+            if (ret < 0) {
+                throw ioError("writing", ret);
+            }
+        }
+    }
+
+    private void writeAudioUntil(long samples) {
         while (audio != null && audioWritten < samples) {
             FloatBuffer chunk = audio.next();
             if (chunk == null) {
                 return;
             }
             int n = chunk.remaining() / audio.channels();
-            recorder.recordSamples(audio.rate(), audio.channels(), chunk);
+            inPlanes.put(0, new FloatPointer(chunk));
+            convertAudio(inPlanes, n);
             audioWritten += n;
         }
+    }
+
+    /**
+     * Resamples {@code n} interleaved input samples into the FIFO and encodes every full frame;
+     * with {@code in == null} flushes the resampler.
+     */
+    private void convertAudio(PointerPointer<?> in, int n) {
+        int need = swr_get_out_samples(swr, n);
+        if (need > converted.nb_samples()) {
+            int format = converted.format();
+            int rate = converted.sample_rate();
+            av_frame_free(converted);
+            converted = av_frame_alloc();
+            converted.format(format).sample_rate(rate).nb_samples(need + 256);
+            org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy(converted.ch_layout(), audioLayout);
+            check(av_frame_get_buffer(converted, 0), "av_frame_get_buffer");
+        }
+        check(av_frame_make_writable(converted), "av_frame_make_writable");
+        int got = swr_convert(swr, converted.extended_data(), converted.nb_samples(), in, n);
+        check(got, "swr_convert");
+        if (got > 0) {
+            av_audio_fifo_write(fifo, converted.extended_data(), got);
+        }
+        while (av_audio_fifo_size(fifo) >= audioFrameSize) {
+            encodeAudioFrame(audioFrameSize);
+        }
+    }
+
+    private void encodeAudioFrame(int samples) {
+        check(av_frame_make_writable(audioFrame), "av_frame_make_writable");
+        audioFrame.nb_samples(samples);
+        av_audio_fifo_read(fifo, audioFrame.extended_data(), samples);
+        audioFrame.pts(audioPts);
+        audioPts += samples;
+        encode(audioEnc, audioStream, audioFrame);
     }
 
     @Override
@@ -195,8 +543,32 @@ final class Mp4FrameSink implements FrameSink {
         }
         try {
             writeAudioUntil(Long.MAX_VALUE);
-            recorder.stop(); // flushes the encoders, writes the trailer (and moves the index up front)
-            recorder.release();
+            if (audioEnc != null) {
+                convertAudio(null, 0); // flush the resampler
+                int left = av_audio_fifo_size(fifo);
+                if (left > 0) {
+                    encodeAudioFrame(left);
+                }
+                encode(audioEnc, audioStream, null);
+            }
+            encode(video, videoStream, null);
+            int ret = av_interleaved_write_frame(oc, null);
+            if (ret < 0) {
+                throw ioError("writing", ret);
+            }
+            ret = av_write_trailer(oc); // with +faststart, moves the index up front
+            if (ret < 0) {
+                throw ioError("finishing", ret);
+            }
+            AVIOContext pb = oc.pb();
+            if (pb != null && !pb.isNull() && pb.error() < 0) {
+                throw ioError("writing", pb.error());
+            }
+            ret = closeOutput();
+            if (ret < 0) {
+                throw ioError("closing", ret);
+            }
+            releaseNative();
             if (audio != null) {
                 audio.close();
             }
@@ -209,8 +581,11 @@ final class Mp4FrameSink implements FrameSink {
             log.debug("wrote {}: {} frames, {} audio samples", out, frames, audioWritten);
         } catch (IOException | RuntimeException e) {
             abort();
-            throw new UncheckedIOException("cannot finish video " + out + ": " + FfmpegImageReader.reason(e),
-                    e instanceof IOException io ? io : new IOException(e));
+            if (e instanceof UncheckedIOException uio) {
+                throw uio;
+            }
+            throw new UncheckedIOException("cannot finish video " + out + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : new IOException(e.getMessage(), e));
         }
     }
 
@@ -220,7 +595,7 @@ final class Mp4FrameSink implements FrameSink {
             return;
         }
         finished = true;
-        release(recorder);
+        releaseNative();
         if (audio != null) {
             try {
                 audio.close();
@@ -231,14 +606,63 @@ final class Mp4FrameSink implements FrameSink {
         deleteQuietly(temp);
     }
 
-    private static void release(FFmpegFrameRecorder rec) {
-        if (rec == null) {
+    /** Flushes and closes the output file (once), returning FFmpeg's result. */
+    private int closeOutput() {
+        AVIOContext pb = oc.pb();
+        if (pb == null || pb.isNull()) {
+            return 0;
+        }
+        oc.pb(null);
+        return avio_closep(pb);
+    }
+
+    /** Frees every native structure (idempotent). */
+    private void releaseNative() {
+        if (released) {
             return;
         }
-        try {
-            rec.release();
-        } catch (Exception | Error e) {
-            log.debug("releasing the recorder failed: {}", e.toString());
+        released = true;
+        if (oc != null) {
+            closeOutput();
+            avformat_free_context(oc);
+            oc = null;
+        }
+        if (video != null) {
+            avcodec_free_context(video);
+            video = null;
+        }
+        if (audioEnc != null) {
+            avcodec_free_context(audioEnc);
+            audioEnc = null;
+        }
+        if (sws != null) {
+            sws_freeContext(sws);
+            sws = null;
+        }
+        if (swr != null) {
+            swr_free(swr);
+            swr = null;
+        }
+        if (fifo != null) {
+            av_audio_fifo_free(fifo);
+            fifo = null;
+        }
+        if (picture != null) {
+            av_frame_free(picture);
+        }
+        if (audioFrame != null) {
+            av_frame_free(audioFrame);
+        }
+        if (converted != null) {
+            av_frame_free(converted);
+        }
+        if (packet != null) {
+            av_packet_free(packet);
+        }
+        av_channel_layout_uninit(audioLayout);
+        av_channel_layout_uninit(sourceLayout);
+        if (rgb != null) {
+            rgb.close();
         }
     }
 
@@ -250,9 +674,9 @@ final class Mp4FrameSink implements FrameSink {
         }
     }
 
-    /** The H.264 encoder FFmpeg picks: {@code libx264} in a -gpl build, {@code libopenh264} otherwise. */
+    /** The H.264 encoder used: {@code libx264} in a -gpl build, {@code libopenh264} otherwise. */
     static String h264EncoderName() {
-        AVCodec c = avcodec_find_encoder(AV_CODEC_ID_H264);
+        AVCodec c = findEncoder(H264);
         return c == null ? "none" : c.name().getString();
     }
 
@@ -267,15 +691,10 @@ final class Mp4FrameSink implements FrameSink {
 
     /** Where the audio track comes from: the decoded original file, or the in-memory clip. */
     abstract static class AudioSource implements AutoCloseable {
-        /** Rate of the samples handed to the recorder. */
+        /** Rate of the samples handed to the encoder (resampled to the encoder's rate). */
         abstract int rate();
 
         abstract int channels();
-
-        /** Rate the AAC encoder runs at (the recorder resamples when it differs from {@link #rate()}). */
-        int encoderRate() {
-            return aacRate(rate());
-        }
 
         /** Next interleaved chunk (direct buffer, valid until the next call), or null at the end. */
         abstract FloatBuffer next();

@@ -4,11 +4,19 @@ import dev.avatar4j.AvatarException;
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.engine.BackendRegistry;
 import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.Frame;
+import dev.avatar4j.media.AudioClip;
+import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
+import dev.avatar4j.media.UnsupportedMediaException;
+import dev.avatar4j.media.VideoClip;
+import dev.avatar4j.media.VideoSpec;
 import dev.avatar4j.spi.BackendProbe;
 import dev.avatar4j.spi.BackendProvider;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -84,11 +92,10 @@ final class DoctorCommand implements Callable<Integer> {
                     + BackendRegistry.BACKEND_ENV + ")");
         }
 
-        List<String> codecs = new ArrayList<>();
-        for (MediaCodec c : MediaRegistry.global().codecs()) {
-            codecs.add(c.name() + " (rank " + c.rank() + ")");
+        out.println("media     (preferred first)");
+        for (String line : mediaReport(MediaRegistry.global().codecs(), dash)) {
+            out.println("  " + line);
         }
-        out.println("media     " + String.join(", ", codecs));
         if (MediaRegistry.global().codecs().stream().allMatch(c -> c.name().equals("jdk"))) {
             out.println("          no MP4 output: add dev.avatar4j:sdk-media");
         }
@@ -104,6 +111,68 @@ final class DoctorCommand implements Callable<Integer> {
         }
         out.flush();
         return firstAvailable != null ? Avatar4jCli.EXIT_OK : Avatar4jCli.EXIT_BACKEND;
+    }
+
+    /**
+     * One line per media codec. A codec that writes video is reported available only after it
+     * wrote a tiny MP4 (picture and sound) and decoded it back in this process; otherwise the line
+     * says why, in the codec's own words (for FFmpeg: the shared library that could not be loaded
+     * and what to install).
+     */
+    static List<String> mediaReport(List<MediaCodec> codecs, String dash) {
+        List<String> lines = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            lines.add(Avatar4jCli.format("%-10s rank %-3d %s", c.name(), c.rank(), selfTest(c, dash)));
+        }
+        return lines;
+    }
+
+    private static String selfTest(MediaCodec c, String dash) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("avatar4j-doctor");
+            Path clip = dir.resolve("test.mp4");
+            int w = 32;
+            int h = 32;
+            float[] tone = new float[8000];
+            for (int i = 0; i < tone.length; i++) {
+                tone[i] = (float) (0.3 * Math.sin(2 * Math.PI * 440 * i / 16_000.0));
+            }
+            try (FrameSink sink = c.openVideo(clip, new VideoSpec(w, h, 25, new AudioClip(tone, 16_000), null))) {
+                for (int k = 0; k < 5; k++) {
+                    byte[] rgb = new byte[w * h * 3];
+                    Arrays.fill(rgb, (byte) (40 * k));
+                    sink.accept(new Frame(k, 25, w, h, rgb));
+                }
+                sink.complete();
+            }
+            VideoClip back = c.readVideo(clip, 25, 10);
+            AudioClip sound = c.readAudio(clip, 16_000);
+            if (back.frameCount() != 5 || back.width() != w || sound.length() < 4000) {
+                return "unavailable " + dash + " its test clip decoded to " + back.frameCount() + " frames of "
+                        + back.width() + "x" + back.height() + " and " + sound.length() + " samples";
+            }
+            return "available " + dash + " wrote and decoded a test MP4 (video and audio)";
+        } catch (UnsupportedMediaException e) {
+            String m = Avatar4jCli.oneLine(e.getMessage());
+            return c.name().equals("jdk") && m.contains("MP4") ? "images (PNG, JPEG, ...) and WAV only " + dash + " " + m
+                    : "unavailable " + dash + " " + m;
+        } catch (RuntimeException | java.io.IOException | LinkageError e) {
+            return "unavailable " + dash + " " + Avatar4jCli.oneLine(String.valueOf(e.getMessage()));
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException | RuntimeException e) {
+            // a temporary folder left behind is not worth failing the report
+        }
     }
 
     private static String describeDefaultModel(String backend, String dash) {

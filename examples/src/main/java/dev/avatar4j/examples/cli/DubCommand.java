@@ -32,7 +32,7 @@ final class DubCommand implements Callable<Integer> {
     @Option(names = "--audio", required = true, paramLabel = "P", description = "The new speech (WAV or any format FFmpeg reads).")
     Path audio;
 
-    @Option(names = "--out", required = true, paramLabel = "P", description = "Output MP4 file.")
+    @Option(names = "--out", required = true, paramLabel = "P", description = "Output video: .mp4 (default), .m4v, .mov, .mkv or .webm.")
     Path out;
 
     @Option(names = "--model", paramLabel = "DIR",
@@ -58,6 +58,9 @@ final class DubCommand implements Callable<Integer> {
     @Mixin
     BackendOption backendOption = new BackendOption();
 
+    @Mixin
+    EncodingOptions encoding = new EncodingOptions();
+
     @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
     boolean quiet;
 
@@ -67,7 +70,7 @@ final class DubCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Dub request = Avatar.dub(video).speak(audio).noFace(noFace);
+        Dub request = encoding.apply(Avatar.dub(video).speak(audio).noFace(noFace));
         if (steps != null) {
             request = request.steps(steps);
         }

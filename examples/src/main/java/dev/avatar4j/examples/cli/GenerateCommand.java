@@ -104,6 +104,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     BackendOption backendOption = new BackendOption();
 
+    @Mixin
+    EncodingOptions encoding = new EncodingOptions();
+
     @Option(names = "--png-dir", paramLabel = "DIR",
             description = "Also write every frame as frame_NNNNNN.png into DIR (created if missing).")
     Path pngDir;
@@ -316,6 +319,7 @@ final class GenerateCommand implements Callable<Integer> {
                 });
             }
         }
+        request = encoding.apply(request);
         if (steps != null) {
             request = request.steps(steps);
         }

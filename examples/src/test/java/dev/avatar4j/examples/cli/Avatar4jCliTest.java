@@ -271,7 +271,11 @@ class Avatar4jCliTest {
         }
         // auto picks the first available backend in rank order (onnx here; tensorrt on a TensorRT machine)
         assertThat(line(r.out(), "auto")).doesNotContain("none").containsAnyOf("onnx", "tensorrt");
-        assertThat(line(r.out(), "media")).contains("jdk");
+        assertThat(line(r.out(), "media")).contains("preferred first");
+        // available only because it wrote and decoded a clip in this very process
+        assertThat(line(r.out(), "ffmpeg")).contains("rank 10", "available", "wrote and decoded")
+                .doesNotContain("unavailable");
+        assertThat(line(r.out(), "jdk")).contains("WAV only");
         assertThat(line(r.out(), "model")).contains("stableavatar-tiny");
     }
 

@@ -13,7 +13,20 @@ import java.util.Random;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.bytedeco.ffmpeg.global.avcodec;
-import org.bytedeco.javacv.FFmpegFrameRecorder;
+import org.bytedeco.ffmpeg.avcodec.AVCodec;
+import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
+import org.bytedeco.ffmpeg.avcodec.AVPacket;
+import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVIOContext;
+import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.avutil.AVDictionary;
+import org.bytedeco.ffmpeg.avutil.AVFrame;
+import org.bytedeco.ffmpeg.global.avformat;
+import org.bytedeco.ffmpeg.global.avutil;
+import org.bytedeco.ffmpeg.global.swresample;
+import org.bytedeco.ffmpeg.swresample.SwrContext;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * Input files for {@link InputMatrixTest}, all made at test time: WAV files of any format tag,
@@ -87,28 +100,94 @@ final class InputMatrix {
      *
      * @param format    the container ({@code mp3}, {@code mp4}, {@code wav})
      * @param codec     the {@code AV_CODEC_ID_*} of the audio codec
-     * @param sampleFormat the {@code AV_SAMPLE_FMT_*} the encoder takes, or -1 for the recorder's choice
+     * @param sampleFormat the {@code AV_SAMPLE_FMT_*} the encoder takes, or -1 for the encoder's first
      * @param faststart for MP4: the index before the samples (else after them, FFmpeg's default)
      */
     static Path encode(Path file, String format, int codec, int sampleFormat, float[] samples, int rate,
                        boolean faststart) throws IOException {
-        try (FFmpegFrameRecorder rec = new FFmpegFrameRecorder(file.toFile(), 1)) {
-            rec.setFormat(format);
-            rec.setAudioCodec(codec);
-            rec.setSampleRate(rate);
-            if (sampleFormat >= 0) {
-                rec.setSampleFormat(sampleFormat);
+        AVFormatContext oc = new AVFormatContext(null);
+        check(avformat.avformat_alloc_output_context2(oc, null, format, file.toString()), "alloc output", file);
+        AVCodec c = avcodec.avcodec_find_encoder(codec);
+        if (c == null || c.isNull()) {
+            throw new IOException("cannot encode " + file + ": no encoder for codec " + codec);
+        }
+        AVCodecContext ctx = avcodec.avcodec_alloc_context3(c);
+        AVPacket pkt = avcodec.av_packet_alloc();
+        AVFrame frame = avutil.av_frame_alloc();
+        SwrContext swr = new SwrContext(null);
+        try {
+            int fmt = sampleFormat >= 0 ? sampleFormat : c.sample_fmts().get(0);
+            ctx.sample_fmt(fmt).sample_rate(rate).bit_rate(64_000);
+            avutil.av_channel_layout_default(ctx.ch_layout(), 1);
+            ctx.time_base(avutil.av_make_q(1, rate));
+            if ((oc.oformat().flags() & avformat.AVFMT_GLOBALHEADER) != 0) {
+                ctx.flags(ctx.flags() | avcodec.AV_CODEC_FLAG_GLOBAL_HEADER);
             }
+            check(avcodec.avcodec_open2(ctx, c, (AVDictionary) null), "open encoder", file);
+            AVStream st = avformat.avformat_new_stream(oc, null);
+            avcodec.avcodec_parameters_from_context(st.codecpar(), ctx);
+            st.time_base(ctx.time_base());
+            AVIOContext pb = new AVIOContext(null);
+            check(avformat.avio_open(pb, file.toString(), avformat.AVIO_FLAG_WRITE), "open", file);
+            oc.pb(pb);
+            AVDictionary opts = new AVDictionary(null);
             if (faststart) {
-                rec.setOption("movflags", "+faststart");
+                avutil.av_dict_set(opts, "movflags", "+faststart", 0);
             }
-            rec.start();
-            rec.recordSamples(rate, 1, FloatBuffer.wrap(samples));
-            rec.stop();
-        } catch (FFmpegFrameRecorder.Exception e) {
-            throw new IOException("cannot encode " + file + ": " + e.getMessage(), e);
+            check(avformat.avformat_write_header(oc, opts), "write header", file);
+            avutil.av_dict_free(opts);
+            check(swresample.swr_alloc_set_opts2(swr, ctx.ch_layout(), fmt, rate, ctx.ch_layout(),
+                    avutil.AV_SAMPLE_FMT_FLT, rate, 0, null), "swr", file);
+            check(swresample.swr_init(swr), "swr_init", file);
+            int frameSize = ctx.frame_size() > 0 ? ctx.frame_size() : 1024;
+            frame.format(fmt).sample_rate(rate).nb_samples(frameSize);
+            avutil.av_channel_layout_copy(frame.ch_layout(), ctx.ch_layout());
+            check(avutil.av_frame_get_buffer(frame, 0), "frame buffer", file);
+            long pts = 0;
+            try (FloatPointer all = new FloatPointer(samples); PointerPointer<FloatPointer> in = new PointerPointer<>(1)) {
+                for (int at = 0; at < samples.length; at += frameSize) {
+                    int n = Math.min(frameSize, samples.length - at);
+                    check(avutil.av_frame_make_writable(frame), "writable", file);
+                    in.put(0, all.position(at));
+                    int got = swresample.swr_convert(swr, frame.extended_data(), frameSize, in, n);
+                    frame.nb_samples(got).pts(pts);
+                    pts += got;
+                    write(oc, ctx, st, frame, pkt, file);
+                }
+            }
+            write(oc, ctx, st, null, pkt, file);
+            check(avformat.av_write_trailer(oc), "trailer", file);
+            avformat.avio_closep(pb);
+            oc.pb(null);
+        } finally {
+            swresample.swr_free(swr);
+            avutil.av_frame_free(frame);
+            avcodec.av_packet_free(pkt);
+            avcodec.avcodec_free_context(ctx);
+            avformat.avformat_free_context(oc);
         }
         return file;
+    }
+
+    private static void write(AVFormatContext oc, AVCodecContext ctx, AVStream st, AVFrame f, AVPacket pkt, Path file)
+            throws IOException {
+        check(avcodec.avcodec_send_frame(ctx, f), "send frame", file);
+        while (true) {
+            int ret = avcodec.avcodec_receive_packet(ctx, pkt);
+            if (ret == avutil.AVERROR_EAGAIN() || ret == avutil.AVERROR_EOF()) {
+                return;
+            }
+            check(ret, "receive packet", file);
+            avcodec.av_packet_rescale_ts(pkt, ctx.time_base(), st.time_base());
+            pkt.stream_index(st.index());
+            check(avformat.av_interleaved_write_frame(oc, pkt), "write", file);
+        }
+    }
+
+    private static void check(int ret, String what, Path file) throws IOException {
+        if (ret < 0) {
+            throw new IOException("cannot encode " + file + ": " + what + " failed with FFmpeg error " + ret);
+        }
     }
 
     static Path mp3(Path file, double seconds) throws IOException {
