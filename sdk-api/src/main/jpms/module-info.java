@@ -16,6 +16,8 @@ module dev.avatar4j {
     exports dev.avatar4j.spi;
     exports dev.avatar4j.tensor;
     exports dev.avatar4j.media;
+    // TensorRtBackend#prebuild reads graphs the way bundles do (not an API for applications)
+    exports dev.avatar4j.bundle to dev.avatar4j.tensorrt;
 
     uses dev.avatar4j.spi.BackendProvider;
     uses dev.avatar4j.media.MediaCodec;
