@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.UUID;
 import javax.imageio.ImageIO;
 
 /** Ready-made {@link FrameSink}s. */
@@ -65,7 +64,8 @@ public final class FrameSinks {
             this.dir = dir;
             try {
                 Files.createDirectories(dir);
-                this.staging = Files.createDirectory(dir.resolve(".avatar4j-" + UUID.randomUUID() + ".part"));
+                PartFiles.sweep(dir); // staging folders of runs that died before they could remove them
+                this.staging = PartFiles.createDirectory(dir, "avatar4j-frames");
             } catch (IOException e) {
                 throw new InvalidInputException("cannot create PNG output directory " + dir + ": " + e.getMessage(), e);
             }
@@ -90,6 +90,7 @@ public final class FrameSinks {
                 }
                 finished = true;
                 Files.deleteIfExists(staging);
+                PartFiles.release(staging);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot move PNG frames into " + dir + ": " + e.getMessage(), e);
             }
@@ -109,6 +110,7 @@ public final class FrameSinks {
             } catch (IOException ignored) {
                 // best effort: abort never throws
             }
+            PartFiles.release(staging);
         }
     }
 }

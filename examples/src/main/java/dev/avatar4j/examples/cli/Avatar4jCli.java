@@ -67,6 +67,7 @@ public final class Avatar4jCli implements Runnable {
     private final PrintStream out;
     private final PrintStream err;
     private final GenerateCommand generate;
+    private final ShutdownCleanup shutdown = new ShutdownCleanup();
     private final Object reportLock = new Object();
     private boolean verbose;
 
@@ -97,7 +98,7 @@ public final class Avatar4jCli implements Runnable {
      */
     public static void main(String[] args) {
         Avatar4jCli cli = new Avatar4jCli(System.out, System.err);
-        Thread hook = new Thread(() -> cli.cancelForShutdown(Duration.ofSeconds(10)), "avatar4j-shutdown");
+        Thread hook = new Thread(() -> ShutdownCleanup.onShutdown(cli::cancelForShutdown), "avatar4j-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = cli.execute(args);
         System.out.flush();
@@ -276,7 +277,12 @@ public final class Avatar4jCli implements Runnable {
      * @return whether a running generation was cancelled
      */
     boolean cancelForShutdown(Duration wait) {
-        return generate.cancelAndWait(wait);
+        return generate.cancelAndWait(wait) | shutdown.cancelAndWait(wait); // one of them runs at most
+    }
+
+    /** Runs blocking work (a dub) so that a shutdown interrupts it; see {@link ShutdownCleanup}. */
+    ShutdownCleanup shutdown() {
+        return shutdown;
     }
 
     /** Whether a generation is running now (tests use it to cancel mid-run). */

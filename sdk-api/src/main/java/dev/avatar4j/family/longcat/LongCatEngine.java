@@ -215,8 +215,8 @@ public final class LongCatEngine implements FamilyEngine {
         // the speakers' sources: a streamed track is never held whole
         List<LongCatAudio> audio = new ArrayList<>();
         for (Speaker s : sp) {
-            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows()));
-            ctx.checkpoint();
+            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows(),
+                    ctx::checkpoint));
         }
         int dim = audio.get(0).dim();
         try (Tensor ref = encodeImage(r.image(), r.width(), r.height());
