@@ -137,4 +137,47 @@ class PipelinedFrameSinkTest {
         long bytes = 3L * 1280 * 720 * Generation.encoderQueueFrames(1280, 720);
         assertThat(bytes).isLessThanOrEqualTo(Generation.ENCODER_QUEUE_BYTES);
     }
+
+    @Test
+    void framesReachTheDelegateInAFewRecycledBuffersWithTheirOwnContent() {
+        // the delegate sees at most capacity + 2 distinct arrays however many frames pass, each
+        // holding exactly the pixels of its frame: the caller's frames are not kept in the queue
+        // (kept, they outlived young collections and grew the old generation with the video length)
+        java.util.Set<byte[]> arrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        List<String> wrong = new CopyOnWriteArrayList<>();
+        FrameSink check = new FrameSink() {
+            @Override
+            public void accept(Frame f) {
+                arrays.add(f.buffer());
+                byte[] px = f.toRgbArray();
+                for (byte b : px) {
+                    if (b != (byte) f.index()) {
+                        wrong.add(f.index() + ": " + b);
+                        return;
+                    }
+                }
+            }
+
+            @Override
+            public void complete() {
+            }
+
+            @Override
+            public void abort() {
+            }
+        };
+        PipelinedFrameSink sink = new PipelinedFrameSink(check, 3);
+        java.util.Set<byte[]> given = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < 500; i++) {
+            byte[] px = new byte[4 * 4 * 3];
+            java.util.Arrays.fill(px, (byte) i);
+            Frame f = Frame.adopt(i, 25, 4, 4, px);
+            given.add(px);
+            sink.accept(f);
+            java.util.Arrays.fill(px, (byte) -1); // the caller may reuse its array once accept returns
+        }
+        sink.complete();
+        assertThat(wrong).isEmpty();
+        assertThat(arrays).hasSizeBetween(1, 5).doesNotContainAnyElementsOf(given);
+    }
 }
