@@ -267,6 +267,8 @@ public final class LongCatEngine implements FamilyEngine {
                     LongCatSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
                         ctx.checkpoint();
+                        ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
+                                + schedule.steps());
                         for (int j = 0; j < k; j++) {
                             t.segment().setAtIndex(F32, j, j < nc ? 0f : schedule.timestep(i));
                         }
@@ -287,6 +289,7 @@ public final class LongCatEngine implements FamilyEngine {
                     // the segment's latents (without the reference), tapped, decoded and streamed
                     int from = s == 0 ? 0 : 1;
                     decoder.reset();
+                    ctx.activity("decoding segment " + (s + 1) + "/" + p.segments());
                     List<byte[]> segmentFrames = new ArrayList<>();
                     try (Tensor frame = Tensor.allocate(DType.FLOAT32, frameFloats)) {
                         for (int j = from; j < k; j++) {

@@ -94,9 +94,15 @@ public final class PreviewEngine implements FamilyEngine {
         return 1;
     }
 
+    /** 0: there is no sampler, the request's steps are ignored. */
+    @Override
+    public int stepsRun(GenerationRequest request) {
+        return 0;
+    }
+
     /** Video frames for {@code samples} audio samples: enough to cover the audio, at least one. */
     int framesFor(long samples) {
-        return (int) Math.max(1, Math.ceilDiv(samples * cfg.fps(), cfg.sampleRate()));
+        return cfg.framesFor(samples);
     }
 
     @Override
@@ -114,6 +120,7 @@ public final class PreviewEngine implements FamilyEngine {
         int height = r.height();
         int frames = framesFor(r.audioLength());
         long t0 = System.nanoTime();
+        ctx.activity("finding the face");
         Framed framed = frame(r.image(), width, height);
         RgbImage base = framed.image();
         byte[] src = base.toRgbArray();
@@ -123,6 +130,7 @@ public final class PreviewEngine implements FamilyEngine {
                 Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
         ctx.checkpoint();
+        ctx.activity("analysing the speech");
         MouthShape[] mouth = mouthTrack(r.source(), frames); // two passes over streamed speech, per-frame results kept
         ctx.advance(Progress.Stage.PREPARING, 1);
         long t2 = System.nanoTime();
@@ -131,6 +139,7 @@ public final class PreviewEngine implements FamilyEngine {
         BlinkSchedule blinks = BlinkSchedule.seeded(r.seed(), (double) frames / cfg.fps());
         IdleMotion idle = IdleMotion.seeded(r.seed());
         double colour = rig.colourfulness(src, width, height);
+        ctx.activity("rendering frames");
         for (int f = 0; f < frames; f++) {
             ctx.checkpoint();
             double t = (double) f / cfg.fps();
