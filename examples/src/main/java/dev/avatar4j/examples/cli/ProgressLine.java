@@ -26,6 +26,7 @@ final class ProgressLine {
     /** Time of measured work (after the first unit) before an ETA is shown. */
     static final Duration MIN_MEASURED = Duration.ofSeconds(1);
     private static final int MIN_BAR = 10;
+    private static final int MAX_BAR = 30;
 
     private final long startNanos;
     private Progress last;
@@ -83,7 +84,8 @@ final class ProgressLine {
             tail.append(eta(nanos).map(d -> " · ETA " + clock(d)).orElse(" · ETA …"));
         }
         String head = "generating " + percent + " ";
-        int barLength = maxLength - head.length() - tail.length() - 3;
+        // a bar of constant width (it would otherwise stretch as the activity text gets shorter)
+        int barLength = Math.min(MAX_BAR, maxLength - head.length() - tail.length() - 3);
         String line;
         if (barLength >= MIN_BAR) {
             int filled = (int) Math.floor(fraction * barLength);

@@ -78,6 +78,9 @@ class ProgressLineTest {
             assertThat(line.render(S, width)).hasSizeLessThanOrEqualTo(width);
         }
         assertThat(line.render(S, 200)).contains("[");
+        int barAt50 = line.render(S, 200).indexOf(']');
+        line.update(p(Stage.DONE, 145, 250, 250, null), 2 * S);
+        assertThat(line.render(2 * S, 200).indexOf(']')).as("the bar keeps its width").isEqualTo(barAt50);
         assertThat(ProgressLine.clock(Duration.ofSeconds(3725))).isEqualTo("1:02:05");
         assertThat(ProgressLine.clock(Duration.ofSeconds(65))).isEqualTo("1:05");
     }

@@ -121,6 +121,7 @@ public final class PreviewEngine implements FamilyEngine {
         int frames = framesFor(r.audioLength());
         long t0 = System.nanoTime();
         ctx.activity("finding the face");
+        ctx.checkpoint();
         Framed framed = frame(r.image(), width, height);
         RgbImage base = framed.image();
         byte[] src = base.toRgbArray();
@@ -129,8 +130,8 @@ public final class PreviewEngine implements FamilyEngine {
         log.debug("preview: face at mouth ({}, {}), inter-ocular {} px, found in {} ms; {} frames", Math.round(rig.mouthX),
                 Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
-        ctx.checkpoint();
         ctx.activity("analysing the speech");
+        ctx.checkpoint(); // after the snapshot: a listener may cancel on it
         MouthShape[] mouth = mouthTrack(r.source(), frames); // two passes over streamed speech, per-frame results kept
         ctx.advance(Progress.Stage.PREPARING, 1);
         long t2 = System.nanoTime();

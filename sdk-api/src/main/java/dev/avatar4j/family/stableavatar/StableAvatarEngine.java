@@ -146,6 +146,7 @@ public final class StableAvatarEngine implements FamilyEngine {
                 plan.windows().size(), r.steps(), r.width(), r.height(), st, sa);
 
         ctx.activity("encoding prompt and image");
+        ctx.checkpoint();
         Tensor positive = text.positive(r.prompt());
         try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
              WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
@@ -166,6 +167,7 @@ public final class StableAvatarEngine implements FamilyEngine {
                     (w, step, timestep, x, velocityOut) -> {
                         if (step == 0) { // a window's first step encodes its audio (once; then cached)
                             ctx.activity("encoding audio, window " + (w.index() + 1) + "/" + windows);
+                            ctx.checkpoint(); // a listener may have cancelled on that snapshot
                             audio.of(w);
                         }
                         ctx.activity("denoising window " + (w.index() + 1) + "/" + windows + ", step " + (step + 1)
@@ -178,11 +180,11 @@ public final class StableAvatarEngine implements FamilyEngine {
                         }
                     },
                     (frame, latent) -> {
-                        ctx.checkpoint();
+                        ctx.activity("decoding latent frame " + (frame + 1) + "/" + t);
+                        ctx.checkpoint(); // after the snapshot: a listener may cancel on it
                         if (r.latentTap() != null) {
                             r.latentTap().finalLatent(frame, latent, frameFloats);
                         }
-                        ctx.activity("decoding latent frame " + (frame + 1) + "/" + t);
                         decoder.decode(latent, ctx::emitFrame);
                         ctx.advance(Progress.Stage.DECODING, 1);
                     });
