@@ -84,7 +84,8 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--memory-outputs", split = ",", description = "mp4 and/or png (mp4 plus --png-dir) (default ${DEFAULT-VALUE})")
     List<String> memoryOutputs = List.of("mp4");
     @Option(names = "--memory-bundles", split = ",", description = "bundle names measured for memory, 'preview' for "
-            + "the built-in default model (default: preview and all bundles)")
+            + "the built-in default model (default: preview and the tiny bundle; the mid bundle at 512x512 for 10 "
+            + "minutes of speech would take hours on a CPU)")
     List<String> memoryBundles;
     @Option(names = "--pipeline-seconds", description = "audio length of the pipelining runs (default ${DEFAULT-VALUE})")
     double pipelineSeconds = 10;
@@ -248,8 +249,9 @@ public final class BenchMain implements Callable<Integer> {
         models.put("preview", null);
         models.putAll(bundles);
         List<MemoryPoint> points = new ArrayList<>();
+        List<String> measured = memoryBundles != null ? memoryBundles : List.of("preview", name(tiny));
         for (var e : models.entrySet()) {
-            if (memoryBundles != null && !memoryBundles.contains(e.getKey())) {
+            if (!measured.contains(e.getKey())) {
                 continue;
             }
             for (int sz : memorySizes) {
