@@ -108,6 +108,13 @@ class PipelinedFrameSinkTest {
         for (int i = 0; i < 5; i++) {
             sink.accept(frame(i));
         }
+        // the worker has taken frame 0 (else the fifth frame would not have fitted), but it may not
+        // be inside the delegate yet: an abort before that skips the frame, which is not this case
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (r.threads.isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        assertThat(r.threads).hasSize(1);
         Thread aborter = Thread.ofPlatform().start(sink::abort);
         aborter.join(200);
         assertThat(aborter.isAlive()).as("abort waits for the frame being written").isTrue();
