@@ -339,12 +339,20 @@ public final class Avatar {
         return launch(req -> sink, sink, null, 1).await();
     }
 
-    /** Starts generating in the background; frames go to listeners and {@link Generation#frames()}. */
+    /**
+     * Starts generating in the background; frames go to listeners and {@link Generation#frames()}.
+     * The generation runs on a daemon thread: wait for it ({@link Generation#await()}) before
+     * {@code main} returns, or the JVM exits without it.
+     */
     public Generation start() {
         return launch(null, null, null, frameBuffer);
     }
 
-    /** Starts generating an MP4 to {@code out} in the background. */
+    /**
+     * Starts generating an MP4 to {@code out} in the background. The generation runs on a daemon
+     * thread: call {@link Generation#await()} before {@code main} returns, or the JVM exits and
+     * {@code out} is never written.
+     */
     public Generation start(Path out) {
         return launchVideo(out, frameBuffer);
     }
@@ -406,7 +414,10 @@ public final class Avatar {
         return req.source().inMemory() ? req.audio() : new AudioClip(new float[0], req.audioRate());
     }
 
-    /** Starts generating into {@code sink} in the background. */
+    /**
+     * Starts generating into {@code sink} in the background, on a daemon thread (see
+     * {@link #start(Path)}: wait for it with {@link Generation#await()}).
+     */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
         return launch(req -> sink, sink, null, frameBuffer);

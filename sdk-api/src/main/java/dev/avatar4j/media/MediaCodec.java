@@ -97,6 +97,10 @@ public interface MediaCodec {
      * Opens an MP4 (H.264 + AAC) writer that writes to a temporary file and renames it to
      * {@code out} on {@link FrameSink#complete()}.
      *
+     * <p>The SDK reuses the buffer of a {@link dev.avatar4j.Frame} it hands to this sink once
+     * {@code accept} returns: the sink converts or copies what it needs during {@code accept} and
+     * keeps no reference to the frame.
+     *
      * @throws UnsupportedMediaException if this codec cannot write video
      */
     FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException;
