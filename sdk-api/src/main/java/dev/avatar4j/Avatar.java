@@ -11,6 +11,8 @@ import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoSpec;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,6 +58,10 @@ public final class Avatar {
     private final AudioMode audioMode;
     private final int quality;
     private final long bitrate;
+    /** The image as bytes (from {@link #from(byte[])} or {@link #from(InputStream)}), or null. */
+    private final StreamInput imageInput;
+    /** The speech as bytes or a stream ({@link #speak(byte[])}, {@link #speak(InputStream)}), or null. */
+    private final StreamInput audioInput;
 
     /**
      * One person of a multi-speaker request: a region (null for the default of its position, see
@@ -67,7 +73,8 @@ public final class Avatar {
     private Avatar(Path imagePath, RgbImage image, Path audioPath, AudioClip audio, Integer steps, Long seed,
                    Integer width, Integer height, String prompt, double textGuidance, double audioGuidance,
                    AvatarModel model, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                   int frameBuffer, List<SpeakerInput> speakers, AudioMode audioMode, int quality, long bitrate) {
+                   int frameBuffer, List<SpeakerInput> speakers, AudioMode audioMode, int quality, long bitrate,
+                   StreamInput imageInput, StreamInput audioInput) {
         this.imagePath = imagePath;
         this.image = image;
         this.audioPath = audioPath;
@@ -87,12 +94,23 @@ public final class Avatar {
         this.audioMode = audioMode;
         this.quality = quality;
         this.bitrate = bitrate;
+        this.imageInput = imageInput;
+        this.audioInput = audioInput;
     }
 
     private Avatar with(Path imagePath, RgbImage image, Path audioPath, AudioClip audio) {
+        return withSpeech(audioPath, audio, null);
+    }
+
+    private Avatar withSpeech(Path audioPath, AudioClip audio, StreamInput audioInput) {
         return new Avatar(imagePath, image, audioPath, audio, steps, seed, width, height, prompt, textGuidance,
                 audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode, quality,
-                bitrate);
+                bitrate, imageInput, audioInput);
+    }
+
+    private static Avatar fromInput(Path imagePath, RgbImage image, StreamInput imageInput) {
+        return new Avatar(imagePath, image, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
+                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL, 0, 0, imageInput, null);
     }
 
     /**
@@ -109,15 +127,48 @@ public final class Avatar {
     /** A request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads with {@code sdk-media}). */
     public static Avatar from(Path image) {
         Objects.requireNonNull(image, "image");
-        return new Avatar(image, null, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL, 0, 0);
+        return fromInput(image, null, null);
     }
 
     /** A request animating an in-memory image. */
     public static Avatar from(RgbImage image) {
         Objects.requireNonNull(image, "image");
-        return new Avatar(null, image, null, null, null, null, null, null, null, Double.NaN, Double.NaN, null,
-                List.of(), List.of(), DEFAULT_FRAME_BUFFER, List.of(), AudioMode.PARALLEL, 0, 0);
+        return fromInput(null, image, null);
+    }
+
+    /**
+     * A request animating an image given as the bytes of an image file (an upload, say): PNG or
+     * JPEG, or any format FFmpeg reads with {@code sdk-media}. The bytes are copied (the array may be
+     * reused) and decoded when a generation starts, through the same codecs, limits and messages as
+     * {@link #from(Path)} ("the image bytes" in place of a file name), so a broken image fails the
+     * generation with an {@link InvalidInputException}. The request can be rendered any number of
+     * times.
+     *
+     * @param image the encoded image, at most 256 MiB
+     * @return the request
+     * @throws InvalidInputException if {@code image} is empty or larger than 256 MiB
+     */
+    public static Avatar from(byte[] image) {
+        Objects.requireNonNull(image, "image");
+        if (image.length > StreamInput.MAX_IMAGE_BYTES) {
+            throw new InvalidInputException("the image bytes are too large: more than "
+                    + (StreamInput.MAX_IMAGE_BYTES >> 20) + " MiB; give a file instead");
+        }
+        return fromInput(null, null, StreamInput.of("the image bytes", image));
+    }
+
+    /**
+     * A request animating an image read from {@code image} (an upload, say), as {@link #from(byte[])}
+     * does with bytes. The stream is read to its end now, on the calling thread, into memory (so the
+     * request stays reusable); it is not closed: it belongs to the caller.
+     *
+     * @param image the encoded image, at most 256 MiB
+     * @return the request
+     * @throws InvalidInputException if the stream is empty, longer than 256 MiB or fails to read
+     */
+    public static Avatar from(InputStream image) {
+        Objects.requireNonNull(image, "image");
+        return fromInput(null, null, StreamInput.readFully("the image stream", image, StreamInput.MAX_IMAGE_BYTES));
     }
 
     /** A request animating an in-memory {@link BufferedImage}. */
@@ -128,6 +179,41 @@ public final class Avatar {
     /** The speech to lip-sync: an audio file (WAV; any format FFmpeg reads with {@code sdk-media}). */
     public Avatar speak(Path audio) {
         return with(imagePath, image, Objects.requireNonNull(audio, "audio"), null);
+    }
+
+    /**
+     * The speech to lip-sync as the bytes of an audio file (WAV; any format FFmpeg reads with
+     * {@code sdk-media}). The bytes are copied and decoded when a generation starts, through the same
+     * codecs, limits and messages as {@link #speak(Path)} ("the speech bytes" in place of a file name),
+     * and muxed into the video as a file's would be. The request can be rendered any number of times.
+     *
+     * @param audio the encoded audio
+     * @return a new request with the speech set
+     * @throws InvalidInputException if {@code audio} is empty
+     */
+    public Avatar speak(byte[] audio) {
+        Objects.requireNonNull(audio, "audio");
+        return withSpeech(null, null, StreamInput.of("the speech bytes", audio));
+    }
+
+    /**
+     * The speech to lip-sync read from {@code audio} (a request body, say), decoded as
+     * {@link #speak(byte[])} decodes bytes. The stream is read once, to its end, on the generation's
+     * thread when the generation starts (spooled to a private temporary file, deleted when the
+     * generation ends: FFmpeg must be able to seek in formats such as M4A), at most 8 GiB. It is not
+     * closed: it belongs to the caller, who may close it once the generation is done.
+     *
+     * <p>An {@code InputStream} can be read only once: this request (and the requests derived from
+     * it) can start one generation; a second {@code render}/{@code start} throws an
+     * {@link IllegalStateException}. Use {@link #speak(byte[])} or {@link #speak(Path)} to render a
+     * request more than once.
+     *
+     * @param audio the encoded audio
+     * @return a new request with the speech set
+     */
+    public Avatar speak(InputStream audio) {
+        Objects.requireNonNull(audio, "audio");
+        return withSpeech(null, null, StreamInput.of("the speech stream", audio));
     }
 
     /** The speech to lip-sync as mono samples in [-1, 1] at {@code sampleRate} Hz. */
@@ -336,7 +422,7 @@ public final class Avatar {
     /** Generates into a caller-supplied sink, blocking until done. */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(req -> sink, sink, null, 1).await();
+        return launch(new Spools(), req -> sink, sink, null, 1).await();
     }
 
     /**
@@ -345,7 +431,7 @@ public final class Avatar {
      * {@code main} returns, or the JVM exits without it.
      */
     public Generation start() {
-        return launch(null, null, null, frameBuffer);
+        return launch(new Spools(), null, null, null, frameBuffer);
     }
 
     /**
@@ -367,12 +453,80 @@ public final class Avatar {
         }
         refuseOverwritingInputs(out, inputs);
         Path target = out.toAbsolutePath();
-        return launch(req -> MediaRegistry.global().openVideo(target,
-                new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
-                        speakers.isEmpty() ? audioPath : null,
-                        req.source().inMemory() ? null : req.source()::stream).withEncoding(quality, bitrate)),
-                null, target,
+        Spools spools = new Spools();
+        return launch(spools, req -> MediaRegistry.global().openVideo(target, videoSpec(req, spools)), null, target,
                 buffer);
+    }
+
+    /**
+     * Generates a fragmented MP4 (H.264 + AAC, the speech muxed in as {@link #render(Path)} muxes
+     * it) and writes it to {@code out} as the frames are generated, blocking until done: an HTTP
+     * response body, say. The bytes go out in order and are never sought back
+     * ({@code movflags frag_keyframe+empty_moov+default_base_moof}: an empty index first, then one
+     * self-contained fragment per key frame, every two seconds of video), so a browser
+     * ({@code <video>} or Media Source Extensions) can play what has arrived while the rest is still
+     * being generated. {@link #quality(int)} and {@link #bitrate(long)} apply.
+     *
+     * <p>The caller owns {@code out}: it is flushed at the end, never closed. Writes come from an
+     * encoder thread of the SDK, one at a time. If the generation fails or is cancelled, writing
+     * stops where it was: what was written cannot be taken back, so the stream then holds a
+     * truncated (still playable up to its last fragment) video; tell your client from the
+     * exception. A write that throws (the client went away) fails the generation with an
+     * {@link java.io.UncheckedIOException} as its cause. Needs {@code sdk-media} on the class path.
+     *
+     * @param out where the video goes
+     * @return the result (with no output path)
+     * @throws AvatarException (one of its subtypes) when the generation failed or was cancelled
+     */
+    public RenderResult render(OutputStream out) {
+        return launchStream(out, 1).await();
+    }
+
+    /**
+     * Starts generating a fragmented MP4 to {@code out} in the background, as
+     * {@link #render(OutputStream)} does in the foreground; frames also go to the listeners and to
+     * {@link Generation#frames()} / {@link Generation#publisher()}.
+     *
+     * @param out where the video goes; owned by the caller (never closed by the SDK)
+     * @return the running generation
+     */
+    public Generation start(OutputStream out) {
+        return launchStream(out, frameBuffer);
+    }
+
+    private Generation launchStream(OutputStream out, int buffer) {
+        Objects.requireNonNull(out, "out");
+        Spools spools = new Spools();
+        return launch(spools, req -> new PipelinedFrameSink(MediaRegistry.global().openVideo(out,
+                videoSpec(req, spools)), Generation.encoderQueueFrames(req.width(), req.height())), null, null, buffer);
+    }
+
+    /** The video a sink writes for {@code req}: its size and rate, the speech to mux, the encoding. */
+    private VideoSpec videoSpec(GenerationRequest req, Spools spools) {
+        return new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
+                speakers.isEmpty() ? (audioPath != null ? audioPath : spools.audio) : null,
+                req.source().inMemory() ? null : req.source()::stream).withEncoding(quality, bitrate);
+    }
+
+    /**
+     * The temporary files one generation spooled its byte and stream inputs to (see
+     * {@link StreamInput}), deleted when it ends; the speech's is also muxed by a video sink.
+     */
+    private static final class Spools {
+        private final List<Path> files = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** The spooled speech file (written on the generation thread before the sink opens). */
+        private volatile Path audio;
+
+        Path add(Path file) {
+            files.add(file);
+            return file;
+        }
+
+        void deleteAll() {
+            for (Path f : files) {
+                StreamInput.delete(f);
+            }
+        }
     }
 
     /**
@@ -420,19 +574,25 @@ public final class Avatar {
      */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(req -> sink, sink, null, frameBuffer);
+        return launch(new Spools(), req -> sink, sink, null, frameBuffer);
     }
 
-    private Generation launch(Function<GenerationRequest, FrameSink> sink, FrameSink given, Path output, int buffer) {
-        if (imagePath == null && image == null) {
+    private Generation launch(Spools spools, Function<GenerationRequest, FrameSink> sink, FrameSink given,
+                              Path output, int buffer) {
+        if (imagePath == null && image == null && imageInput == null) {
             throw new InvalidInputException("no image: use Avatar.from(image)");
         }
-        if (audioPath == null && audio == null && speakers.isEmpty()) {
+        if (audioPath == null && audio == null && audioInput == null && speakers.isEmpty()) {
             throw new InvalidInputException("no speech: call speak(audio) before rendering");
         }
         AvatarModel m = resolveModel();
-        return Generation.start(new Generation.Job(m, this::resolve, sink, given, output, frameListeners,
-                progressListeners, buffer));
+        if (audioInput != null && speakers.isEmpty()) {
+            audioInput.claim(); // an InputStream is read once: a second generation is refused here
+        }
+        Generation g = Generation.start(new Generation.Job(m, model -> resolve(model, spools), sink, given, output,
+                frameListeners, progressListeners, buffer));
+        g.toFuture().whenComplete((r, e) -> spools.deleteAll()); // after the sink completed or aborted
+        return g;
     }
 
     private AvatarModel resolveModel() {
@@ -440,9 +600,23 @@ public final class Avatar {
     }
 
     /** Decodes the inputs and applies the model's defaults (runs on the generation thread). */
-    private GenerationRequest resolve(AvatarModel m) {
+    private GenerationRequest resolve(AvatarModel m, Spools spools) {
         MediaRegistry media = MediaRegistry.global();
-        RgbImage img = image != null ? image : media.readImage(imagePath);
+        RgbImage img;
+        if (image != null) {
+            img = image;
+        } else if (imageInput != null) {
+            Path tmp = spools.add(imageInput.spool());
+            try {
+                img = media.readImage(tmp);
+            } catch (AvatarException e) {
+                throw imageInput.renamed(e, tmp);
+            } finally {
+                StreamInput.delete(tmp);
+            }
+        } else {
+            img = media.readImage(imagePath);
+        }
         int rate = m.engine().sampleRate();
         List<Speaker> placed = List.of();
         AudioClip clip = null;
@@ -450,6 +624,14 @@ public final class Avatar {
         if (speakers.isEmpty()) {
             if (audio != null) {
                 clip = media.resample(audio, rate);
+            } else if (audioInput != null) {
+                Path tmp = spools.add(audioInput.spool());
+                try {
+                    streamed = media.openAudio(tmp, rate); // counted now, decoded as the engine reads it
+                } catch (AvatarException e) {
+                    throw audioInput.renamed(e, tmp);
+                }
+                spools.audio = tmp;
             } else {
                 streamed = media.openAudio(audioPath, rate); // counted now, decoded as the engine reads it
             }
@@ -488,7 +670,7 @@ public final class Avatar {
         change.accept(b);
         return new Avatar(imagePath, image, audioPath, audio, b.steps, b.seed, b.width, b.height, b.prompt,
                 b.textGuidance, b.audioGuidance, b.model, b.frameListeners, b.progressListeners, b.frameBuffer,
-                b.speakers, b.audioMode, b.quality, b.bitrate);
+                b.speakers, b.audioMode, b.quality, b.bitrate, imageInput, audioInput);
     }
 
     /** Scratch copy of the options while deriving a new request. */
@@ -530,7 +712,7 @@ public final class Avatar {
 
     @Override
     public String toString() {
-        return "Avatar[image=" + (imagePath != null ? imagePath : image) + ", audio="
-                + (audioPath != null ? audioPath : audio == null ? null : audio.duration()) + "]";
+        return "Avatar[image=" + (imagePath != null ? imagePath : image != null ? image : imageInput) + ", audio="
+                + (audioPath != null ? audioPath : audio != null ? audio.duration() : audioInput) + "]";
     }
 }

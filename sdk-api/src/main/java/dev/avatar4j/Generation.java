@@ -72,6 +72,7 @@ public final class Generation {
     private volatile boolean allFramesSeen;
     private volatile Progress progress;
     private final long startNanos = System.nanoTime();
+    private final FramePublisher publisher = new FramePublisher(this);
 
     Generation(int frameBuffer) {
         this.buffer = new ArrayBlockingQueue<>(Math.max(1, frameBuffer) + 1);
@@ -388,6 +389,28 @@ public final class Generation {
                         cancel();
                     }
                 });
+    }
+
+    /**
+     * The frames as a {@link java.util.concurrent.Flow.Publisher} for reactive stacks, honouring
+     * demand: a subscriber gets {@code onSubscribe} first (from a delivery thread of the SDK), then
+     * {@code onNext} only for frames it has requested, then {@code onComplete}, or {@code onError}
+     * with the generation's {@link AvatarException} (its cause attached) when it fails. While the
+     * demand is 0 the generation waits once it is {@link Avatar#frameBuffer(int)} frames ahead
+     * (the back-pressure of {@link #iterator()}, which the publisher uses: the two exclude each
+     * other). {@code request(n)} with {@code n <= 0} signals {@code onError} with an
+     * {@link IllegalArgumentException} and cancels the generation; cancelling the subscription
+     * cancels the generation ({@link #cancel()}: no output file is left).
+     *
+     * <p>One subscriber per generation: a second one (or one after {@link #iterator()} was
+     * opened, or after frames were dropped because nobody subscribed in time) gets
+     * {@code onSubscribe} and then {@code onError} with an {@link IllegalStateException}. Subscribe
+     * early, as for {@link #iterator()}.
+     *
+     * @return the publisher of this generation's frames
+     */
+    public java.util.concurrent.Flow.Publisher<Frame> publisher() {
+        return publisher;
     }
 
     /** Bridges engine callbacks to listeners, the sink, the frame buffer and progress. */

@@ -217,6 +217,28 @@ public final class MediaRegistry {
         throw new InvalidInputException("cannot write video " + out + " (" + String.join("; ", tried) + ")" + hint());
     }
 
+    /**
+     * Opens a fragmented-MP4 writer to {@code out} with the first codec that writes video to a
+     * stream; see {@link MediaCodec#openVideo(java.io.OutputStream, VideoSpec)}.
+     *
+     * @param out the caller's stream (never closed here)
+     * @param spec the video's size, rate, audio and encoding
+     * @return the writer
+     * @throws InvalidInputException if no codec writes video to a stream
+     */
+    public FrameSink openVideo(java.io.OutputStream out, VideoSpec spec) {
+        List<String> tried = new ArrayList<>();
+        for (MediaCodec c : codecs) {
+            try {
+                return c.openVideo(out, spec);
+            } catch (UnsupportedMediaException e) {
+                tried.add(c.name() + ": " + e.getMessage());
+            }
+        }
+        throw new InvalidInputException("cannot write video to the output stream (" + String.join("; ", tried) + ")"
+                + hint());
+    }
+
     private String hint() {
         return codecs.stream().anyMatch(c -> !c.name().equals("jdk")) ? ""
                 : "; add dev.avatar4j:sdk-media for every format FFmpeg reads and MP4 output";

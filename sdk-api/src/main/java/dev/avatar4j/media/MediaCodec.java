@@ -1,5 +1,6 @@
 package dev.avatar4j.media;
 
+import java.io.OutputStream;
 import java.nio.file.Path;
 
 /**
@@ -104,4 +105,21 @@ public interface MediaCodec {
      * @throws UnsupportedMediaException if this codec cannot write video
      */
     FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException;
+
+    /**
+     * Opens a video writer that streams a fragmented MP4 (H.264 + AAC; {@code movflags}
+     * {@code frag_keyframe+empty_moov+default_base_moof}) to {@code out} as the frames arrive: the
+     * bytes are written in order, never sought back, so a browser or player can play what has
+     * arrived while the rest is still being generated. The writer never closes {@code out}; it
+     * flushes it on {@link FrameSink#complete()}. {@link FrameSink#abort()} stops writing (what was
+     * written stays written: a stream cannot be taken back). The default writes no streams.
+     *
+     * @param out where the bytes go; owned by the caller
+     * @param spec the video's size, rate, audio and encoding
+     * @return the writer
+     * @throws UnsupportedMediaException if this codec cannot write video to a stream
+     */
+    default FrameSink openVideo(OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
+        throw new UnsupportedMediaException("the " + name() + " codec does not write video to a stream");
+    }
 }

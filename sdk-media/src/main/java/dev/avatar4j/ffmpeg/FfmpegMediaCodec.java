@@ -255,6 +255,15 @@ public final class FfmpegMediaCodec implements MediaCodec {
         return new Mp4FrameSink(out, spec);
     }
 
+    /** Fragmented MP4 (H.264 + AAC) streamed to {@code out} as the frames arrive; see {@link Mp4FrameSink}. */
+    @Override
+    public FrameSink openVideo(java.io.OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(spec, "spec");
+        FfmpegNatives.ensureLoaded();
+        return new Mp4FrameSink(out, spec);
+    }
+
     private static void checkReadable(Path file, String what) {
         if (file == null) {
             throw new InvalidInputException("no " + what + " file given");

@@ -21,6 +21,7 @@ import static org.bytedeco.ffmpeg.global.avformat.avformat_free_context;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_new_stream;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_write_header;
 import static org.bytedeco.ffmpeg.global.avformat.avio_closep;
+import static org.bytedeco.ffmpeg.global.avformat.avio_flush;
 import static org.bytedeco.ffmpeg.global.avformat.avio_open;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EAGAIN;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
@@ -151,6 +152,8 @@ final class Mp4FrameSink implements FrameSink {
 
     private static final String[] H264 = {"libx264", "libopenh264"};
     private static final Container MP4 = new Container("mp4", H264, new String[] {"aac"}, true);
+    /** MP4 to a stream: fragmented (the {@code movflags} are set when the header is written). */
+    private static final Container FRAGMENTED_MP4 = new Container("mp4", H264, new String[] {"aac"}, false);
 
     /** The container for a file name, or an {@link InvalidInputException} naming the supported ones. */
     static Container containerFor(Path out) {
@@ -173,8 +176,14 @@ final class Mp4FrameSink implements FrameSink {
     /** Test seam: when set, the encoded bytes go to this file instead (e.g. {@code /dev/full}). */
     static volatile Path writeToForTest;
 
+    /** The output file, or null when writing to {@link #stream}. */
     private final Path out;
+    /** The temporary file written before the rename onto {@link #out}, or null with a stream. */
     private final Path temp;
+    /** The caller's stream (fragmented MP4, written through {@link StreamOutput}), or null with a file. */
+    private final StreamOutput stream;
+    /** What is written, for messages: the file, or "to the output stream". */
+    private final String name;
     private final int width;
     private final int height;
     private final int fps;
@@ -209,6 +218,8 @@ final class Mp4FrameSink implements FrameSink {
 
     Mp4FrameSink(Path out, VideoSpec spec) {
         this.out = out.toAbsolutePath().normalize();
+        this.stream = null;
+        this.name = out.toString();
         this.width = spec.width();
         this.height = spec.height();
         this.fps = spec.fps();
@@ -230,6 +241,31 @@ final class Mp4FrameSink implements FrameSink {
             throw new InvalidInputException("cannot write video " + out + ": cannot create a file in " + dir
                     + " (" + e + ")", e);
         }
+        this.audio = start(spec);
+    }
+
+    /**
+     * A writer of fragmented MP4 (H.264 + AAC) to the caller's {@code stream}: {@code movflags}
+     * {@code frag_keyframe+empty_moov+default_base_moof}, through an AVIOContext whose write
+     * callback hands the bytes to the stream in order, with no seek callback (the muxer never
+     * seeks back). What is muxed is pushed to the stream after every frame, so a player receives
+     * each fragment as soon as it is complete. The stream is flushed by {@link #complete()}, never
+     * closed; {@link #abort()} stops writing (what was written stays written).
+     */
+    Mp4FrameSink(java.io.OutputStream stream, VideoSpec spec) {
+        this.out = null;
+        this.temp = null;
+        this.name = "to the output stream";
+        this.stream = new StreamOutput(stream);
+        this.width = spec.width();
+        this.height = spec.height();
+        this.fps = spec.fps();
+        this.container = FRAGMENTED_MP4;
+        this.audio = start(spec);
+    }
+
+    /** Opens the audio, the encoders and the output; on failure releases everything and throws. */
+    private AudioSource start(VideoSpec spec) {
         AudioSource source = null;
         try {
             source = AudioSource.open(spec);
@@ -241,18 +277,23 @@ final class Mp4FrameSink implements FrameSink {
             if (source != null) {
                 source.close();
             }
-            deleteQuietly(temp);
-            PartFiles.release(temp);
+            if (temp != null) {
+                deleteQuietly(temp);
+                PartFiles.release(temp);
+            }
+            if (stream != null) {
+                stream.release();
+            }
             if (e instanceof InvalidInputException iie) {
                 throw iie;
             }
             if (e instanceof UncheckedIOException uio) {
                 throw uio;
             }
-            throw new UncheckedIOException("cannot write video " + out + ": " + e.getMessage(),
+            throw new UncheckedIOException("cannot write video " + name + ": " + e.getMessage(),
                     e instanceof IOException io ? io : new IOException(e.getMessage(), e));
         }
-        this.audio = source;
+        return source;
     }
 
     private void open(VideoSpec spec, AudioSource source) throws IOException {
@@ -260,12 +301,12 @@ final class Mp4FrameSink implements FrameSink {
         // the file name is kept as the context's url: +faststart reopens the file by it
         int ret;
         try (BytePointer fmtName = new BytePointer(container.format());
-             BytePointer url = new BytePointer(temp.toString(), StandardCharsets.UTF_8)) {
+             BytePointer url = new BytePointer(temp != null ? temp.toString() : "", StandardCharsets.UTF_8)) {
             ret = avformat_alloc_output_context2(oc, null, fmtName, url);
         }
         if (ret < 0 || oc.isNull()) {
             oc = null;
-            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has no "
+            throw new InvalidInputException("cannot write video " + name + ": this FFmpeg build has no "
                     + container.format() + " muxer");
         }
         packet = av_packet_alloc();
@@ -273,17 +314,24 @@ final class Mp4FrameSink implements FrameSink {
         if (source != null) {
             openAudio(source);
         }
-        AVIOContext pb = new AVIOContext(null);
-        Path target = writeToForTest != null ? writeToForTest : temp;
-        try (BytePointer name = new BytePointer(target.toString(), StandardCharsets.UTF_8)) {
-            ret = avio_open(pb, name, AVIO_FLAG_WRITE);
-        }
-        if (ret < 0) {
-            throw ioError("cannot open", ret);
+        AVIOContext pb;
+        if (stream != null) {
+            pb = stream.open();
+        } else {
+            pb = new AVIOContext(null);
+            Path target = writeToForTest != null ? writeToForTest : temp;
+            try (BytePointer file = new BytePointer(target.toString(), StandardCharsets.UTF_8)) {
+                ret = avio_open(pb, file, AVIO_FLAG_WRITE);
+            }
+            if (ret < 0) {
+                throw ioError("cannot open", ret);
+            }
         }
         oc.pb(pb);
         AVDictionary opts = new AVDictionary(null);
-        if (container.faststart()) {
+        if (stream != null) {
+            av_dict_set(opts, "movflags", "+frag_keyframe+empty_moov+default_base_moof", 0);
+        } else if (container.faststart()) {
             av_dict_set(opts, "movflags", "+faststart", 0);
         }
         ret = avformat_write_header(oc, opts);
@@ -306,7 +354,7 @@ final class Mp4FrameSink implements FrameSink {
     private void openVideo(VideoSpec spec) {
         AVCodec codec = findEncoder(container.videoEncoders());
         if (codec == null) {
-            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has none of the "
+            throw new InvalidInputException("cannot write video " + name + ": this FFmpeg build has none of the "
                     + "encoders " + String.join(", ", container.videoEncoders()) + " that " + container.format()
                     + " needs");
         }
@@ -338,7 +386,7 @@ final class Mp4FrameSink implements FrameSink {
         int ret = avcodec_open2(video, codec, opts);
         av_dict_free(opts);
         if (ret < 0) {
-            throw new InvalidInputException("cannot write video " + out + ": cannot open the " + videoEncoderName
+            throw new InvalidInputException("cannot write video " + name + ": cannot open the " + videoEncoderName
                     + " encoder at " + encW + "x" + encH + " (" + FfmpegNatives.describe("avcodec_open2", ret) + ")");
         }
         videoStream = avformat_new_stream(oc, null);
@@ -362,7 +410,7 @@ final class Mp4FrameSink implements FrameSink {
     private void openAudio(AudioSource source) {
         AVCodec codec = findEncoder(container.audioEncoders());
         if (codec == null) {
-            throw new InvalidInputException("cannot write video " + out + ": this FFmpeg build has none of the "
+            throw new InvalidInputException("cannot write video " + name + ": this FFmpeg build has none of the "
                     + "audio encoders " + String.join(", ", container.audioEncoders()) + " that "
                     + container.format() + " needs");
         }
@@ -381,7 +429,7 @@ final class Mp4FrameSink implements FrameSink {
         }
         int ret = avcodec_open2(audioEnc, codec, (AVDictionary) null);
         if (ret < 0) {
-            throw new InvalidInputException("cannot write video " + out + ": cannot open the " + name
+            throw new InvalidInputException("cannot write video " + name + ": cannot open the " + name
                     + " encoder (" + FfmpegNatives.describe("avcodec_open2", ret) + ")");
         }
         audioStream = avformat_new_stream(oc, null);
@@ -414,16 +462,23 @@ final class Mp4FrameSink implements FrameSink {
 
     /** An error writing the temporary file, in the words of the operating system. */
     private UncheckedIOException ioError(String doing, int ret) {
+        if (stream != null) {
+            IOException failure = stream.failure();
+            String what = failure != null ? failure.toString()
+                    : FfmpegNatives.errorText(ret) + " (" + doing + ", FFmpeg error " + ret + ")";
+            return new UncheckedIOException("cannot write video " + name + ": " + what,
+                    failure != null ? failure : new IOException(what));
+        }
         String what = FfmpegNatives.diskFull(ret)
                 ? "no space left on device (or quota exceeded) writing " + temp
                 : FfmpegNatives.errorText(ret) + " (" + doing + " " + temp + ", FFmpeg error " + ret + ")";
-        return new UncheckedIOException("cannot write video " + out + ": " + what, new IOException(what));
+        return new UncheckedIOException("cannot write video " + name + ": " + what, new IOException(what));
     }
 
     @Override
     public synchronized void accept(Frame frame) {
         if (finished) {
-            throw new IllegalStateException("video " + out + " is already completed or aborted");
+            throw new IllegalStateException("video " + name + " is already completed or aborted");
         }
         if (frame.width() != width || frame.height() != height) {
             throw new IllegalArgumentException("frame " + frame.index() + " is " + frame.width() + "x" + frame.height()
@@ -445,6 +500,9 @@ final class Mp4FrameSink implements FrameSink {
             picture.pts(frame.index()); // pts = index in the 1/fps time base
             encode(video, videoStream, picture);
             AVIOContext pb = oc.pb();
+            if (stream != null) {
+                avio_flush(pb); // hand a finished fragment to the stream now, not when the buffer fills
+            }
             if (pb != null && !pb.isNull() && pb.error() < 0) {
                 throw ioError("writing", pb.error());
             }
@@ -457,7 +515,7 @@ final class Mp4FrameSink implements FrameSink {
             if (e instanceof InvalidInputException || e instanceof UncheckedIOException) {
                 throw e;
             }
-            throw new UncheckedIOException("cannot write video " + out + ": " + e.getMessage(),
+            throw new UncheckedIOException("cannot write video " + name + ": " + e.getMessage(),
                     new IOException(e.getMessage(), e));
         }
     }
@@ -537,11 +595,11 @@ final class Mp4FrameSink implements FrameSink {
     @Override
     public synchronized void complete() {
         if (finished) {
-            throw new IllegalStateException("video " + out + " is already completed or aborted");
+            throw new IllegalStateException("video " + name + " is already completed or aborted");
         }
         if (frames == 0) {
             abort();
-            throw new IllegalStateException("no frames were written to " + out);
+            throw new IllegalStateException("no frames were written to " + name);
         }
         try {
             writeAudioUntil(Long.MAX_VALUE);
@@ -574,12 +632,18 @@ final class Mp4FrameSink implements FrameSink {
             if (audio != null) {
                 audio.close();
             }
-            try {
-                Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, out, StandardCopyOption.REPLACE_EXISTING);
+            if (stream != null) {
+                stream.flushCaller();
+            } else {
+                try {
+                    Files.move(temp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temp, out, StandardCopyOption.REPLACE_EXISTING);
+                }
             }
-            PartFiles.release(temp);
+            if (temp != null) {
+                PartFiles.release(temp);
+            }
             finished = true;
             log.debug("wrote {}: {} frames, {} audio samples", out, frames, audioWritten);
         } catch (IOException | RuntimeException e) {
@@ -587,7 +651,7 @@ final class Mp4FrameSink implements FrameSink {
             if (e instanceof UncheckedIOException uio) {
                 throw uio;
             }
-            throw new UncheckedIOException("cannot finish video " + out + ": " + e.getMessage(),
+            throw new UncheckedIOException("cannot finish video " + name + ": " + e.getMessage(),
                     e instanceof IOException io ? io : new IOException(e.getMessage(), e));
         }
     }
@@ -603,20 +667,28 @@ final class Mp4FrameSink implements FrameSink {
             try {
                 audio.close();
             } catch (RuntimeException e) {
-                log.debug("closing the audio of {} failed: {}", out, e.toString());
+                log.debug("closing the audio of {} failed: {}", name, e.toString());
             }
         }
-        deleteQuietly(temp);
-        PartFiles.release(temp);
+        if (temp != null) {
+            deleteQuietly(temp);
+            PartFiles.release(temp);
+        }
     }
 
-    /** Flushes and closes the output file (once), returning FFmpeg's result. */
+    /**
+     * Flushes and closes the output (once), returning FFmpeg's result: the file, or the stream's
+     * AVIOContext (freed; the caller's stream stays open).
+     */
     private int closeOutput() {
         AVIOContext pb = oc.pb();
         if (pb == null || pb.isNull()) {
             return 0;
         }
         oc.pb(null);
+        if (stream != null) {
+            return stream.close(pb, !finished);
+        }
         return avio_closep(pb);
     }
 
