@@ -29,12 +29,20 @@ public record Progress(Stage stage, int framesDone, int framesTotal, long workDo
         DONE
     }
 
-    /** Fraction of the work done, in [0, 1]. */
+    /**
+     * How much of the work is done, for a progress bar.
+     *
+     * @return the fraction of the work done, in [0, 1]; 0 while the total is not yet known
+     */
     public double fraction() {
         return workTotal <= 0 ? 0 : Math.min(1.0, (double) workDone / workTotal);
     }
 
-    /** Estimated time left from the rate so far; empty until some work is done. */
+    /**
+     * The estimated time left, extrapolated from the rate so far.
+     *
+     * @return the estimate, or empty until some work is done and the total is known
+     */
     public Optional<Duration> eta() {
         if (workDone <= 0 || workTotal <= 0) {
             return Optional.empty();
