@@ -11,6 +11,7 @@ package dev.avatar4j;
 public class NoFaceException extends InvalidInputException {
     private static final long serialVersionUID = 1L;
 
+    /** The highest face score the detector saw, in [0, 1] (part of the serialized form). */
     private final double bestScore;
 
     /**
