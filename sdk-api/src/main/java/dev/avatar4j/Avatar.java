@@ -464,6 +464,8 @@ public final class Avatar {
      * Starts generating in the background, on a new thread; frames go to the listeners and to
      * {@link Generation#frames()} (which keeps at most {@link #frameBuffer(int)} unread frames).
      * Errors in the inputs are reported by the returned generation ({@link Generation#await()}).
+     * The generation runs on a daemon thread: wait for it ({@link Generation#await()}) before
+     * {@code main} returns, or the JVM exits without it.
      *
      * @return the running generation, to await, iterate, or cancel
      * @throws InvalidInputException if the request has no image or no speech
@@ -474,7 +476,9 @@ public final class Avatar {
 
     /**
      * Starts generating a video to {@code out} in the background, as {@link #render(Path)} does
-     * (same containers, same atomic write).
+     * (same containers, same atomic write). The generation runs on a daemon thread: call
+     * {@link Generation#await()} before {@code main} returns, or the JVM exits and {@code out} is
+     * never written.
      *
      * @param out the video file to write; not null
      * @return the running generation, to await or cancel
@@ -543,7 +547,8 @@ public final class Avatar {
     }
 
     /**
-     * Starts generating into {@code sink} in the background, as {@link #render(FrameSink)} does.
+     * Starts generating into {@code sink} in the background, as {@link #render(FrameSink)} does, on
+     * a daemon thread (see {@link #start(Path)}: wait for it with {@link Generation#await()}).
      *
      * @param sink where the frames go; not null
      * @return the running generation, to await or cancel

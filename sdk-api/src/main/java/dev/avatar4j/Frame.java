@@ -147,6 +147,11 @@ public final class Frame {
         return new Frame(index, fps, width, height, rgb, false);
     }
 
+    /** The array itself, not a copy: for the SDK's own buffer recycling ({@link PipelinedFrameSink}). */
+    byte[] buffer() {
+        return rgb;
+    }
+
     @Override
     public String toString() {
         return "Frame[" + index + ", " + width + "x" + height + "]";

@@ -41,6 +41,14 @@ import org.slf4j.LoggerFactory;
  * frames, every few tens of milliseconds of a pre-pass), and a listener that never returns keeps
  * it from reaching one, so {@link #cancel()} and {@link AvatarModel#close()} would wait for it.
  * {@link AvatarModel#close(Duration)} gives up waiting after a timeout.
+ *
+ * <p><b>Daemon threads.</b> The generation runs on a daemon thread (and so does its video
+ * encoder): it does not keep the JVM alive. A program that starts a generation and then returns
+ * from {@code main} exits at once and the output is never written; wait for it with
+ * {@link #await()} (or {@link #toFuture()}, or iterate {@link #frames()} to the end). Daemons on
+ * purpose: a generation blocked on a consumer that went away (an abandoned {@link #frames()}
+ * stream applies back-pressure forever) must not stop the JVM from exiting, and a server's
+ * shutdown must not wait for renders nobody will collect.
  */
 public final class Generation {
     private static final Logger log = LoggerFactory.getLogger(Generation.class);
@@ -122,7 +130,8 @@ public final class Generation {
             if (ctx.frames != plan.frames()) {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + plan.frames());
             }
-            ctx.publish(Progress.Stage.FINISHING);
+            // our video writer drains its queue and writes the trailer; another sink: the stage name
+            ctx.activity(job.output() != null ? "muxing" : null, Progress.Stage.FINISHING);
             // the commit point: from here on cancel() returns false, before it the output is never completed
             if (!state.compareAndSet(RUNNING, COMMITTED)) {
                 throw new GenerationCancelledException("generation cancelled");
@@ -131,9 +140,9 @@ public final class Generation {
                 sink.complete();
                 sink = null;
             }
-            ctx.publish(Progress.Stage.DONE);
+            ctx.activity(null, Progress.Stage.DONE);
             RenderResult result = new RenderResult(Optional.ofNullable(job.output()), ctx.frames, request.width(),
-                    request.height(), engine.fps(), request.steps(), request.seed(), job.model().backendName(),
+                    request.height(), engine.fps(), engine.stepsRun(request), request.seed(), job.model().backendName(),
                     elapsed());
             endFrames(END);
             future.complete(result);
@@ -310,14 +319,22 @@ public final class Generation {
     }
 
     /**
-     * The result as a future, for asynchronous composition.
+     * The result as a future, for asynchronous composition. Each call returns a new future;
+     * cancelling one ({@code cancel(true)} or {@code cancel(false)}) cancels the generation as
+     * {@link #cancel()} does (no output file is completed) — the other futures and
+     * {@link #await()} then end with {@link GenerationCancelledException}.
      *
      * @return a new future that completes with the result, or exceptionally with the
-     *         {@link AvatarException} the generation failed with; cancelling or completing it does
-     *         not affect the generation (use {@link #cancel()})
+     *         {@link AvatarException} the generation failed with
      */
     public CompletableFuture<RenderResult> toFuture() {
-        return future.copy();
+        CompletableFuture<RenderResult> f = future.copy();
+        f.whenComplete((r, e) -> {
+            if (f.isCancelled()) {
+                cancel();
+            }
+        });
+        return f;
     }
 
     /**
@@ -405,6 +422,7 @@ public final class Generation {
         private int frames;
         private long work;
         private Progress.Stage stage = Progress.Stage.PREPARING;
+        private String activity;
 
         Context(GenerationRequest request, GenerationPlan plan, Job job, int fps) {
             this.request = request;
@@ -462,6 +480,18 @@ public final class Generation {
         }
 
         @Override
+        public void activity(String description) {
+            if (!java.util.Objects.equals(description, activity)) {
+                activity(description, stage);
+            }
+        }
+
+        void activity(String description, Progress.Stage s) {
+            activity = description;
+            publish(s);
+        }
+
+        @Override
         public void checkpoint() {
             Generation.this.checkpoint();
         }
@@ -469,7 +499,7 @@ public final class Generation {
         void publish(Progress.Stage s) {
             stage = s;
             Progress p = new Progress(s, frames, plan.frames(), Math.min(work, plan.workUnits()), plan.workUnits(),
-                    elapsed());
+                    elapsed(), activity);
             progress = p;
             for (ProgressListener l : job.progressListeners()) {
                 try {

@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param width   frame width
  * @param height  frame height
  * @param fps     frame rate
- * @param steps   denoising steps used
+ * @param steps   denoising steps that ran; 0 for a model without diffusion (the built-in preview
+ *                model ignores the requested steps)
  * @param seed    the seed used
  * @param backend the backend that ran the graphs
  * @param elapsed wall time of the generation

@@ -108,10 +108,13 @@ class PipelinedFrameSinkTest {
         for (int i = 0; i < 5; i++) {
             sink.accept(frame(i));
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (r.threads.isEmpty() && System.nanoTime() < deadline) { // the worker is inside accept(frame 0)
-            Thread.onSpinWait();
+        // the worker has taken frame 0 (else the fifth frame would not have fitted), but it may not
+        // be inside the delegate yet: an abort before that skips the frame, which is not this case
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (r.threads.isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(5);
         }
+        assertThat(r.threads).hasSize(1);
         Thread aborter = Thread.ofPlatform().start(sink::abort);
         aborter.join(200);
         assertThat(aborter.isAlive()).as("abort waits for the frame being written").isTrue();
@@ -140,5 +143,48 @@ class PipelinedFrameSinkTest {
         assertThat(Generation.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
         long bytes = 3L * 1280 * 720 * Generation.encoderQueueFrames(1280, 720);
         assertThat(bytes).isLessThanOrEqualTo(Generation.ENCODER_QUEUE_BYTES);
+    }
+
+    @Test
+    void framesReachTheDelegateInAFewRecycledBuffersWithTheirOwnContent() {
+        // the delegate sees at most capacity + 2 distinct arrays however many frames pass, each
+        // holding exactly the pixels of its frame: the caller's frames are not kept in the queue
+        // (kept, they outlived young collections and grew the old generation with the video length)
+        java.util.Set<byte[]> arrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        List<String> wrong = new CopyOnWriteArrayList<>();
+        FrameSink check = new FrameSink() {
+            @Override
+            public void accept(Frame f) {
+                arrays.add(f.buffer());
+                byte[] px = f.toRgbArray();
+                for (byte b : px) {
+                    if (b != (byte) f.index()) {
+                        wrong.add(f.index() + ": " + b);
+                        return;
+                    }
+                }
+            }
+
+            @Override
+            public void complete() {
+            }
+
+            @Override
+            public void abort() {
+            }
+        };
+        PipelinedFrameSink sink = new PipelinedFrameSink(check, 3);
+        java.util.Set<byte[]> given = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (int i = 0; i < 500; i++) {
+            byte[] px = new byte[4 * 4 * 3];
+            java.util.Arrays.fill(px, (byte) i);
+            Frame f = Frame.adopt(i, 25, 4, 4, px);
+            given.add(px);
+            sink.accept(f);
+            java.util.Arrays.fill(px, (byte) -1); // the caller may reuse its array once accept returns
+        }
+        sink.complete();
+        assertThat(wrong).isEmpty();
+        assertThat(arrays).hasSizeBetween(1, 5).doesNotContainAnyElementsOf(given);
     }
 }

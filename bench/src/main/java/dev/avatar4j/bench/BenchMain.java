@@ -78,13 +78,14 @@ public final class BenchMain implements Callable<Integer> {
     @Option(names = "--memory-lengths", split = ",", description = "audio lengths, s; the first is the baseline (default ${DEFAULT-VALUE})")
     double[] memoryLengths = {30, 120, 600};
     @Option(names = "--memory-steps", description = "steps of the memory runs (default ${DEFAULT-VALUE})")
-    int memorySteps = 1;
-    @Option(names = "--memory-xmx", description = "-Xmx of the memory child JVMs (default ${DEFAULT-VALUE})")
-    String memoryXmx = "2g";
-    @Option(names = "--memory-gc", description = "GC options of the memory child JVMs: those bin/avatar4j uses for "
-            + "long runs (README); empty = JVM default G1 (default ${DEFAULT-VALUE})")
-    String memoryGc = "-XX:+UseSerialGC -Xmn32m";
-    @Option(names = "--memory-bundles", split = ",", description = "bundle names measured for memory (default all)")
+    int memorySteps = 2;
+    @Option(names = "--memory-sizes", split = ",", description = "video sizes (width = height) of the memory runs (default ${DEFAULT-VALUE})")
+    int[] memorySizes = {128, 512};
+    @Option(names = "--memory-outputs", split = ",", description = "mp4 and/or png (mp4 plus --png-dir) (default ${DEFAULT-VALUE})")
+    List<String> memoryOutputs = List.of("mp4");
+    @Option(names = "--memory-bundles", split = ",", description = "bundle names measured for memory, 'preview' for "
+            + "the built-in default model (default: preview and the tiny bundle; the mid bundle at 512x512 for 10 "
+            + "minutes of speech would take hours on a CPU)")
     List<String> memoryBundles;
     @Option(names = "--pipeline-seconds", description = "audio length of the pipelining runs (default ${DEFAULT-VALUE})")
     double pipelineSeconds = 10;
@@ -222,65 +223,131 @@ public final class BenchMain implements Callable<Integer> {
 
     // --- memory: one fresh JVM per (bundle, length) -------------------------------------------------
 
-    /** A child JVM's BENCH-RESULT line as numbers. */
-    record MemoryPoint(String bundle, double seconds, Map<String, Double> v) {
+    /**
+     * One {@code bin/avatar4j generate} run: its peak resident set ({@code hwmKiB}), frames and wall
+     * time; {@code model} names the bundle ("preview" for the built-in default), {@code series}
+     * the curve it belongs to (model, size, output).
+     */
+    record MemoryPoint(String model, int size, String output, double seconds, Map<String, Double> v) {
+        String series() {
+            return model + " " + size + "x" + size + " " + output;
+        }
+
         double mib(String key) {
             return v.get(key) / (key.endsWith("KiB") ? 1024.0 : 1024.0 * 1024.0);
         }
     }
 
+    /** The CLI the memory runs use: the tool as users run it. */
+    static final Path CLI = Path.of("bin", "avatar4j");
+
     private void memory() throws IOException, InterruptedException {
+        if (!Files.isExecutable(CLI)) {
+            throw new IllegalStateException("no " + CLI + ": run bench/run from the repository root");
+        }
+        Map<String, Path> models = new LinkedHashMap<>();
+        models.put("preview", null);
+        models.putAll(bundles);
         List<MemoryPoint> points = new ArrayList<>();
-        for (var e : bundles.entrySet()) {
-            if (memoryBundles != null && !memoryBundles.contains(e.getKey())) {
+        List<String> measured = memoryBundles != null ? memoryBundles : List.of("preview", name(tiny));
+        for (var e : models.entrySet()) {
+            if (!measured.contains(e.getKey())) {
                 continue;
             }
-            for (double sec : memoryLengths) {
-                points.add(child(e.getKey(), e.getValue(), sec));
+            for (int sz : memorySizes) {
+                for (String output : memoryOutputs) {
+                    for (double sec : memoryLengths) {
+                        points.add(cliRun(e.getKey(), e.getValue(), sz, output, sec));
+                    }
+                }
             }
         }
         report.memory(this, points);
     }
 
-    private MemoryPoint child(String bundle, Path dir, double seconds) throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString()));
-        if (!memoryGc.isBlank()) {
-            cmd.addAll(List.of(memoryGc.trim().split("\\s+")));
+    /**
+     * Runs {@code bin/avatar4j generate} in a clean environment (no AVATAR4J_JAVA_OPTS,
+     * JDK_JAVA_OPTIONS, JAVA_TOOL_OPTIONS, MALLOC_ARENA_MAX or AVATAR4J_MODEL: the tool's own heap
+     * policy) and reads its peak RSS from {@code /usr/bin/time}, else by polling {@code VmHWM}.
+     */
+    private MemoryPoint cliRun(String model, Path bundle, int sz, String output, double seconds)
+            throws IOException, InterruptedException {
+        Path tmp = Files.createTempDirectory("avatar4j-bench-memory");
+        Path wav = Workload.writeWav(seconds, tmp.resolve("speech.wav"));
+        Path timeFile = tmp.resolve("time.txt");
+        boolean gnuTime = Files.isExecutable(Path.of("/usr/bin/time"));
+        List<String> cmd = new ArrayList<>();
+        if (gnuTime) {
+            cmd.addAll(List.of("/usr/bin/time", "-o", timeFile.toString(), "-f", "%M"));
         }
-        cmd.addAll(List.of("-Xmx" + memoryXmx,
-                "-XX:NativeMemoryTracking=summary", "--enable-native-access=ALL-UNNAMED",
-                "-D" + TimedBackendProvider.INNER_PROPERTY + "=" + System.getProperty(TimedBackendProvider.INNER_PROPERTY),
-                "-Davatar4j.onnx.cuda=" + System.getProperty("avatar4j.onnx.cuda", "false"),
-                "-D" + PRECISION_PROPERTY + "=" + precision, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                "-cp", System.getProperty("java.class.path"), MemoryChild.class.getName(),
-                dir.toString(), Double.toString(seconds), Integer.toString(memorySteps), Integer.toString(size),
-                Integer.toString(threads)));
-        Path wav = Workload.writeWav(seconds, Files.createTempFile("avatar4j-bench-speech", ".wav"));
-        cmd.add(wav.toString());
-        log.info("memory: {} {} s in a fresh JVM", bundle, seconds);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String result = null;
+        cmd.addAll(List.of(CLI.toString(), "generate", "--image", Path.of("examples", "media", "portrait.png").toString(),
+                "--audio", wav.toString(), "--out", tmp.resolve("out.mp4").toString(), "--width", Integer.toString(sz),
+                "--height", Integer.toString(sz), "--steps", Integer.toString(memorySteps)));
+        if (bundle != null) {
+            cmd.addAll(List.of("--model", bundle.toString()));
+        }
+        if (output.equals("png")) {
+            cmd.addAll(List.of("--png-dir", tmp.resolve("frames").toString()));
+        }
+        log.info("memory: bin/avatar4j {} {}x{} {} {} s", model, sz, sz, output, seconds);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        for (String var : List.of("AVATAR4J_JAVA_OPTS", "JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "MALLOC_ARENA_MAX",
+                "AVATAR4J_MODEL", "AVATAR4J_BACKEND")) {
+            pb.environment().remove(var);
+        }
+        long started = System.nanoTime();
+        Process p = pb.start();
+        long polledHwm = -1;
         StringBuilder all = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                all.append(line).append('\n');
-                if (line.startsWith("BENCH-RESULT ")) {
-                    result = line.substring("BENCH-RESULT ".length());
+        Thread reader = Thread.ofPlatform().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    synchronized (all) {
+                        all.append(line).append('\n');
+                    }
                 }
+            } catch (IOException ignored) {
+                // the process ended
+            }
+        });
+        while (!p.waitFor(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (!gnuTime) { // bin/avatar4j execs the JVM, so the process's pid becomes the JVM's
+                polledHwm = Math.max(polledHwm, hwmKiB(p.pid()));
             }
         }
-        int exit = p.waitFor();
-        Files.deleteIfExists(wav);
-        if (exit != 0 || result == null) {
-            throw new IllegalStateException("memory child failed (" + p.exitValue() + "):\n" + all);
+        reader.join();
+        double wall = (System.nanoTime() - started) / 1e9;
+        String text;
+        synchronized (all) {
+            text = all.toString();
         }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException("bin/avatar4j failed (" + p.exitValue() + "): " + cmd + "\n" + text);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\((\\d+) frames").matcher(text);
         Map<String, Double> v = new LinkedHashMap<>();
-        for (String kv : result.split(" ")) {
-            String[] parts = kv.split("=");
-            v.put(parts[0], Double.parseDouble(parts[1]));
+        v.put("hwmKiB", (double) (gnuTime ? Long.parseLong(Files.readString(timeFile).strip().lines()
+                .reduce((a, b) -> b).orElseThrow()) : polledHwm));
+        v.put("frames", m.find() ? Double.parseDouble(m.group(1)) : Double.NaN);
+        v.put("wall", wall);
+        try (var files = Files.walk(tmp)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
-        return new MemoryPoint(bundle, seconds, v);
+        return new MemoryPoint(model, sz, output, seconds, v);
+    }
+
+    /** {@code VmHWM} of process {@code pid} in KiB, or -1. */
+    private static long hwmKiB(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     // --- audio front end: JMH vs numpy -----------------------------------------------------------

@@ -90,11 +90,25 @@ final class LogMelCore {
      * @return the maximum of the values written ({@code −∞} for no frames)
      */
     double logMel(double[] x, int frames, double[] log, int stride) {
+        return logMel(x, frames, log, stride, () -> { });
+    }
+
+    /** Frames between two calls of the checkpoint of {@link #logMel(double[], int, double[], int, Runnable)}: 10 s of audio, a few ms of work. */
+    static final int CHECKPOINT_FRAMES = 1000;
+
+    /**
+     * {@link #logMel(double[], int, double[], int)}, calling {@code checkpoint} before every
+     * {@value #CHECKPOINT_FRAMES} frames (it may throw to abandon the work, e.g. on cancellation).
+     */
+    double logMel(double[] x, int frames, double[] log, int stride, Runnable checkpoint) {
         DoubleFFT_1D fft = new DoubleFFT_1D(N_FFT);
         double[] buf = new double[N_FFT];
         double[] power = new double[BINS];
         double max = Double.NEGATIVE_INFINITY;
         for (int f = 0; f < frames; f++) {
+            if (f % CHECKPOINT_FRAMES == 0) {
+                checkpoint.run();
+            }
             int s = f * HOP;
             boolean silent = true;
             for (int i = 0; i < N_FFT; i++) {

@@ -58,6 +58,19 @@ public final class WhisperLogMelWholeFile {
      * @throws IllegalArgumentException if the signal is too short
      */
     public float[][] compute(float[] samples) {
+        return compute(samples, () -> { });
+    }
+
+    /**
+     * {@link #compute(float[])}, calling {@code checkpoint} every few milliseconds of work (every 10 s
+     * of audio), so that a long file's pass can be cancelled: the checkpoint throws to abandon it.
+     *
+     * @param samples    the signal, more than 200 samples
+     * @param checkpoint run between pieces of the work; what it throws ends the computation
+     * @return {@code [80][frames(samples.length)]}, mel-major
+     * @throws IllegalArgumentException if the signal is too short
+     */
+    public float[][] compute(float[] samples, Runnable checkpoint) {
         int n = samples.length;
         if (n <= N_FFT / 2) {
             throw new IllegalArgumentException("need more than " + N_FFT / 2 + " samples, got " + n);
@@ -73,7 +86,7 @@ public final class WhisperLogMelWholeFile {
             x[pad + n - 1 + j] = samples[n - 1 - j];
         }
         double[] log = new double[MEL_BINS * frames];
-        double floor = core.logMel(x, frames, log, frames) - 8.0;
+        double floor = core.logMel(x, frames, log, frames, checkpoint) - 8.0;
         float[][] out = new float[MEL_BINS][frames];
         for (int m = 0; m < MEL_BINS; m++) {
             float[] row = out[m];

@@ -24,6 +24,15 @@ public interface FamilyEngine extends AutoCloseable {
     /** Default denoising steps when the request gives none. */
     int defaultSteps();
 
+    /**
+     * Denoising steps a generation of {@code request} runs (reported by
+     * {@link dev.avatar4j.RenderResult#steps()}): the request's steps by default; 0 for an engine
+     * without a sampler, which ignores them.
+     */
+    default int stepsRun(GenerationRequest request) {
+        return request.steps();
+    }
+
     /** Frames and work of a request, without running anything. */
     GenerationPlan plan(GenerationRequest request);
 

@@ -19,6 +19,15 @@ public interface GenerationContext {
     void advance(Progress.Stage stage, long units);
 
     /**
+     * Says what the engine is doing now, in a few words ("encoding audio, window 2/7", "denoising
+     * window 3/7, step 12/30", "decoding"), for {@link Progress#activity()}. It is shown with the next
+     * progress snapshot and stays until the engine says something else (until then the stage's
+     * name is shown). Cheap: call it before each model call. Does nothing by default.
+     */
+    default void activity(String description) {
+    }
+
+    /**
      * Throws {@link dev.avatar4j.GenerationCancelledException} if the generation was cancelled.
      * Engines call it between graph runs.
      */

@@ -11,7 +11,15 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.UUID;
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import javax.imageio.ImageIO;
 
 /** Ready-made {@link FrameSink}s. */
@@ -76,21 +84,48 @@ public final class FrameSinks {
             this.dir = dir;
             try {
                 Files.createDirectories(dir);
-                this.staging = Files.createDirectory(dir.resolve(".avatar4j-" + UUID.randomUUID() + ".part"));
+                PartFiles.sweep(dir); // staging folders of runs that died before they could remove them
+                this.staging = PartFiles.createDirectory(dir, "avatar4j-frames");
             } catch (IOException e) {
                 throw new InvalidInputException("cannot create PNG output directory " + dir + ": " + e.getMessage(), e);
             }
         }
 
+        /**
+         * The image written, over {@link #pixels}: reused for every frame of one size, so that
+         * writing a frame allocates no frame-sized array. A new image per frame (4 bytes a pixel)
+         * was often alive when a young collection came, overflowed the survivor space and was
+         * promoted: at 512x512 the old generation grew by ~0.1 MB a collection, 120 MB over ten
+         * minutes of video.
+         */
+        private BufferedImage image;
+        private byte[] pixels;
+
         @Override
         public void accept(Frame frame) {
             Path f = staging.resolve(String.format("frame_%06d.png", frame.index()));
             try {
-                ImageIO.write(frame.toBufferedImage(), "png", f.toFile());
+                ImageIO.write(imageOf(frame), "png", f.toFile());
                 written.add(f);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
             }
+        }
+
+        /** {@code frame}'s pixels in the reused packed-RGB image (no conversion: PNG stores RGB). */
+        private BufferedImage imageOf(Frame frame) {
+            int w = frame.width();
+            int h = frame.height();
+            if (image == null || image.getWidth() != w || image.getHeight() != h) {
+                pixels = new byte[w * h * 3];
+                WritableRaster raster = Raster.createInterleavedRaster(new DataBufferByte(pixels, pixels.length), w, h,
+                        w * 3, 3, new int[] {0, 1, 2}, null);
+                ColorModel rgb = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false,
+                        Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
+                image = new BufferedImage(rgb, raster, false, null);
+            }
+            frame.rgb().get(pixels);
+            return image;
         }
 
         @Override
@@ -101,6 +136,7 @@ public final class FrameSinks {
                 }
                 finished = true;
                 Files.deleteIfExists(staging);
+                PartFiles.release(staging);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot move PNG frames into " + dir + ": " + e.getMessage(), e);
             }
@@ -120,6 +156,7 @@ public final class FrameSinks {
             } catch (IOException ignored) {
                 // best effort: abort never throws
             }
+            PartFiles.release(staging);
         }
     }
 }

@@ -118,6 +118,10 @@ public interface MediaCodec {
      * Opens an MP4 (H.264 + AAC) writer that writes to a temporary file and renames it to
      * {@code out} on {@link FrameSink#complete()}.
      *
+     * <p>The SDK reuses the buffer of a {@link dev.avatar4j.Frame} it hands to this sink once
+     * {@code accept} returns: the sink converts or copies what it needs during {@code accept} and
+     * keeps no reference to the frame.
+     *
      * @param out the file to write; its extension may choose the container
      * @param spec frame size and rate, the audio to mux, and the encoding settings
      * @return the sink; the caller feeds it frames of {@code spec}'s size, then completes it (or

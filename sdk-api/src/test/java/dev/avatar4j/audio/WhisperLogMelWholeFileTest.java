@@ -97,4 +97,24 @@ class WhisperLogMelWholeFileTest {
         }
         return s;
     }
+
+    /** Issue 22 item 1: the whole-file pass checks for cancellation every 10 s of audio and stops when told. */
+    @Test
+    void theCheckpointRunsEveryTenSecondsOfAudioAndItsExceptionEndsThePass() {
+        float[] minute = new float[16_000 * 60];
+        for (int i = 0; i < minute.length; i++) {
+            minute[i] = (float) Math.sin(i * 0.05);
+        }
+        int[] calls = {0};
+        float[][] mel = new WhisperLogMelWholeFile().compute(minute, () -> calls[0]++);
+        assertThat(calls[0]).isEqualTo((mel[0].length + 999) / 1000);
+        assertThat(mel).isDeepEqualTo(new WhisperLogMelWholeFile().compute(minute));
+        int[] seen = {0};
+        assertThatThrownBy(() -> new WhisperLogMelWholeFile().compute(minute, () -> {
+            if (++seen[0] == 2) {
+                throw new IllegalStateException("cancelled");
+            }
+        })).hasMessage("cancelled");
+        assertThat(seen[0]).isEqualTo(2);
+    }
 }

@@ -60,6 +60,7 @@ import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.PartFiles;
 import dev.avatar4j.media.VideoSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -71,7 +72,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
@@ -119,9 +119,11 @@ import org.slf4j.LoggerFactory;
  * frames arrive: the audio is decoded and encoded at most one chunk (a fraction of a second) ahead
  * of the video, never all at once.
  *
- * <p><b>Atomicity.</b> Everything is written to {@code .<name>.<random>.part} next to the output;
+ * <p><b>Atomicity.</b> Everything is written to a {@link PartFiles} file
+ * {@code .<name>.a4j-<pid>-<start>-<random>.part} next to the output;
  * {@link #complete()} finishes the file and renames it onto the output atomically (replacing an
- * existing file); {@link #abort()} or {@link #close()} before completion deletes it. A write
+ * existing file); {@link #abort()} or {@link #close()} before completion deletes it. Opening a sink
+ * first removes the parts in that folder left by processes that died while writing. A write
  * error says what the operating system said ("No space left on device") and which file.
  *
  * <p><b>Threads.</b> {@link #accept} and {@link #complete()} must be called from one thread, in
@@ -133,7 +135,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Mp4FrameSink implements FrameSink {
     private static final Logger log = LoggerFactory.getLogger(Mp4FrameSink.class);
-    private static final SecureRandom RANDOM = new SecureRandom();
     /** Sample rates the FFmpeg AAC encoder accepts. */
     private static final int[] AAC_RATES = {7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000,
             64000, 88200, 96000};
@@ -223,8 +224,8 @@ final class Mp4FrameSink implements FrameSink {
             throw new InvalidInputException("cannot write video " + out + ": it is a directory");
         }
         try {
-            this.temp = Files.createFile(dir.resolve("." + this.out.getFileName() + "."
-                    + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".part"));
+            PartFiles.sweep(dir); // the parts of runs that died before they could remove them
+            this.temp = PartFiles.createFile(dir, this.out.getFileName().toString());
         } catch (IOException | SecurityException e) {
             throw new InvalidInputException("cannot write video " + out + ": cannot create a file in " + dir
                     + " (" + e + ")", e);
@@ -241,6 +242,7 @@ final class Mp4FrameSink implements FrameSink {
                 source.close();
             }
             deleteQuietly(temp);
+            PartFiles.release(temp);
             if (e instanceof InvalidInputException iie) {
                 throw iie;
             }
@@ -577,6 +579,7 @@ final class Mp4FrameSink implements FrameSink {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(temp, out, StandardCopyOption.REPLACE_EXISTING);
             }
+            PartFiles.release(temp);
             finished = true;
             log.debug("wrote {}: {} frames, {} audio samples", out, frames, audioWritten);
         } catch (IOException | RuntimeException e) {
@@ -604,6 +607,7 @@ final class Mp4FrameSink implements FrameSink {
             }
         }
         deleteQuietly(temp);
+        PartFiles.release(temp);
     }
 
     /** Flushes and closes the output file (once), returning FFmpeg's result. */

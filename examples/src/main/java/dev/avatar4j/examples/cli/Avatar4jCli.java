@@ -8,6 +8,8 @@ import dev.avatar4j.InvalidInputException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,7 +33,7 @@ import picocli.CommandLine.Spec;
  *   <tr><td>{@value #EXIT_USAGE}</td><td>bad input or usage: unknown option, missing or unreadable image/audio,
  *       a corrupt or empty file, a size that is not a multiple of 16, an unknown backend name</td></tr>
  *   <tr><td>{@value #EXIT_BUNDLE}</td><td>the model bundle is missing, not a bundle, or broken</td></tr>
- *   <tr><td>{@value #EXIT_BACKEND}</td><td>the inference backend failed (or another SDK failure)</td></tr>
+ *   <tr><td>{@value #EXIT_BACKEND}</td><td>the inference backend failed (or another SDK failure, or the Java heap ran out)</td></tr>
  *   <tr><td>{@value #EXIT_CANCELLED}</td><td>cancelled (Ctrl-C)</td></tr>
  * </table>
  *
@@ -67,6 +69,7 @@ public final class Avatar4jCli implements Runnable {
     private final PrintStream out;
     private final PrintStream err;
     private final GenerateCommand generate;
+    private final ShutdownCleanup shutdown = new ShutdownCleanup();
     private final Object reportLock = new Object();
     private boolean verbose;
 
@@ -97,7 +100,7 @@ public final class Avatar4jCli implements Runnable {
      */
     public static void main(String[] args) {
         Avatar4jCli cli = new Avatar4jCli(System.out, System.err);
-        Thread hook = new Thread(() -> cli.cancelForShutdown(Duration.ofSeconds(10)), "avatar4j-shutdown");
+        Thread hook = new Thread(() -> ShutdownCleanup.onShutdown(cli::cancelForShutdown), "avatar4j-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         int code = cli.execute(args);
         System.out.flush();
@@ -123,6 +126,8 @@ public final class Avatar4jCli implements Runnable {
         CommandLine cmd = commandLine();
         try {
             return cmd.execute(args);
+        } catch (OutOfMemoryError e) { // e.g. decoding a huge image on this thread, past bin/avatar4j's heap bound
+            return handleFailure(e);
         } finally {
             out.flush();
             err.flush();
@@ -184,8 +189,10 @@ public final class Avatar4jCli implements Runnable {
     /** Without a subcommand: a usage error. */
     @Override
     public void run() {
+        List<String> commands = new ArrayList<>(spec.subcommands().keySet());
+        commands.remove("help");
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "missing command: generate, plan or doctor");
+                "missing command: " + String.join(", ", commands) + " (avatar4j --help describes them)");
     }
 
     /** Maps a failure to its exit code and reports it in one line. */
@@ -194,6 +201,11 @@ public final class Avatar4jCli implements Runnable {
         String message = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
         if (code == EXIT_UNEXPECTED) {
             message = "unexpected error: " + e;
+        }
+        if (outOfMemory(e)) {
+            message = (e instanceof OutOfMemoryError ? "out of memory (" + message + ")" : message)
+                    + "; bin/avatar4j gives the Java heap at most 2 GB (a quarter of the RAM): set AVATAR4J_JAVA_OPTS="
+                    + "-Xmx8g for more";
         }
         report(message, e);
         return code;
@@ -211,10 +223,19 @@ public final class Avatar4jCli implements Runnable {
         if (e instanceof BundleException) {
             return EXIT_BUNDLE;
         }
-        if (e instanceof BackendException || e instanceof AvatarException) {
+        if (e instanceof BackendException || e instanceof AvatarException || e instanceof OutOfMemoryError) {
             return EXIT_BACKEND;
         }
         return EXIT_UNEXPECTED;
+    }
+
+    private static boolean outOfMemory(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof OutOfMemoryError) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Prints {@code avatar4j: <message>} as one line on standard error (plus the stack trace with -v). */
@@ -276,7 +297,12 @@ public final class Avatar4jCli implements Runnable {
      * @return whether a running generation was cancelled
      */
     boolean cancelForShutdown(Duration wait) {
-        return generate.cancelAndWait(wait);
+        return generate.cancelAndWait(wait) | shutdown.cancelAndWait(wait); // one of them runs at most
+    }
+
+    /** Runs blocking work (a dub) so that a shutdown interrupts it; see {@link ShutdownCleanup}. */
+    ShutdownCleanup shutdown() {
+        return shutdown;
     }
 
     /** Whether a generation is running now (tests use it to cancel mid-run). */

@@ -85,7 +85,8 @@ final class DubCommand implements Callable<Integer> {
             if (progress != null) {
                 request = request.onProgress(progress::update);
             }
-            RenderResult r = request.model(loaded.model()).render(out);
+            Dub dub = request.model(loaded.model());
+            RenderResult r = cli.shutdown().interruptibly(() -> dub.render(out)); // Ctrl-C interrupts it
             if (progress != null) {
                 progress.close();
             }

@@ -63,7 +63,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--speaker", paramLabel = "X,Y,W,H:FILE",
             description = "A person of a multi-person video (repeat for each): the region as fractions of the frame "
                     + "and that person's speech, e.g. 0,0,0.5,1:left.wav; or just FILE for the default region "
-                    + "(two persons: left and right halves with a 10% margin). Needs a longcat-avatar model.")
+                    + "(two persons: left and right halves with a 10%% margin). Needs a longcat-avatar model.")
     List<String> speakers = new ArrayList<>();
 
     @Option(names = "--silent", paramLabel = "X,Y,W,H",

@@ -12,6 +12,7 @@ import dev.avatar4j.bundle.ZipBundle;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatPlan;
+import dev.avatar4j.family.preview.PreviewConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarPlan;
@@ -41,7 +42,8 @@ import picocli.CommandLine.Option;
 @Command(name = "plan", mixinStandardHelpOptions = true, sortOptions = false,
         versionProvider = VersionProvider.class,
         description = {"Shows what a generation would compute (frames, windows, schedule, forward passes, "
-                + "latent memory) without running or loading the model."},
+                + "latent memory) without running or loading the model. The built-in preview model (the default "
+                + "without --model) has no diffusion: for it, plan shows the frames, duration and size only."},
         footer = {"", "Examples:", "  avatar4j plan --audio speech.wav",
                 "  avatar4j plan --model longcat-bundle --speaker left.wav --speaker right.wav --json",
                 "  avatar4j plan --audio speech.wav --steps 30 --overlap 10 --weights uniform --json"})
@@ -123,6 +125,9 @@ final class PlanCommand implements Callable<Integer> {
                 cli.out().flush();
                 return Avatar4jCli.EXIT_OK;
             }
+            if (previewPlan()) {
+                return Avatar4jCli.EXIT_OK;
+            }
             StableAvatarPlan plan = plan();
             PrintStream out = cli.out();
             if (json) {
@@ -186,6 +191,65 @@ final class PlanCommand implements Callable<Integer> {
             default -> throw new InvalidInputException("--audio-mode must be parallel or sequential, got '" + audioMode
                     + "'");
         };
+    }
+
+    /**
+     * For a {@code preview} model (the built-in default when no --model is given): says that it has
+     * no diffusion plan, and prints what it does plan — frames, duration, size, work — then returns
+     * true; false for any other family.
+     */
+    private boolean previewPlan() {
+        Path dir = model != null ? model : configuredDefault();
+        BundleManifest manifest = dir != null ? readManifest(dir) : DefaultBundle.open().manifest();
+        if (!PreviewConfig.FAMILY.equals(manifest.family())) {
+            return false;
+        }
+        PreviewConfig cfg;
+        try {
+            cfg = PreviewConfig.from(manifest);
+        } catch (BundleException e) {
+            throw dir == null ? e : new BundleException(dir + ": " + e.getMessage(), e);
+        }
+        if (steps != null || overlap != null || weights != null || shift != null) {
+            throw new InvalidInputException("--steps, --overlap, --weights and --shift describe a diffusion plan; the "
+                    + (dir == null ? "built-in preview model" : "preview model " + dir) + " has none (pass --model "
+                    + "DIR with a diffusion bundle, e.g. models/stableavatar-tiny)");
+        }
+        Path file = singleAudio(PreviewConfig.FAMILY);
+        long samples = MediaRegistry.global().countAudio(file, cfg.sampleRate());
+        int frames = cfg.framesFor(samples);
+        int w = width != null ? width : cfg.width();
+        int h = height != null ? height : cfg.height();
+        String name = dir == null ? "built-in preview model" : "preview model " + dir;
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("family", PreviewConfig.FAMILY);
+            m.put("diffusion", false);
+            m.put("audioSamples", samples);
+            m.put("sampleRate", cfg.sampleRate());
+            m.put("fps", cfg.fps());
+            m.put("frames", frames);
+            m.put("width", w);
+            m.put("height", h);
+            m.put("workUnits", frames + 2L);
+            try {
+                cli.out().println(JSON.std.with(JSON.Feature.PRETTY_PRINT_OUTPUT).asString(m));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the plan as JSON", e);
+            }
+        } else {
+            PrintStream out = cli.out();
+            out.println("model     " + name + ": no diffusion, so no windows, steps or schedule to plan (pass "
+                    + "--model DIR with a diffusion bundle for those, e.g. models/stableavatar-tiny)");
+            out.println(Avatar4jCli.format("audio     %s: %d samples at %d Hz (%.2f s)", file, samples, cfg.sampleRate(),
+                    samples / (double) cfg.sampleRate()));
+            out.println(Avatar4jCli.format("video     %d frames at %d fps (%.2f s), %dx%d", frames, cfg.fps(),
+                    frames / (double) cfg.fps(), w, h));
+            out.println(Avatar4jCli.format("cost      face detection once, speech analysis once, one warp per frame "
+                    + "(%d work units)", frames + 2L));
+        }
+        cli.out().flush();
+        return true;
     }
 
     /** The one speech file of a single-speaker family's plan. */

@@ -248,7 +248,7 @@ public final class LatentSyncEngine implements FamilyEngine {
         }
         NoFacePolicy noFace = NoFacePolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
         int n = frameCount(speech.samples().length);
-        Features feats = features(speech.samples());
+        Features feats = features(speech.samples(), cancelled);
         // pass 1: locate the face in each distinct frame; keep only the points
         List<AlignmentPoints> located = new ArrayList<>();
         BlazeFaceLocator locator = new BlazeFaceLocator(detector);
@@ -424,18 +424,33 @@ public final class LatentSyncEngine implements FamilyEngine {
 
     /** The encoder features of a 16 kHz signal (whole-file log-mel, 30 s segments, kept rows concatenated). */
     Features features(float[] samples) {
+        return features(samples, () -> false);
+    }
+
+    /**
+     * {@link #features(float[])}, checking {@code cancelled} every 10 s of audio of the log-mel pass
+     * and before every 30 s segment's encoder call.
+     */
+    Features features(float[] samples, BooleanSupplier cancelled) {
         if (samples.length <= 200) {
             throw new InvalidInputException("the speech is too short: " + samples.length + " samples");
         }
-        return features(WhisperLogMelWholeFile.segments(new WhisperLogMelWholeFile().compute(samples)));
+        float[][] mel = new WhisperLogMelWholeFile().compute(samples, () -> checkCancelled(cancelled));
+        return features(WhisperLogMelWholeFile.segments(mel), cancelled);
     }
 
     /** The encoder features of log-mel segments. */
     Features features(List<WhisperLogMelWholeFile.Segment> segments) {
+        return features(segments, () -> false);
+    }
+
+    /** The encoder features of log-mel segments, checking {@code cancelled} before each encoder call. */
+    Features features(List<WhisperLogMelWholeFile.Segment> segments, BooleanSupplier cancelled) {
         int stride = AudioWindows.LAYERS * cfg.width();
         List<float[]> parts = new ArrayList<>();
         int rows = 0;
         for (WhisperLogMelWholeFile.Segment seg : segments) {
+            checkCancelled(cancelled);
             int frames = WhisperLogMelWholeFile.SEGMENT_FRAMES;
             float[] mel = new float[WhisperLogMelWholeFile.MEL_BINS * frames];
             for (int m = 0; m < WhisperLogMelWholeFile.MEL_BINS; m++) {

@@ -78,6 +78,16 @@ final class LongCatAudio {
      * @return the embedding
      */
     static LongCatAudio embed(GraphSession encoder, LongCatConfig cfg, AudioSource track, int padded, int rows) {
+        return embed(encoder, cfg, track, padded, rows, () -> { });
+    }
+
+    /**
+     * {@link #embed(GraphSession, LongCatConfig, AudioSource, int, int)}, calling {@code checkpoint}
+     * (a generation's cancellation point, which throws when cancelled) before every 4 s block of the
+     * loudness pass and before the first chunk's encoder call.
+     */
+    static LongCatAudio embed(GraphSession encoder, LongCatConfig cfg, AudioSource track, int padded, int rows,
+                              Runnable checkpoint) {
         if (track.length() > padded) {
             throw new IllegalArgumentException("track of " + track.length() + " samples is longer than its padded "
                     + "length " + padded);
@@ -85,18 +95,25 @@ final class LongCatAudio {
         if ((long) WhisperLogMel.chunkCount(padded) * STATES_PER_CHUNK < 2L * rows) {
             throw new IllegalArgumentException("audio too short for " + rows + " embedding rows");
         }
-        double gain = LoudnessNormalizer.gain(loudness(track, padded, cfg.sampleRate()), cfg.loudness());
+        double gain = LoudnessNormalizer.gain(loudness(track, padded, cfg.sampleRate(), checkpoint), cfg.loudness());
         LongCatAudio a = new LongCatAudio(encoder, cfg, track, padded, gain, rows);
+        checkpoint.run();
         a.chunk(0);
         return a;
     }
 
     /** Pass 1: the integrated loudness of the track padded to {@code padded}, streamed through a fork. */
     static double loudness(AudioSource track, int padded, int rate) {
+        return loudness(track, padded, rate, () -> { });
+    }
+
+    /** {@link #loudness(AudioSource, int, int)}, calling {@code checkpoint} before every block read. */
+    static double loudness(AudioSource track, int padded, int rate, Runnable checkpoint) {
         LoudnessMeter meter = new LoudnessMeter(rate, padded);
         float[] buf = new float[1 << 16];
         try (AudioSource f = track.fork()) {
             for (long at = 0; at < padded; at += buf.length) {
+                checkpoint.run();
                 int n = (int) Math.min(buf.length, padded - at);
                 f.read(at, buf, 0, n); // past the end of the track: zeros, the reference's padding
                 meter.accept(buf, 0, n);

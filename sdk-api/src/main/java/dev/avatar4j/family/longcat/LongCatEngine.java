@@ -215,8 +215,8 @@ public final class LongCatEngine implements FamilyEngine {
         // the speakers' sources: a streamed track is never held whole
         List<LongCatAudio> audio = new ArrayList<>();
         for (Speaker s : sp) {
-            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows()));
-            ctx.checkpoint();
+            audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows(),
+                    ctx::checkpoint));
         }
         int dim = audio.get(0).dim();
         try (Tensor ref = encodeImage(r.image(), r.width(), r.height());
@@ -266,7 +266,9 @@ public final class LongCatEngine implements FamilyEngine {
                     fillPositionsAndMask(s, nc, k, positions, mask);
                     LongCatSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
-                        ctx.checkpoint();
+                        ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
+                                + schedule.steps());
+                        ctx.checkpoint(); // after the snapshot: a listener may cancel on it
                         for (int j = 0; j < k; j++) {
                             t.segment().setAtIndex(F32, j, j < nc ? 0f : schedule.timestep(i));
                         }
@@ -287,6 +289,8 @@ public final class LongCatEngine implements FamilyEngine {
                     // the segment's latents (without the reference), tapped, decoded and streamed
                     int from = s == 0 ? 0 : 1;
                     decoder.reset();
+                    ctx.activity("decoding segment " + (s + 1) + "/" + p.segments());
+                    ctx.checkpoint();
                     List<byte[]> segmentFrames = new ArrayList<>();
                     try (Tensor frame = Tensor.allocate(DType.FLOAT32, frameFloats)) {
                         for (int j = from; j < k; j++) {

@@ -17,6 +17,14 @@ public record PreviewConfig(int fps, int width, int height, int sampleRate, doub
     /** The family id. */
     public static final String FAMILY = "preview";
 
+    /**
+     * Video frames for {@code samples} audio samples at {@link #sampleRate()}: enough to cover the
+     * audio, at least one (what a generation delivers).
+     */
+    public int framesFor(long samples) {
+        return (int) Math.max(1, Math.ceilDiv(samples * fps, sampleRate));
+    }
+
     /** Reads and validates the manifest's {@code video}, {@code audio} and {@code face} sections. */
     public static PreviewConfig from(BundleManifest manifest) {
         if (!FAMILY.equals(manifest.family())) {

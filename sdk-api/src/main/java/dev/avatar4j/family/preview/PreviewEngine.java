@@ -94,9 +94,15 @@ public final class PreviewEngine implements FamilyEngine {
         return 1;
     }
 
+    /** 0: there is no sampler, the request's steps are ignored. */
+    @Override
+    public int stepsRun(GenerationRequest request) {
+        return 0;
+    }
+
     /** Video frames for {@code samples} audio samples: enough to cover the audio, at least one. */
     int framesFor(long samples) {
-        return (int) Math.max(1, Math.ceilDiv(samples * cfg.fps(), cfg.sampleRate()));
+        return cfg.framesFor(samples);
     }
 
     @Override
@@ -114,6 +120,8 @@ public final class PreviewEngine implements FamilyEngine {
         int height = r.height();
         int frames = framesFor(r.audioLength());
         long t0 = System.nanoTime();
+        ctx.activity("finding the face");
+        ctx.checkpoint();
         Framed framed = frame(r.image(), width, height);
         RgbImage base = framed.image();
         byte[] src = base.toRgbArray();
@@ -122,7 +130,8 @@ public final class PreviewEngine implements FamilyEngine {
         log.debug("preview: face at mouth ({}, {}), inter-ocular {} px, found in {} ms; {} frames", Math.round(rig.mouthX),
                 Math.round(rig.mouthY), Math.round(rig.d), (t1 - t0) / 1_000_000, frames);
         ctx.advance(Progress.Stage.PREPARING, 1);
-        ctx.checkpoint();
+        ctx.activity("analysing the speech");
+        ctx.checkpoint(); // after the snapshot: a listener may cancel on it
         // two passes over streamed speech, per-frame results kept; cancellable at every chunk and frame
         MouthShape[] mouth = mouthTrack(r.source(), frames, ctx::checkpoint);
         ctx.advance(Progress.Stage.PREPARING, 1);
@@ -132,6 +141,7 @@ public final class PreviewEngine implements FamilyEngine {
         BlinkSchedule blinks = BlinkSchedule.seeded(r.seed(), (double) frames / cfg.fps());
         IdleMotion idle = IdleMotion.seeded(r.seed());
         double colour = rig.colourfulness(src, width, height);
+        ctx.activity("rendering frames");
         for (int f = 0; f < frames; f++) {
             ctx.checkpoint();
             double t = (double) f / cfg.fps();

@@ -145,6 +145,8 @@ public final class StableAvatarEngine implements FamilyEngine {
         log.debug("stableavatar: T={} latents, {} windows, {} steps, {}x{}, guidance text {} audio {}", t,
                 plan.windows().size(), r.steps(), r.width(), r.height(), st, sa);
 
+        ctx.activity("encoding prompt and image");
+        ctx.checkpoint();
         Tensor positive = text.positive(r.prompt());
         try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
              WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
@@ -159,16 +161,27 @@ public final class StableAvatarEngine implements FamilyEngine {
             long frameFloats = cfg.latentChannels() * hw;
             // dependency-ordered (window, step) work: frames become final long before the last
             // window is denoised, go straight to the decoder and out, and are freed (ARCHITECTURE §3.1)
+            int windows = plan.windows().size();
             new WavefrontDenoiser(plan, weights, schedule, cfg.latentChannels(), hw).denoise(
                     (frame, dst) -> r.noise().fill(frame, dst, frameFloats),
-                    dit,
+                    (w, step, timestep, x, velocityOut) -> {
+                        if (step == 0) { // a window's first step encodes its audio (once; then cached)
+                            ctx.activity("encoding audio, window " + (w.index() + 1) + "/" + windows);
+                            ctx.checkpoint(); // a listener may have cancelled on that snapshot
+                            audio.of(w);
+                        }
+                        ctx.activity("denoising window " + (w.index() + 1) + "/" + windows + ", step " + (step + 1)
+                                + "/" + r.steps());
+                        dit.velocity(w, step, timestep, x, velocityOut);
+                    },
                     (Window w, int step) -> {
                         if (step == r.steps() - 1) {
                             audio.release(w); // a window's last step: its audio is no longer needed
                         }
                     },
                     (frame, latent) -> {
-                        ctx.checkpoint();
+                        ctx.activity("decoding latent frame " + (frame + 1) + "/" + t);
+                        ctx.checkpoint(); // after the snapshot: a listener may cancel on it
                         if (r.latentTap() != null) {
                             r.latentTap().finalLatent(frame, latent, frameFloats);
                         }

@@ -152,4 +152,33 @@ class LongCatAudioTest {
         assertThat(largestRead[0]).isLessThanOrEqualTo(WhisperLogMel.CHUNK_SAMPLES);
         streamed.close();
     }
+
+    /**
+     * Issue 22 item 1: the loudness pass and the first encoder call of a speaker's embedding pass a
+     * cancellation point at least every 4 s of audio; a cancel stops the pass with no encoder call.
+     */
+    @Test
+    void theEmbeddingPassesACancellationPointEveryBlockAndStopsAtIt() throws Exception {
+        LongCatConfig cfg = LongCatPlanTest.config(LongCatPlanTest.manifest());
+        float[] track = TestSignals.signal("mix", 16_000, 70.0);
+        LongCatPlan plan = LongCatPlan.create(cfg, track.length, 8, 64, 64);
+        int blocks = (plan.paddedSamples() + 65_535) / 65_536;
+        FakeEncoder encoder = new FakeEncoder();
+        int[] points = {0};
+        LongCatAudio.embed(encoder, cfg, AudioSource.of(new AudioClip(track, 16_000)), plan.paddedSamples(),
+                plan.embeddingRows(), () -> points[0]++);
+        assertThat(points[0]).as("one per 65536-sample block, one before the encoder").isEqualTo(blocks + 1);
+        assertThat(encoder.calls).hasSize(1);
+
+        FakeEncoder cancelledEncoder = new FakeEncoder();
+        int[] seen = {0};
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> LongCatAudio.embed(cancelledEncoder, cfg,
+                AudioSource.of(new AudioClip(track, 16_000)), plan.paddedSamples(), plan.embeddingRows(), () -> {
+                    if (++seen[0] == 3) {
+                        throw new dev.avatar4j.GenerationCancelledException("generation cancelled");
+                    }
+                })).isInstanceOf(dev.avatar4j.GenerationCancelledException.class);
+        assertThat(seen[0]).as("the pass stopped at the cancel").isEqualTo(3);
+        assertThat(cancelledEncoder.calls).isEmpty();
+    }
 }
