@@ -124,13 +124,28 @@ public final class Avatar {
         return Dub.of(video);
     }
 
-    /** A request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads with {@code sdk-media}). */
+    /**
+     * Starts a request animating the image file at {@code image} (PNG/JPEG; any format FFmpeg reads
+     * with {@code sdk-media}). The file is not read here but when a generation starts, on its thread:
+     * a missing or unreadable file fails the generation with an {@link InvalidInputException}.
+     *
+     * @param image path of the reference portrait; not null
+     * @return a new request with no speech and every option at its default
+     * @throws NullPointerException if {@code image} is null
+     */
     public static Avatar from(Path image) {
         Objects.requireNonNull(image, "image");
         return fromInput(image, null, null);
     }
 
-    /** A request animating an in-memory image. */
+    /**
+     * Starts a request animating an in-memory image. The image is immutable, so it is used as is
+     * (not copied).
+     *
+     * @param image the reference portrait; not null
+     * @return a new request with no speech and every option at its default
+     * @throws NullPointerException if {@code image} is null
+     */
     public static Avatar from(RgbImage image) {
         Objects.requireNonNull(image, "image");
         return fromInput(null, image, null);
@@ -171,12 +186,29 @@ public final class Avatar {
         return fromInput(null, null, StreamInput.readFully("the image stream", image, StreamInput.MAX_IMAGE_BYTES));
     }
 
-    /** A request animating an in-memory {@link BufferedImage}. */
+    /**
+     * Starts a request animating an in-memory {@link BufferedImage}. Its pixels are copied now
+     * (converted to 8-bit RGB, alpha dropped), so later changes to {@code image} do not affect the
+     * request.
+     *
+     * @param image the reference portrait, of any {@link BufferedImage} type; not null
+     * @return a new request with no speech and every option at its default
+     * @throws NullPointerException if {@code image} is null
+     */
     public static Avatar from(BufferedImage image) {
         return from(RgbImage.fromBufferedImage(Objects.requireNonNull(image, "image")));
     }
 
-    /** The speech to lip-sync: an audio file (WAV; any format FFmpeg reads with {@code sdk-media}). */
+    /**
+     * The speech to lip-sync: an audio file (WAV; any format FFmpeg reads with {@code sdk-media}),
+     * replacing any speech given before. The file is opened when a generation starts and streamed
+     * (decoded chunk by chunk as the model needs it, never held whole); its length sets the length
+     * of the video.
+     *
+     * @param audio path of the speech; not null
+     * @return a new request with this speech
+     * @throws NullPointerException if {@code audio} is null
+     */
     public Avatar speak(Path audio) {
         return with(imagePath, image, Objects.requireNonNull(audio, "audio"), null);
     }
@@ -216,7 +248,17 @@ public final class Avatar {
         return withSpeech(null, null, StreamInput.of("the speech stream", audio));
     }
 
-    /** The speech to lip-sync as mono samples in [-1, 1] at {@code sampleRate} Hz. */
+    /**
+     * The speech to lip-sync as mono samples in [-1, 1] at {@code sampleRate} Hz, replacing any
+     * speech given before. The array is copied; the samples are resampled to the model's rate when
+     * a generation starts.
+     *
+     * @param samples mono PCM samples in [-1, 1]; not null
+     * @param sampleRate their sample rate in Hz (positive)
+     * @return a new request with this speech
+     * @throws NullPointerException if {@code samples} is null
+     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     */
     public Avatar speak(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
         return with(imagePath, image, null, new AudioClip(samples.clone(), sampleRate));
@@ -307,7 +349,14 @@ public final class Avatar {
         return copy(b -> b.audioMode = mode);
     }
 
-    /** Denoising steps (≥ 1); more is slower and finer. Default: the model's. */
+    /**
+     * Denoising steps: more is slower (each step runs the denoiser once per window) and finer.
+     * Default: the model's ({@link AvatarModel#defaultSteps()}).
+     *
+     * @param steps number of steps, at least 1
+     * @return a new request with the steps set
+     * @throws InvalidInputException if {@code steps} is less than 1
+     */
     public Avatar steps(int steps) {
         if (steps < 1) {
             throw new InvalidInputException("steps must be at least 1, got " + steps);
@@ -315,12 +364,27 @@ public final class Avatar {
         return copy(b -> b.steps = steps);
     }
 
-    /** Seed of the initial noise; the same seed, inputs and options give the same video. Default: random. */
+    /**
+     * Seed of the initial noise; the same seed, inputs, options, model and backend give the same
+     * video. Default: a random seed per generation (reported in {@link RenderResult#seed()}).
+     *
+     * @param seed any value
+     * @return a new request with the seed set
+     */
     public Avatar seed(long seed) {
         return copy(b -> b.seed = seed);
     }
 
-    /** Output size in pixels; both must be positive multiples of 16. Default: the model's. */
+    /**
+     * Output size in pixels; the reference image is scaled and cropped to it. Default: the model's
+     * ({@link AvatarModel#defaultWidth()} x {@link AvatarModel#defaultHeight()}).
+     *
+     * @param width frame width in pixels, a positive multiple of 16
+     * @param height frame height in pixels, a positive multiple of 16
+     * @return a new request with the size set
+     * @throws InvalidInputException if either is not a positive multiple of 16 (the message
+     *                               suggests the nearest valid size)
+     */
     public Avatar size(int width, int height) {
         if (width <= 0 || height <= 0 || width % 16 != 0 || height % 16 != 0) {
             throw new InvalidInputException("size must be positive multiples of 16, got " + width + "x" + height
@@ -332,13 +396,28 @@ public final class Avatar {
         });
     }
 
-    /** Text prompt describing the video. Default: the model's default prompt. */
+    /**
+     * Text prompt describing the video (used by families with a text encoder; others ignore it).
+     * Default: the model's default prompt.
+     *
+     * @param text the prompt; not null
+     * @return a new request with the prompt set
+     * @throws NullPointerException if {@code text} is null
+     */
     public Avatar prompt(String text) {
         Objects.requireNonNull(text, "text");
         return copy(b -> b.prompt = text);
     }
 
-    /** Guidance scales: how strongly to follow the prompt and the audio. Default: the model's. */
+    /**
+     * Classifier-free guidance scales: how strongly to follow the prompt and the audio (higher
+     * follows more closely; 0 disables that guidance). Default: the model's.
+     *
+     * @param text text guidance scale, finite and at least 0
+     * @param audio audio guidance scale, finite and at least 0
+     * @return a new request with both scales set
+     * @throws InvalidInputException if either scale is negative, infinite or NaN
+     */
     public Avatar guidance(double text, double audio) {
         if (!(text >= 0) || !(audio >= 0) || Double.isInfinite(text) || Double.isInfinite(audio)) {
             throw new InvalidInputException("guidance scales must be finite and >= 0, got " + text + ", " + audio);
@@ -349,25 +428,53 @@ public final class Avatar {
         });
     }
 
-    /** The model to run. Default: {@link AvatarModel#defaultModel()}. */
+    /**
+     * The model to run. The model is shared, not owned: closing it stays the caller's job, after
+     * the generations that use it have finished. Default: {@link AvatarModel#defaultModel()}.
+     *
+     * @param model a loaded model; not null
+     * @return a new request using {@code model}
+     * @throws NullPointerException if {@code model} is null
+     */
     public Avatar model(AvatarModel model) {
         Objects.requireNonNull(model, "model");
         return copy(b -> b.model = model);
     }
 
-    /** Adds a listener that receives every frame as soon as it is final. */
+    /**
+     * Adds a listener that receives every frame as soon as it is final, in order, on the
+     * generation's thread (a slow listener slows the generation). Listeners run in the order added.
+     *
+     * @param listener the listener; not null
+     * @return a new request with the listener added
+     * @throws NullPointerException if {@code listener} is null
+     */
     public Avatar onFrame(FrameListener listener) {
         Objects.requireNonNull(listener, "listener");
         return copy(b -> b.frameListeners.add(listener));
     }
 
-    /** Adds a listener that receives progress updates. */
+    /**
+     * Adds a listener that receives progress updates, on the generation's thread.
+     *
+     * @param listener the listener; not null
+     * @return a new request with the listener added
+     * @throws NullPointerException if {@code listener} is null
+     */
     public Avatar onProgress(ProgressListener listener) {
         Objects.requireNonNull(listener, "listener");
         return copy(b -> b.progressListeners.add(listener));
     }
 
-    /** Frames kept for {@link Generation#frames()} before the oldest are dropped (default 64). */
+    /**
+     * Frames kept for {@link Generation#frames()} before the oldest are dropped (default
+     * {@value #DEFAULT_FRAME_BUFFER}). Only generations started with {@link #start()} or
+     * {@link #start(Path)} keep frames; each frame holds {@code width * height * 3} bytes.
+     *
+     * @param frames buffer capacity in frames, at least 1
+     * @return a new request with the buffer size set
+     * @throws IllegalArgumentException if {@code frames} is less than 1
+     */
     public Avatar frameBuffer(int frames) {
         if (frames < 1) {
             throw new IllegalArgumentException("frameBuffer must be >= 1");
@@ -412,32 +519,57 @@ public final class Avatar {
      * {@link InvalidInputException}. The file appears only when complete (atomic rename); on any failure nothing is left.
      * Needs {@code sdk-media} on the class path.
      *
+     * @param out the video file to write; its extension chooses the container; not null
+     * @return what was produced: {@link RenderResult#output()} holds {@code out} as an absolute path
      * @throws InvalidInputException if {@code out} is one of the input files (the same file, also
-     *                               through a link): it would be replaced
+     *                               through a link): it would be replaced; also if the request has
+     *                               no image or no speech, or the inputs cannot be decoded
+     * @throws AvatarException (one of its subtypes) if the generation fails, or
+     *                         {@link GenerationCancelledException} if the calling thread is interrupted
      */
     public RenderResult render(Path out) {
         return launchVideo(out, 1).await(); // nobody can iterate: keep no frames for frames()
     }
 
-    /** Generates into a caller-supplied sink, blocking until done. */
+    /**
+     * Generates into a caller-supplied sink, blocking until done. The sink receives the frames in
+     * order and is then completed, or aborted on failure or cancellation; it is not closed here
+     * beyond that.
+     *
+     * @param sink where the frames go; not null
+     * @return what was produced ({@link RenderResult#output()} is empty)
+     * @throws InvalidInputException if the request has no image or no speech, or an input is invalid
+     * @throws AvatarException (one of its subtypes) if the generation fails or is cancelled
+     */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
         return launch(new Spools(), req -> sink, sink, null, 1).await();
     }
 
     /**
-     * Starts generating in the background; frames go to listeners and {@link Generation#frames()}.
+     * Starts generating in the background, on a new thread; frames go to the listeners and to
+     * {@link Generation#frames()} (which keeps at most {@link #frameBuffer(int)} unread frames).
+     * Errors in the inputs are reported by the returned generation ({@link Generation#await()}).
      * The generation runs on a daemon thread: wait for it ({@link Generation#await()}) before
      * {@code main} returns, or the JVM exits without it.
+     *
+     * @return the running generation, to await, iterate, or cancel
+     * @throws InvalidInputException if the request has no image or no speech
      */
     public Generation start() {
         return launch(new Spools(), null, null, null, frameBuffer);
     }
 
     /**
-     * Starts generating an MP4 to {@code out} in the background. The generation runs on a daemon
-     * thread: call {@link Generation#await()} before {@code main} returns, or the JVM exits and
-     * {@code out} is never written.
+     * Starts generating a video to {@code out} in the background, as {@link #render(Path)} does
+     * (same containers, same atomic write). The generation runs on a daemon thread: call
+     * {@link Generation#await()} before {@code main} returns, or the JVM exits and {@code out} is
+     * never written.
+     *
+     * @param out the video file to write; not null
+     * @return the running generation, to await or cancel
+     * @throws InvalidInputException if {@code out} is one of the input files, or the request has
+     *                               no image or no speech
      */
     public Generation start(Path out) {
         return launchVideo(out, frameBuffer);
@@ -569,8 +701,12 @@ public final class Avatar {
     }
 
     /**
-     * Starts generating into {@code sink} in the background, on a daemon thread (see
-     * {@link #start(Path)}: wait for it with {@link Generation#await()}).
+     * Starts generating into {@code sink} in the background, as {@link #render(FrameSink)} does, on
+     * a daemon thread (see {@link #start(Path)}: wait for it with {@link Generation#await()}).
+     *
+     * @param sink where the frames go; not null
+     * @return the running generation, to await or cancel
+     * @throws InvalidInputException if the request has no image or no speech
      */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");

@@ -9,10 +9,21 @@ package dev.avatar4j;
 public class AvatarException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what failed, for the user
+     */
     public AvatarException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what failed, for the user
+     * @param cause   the underlying error (kept as {@link Throwable#getCause()}), or null
+     */
     public AvatarException(String message, Throwable cause) {
         super(message, cause);
     }

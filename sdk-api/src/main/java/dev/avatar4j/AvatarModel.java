@@ -70,6 +70,9 @@ public final class AvatarModel implements AutoCloseable {
      * (no escaping names, links, bombs) and extracted once into the bundle cache, keyed by its sha256;
      * see {@link dev.avatar4j.bundle.ZipBundle}.
      *
+     * @param bundleDir a bundle directory (holding {@code manifest.json}) or a {@code .zip} of one;
+     *                  not null
+     * @return the loaded model; the caller owns it and must {@link #close()} it
      * @throws BundleException  if the bundle is missing, malformed or does not match its family
      * @throws BackendException if no backend can run it
      */
@@ -77,7 +80,14 @@ public final class AvatarModel implements AutoCloseable {
         return builder(bundleDir).load();
     }
 
-    /** Options for loading a bundle (directory or {@code .zip}): backend, threads, custom operators. */
+    /**
+     * Options for loading a bundle (directory or {@code .zip}): backend, threads, custom operators.
+     * Nothing is read until {@link Builder#load()}.
+     *
+     * @param bundleDir a bundle directory or a {@code .zip} of one; not null
+     * @return a builder with every option at its default
+     * @throws NullPointerException if {@code bundleDir} is null
+     */
     public static Builder builder(Path bundleDir) {
         return new Builder(bundleDir);
     }
@@ -87,6 +97,11 @@ public final class AvatarModel implements AutoCloseable {
      * {@code -Davatar4j.model} or {@code AVATAR4J_MODEL}, otherwise the {@code preview} bundle built
      * into the SDK (BlazeFace + Silero VAD: a CPU-only talking portrait without diffusion weights).
      * Loaded on first use and shared; {@link #close()} on it does nothing.
+     *
+     * @return the process-wide default model, the same instance on every call once loaded
+     * @throws BundleException  if the configured bundle is missing or malformed (the next call
+     *                          tries again)
+     * @throws BackendException if no backend can run it
      */
     public static AvatarModel defaultModel() {
         AvatarModel m = defaultModel;
@@ -130,47 +145,83 @@ public final class AvatarModel implements AutoCloseable {
         return new AvatarModel(bundle, backend, engine, shared);
     }
 
-    /** The bundle's name from its manifest. */
+    /**
+     * The bundle's name.
+     *
+     * @return the {@code name} of the bundle's manifest, e.g. {@code stableavatar-1.3b}
+     */
     public String name() {
         return bundle.manifest().name();
     }
 
-    /** The model family, e.g. {@code stableavatar}. */
+    /**
+     * The model family, which decides what the model can do (e.g. only {@code latentsync} dubs).
+     *
+     * @return the family's name, e.g. {@code stableavatar}, {@code latentsync}, {@code preview}
+     */
     public String family() {
         return engine.family();
     }
 
-    /** The bundle directory. */
+    /**
+     * Where the bundle's files are read from.
+     *
+     * @return the bundle directory (for a {@code .zip}, its extraction in the bundle cache)
+     */
     public Path directory() {
         return bundle.directory();
     }
 
-    /** The backend's name, e.g. {@code onnx}. */
+    /**
+     * The backend the model runs on.
+     *
+     * @return the backend's name, e.g. {@code onnx} or {@code tensorrt}
+     */
     public String backendName() {
         return backend.name();
     }
 
-    /** The backend's description (runtime version, device). */
+    /**
+     * A human-readable description of the backend, for logs and diagnostics.
+     *
+     * @return the runtime and its version, and the device it runs on
+     */
     public String backendDescription() {
         return backend.description();
     }
 
-    /** Output frame rate. */
+    /**
+     * The frame rate of the videos this model generates.
+     *
+     * @return frames per second
+     */
     public int fps() {
         return engine.fps();
     }
 
-    /** Width used when a request sets none. */
+    /**
+     * The frame width used when a request sets none ({@link Avatar#size(int, int)}).
+     *
+     * @return width in pixels
+     */
     public int defaultWidth() {
         return engine.defaultWidth();
     }
 
-    /** Height used when a request sets none. */
+    /**
+     * The frame height used when a request sets none ({@link Avatar#size(int, int)}).
+     *
+     * @return height in pixels
+     */
     public int defaultHeight() {
         return engine.defaultHeight();
     }
 
-    /** Denoising steps used when a request sets none. */
+    /**
+     * The denoising steps used when a request sets none ({@link Avatar#steps(int)}).
+     *
+     * @return number of steps, at least 1
+     */
     public int defaultSteps() {
         return engine.defaultSteps();
     }
@@ -250,6 +301,7 @@ public final class AvatarModel implements AutoCloseable {
      * {@link Generation#cancel()} to make that prompt). Interrupting the waiting thread ends the
      * wait the same way (the interrupt status is kept).
      *
+     * @param timeout how long to wait for running generations; not null
      * @return whether the model was freed before returning ({@code true} also on the shared
      *         {@link #defaultModel()}, where closing does nothing)
      * @throws IllegalStateException if called on the thread of a generation running on this model
@@ -327,13 +379,22 @@ public final class AvatarModel implements AutoCloseable {
         /**
          * Backend by name ({@code onnx}, {@code tensorrt}); {@code null} or {@code auto} selects
          * as described in {@link AvatarModel#load(Path)}.
+         *
+         * @param name the backend's name, or {@code null}/{@code auto} for automatic selection
+         * @return this builder
          */
         public Builder backend(String name) {
             this.backend = name;
             return this;
         }
 
-        /** Threads a backend may use inside one graph run; 0 (default) lets it decide. */
+        /**
+         * Threads a backend may use inside one graph run (intra-op parallelism).
+         *
+         * @param threads number of threads, or 0 (default) to let the backend decide
+         * @return this builder
+         * @throws IllegalArgumentException if {@code threads} is negative
+         */
         public Builder threads(int threads) {
             if (threads < 0) {
                 throw new IllegalArgumentException("threads must be >= 0");
@@ -347,13 +408,22 @@ public final class AvatarModel implements AutoCloseable {
          * are untrusted, and such a library is native code running with the caller's rights). Without
          * it no backend may load one. The ONNX Runtime backend registers no custom-op library even when
          * this is on: a graph that needs a custom operator fails to open.
+         *
+         * @param allow whether custom-operator libraries may be loaded
+         * @return this builder
          */
         public Builder allowCustomOps(boolean allow) {
             this.allowCustomOps = allow;
             return this;
         }
 
-        /** Loads the model. */
+        /**
+         * Loads the model with these options, as {@link AvatarModel#load(Path)} does.
+         *
+         * @return the loaded model; the caller owns it and must {@link AvatarModel#close()} it
+         * @throws BundleException  if the bundle is missing, malformed or does not match its family
+         * @throws BackendException if the backend is unknown or unavailable, or cannot run the bundle
+         */
         public AvatarModel load() {
             return loadBundle(Bundle.open(dir), backend, new SessionOptions(threads, allowCustomOps), false);
         }

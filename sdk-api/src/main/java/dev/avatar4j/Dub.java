@@ -73,27 +73,53 @@ public final class Dub {
         return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0);
     }
 
-    /** The new speech, from a file (any format the media codecs read). */
+    /**
+     * The new speech, from a file (WAV; any format FFmpeg reads with {@code sdk-media}), replacing
+     * any speech given before. The file is read when rendering starts; its duration sets the
+     * output's.
+     *
+     * @param audio path of the speech; not null
+     * @return a new request with this speech
+     * @throws NullPointerException if {@code audio} is null
+     */
     public Dub speak(Path audio) {
         return new Dub(video, Objects.requireNonNull(audio, "audio"), null, model, steps, guidance, seed, noFace,
                 frameListeners, progressListeners, quality, bitrate);
     }
 
-    /** The new speech as mono samples in [−1, 1] at {@code sampleRate} (resampled as needed). */
+    /**
+     * The new speech as mono samples in [−1, 1] at {@code sampleRate} Hz (resampled to the model's
+     * rate when rendering starts), replacing any speech given before. The array is copied.
+     *
+     * @param samples mono PCM samples in [−1, 1]; not null
+     * @param sampleRate their sample rate in Hz, positive
+     * @return a new request with this speech
+     * @throws NullPointerException if {@code samples} is null
+     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     */
     public Dub speak(float[] samples, int sampleRate) {
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
                 frameListeners, progressListeners, quality, bitrate);
     }
 
-    /** The {@code latentsync} model to dub with. */
+    /**
+     * The {@code latentsync} model to dub with (checked when rendering starts). The model is
+     * shared, not owned: closing it stays the caller's job.
+     *
+     * @param model a loaded {@code latentsync} model; not null
+     * @return a new request using {@code model}
+     * @throws NullPointerException if {@code model} is null
+     */
     public Dub model(AvatarModel model) {
         return new Dub(video, audioPath, audio, Objects.requireNonNull(model, "model"), steps, guidance, seed, noFace,
                 frameListeners, progressListeners, quality, bitrate);
     }
 
     /**
-     * DDIM steps (default: the bundle's, 20).
+     * DDIM steps (default: the bundle's, 20). Time grows linearly with the steps.
      *
+     * @param steps number of denoising steps, 1..1000
+     * @return a new request with the steps set
      * @throws InvalidInputException if not in 1..1000
      */
     public Dub steps(int steps) {
@@ -107,6 +133,8 @@ public final class Dub {
      * Classifier-free guidance scale with silence (zero audio features) as the unconditional branch
      * (default: the bundle's, 1.5; 1 turns guidance off and halves the work).
      *
+     * @param scale the guidance scale, finite and greater than 0
+     * @return a new request with the scale set
      * @throws InvalidInputException if not finite and positive
      */
     public Dub guidance(double scale) {
@@ -116,18 +144,38 @@ public final class Dub {
         return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate);
     }
 
-    /** Seed of the one noise frame all frames start from (default: random). */
+    /**
+     * Seed of the one noise frame all frames start from; the same seed, inputs, options, model and
+     * backend give the same video. Default: a random seed per render (reported in
+     * {@link RenderResult#seed()}).
+     *
+     * @param seed any value
+     * @return a new request with the seed set
+     */
     public Dub seed(long seed) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate);
     }
 
-    /** What to do with frames without a face (default {@link NoFace#FAIL}). */
+    /**
+     * What to do with frames in which no face is found (default {@link NoFace#FAIL}).
+     *
+     * @param policy the policy; not null
+     * @return a new request with the policy set
+     * @throws NullPointerException if {@code policy} is null
+     */
     public Dub noFace(NoFace policy) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, Objects.requireNonNull(policy, "policy"),
                 frameListeners, progressListeners, quality, bitrate);
     }
 
-    /** Also calls {@code listener} with every output frame, in order, on the rendering thread. */
+    /**
+     * Also calls {@code listener} with every output frame, in order, on the rendering thread (the
+     * thread that called {@code render}). An exception thrown by the listener fails the dub.
+     *
+     * @param listener the listener; not null
+     * @return a new request with the listener added
+     * @throws NullPointerException if {@code listener} is null
+     */
     public Dub onFrame(FrameListener listener) {
         List<FrameListener> l = new ArrayList<>(frameListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
@@ -143,6 +191,10 @@ public final class Dub {
      * faces, known once the faces are located), {@link Progress.Stage#FINISHING} once every frame is
      * written and {@link Progress.Stage#DONE} when the output is complete. An exception thrown by the
      * listener fails the dub.
+     *
+     * @param listener the listener; not null
+     * @return a new request with the listener added
+     * @throws NullPointerException if {@code listener} is null
      */
     public Dub onProgress(ProgressListener listener) {
         List<ProgressListener> l = new ArrayList<>(progressListeners);
@@ -154,6 +206,8 @@ public final class Dub {
      * Dubs and writes an MP4 (H.264 + AAC, the new speech muxed in) to {@code out}, blocking until
      * done. The file appears only when complete; on failure nothing is left. Needs {@code sdk-media}.
      *
+     * @param out the video file to write; not null
+     * @return what was produced: {@link RenderResult#output()} holds {@code out} as an absolute path
      * @throws InvalidInputException for unreadable inputs, or a frame without a face under {@link NoFace#FAIL}
      *         (the message names the frame index)
      * @throws BundleException if the model is not a {@code latentsync} bundle
@@ -204,7 +258,19 @@ public final class Dub {
                 progressListeners, quality, bitsPerSecond);
     }
 
-    /** Dubs into a caller-supplied sink, blocking until done ({@link FrameSink#complete()} on success). */
+    /**
+     * Dubs into a caller-supplied sink, blocking until done. The sink is opened with the input
+     * video's size and receives the frames in order, then {@link FrameSink#complete()} on success
+     * (it is closed in every case).
+     *
+     * @param sink where the frames go; not null
+     * @return what was produced ({@link RenderResult#output()} is empty)
+     * @throws InvalidInputException for missing or unreadable inputs, or a frame without a face
+     *                               under {@link NoFace#FAIL}
+     * @throws BundleException if the model is not a {@code latentsync} bundle
+     * @throws BackendException if inference fails
+     * @throws GenerationCancelledException if the thread is interrupted
+     */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
         return run(p -> sink, null);

@@ -12,5 +12,10 @@ package dev.avatar4j;
  */
 @FunctionalInterface
 public interface FrameListener {
+    /**
+     * Called with each final frame.
+     *
+     * @param frame the frame; immutable, so it may be kept or handed to another thread
+     */
     void onFrame(Frame frame);
 }

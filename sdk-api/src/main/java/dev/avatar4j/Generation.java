@@ -209,7 +209,12 @@ public final class Generation {
         return Duration.ofNanos(System.nanoTime() - startNanos);
     }
 
-    /** The latest progress snapshot. */
+    /**
+     * The latest progress snapshot, without waiting. Safe to call from any thread.
+     *
+     * @return the most recent {@link Progress} published (stage {@link Progress.Stage#PREPARING}
+     *         with no work done before the first update)
+     */
     public Progress progress() {
         return progress;
     }
@@ -229,7 +234,12 @@ public final class Generation {
         return state.compareAndSet(RUNNING, CANCELLED);
     }
 
-    /** Whether the generation has finished (successfully, with an error, or cancelled). */
+    /**
+     * Whether the generation has finished, without waiting.
+     *
+     * @return {@code true} once it has ended successfully, with an error, or cancelled (then
+     *         {@link #await()} returns or throws at once)
+     */
     public boolean isDone() {
         return future.isDone();
     }
@@ -260,6 +270,9 @@ public final class Generation {
      * Waits at most {@code timeout} for the generation to finish. An interrupt cancels the
      * generation, as for {@link #await()}.
      *
+     * @param timeout the longest time to wait; not null
+     * @return the result
+     * @throws AvatarException (one of its subtypes) when the generation failed or was cancelled
      * @throws TimeoutException if it is still running after {@code timeout}
      */
     public RenderResult await(Duration timeout) throws TimeoutException {
@@ -307,10 +320,13 @@ public final class Generation {
     }
 
     /**
-     * The result as a future (completes exceptionally with an {@link AvatarException}). Each call
-     * returns a new future; cancelling one ({@code cancel(true)} or {@code cancel(false)}) cancels
-     * the generation as {@link #cancel()} does (no output file is completed) — the other futures and
+     * The result as a future, for asynchronous composition. Each call returns a new future;
+     * cancelling one ({@code cancel(true)} or {@code cancel(false)}) cancels the generation as
+     * {@link #cancel()} does (no output file is completed) — the other futures and
      * {@link #await()} then end with {@link GenerationCancelledException}.
+     *
+     * @return a new future that completes with the result, or exceptionally with the
+     *         {@link AvatarException} the generation failed with
      */
     public CompletableFuture<RenderResult> toFuture() {
         CompletableFuture<RenderResult> f = future.copy();
@@ -326,6 +342,8 @@ public final class Generation {
      * The frames in order. Can be called once; blocks while waiting for the next frame. The
      * iterator throws the generation's {@link AvatarException} if it fails.
      *
+     * @return an iterator over the frames from the first one, ending after the last; its
+     *         {@code hasNext()} blocks until the next frame is final or the generation has ended
      * @throws IllegalStateException if called twice, or if frames were already dropped from the
      *                               buffer because nobody was reading them
      */
@@ -381,6 +399,10 @@ public final class Generation {
     /**
      * The frames as a sequential stream over {@link #iterator()}. Closing the stream before its last
      * frame cancels the generation (use try-with-resources when you may stop early).
+     *
+     * @return an ordered, sequential stream of the frames
+     * @throws IllegalStateException as {@link #iterator()}: if the frames were iterated before, or
+     *                               frames were already dropped
      */
     public Stream<Frame> frames() {
         return StreamSupport.stream(Spliterators.spliteratorUnknownSize(iterator(),

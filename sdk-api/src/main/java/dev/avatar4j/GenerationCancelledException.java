@@ -4,6 +4,11 @@ package dev.avatar4j;
 public class GenerationCancelledException extends AvatarException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message how the generation was cancelled
+     */
     public GenerationCancelledException(String message) {
         super(message);
     }

@@ -4,10 +4,21 @@ package dev.avatar4j;
 public class InvalidInputException extends AvatarException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what is wrong with the input and how to fix it
+     */
     public InvalidInputException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message what is wrong with the input and how to fix it
+     * @param cause   the underlying error (kept as {@link Throwable#getCause()}), or null
+     */
     public InvalidInputException(String message, Throwable cause) {
         super(message, cause);
     }

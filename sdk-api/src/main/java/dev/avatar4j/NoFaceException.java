@@ -11,9 +11,12 @@ package dev.avatar4j;
 public class NoFaceException extends InvalidInputException {
     private static final long serialVersionUID = 1L;
 
+    /** The highest face score the detector saw, in [0, 1] (part of the serialized form). */
     private final double bestScore;
 
     /**
+     * Creates the exception.
+     *
      * @param message   what was searched and how (detector, input size, scales, rotations)
      * @param bestScore the highest face score seen anywhere in the search, in [0, 1]
      */
@@ -22,7 +25,12 @@ public class NoFaceException extends InvalidInputException {
         this.bestScore = bestScore;
     }
 
-    /** The highest face score the detector saw anywhere in the image, in [0, 1]. */
+    /**
+     * How close the search came to a face: a near miss scores just below the detector's threshold,
+     * an image without a face near 0.
+     *
+     * @return the highest face score the detector saw anywhere in the image, in [0, 1]
+     */
     public double bestScore() {
         return bestScore;
     }

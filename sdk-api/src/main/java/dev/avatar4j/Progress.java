@@ -29,7 +29,17 @@ public record Progress(Stage stage, int framesDone, int framesTotal, long workDo
         }
     }
 
-    /** A snapshot whose {@link #activity()} is the stage's name. */
+    /**
+     * A snapshot whose {@link #activity()} is the stage's name in lower case.
+     *
+     * @param stage       what the generation is doing; not null
+     * @param framesDone  frames delivered so far
+     * @param framesTotal frames the video will have
+     * @param workDone    units of model work done
+     * @param workTotal   units of model work in the whole generation (0 while not yet known)
+     * @param elapsed     time since the generation started; not null
+     * @throws NullPointerException if {@code stage} or {@code elapsed} is null
+     */
     public Progress(Stage stage, int framesDone, int framesTotal, long workDone, long workTotal, Duration elapsed) {
         this(stage, framesDone, framesTotal, workDone, workTotal, elapsed, null);
     }
@@ -48,7 +58,11 @@ public record Progress(Stage stage, int framesDone, int framesTotal, long workDo
         DONE
     }
 
-    /** Fraction of the work done, in [0, 1]. */
+    /**
+     * How much of the work is done, for a progress bar.
+     *
+     * @return the fraction of the work done, in [0, 1]; 0 while the total is not yet known
+     */
     public double fraction() {
         return workTotal <= 0 ? 0 : Math.min(1.0, (double) workDone / workTotal);
     }
@@ -58,6 +72,8 @@ public record Progress(Stage stage, int framesDone, int framesTotal, long workDo
      * work is done. The first unit of work carries the set-up (image and audio encoding, the first
      * graph run's warm-up), so early estimates are pessimistic; a display that wants a steady ETA
      * measures the rate between snapshots itself (as the CLI's progress bar does).
+     *
+     * @return the estimate, or empty until some work is done and the total is known
      */
     public Optional<Duration> eta() {
         if (workDone <= 0 || workTotal <= 0) {

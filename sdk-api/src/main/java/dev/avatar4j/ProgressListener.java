@@ -7,5 +7,10 @@ package dev.avatar4j;
  */
 @FunctionalInterface
 public interface ProgressListener {
+    /**
+     * Called after each unit of progress and at every change of stage.
+     *
+     * @param progress an immutable snapshot of the generation's progress
+     */
     void onProgress(Progress progress);
 }

@@ -21,7 +21,11 @@ import java.util.Optional;
 public record RenderResult(Optional<Path> output, int frames, int width, int height, int fps, int steps, long seed,
                            String backend, Duration elapsed) {
 
-    /** Duration of the video: {@code frames / fps}. */
+    /**
+     * How long the video plays.
+     *
+     * @return {@code frames / fps} seconds, rounded to the nanosecond
+     */
     public Duration videoDuration() {
         return Duration.ofNanos(Math.round(frames * 1e9 / fps));
     }

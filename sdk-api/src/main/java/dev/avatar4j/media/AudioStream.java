@@ -14,6 +14,9 @@ public interface AudioStream extends AutoCloseable {
     /**
      * Reads up to {@code len} next samples into {@code dst[off..off+len)}.
      *
+     * @param dst the array to fill with samples in [-1, 1]
+     * @param off the index in {@code dst} of the first sample to write
+     * @param len the most samples to read, at least 0
      * @return the number of samples read (at least one when {@code len > 0} and the stream has
      *         not ended), or {@code -1} at the end of the audio
      * @throws dev.avatar4j.InvalidInputException if the file turns out to be broken while decoding

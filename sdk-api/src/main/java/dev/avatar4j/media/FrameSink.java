@@ -11,7 +11,11 @@ import dev.avatar4j.Frame;
  */
 public interface FrameSink extends AutoCloseable {
 
-    /** Writes the next frame. */
+    /**
+     * Writes the next frame.
+     *
+     * @param frame the frame, of the output's size; its index is one more than the previous one's
+     */
     void accept(Frame frame);
 
     /** Finishes the output and makes it visible. */

@@ -31,12 +31,23 @@ public final class FrameSinks {
      * Writes {@code frame_000000.png}, {@code frame_000001.png} … into {@code dir} (created if
      * missing). Files are written to a hidden staging folder inside {@code dir} and moved into place
      * on {@link FrameSink#complete()}; an aborted generation leaves nothing behind.
+     *
+     * @param dir the output directory; not null
+     * @return a new sink writing into {@code dir}
+     * @throws dev.avatar4j.InvalidInputException if {@code dir} or its staging folder cannot be
+     *                                            created
      */
     public static FrameSink pngSequence(Path dir) {
         return new PngSequenceSink(Objects.requireNonNull(dir, "dir"));
     }
 
-    /** Sends every frame to all {@code sinks}, in order; completes and aborts them all. */
+    /**
+     * Sends every frame to all {@code sinks}, in order; completes and aborts them all.
+     *
+     * @param sinks the sinks, each receiving every frame in the order given; none null
+     * @return a sink that fans out to {@code sinks}
+     * @throws NullPointerException if {@code sinks} or one of them is null
+     */
     public static FrameSink tee(FrameSink... sinks) {
         List<FrameSink> list = List.of(sinks);
         return new FrameSink() {

@@ -11,15 +11,26 @@ import java.nio.file.Path;
  */
 public interface MediaCodec {
 
-    /** Short name, e.g. {@code ffmpeg} or {@code jdk}. */
+    /**
+     * The codec's name, for logs and error messages.
+     *
+     * @return a short name, e.g. {@code ffmpeg} or {@code jdk}
+     */
     String name();
 
-    /** Lower is tried first. */
+    /**
+     * The order in which codecs are tried: for each operation the SDK asks the codecs from the
+     * lowest rank up, until one does not throw {@link UnsupportedMediaException}.
+     *
+     * @return the rank; lower is tried first
+     */
     int rank();
 
     /**
-     * Decodes an image to RGB.
+     * Decodes an image to RGB, turned upright where the format says how (e.g. EXIF orientation).
      *
+     * @param file the image file
+     * @return the decoded image (alpha, if any, dropped)
      * @throws UnsupportedMediaException if this codec does not read the file's format
      * @throws dev.avatar4j.InvalidInputException if the file is broken
      */
@@ -28,6 +39,9 @@ public interface MediaCodec {
     /**
      * Decodes audio, mixed down to mono and resampled to {@code sampleRate}.
      *
+     * @param file the audio (or video, for its audio track) file
+     * @param sampleRate the sample rate wanted, in Hz, positive
+     * @return the whole decoded track as samples in [-1, 1] at {@code sampleRate}
      * @throws UnsupportedMediaException if this codec does not read the file's format
      * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no samples
      */
@@ -60,6 +74,7 @@ public interface MediaCodec {
      * @param file the video file
      * @param fps output frames per second, positive
      * @param maxFrames most frames the stream returns, positive
+     * @return the stream, which the caller must close
      * @throws UnsupportedMediaException if this codec does not read the file's format (exactly
      *         when {@code readVideo} would throw it)
      * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no video frame
@@ -73,6 +88,9 @@ public interface MediaCodec {
      * them all (for planning long inputs). The default decodes the file with {@code readAudio};
      * codecs that can stream override it.
      *
+     * @param file the audio file
+     * @param sampleRate the sample rate the samples are counted at, in Hz, positive
+     * @return the number of mono samples at {@code sampleRate}
      * @throws UnsupportedMediaException if this codec does not read the file's format
      * @throws dev.avatar4j.InvalidInputException if the file is broken
      */
@@ -86,6 +104,9 @@ public interface MediaCodec {
      * long input at once. The default decodes the whole file with {@code readAudio}; codecs that
      * decode incrementally override it.
      *
+     * @param file the audio file
+     * @param sampleRate the sample rate wanted, in Hz, positive
+     * @return the stream, which the caller must close
      * @throws UnsupportedMediaException if this codec does not read the file's format (exactly
      *         when {@code readAudio} would throw it)
      * @throws dev.avatar4j.InvalidInputException if the file is broken
@@ -102,6 +123,10 @@ public interface MediaCodec {
      * {@code accept} returns: the sink converts or copies what it needs during {@code accept} and
      * keeps no reference to the frame.
      *
+     * @param out the file to write; its extension may choose the container
+     * @param spec frame size and rate, the audio to mux, and the encoding settings
+     * @return the sink; the caller feeds it frames of {@code spec}'s size, then completes it (or
+     *         aborts it) and closes it
      * @throws UnsupportedMediaException if this codec cannot write video
      */
     FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException;

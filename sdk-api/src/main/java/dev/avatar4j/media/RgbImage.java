@@ -22,7 +22,17 @@ public final class RgbImage {
         this.rgb = rgb;
     }
 
-    /** An image holding a copy of {@code rgb} ({@code width*height*3} bytes). */
+    /**
+     * An image holding a copy of {@code rgb}, so later changes to the array do not affect it.
+     *
+     * @param width width in pixels, positive
+     * @param height height in pixels, positive
+     * @param rgb packed 8-bit RGB pixels, row-major without padding: exactly
+     *            {@code width * height * 3} bytes; not null
+     * @return the new image
+     * @throws IllegalArgumentException if a size is not positive or {@code rgb} has the wrong length
+     * @throws NullPointerException if {@code rgb} is null
+     */
     public static RgbImage of(int width, int height, byte[] rgb) {
         return new RgbImage(width, height, Objects.requireNonNull(rgb, "rgb").clone());
     }
@@ -30,12 +40,28 @@ public final class RgbImage {
     /**
      * An image over {@code rgb} without copying it. The caller hands the array over and must not
      * modify it afterwards (decoders use this to avoid one copy per image).
+     *
+     * @param width width in pixels, positive
+     * @param height height in pixels, positive
+     * @param rgb packed 8-bit RGB pixels, row-major without padding: exactly
+     *            {@code width * height * 3} bytes; not null, and owned by the image from now on
+     * @return the new image, backed by {@code rgb}
+     * @throws IllegalArgumentException if a size is not positive or {@code rgb} has the wrong length
+     * @throws NullPointerException if {@code rgb} is null
      */
     public static RgbImage ofOwned(int width, int height, byte[] rgb) {
         return new RgbImage(width, height, Objects.requireNonNull(rgb, "rgb"));
     }
 
-    /** Converts any {@link BufferedImage} (alpha is dropped, not composited). */
+    /**
+     * Converts any {@link BufferedImage} to 8-bit sRGB (alpha is dropped, not composited onto a
+     * background). The pixels are copied.
+     *
+     * @param img the image, of any type; not null
+     * @return a new image of the same size
+     * @throws NullPointerException if {@code img} is null
+     * @throws ArithmeticException if {@code width * height * 3} overflows an {@code int}
+     */
     public static RgbImage fromBufferedImage(BufferedImage img) {
         Objects.requireNonNull(img, "img");
         int w = img.getWidth();
@@ -55,15 +81,32 @@ public final class RgbImage {
         return new RgbImage(w, h, out);
     }
 
+    /**
+     * The width.
+     *
+     * @return width in pixels, at least 1
+     */
     public int width() {
         return width;
     }
 
+    /**
+     * The height.
+     *
+     * @return height in pixels, at least 1
+     */
     public int height() {
         return height;
     }
 
-    /** Pixel (x, y) as {@code 0xRRGGBB}. */
+    /**
+     * One pixel.
+     *
+     * @param x column, 0 (left) to {@code width() - 1}
+     * @param y row, 0 (top) to {@code height() - 1}
+     * @return the pixel as {@code 0xRRGGBB} (the top byte is 0)
+     * @throws IndexOutOfBoundsException if {@code x} or {@code y} is outside the image
+     */
     public int rgb(int x, int y) {
         Objects.checkIndex(x, width);
         Objects.checkIndex(y, height);
@@ -71,7 +114,15 @@ public final class RgbImage {
         return (rgb[i] & 0xff) << 16 | (rgb[i + 1] & 0xff) << 8 | (rgb[i + 2] & 0xff);
     }
 
-    /** Channel {@code c} (0 = R, 1 = G, 2 = B) of pixel (x, y), 0..255. */
+    /**
+     * One channel of one pixel.
+     *
+     * @param x column, 0 (left) to {@code width() - 1}
+     * @param y row, 0 (top) to {@code height() - 1}
+     * @param c channel: 0 = red, 1 = green, 2 = blue
+     * @return the channel value, 0..255
+     * @throws IndexOutOfBoundsException if {@code x}, {@code y} or {@code c} is out of range
+     */
     public int channel(int x, int y, int c) {
         Objects.checkIndex(x, width);
         Objects.checkIndex(y, height);
@@ -79,17 +130,30 @@ public final class RgbImage {
         return rgb[(y * width + x) * 3 + c] & 0xff;
     }
 
-    /** Read-only view of the packed RGB bytes. */
+    /**
+     * The pixels without copying them.
+     *
+     * @return a read-only buffer over the packed RGB bytes ({@code width * height * 3}, row-major),
+     *         positioned at 0
+     */
     public ByteBuffer pixels() {
         return ByteBuffer.wrap(rgb).asReadOnlyBuffer();
     }
 
-    /** A copy of the packed RGB bytes. */
+    /**
+     * The pixels as a new array.
+     *
+     * @return a copy of the packed RGB bytes ({@code width * height * 3}, row-major), free to modify
+     */
     public byte[] toRgbArray() {
         return rgb.clone();
     }
 
-    /** The image as a new {@link BufferedImage#TYPE_INT_RGB}. */
+    /**
+     * Converts to AWT.
+     *
+     * @return a new {@link BufferedImage#TYPE_INT_RGB} image of the same size and pixels
+     */
     public BufferedImage toBufferedImage() {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         int[] row = new int[width];

@@ -8,6 +8,12 @@ package dev.avatar4j.media;
 public class UnsupportedMediaException extends Exception {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception.
+     *
+     * @param message what the codec does not handle (e.g. the format or operation), for the error
+     *                the SDK reports when no codec handles the file
+     */
     public UnsupportedMediaException(String message) {
         super(message);
     }

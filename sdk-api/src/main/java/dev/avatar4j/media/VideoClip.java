@@ -38,7 +38,11 @@ public record VideoClip(int width, int height, int fps, List<RgbImage> frames) {
         }
     }
 
-    /** @return the number of frames */
+    /**
+     * The length of the clip in frames.
+     *
+     * @return the number of frames, at least 1
+     */
     public int frameCount() {
         return frames.size();
     }

@@ -81,7 +81,11 @@ public record VideoSpec(int width, int height, int fps, AudioClip audio, Path au
         return new VideoSpec(width, height, fps, audio, audioFile, audioStream, quality, bitrate);
     }
 
-    /** The quality to encode at: {@link #quality()}, or {@link #DEFAULT_QUALITY} when it is 0. */
+    /**
+     * The quality to encode at.
+     *
+     * @return {@link #quality()}, or {@link #DEFAULT_QUALITY} when it is 0
+     */
     public int effectiveQuality() {
         return quality == 0 ? DEFAULT_QUALITY : quality;
     }

@@ -14,13 +14,25 @@ import java.util.Objects;
  */
 public interface VideoStream extends AutoCloseable {
 
-    /** @return frame width in pixels (of the upright frames) */
+    /**
+     * The frame width.
+     *
+     * @return frame width in pixels (of the upright frames)
+     */
     int width();
 
-    /** @return frame height in pixels (of the upright frames) */
+    /**
+     * The frame height.
+     *
+     * @return frame height in pixels (of the upright frames)
+     */
     int height();
 
-    /** @return frames per second */
+    /**
+     * The constant frame rate the frames are delivered at (the rate asked for, not the source's).
+     *
+     * @return frames per second
+     */
     int fps();
 
     /**

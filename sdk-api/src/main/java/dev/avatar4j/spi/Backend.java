@@ -8,10 +8,18 @@ import java.nio.file.Path;
  */
 public interface Backend extends AutoCloseable {
 
-    /** Short stable name, e.g. {@code onnx} or {@code tensorrt}. */
+    /**
+     * The backend's name, as reported by {@link dev.avatar4j.AvatarModel#backendName()}.
+     *
+     * @return a short stable name, e.g. {@code onnx} or {@code tensorrt}
+     */
     String name();
 
-    /** A one-line description of the device and runtime in use, e.g. {@code ONNX Runtime 1.29.0 (CPU, 2 threads)}. */
+    /**
+     * The device and runtime in use, for logs and diagnostics.
+     *
+     * @return a one-line description, e.g. {@code ONNX Runtime 1.29.0 (CPU, 2 threads)}
+     */
     String description();
 
     /**
@@ -23,6 +31,7 @@ public interface Backend extends AutoCloseable {
      *
      * @param graph   the graph's verified bytes and external data
      * @param options session options
+     * @return the open session; the caller owns it and must close it
      * @throws dev.avatar4j.BackendException when the runtime cannot load it
      * @throws dev.avatar4j.BundleException when external data changed since it was verified
      */
@@ -34,7 +43,9 @@ public interface Backend extends AutoCloseable {
      *
      * @param graphFile an ONNX graph file
      * @param options   session options
-     * @throws dev.avatar4j.BackendException when the runtime cannot load it
+     * @return the open session; the caller owns it and must close it
+     * @throws dev.avatar4j.BackendException when the runtime cannot load it, or the file does not
+     *                                       exist
      */
     default GraphSession open(Path graphFile, SessionOptions options) {
         if (!java.nio.file.Files.isRegularFile(graphFile)) {

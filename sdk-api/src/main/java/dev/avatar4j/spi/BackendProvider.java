@@ -10,18 +10,31 @@ package dev.avatar4j.spi;
  */
 public interface BackendProvider {
 
-    /** Short stable name users select it by, e.g. {@code onnx}. */
+    /**
+     * The name users select this backend by.
+     *
+     * @return a short stable name, e.g. {@code onnx}; the same as its {@link Backend#name()}
+     */
     String name();
 
-    /** Preference order: lower is preferred (TensorRT 10, ONNX CUDA 20, ONNX CPU 30). */
+    /**
+     * The preference order when no backend is named.
+     *
+     * @return the rank; lower is preferred (TensorRT 10, ONNX CUDA 20, ONNX CPU 30)
+     */
     int rank();
 
-    /** Checks cheaply and honestly whether this backend can run on this machine. Never throws. */
+    /**
+     * Checks cheaply and honestly whether this backend can run on this machine. Never throws.
+     *
+     * @return whether it is available, with what was found or exactly what is missing
+     */
     BackendProbe probe();
 
     /**
      * Creates the backend.
      *
+     * @return a new backend; the caller owns it and must close it
      * @throws dev.avatar4j.BackendException when it cannot start
      */
     Backend create();

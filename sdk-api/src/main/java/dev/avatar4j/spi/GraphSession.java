@@ -16,10 +16,18 @@ import java.util.Set;
  */
 public interface GraphSession extends AutoCloseable {
 
-    /** The graph's inputs in declaration order. */
+    /**
+     * The graph's inputs.
+     *
+     * @return the declared inputs in declaration order, unmodifiable
+     */
     List<TensorSpec> inputs();
 
-    /** The graph's outputs in declaration order. */
+    /**
+     * The graph's outputs.
+     *
+     * @return the declared outputs in declaration order, unmodifiable
+     */
     List<TensorSpec> outputs();
 
     /**
@@ -59,7 +67,11 @@ public interface GraphSession extends AutoCloseable {
         }
     }
 
-    /** Whether {@link #run} may be called from several threads at once. */
+    /**
+     * Whether {@link #run} may be called from several threads at once.
+     *
+     * @return {@code true} if concurrent runs are safe; otherwise the engine serialises them
+     */
     boolean isThreadSafe();
 
     /** Frees the session's native resources. */

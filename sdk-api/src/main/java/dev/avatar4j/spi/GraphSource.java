@@ -57,7 +57,9 @@ public final class GraphSource {
          * Reads the whole file into memory allocated from {@code arena}, checking the size and the
          * digest of exactly the bytes read.
          *
-         * @throws BundleException when the file changed since it was verified
+         * @param arena the arena to allocate from (its lifetime is the segment's)
+         * @return the file's verified content, exactly {@link #size()} bytes, 64-byte aligned
+         * @throws BundleException when the file changed since it was verified, or cannot be read
          */
         public MemorySegment load(Arena arena) {
             MemorySegment seg = arena.allocate(Math.max(1, size), 64).asSlice(0, size);
@@ -91,7 +93,9 @@ public final class GraphSource {
          * Copies the file to {@code target} (which must not exist), checking the digest of the bytes
          * copied; {@code target} is deleted when they do not match.
          *
-         * @throws BundleException when the file changed since it was verified
+         * @param target the file to create; must not exist
+         * @throws BundleException when the file changed since it was verified, or cannot be read or
+         *                         copied (also when {@code target} exists)
          */
         public void copyTo(Path target) {
             MessageDigest md = sha256Digest();
@@ -146,6 +150,11 @@ public final class GraphSource {
             dims = dims.clone();
         }
 
+        /**
+         * The shape.
+         *
+         * @return a copy of the dimensions
+         */
         @Override
         public long[] dims() {
             return dims.clone();
@@ -153,11 +162,15 @@ public final class GraphSource {
     }
 
     /**
+     * Describes a verified graph.
+     *
      * @param path            where the graph lies (for names in messages and per-file settings; never reopened)
      * @param bytes           the verified graph bytes (kept, not copied: the caller must not modify them)
      * @param sha256          their digest
      * @param externalFiles   the external-data files the graph names, each verified on use
      * @param externalTensors the initializers whose data lies in those files
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if a tensor names a location none of the files has
      */
     public GraphSource(Path path, byte[] bytes, String sha256, List<ExternalFile> externalFiles,
                        List<ExternalTensor> externalTensors) {
@@ -173,37 +186,66 @@ public final class GraphSource {
         }
     }
 
-    /** Where the graph lies; for messages and per-file settings only (never reopen it). */
+    /**
+     * Where the graph lies; for messages and per-file settings only (never reopen it).
+     *
+     * @return the graph file's path
+     */
     public Path path() {
         return path;
     }
 
-    /** The graph's file name. */
+    /**
+     * The graph's file name, for messages.
+     *
+     * @return the last element of {@link #path()}
+     */
     public String name() {
         return String.valueOf(path.getFileName());
     }
 
-    /** The verified graph bytes (shared, not a copy: do not modify). */
+    /**
+     * The graph itself.
+     *
+     * @return the verified graph bytes (shared, not a copy: do not modify)
+     */
     public byte[] bytes() {
         return bytes;
     }
 
-    /** The lowercase hex sha256 of {@link #bytes()}. */
+    /**
+     * The digest of the graph bytes.
+     *
+     * @return the lowercase hex sha256 of {@link #bytes()}
+     */
     public String sha256() {
         return sha256;
     }
 
-    /** The external-data files the graph names (empty for a self-contained graph). */
+    /**
+     * The external-data files the graph names.
+     *
+     * @return the files, unmodifiable (empty for a self-contained graph)
+     */
     public List<ExternalFile> externalFiles() {
         return externalFiles;
     }
 
-    /** The initializers whose data lies in {@link #externalFiles()}. */
+    /**
+     * The initializers whose data lies in {@link #externalFiles()}.
+     *
+     * @return the tensors, unmodifiable (empty for a self-contained graph)
+     */
     public List<ExternalTensor> externalTensors() {
         return externalTensors;
     }
 
-    /** The external file for {@code location}, or {@code null}. */
+    /**
+     * Looks up an external file by the name the graph uses for it.
+     *
+     * @param location the location as the graph names it
+     * @return the external file, or {@code null} if the graph names no such file
+     */
     public ExternalFile externalFile(String location) {
         for (ExternalFile f : externalFiles) {
             if (f.location().equals(location)) {
@@ -213,7 +255,11 @@ public final class GraphSource {
         return null;
     }
 
-    /** A digest of the graph and all its external data (e.g. for an engine cache key). */
+    /**
+     * A digest of the graph and all its external data (e.g. for an engine cache key).
+     *
+     * @return a lowercase hex sha256; {@link #sha256()} for a self-contained graph
+     */
     public String contentSha256() {
         if (externalFiles.isEmpty()) {
             return sha256;

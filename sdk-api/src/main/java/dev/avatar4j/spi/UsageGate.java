@@ -24,7 +24,11 @@ public final class UsageGate {
     private boolean closing;
     private boolean done;
 
-    /** @param release frees the resource; run once, by whichever thread sees the last usage end after close */
+    /**
+     * Creates an open gate with no call in flight.
+     *
+     * @param release frees the resource; run once, by whichever thread sees the last usage end after close
+     */
     public UsageGate(Runnable release) {
         this.release = release;
     }
@@ -63,7 +67,12 @@ public final class UsageGate {
         }
     }
 
-    /** Whether {@link #close()} has been called. */
+    /**
+     * Whether the gate is closed.
+     *
+     * @return {@code true} once {@link #close()} has been called (the resource may still be in use
+     *         by calls in flight)
+     */
     public boolean isClosed() {
         lock.lock();
         try {
@@ -73,7 +82,11 @@ public final class UsageGate {
         }
     }
 
-    /** Number of calls in flight. */
+    /**
+     * The calls in flight.
+     *
+     * @return the number of successful {@link #enter()}s not yet matched by {@link #exit()}
+     */
     public int inFlight() {
         lock.lock();
         try {

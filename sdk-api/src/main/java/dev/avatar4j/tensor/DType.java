@@ -15,7 +15,11 @@ public enum DType {
         this.byteSize = byteSize;
     }
 
-    /** Bytes per element. */
+    /**
+     * The size of one element.
+     *
+     * @return bytes per element: 4, 2 or 8
+     */
     public int byteSize() {
         return byteSize;
     }

@@ -36,7 +36,17 @@ public final class Tensor implements AutoCloseable {
         this.arena = arena;
     }
 
-    /** Allocates a zero-filled tensor that owns its memory. */
+    /**
+     * Allocates a zero-filled tensor that owns its memory (a shared arena: usable from any thread,
+     * freed by {@link #close()}).
+     *
+     * @param dtype the element type; not null
+     * @param shape the dimensions, each at least 0 (none for a scalar); copied
+     * @return the new owning tensor; the caller must close it
+     * @throws IllegalArgumentException if a dimension is negative
+     * @throws ArithmeticException if the size in bytes overflows a {@code long}
+     * @throws OutOfMemoryError if the native memory cannot be allocated
+     */
     public static Tensor allocate(DType dtype, long... shape) {
         Objects.requireNonNull(dtype, "dtype");
         long[] s = checkShape(shape);
@@ -53,7 +63,17 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Wraps existing memory without taking ownership; the segment must be at least as large as the shape needs. */
+    /**
+     * Wraps existing memory without taking ownership: the view is valid as long as {@code segment}
+     * is, and {@link #close()} does not free it. The data is read in native byte order.
+     *
+     * @param segment the memory, at least {@code elementCount(shape) * dtype.byteSize()} bytes
+     *                (the view covers exactly that many from its start); not null
+     * @param dtype the element type; not null
+     * @param shape the dimensions, each at least 0 (none for a scalar); copied
+     * @return a view over {@code segment}
+     * @throws IllegalArgumentException if a dimension is negative or {@code segment} is too small
+     */
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(dtype, "dtype");
@@ -66,7 +86,15 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(dtype, s, segment.asSlice(0, bytes), null);
     }
 
-    /** A float32 tensor holding a copy of {@code values}. */
+    /**
+     * A float32 tensor holding a copy of {@code values}.
+     *
+     * @param values the elements in row-major order; exactly {@code elementCount(shape)} of them
+     * @param shape the dimensions, each at least 0 (none for a scalar); copied
+     * @return a new owning tensor; the caller must close it
+     * @throws IllegalArgumentException if the number of values does not match the shape, or a
+     *                                  dimension is negative
+     */
     public static Tensor ofFloats(float[] values, long... shape) {
         Tensor t = allocate(DType.FLOAT32, shape);
         if (t.elementCount() != values.length) {
@@ -78,7 +106,15 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    /** An int64 tensor holding a copy of {@code values}. */
+    /**
+     * An int64 tensor holding a copy of {@code values}.
+     *
+     * @param values the elements in row-major order; exactly {@code elementCount(shape)} of them
+     * @param shape the dimensions, each at least 0 (none for a scalar); copied
+     * @return a new owning tensor; the caller must close it
+     * @throws IllegalArgumentException if the number of values does not match the shape, or a
+     *                                  dimension is negative
+     */
     public static Tensor ofLongs(long[] values, long... shape) {
         Tensor t = allocate(DType.INT64, shape);
         if (t.elementCount() != values.length) {
@@ -100,7 +136,13 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
-    /** Number of elements of a shape (1 for a scalar). */
+    /**
+     * Number of elements of a shape.
+     *
+     * @param shape the dimensions
+     * @return the product of the dimensions: 1 for a scalar (empty shape), 0 if any dimension is 0
+     * @throws ArithmeticException if the product overflows a {@code long}
+     */
     public static long elementCount(long[] shape) {
         long n = 1;
         for (long d : shape) {
@@ -109,43 +151,90 @@ public final class Tensor implements AutoCloseable {
         return n;
     }
 
+    /**
+     * The element type.
+     *
+     * @return the type of every element
+     */
     public DType dtype() {
         return dtype;
     }
 
-    /** A copy of the shape. */
+    /**
+     * The shape.
+     *
+     * @return a copy of the dimensions (empty for a scalar), free to modify
+     */
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Dimension {@code i} of the shape. */
+    /**
+     * One dimension of the shape.
+     *
+     * @param i the axis, 0 to {@code rank() - 1}
+     * @return the size of axis {@code i}
+     * @throws ArrayIndexOutOfBoundsException if {@code i} is not a valid axis
+     */
     public long dim(int i) {
         return shape[i];
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank, 0 for a scalar
+     */
     public int rank() {
         return shape.length;
     }
 
+    /**
+     * The number of elements.
+     *
+     * @return the product of the dimensions (1 for a scalar)
+     */
     public long elementCount() {
         return elementCount(shape);
     }
 
+    /**
+     * The size of the data.
+     *
+     * @return size in bytes: {@code elementCount() * dtype().byteSize()}
+     */
     public long byteSize() {
         return segment.byteSize();
     }
 
-    /** The memory of this tensor, exactly {@link #byteSize()} bytes. */
+    /**
+     * The memory of this tensor, for zero-copy exchange with native code.
+     *
+     * @return the segment, exactly {@link #byteSize()} bytes; not valid after an owning tensor is
+     *         closed
+     */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** A direct {@link ByteBuffer} over the same memory in native order (zero-copy). */
+    /**
+     * The memory as a {@link ByteBuffer} (zero-copy).
+     *
+     * @return a direct buffer over the same memory, in native byte order, {@link #byteSize()} bytes
+     */
     public ByteBuffer asByteBuffer() {
         return segment.asByteBuffer().order(ByteOrder.nativeOrder());
     }
 
-    /** Reads element {@code i} as float (float16 and int64 are converted). */
+    /**
+     * Reads one element as a float (float16 is widened exactly; int64 is rounded to the nearest
+     * float).
+     *
+     * @param i the flat (row-major) index, 0 to {@code elementCount() - 1}
+     * @return the element's value
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     * @throws IllegalStateException if an owning tensor has been closed
+     */
     public float getFloat(long i) {
         return switch (dtype) {
             case FLOAT32 -> segment.getAtIndex(ValueLayout.JAVA_FLOAT, i);
@@ -154,7 +243,15 @@ public final class Tensor implements AutoCloseable {
         };
     }
 
-    /** Writes element {@code i} from a float (rounded to the tensor's type). */
+    /**
+     * Writes one element from a float, converted to the tensor's type (rounded to the nearest
+     * float16; truncated toward zero for int64).
+     *
+     * @param i the flat (row-major) index, 0 to {@code elementCount() - 1}
+     * @param v the value
+     * @throws IndexOutOfBoundsException if {@code i} is out of range
+     * @throws IllegalStateException if an owning tensor has been closed
+     */
     public void setFloat(long i, float v) {
         switch (dtype) {
             case FLOAT32 -> segment.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
@@ -163,7 +260,13 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Copies all elements to a new float array (converting float16/int64). */
+    /**
+     * Copies all elements to a new float array, converted as by {@link #getFloat(long)}.
+     *
+     * @return the elements in row-major order
+     * @throws IllegalStateException if the tensor has more than {@link Integer#MAX_VALUE} elements,
+     *                               or an owning tensor has been closed
+     */
     public float[] toFloatArray() {
         long n = elementCount();
         if (n > Integer.MAX_VALUE) {
@@ -179,7 +282,12 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** Whether this tensor owns (and will free) its memory. */
+    /**
+     * Whether this tensor owns its memory.
+     *
+     * @return {@code true} if created by {@link #allocate} (or {@code ofFloats}/{@code ofLongs}) and
+     *         freed by {@link #close()}; {@code false} for a view made by {@link #wrap}
+     */
     public boolean ownsMemory() {
         return arena != null;
     }
