@@ -188,7 +188,7 @@ public final class Generation {
         if (t instanceof OutOfMemoryError) {
             return new AvatarException("out of memory: use a smaller size or fewer frames, or give the JVM more memory", t);
         }
-        return new AvatarException("generation failed: " + t, t);
+        return new AvatarException(FailureMessages.of(t, "generation failed"), t);
     }
 
     private void endFrames(Object marker) {
@@ -463,7 +463,8 @@ public final class Generation {
                 try {
                     l.onFrame(frame);
                 } catch (RuntimeException e) {
-                    throw new AvatarException("frame listener failed on frame " + frame.index() + ": " + e, e);
+                    throw new AvatarException("frame listener failed on frame " + frame.index() + ": "
+                            + FailureMessages.of(e, "no detail"), e);
                 }
             }
             if (sink != null) {
@@ -528,7 +529,7 @@ public final class Generation {
                 try {
                     l.onProgress(p);
                 } catch (RuntimeException e) {
-                    throw new AvatarException("progress listener failed: " + e, e);
+                    throw new AvatarException("progress listener failed: " + FailureMessages.of(e, "no detail"), e);
                 }
             }
         }

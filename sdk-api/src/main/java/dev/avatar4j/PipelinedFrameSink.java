@@ -168,6 +168,6 @@ final class PipelinedFrameSink implements FrameSink {
         if (t instanceof Error e) {
             throw e;
         }
-        throw new AvatarException("frame sink failed: " + t, t);
+        throw new AvatarException("frame sink failed: " + FailureMessages.of(t, "no detail"), t);
     }
 }

@@ -5,7 +5,10 @@ import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_AUDIO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_CHANNEL_ORDER_UNSPEC;
 import static org.bytedeco.ffmpeg.global.avutil.AV_TIME_BASE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
+import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_DBL;
+import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_DBLP;
 import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
+import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLTP;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_compare;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_default;
@@ -18,6 +21,7 @@ import static org.bytedeco.ffmpeg.global.swresample.swr_get_out_samples;
 import static org.bytedeco.ffmpeg.global.swresample.swr_init;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.engine.AudioSamples;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import org.bytedeco.ffmpeg.avformat.AVFormatContext;
@@ -26,6 +30,7 @@ import org.bytedeco.ffmpeg.avutil.AVChannelLayout;
 import org.bytedeco.ffmpeg.avutil.AVFrame;
 import org.bytedeco.ffmpeg.avutil.AVRational;
 import org.bytedeco.ffmpeg.swresample.SwrContext;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.slf4j.Logger;
@@ -68,6 +73,11 @@ final class FfmpegAudioDecoder implements AutoCloseable {
     private AVFrame pending;
     private boolean eof;
     private boolean done;
+    /** Interleaved samples decoded so far (at the file's rate), for the index in a bad-sample error. */
+    private long decodedSamples;
+    private float[] checkBuffer = new float[0];
+    private float[] planeBuffer = new float[0];
+    private double[] doubleBuffer = new double[0];
     private boolean closed;
 
     /**
@@ -268,6 +278,7 @@ final class FfmpegAudioDecoder implements AutoCloseable {
     }
 
     private int convert(AVFrame af) {
+        checkDecoded(af);
         int need = swr_get_out_samples(swr, af.nb_samples());
         ensureCapacity(need);
         int n = swr_convert(swr, outPlanes, outCapacity, af.extended_data(), af.nb_samples());
@@ -275,6 +286,58 @@ final class FfmpegAudioDecoder implements AutoCloseable {
             throw new InvalidInputException("cannot convert the audio of " + file + ": swr_convert error " + n);
         }
         return n;
+    }
+
+    /**
+     * Checks the decoded float or double samples of {@code af} ({@link AudioSamples#check}) before
+     * the resampler sees them: mixing and resampling turn +Inf into NaN and spread one bad sample
+     * over its neighbours, so the check after them could not report what the file holds. Indices
+     * count interleaved samples at the file's own rate, as the JDK decoder's do. Integer formats
+     * cannot hold a bad value.
+     */
+    private void checkDecoded(AVFrame af) {
+        int format = af.format();
+        boolean planar = format == AV_SAMPLE_FMT_FLTP || format == AV_SAMPLE_FMT_DBLP;
+        boolean dbl = format == AV_SAMPLE_FMT_DBL || format == AV_SAMPLE_FMT_DBLP;
+        if (!(planar || dbl || format == AV_SAMPLE_FMT_FLT)) {
+            return;
+        }
+        int channels = Math.max(1, af.ch_layout().nb_channels());
+        int frames = af.nb_samples();
+        int total = frames * channels;
+        if (checkBuffer.length < total) {
+            checkBuffer = new float[total];
+        }
+        float[] inter = checkBuffer;
+        int planes = planar ? channels : 1;
+        int perPlane = planar ? frames : total;
+        for (int p = 0; p < planes; p++) {
+            org.bytedeco.javacpp.BytePointer data = af.extended_data(p);
+            if (dbl) {
+                if (doubleBuffer.length < perPlane) {
+                    doubleBuffer = new double[perPlane];
+                }
+                new DoublePointer(data).get(doubleBuffer, 0, perPlane);
+                for (int i = 0; i < perPlane; i++) {
+                    double d = doubleBuffer[i]; // a finite double beyond float range stays finite
+                    float v = Double.isFinite(d) && Math.abs(d) > Float.MAX_VALUE
+                            ? Math.copySign(Float.MAX_VALUE, (float) d) : (float) d;
+                    inter[planar ? i * channels + p : i] = v;
+                }
+            } else if (planar) {
+                if (planeBuffer.length < perPlane) {
+                    planeBuffer = new float[perPlane];
+                }
+                new FloatPointer(data).get(planeBuffer, 0, perPlane);
+                for (int i = 0; i < perPlane; i++) {
+                    inter[i * channels + p] = planeBuffer[i];
+                }
+            } else {
+                new FloatPointer(data).get(inter, 0, perPlane);
+            }
+        }
+        AudioSamples.check(inter, 0, total, decodedSamples, "audio " + file);
+        decodedSamples += total;
     }
 
     private int flush() {

@@ -131,6 +131,29 @@ class FfmpegAudioTest {
                 .hasMessageContaining("non-finite");
     }
 
+    /**
+     * Issue 22 item 10: an infinite sample in a float file decoded by FFmpeg is reported as what the
+     * file holds, at its index in the file, not as the NaN the resampler or the down-mix makes of it.
+     */
+    @ParameterizedTest(name = "{0} Hz, {1} channels, {2}")
+    @CsvSource({"22050, 1, Infinity", "16000, 2, -Infinity", "48000, 2, 1e30"})
+    void aBadSampleIsReportedAsDecodedNotAsResampled(int rate, int channels, float bad) throws Exception {
+        float[] left = MediaFixtures.sine(1000, 0.5, 16000, 0.5);
+        float[] right = MediaFixtures.sine(1000, 0.5, 16000, 0.5);
+        (channels == 1 ? left : right)[4000] = bad;
+        Path f = channels == 1 ? MediaFixtures.writeWav(dir.resolve("bad.wav"), 16000, true, left)
+                : MediaFixtures.writeWav(dir.resolve("bad.wav"), 16000, true, left, right);
+        String what = Float.isInfinite(bad) ? (bad > 0 ? "(+Inf)" : "(-Inf)") : "(" + bad + ";";
+        long index = channels == 1 ? 4000 : 2 * 4000 + 1; // interleaved, at the file's rate
+        assertThatThrownBy(() -> codec.readAudio(f, rate))
+                .isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining("audio " + f)
+                .hasMessageContaining(what)
+                .hasMessageContaining("at index " + index)
+                .hasMessageNotContaining("NaN");
+        assertThatThrownBy(() -> codec.countAudio(f, rate)).hasMessageContaining(what);
+    }
+
     @Test
     void imageHasNoAudioStream() throws Exception {
         Path f = dir.resolve("pic.png");

@@ -198,9 +198,11 @@ public final class Avatar4jCli implements Runnable {
     /** Maps a failure to its exit code and reports it in one line. */
     int handleFailure(Throwable e) {
         int code = exitCode(e);
-        String message = e.getMessage() == null || e.getMessage().isBlank() ? e.toString() : e.getMessage();
+        String message = messageOf(e);
         if (code == EXIT_UNEXPECTED) {
-            message = "unexpected error: " + e;
+            message = "unexpected error: " + (message == null ? "no detail" : message) + " (-v prints the stack trace)";
+        } else if (message == null) {
+            message = "failed with no detail (-v prints the stack trace)";
         }
         if (outOfMemory(e)) {
             message = (e instanceof OutOfMemoryError ? "out of memory (" + message + ")" : message)
@@ -209,6 +211,22 @@ public final class Avatar4jCli implements Runnable {
         }
         report(message, e);
         return code;
+    }
+
+    /**
+     * What to tell the user about {@code e}: its own message, never a Java class name; a wrapper
+     * that only repeats its cause's {@code toString()} gives way to the cause's message; null when
+     * no throwable in the chain says anything.
+     */
+    static String messageOf(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m == null || m.isBlank() || (t.getCause() != null && m.equals(t.getCause().toString()))) {
+                continue;
+            }
+            return m;
+        }
+        return null;
     }
 
     /** The exit code for a failure: see the class description. */

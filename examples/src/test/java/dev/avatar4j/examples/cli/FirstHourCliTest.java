@@ -122,4 +122,27 @@ class FirstHourCliTest {
         assertThat(cli.handleFailure(new OutOfMemoryError("Java heap space"))).isEqualTo(4);
         assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("avatar4j: out of memory (Java heap space)");
     }
+
+    @Test
+    void failuresAreReportedInTheirOwnWordsWithoutJavaClassNames() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Avatar4jCli cli = new Avatar4jCli(new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String full = "cannot write video /tmp/o.mp4: no space left on device (or quota exceeded) writing /tmp/o.part";
+        // how the SDK hands over a full disk: the writer's UncheckedIOException, chained
+        assertThat(cli.handleFailure(new dev.avatar4j.AvatarException(full,
+                new java.io.UncheckedIOException(full, new java.io.IOException("no space left on device")))))
+                .isEqualTo(4);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("avatar4j: " + full + System.lineSeparator());
+        err.reset();
+        // a wrapper whose message is only its cause's toString(), outside the SDK's exception types
+        assertThat(cli.handleFailure(new java.io.UncheckedIOException(
+                new java.nio.file.FileSystemException("/x/o.mp4: No space left on device")))).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("/x/o.mp4: No space left on device")
+                .doesNotContain("java.", "Exception");
+        err.reset();
+        assertThat(cli.handleFailure(new IllegalStateException())).isEqualTo(1);
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("avatar4j: unexpected error")
+                .doesNotContain("java.", "Exception");
+    }
 }

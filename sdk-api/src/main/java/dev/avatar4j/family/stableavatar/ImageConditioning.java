@@ -27,7 +27,11 @@ final class ImageConditioning implements AutoCloseable {
         this.y = y;
     }
 
-    static ImageConditioning compute(StableAvatarGraphs g, StableAvatarConfig cfg, GenerationRequest req) {
+    /**
+     * @param checkpoint called before each encoder (CLIP, then the VAE encoder); throws to cancel
+     */
+    static ImageConditioning compute(StableAvatarGraphs g, StableAvatarConfig cfg, GenerationRequest req,
+                                     Runnable checkpoint) {
         int w = req.width();
         int h = req.height();
         RgbImage img = ImageOps.resize(req.image(), w, h);
@@ -36,7 +40,9 @@ final class ImageConditioning implements AutoCloseable {
              Tensor pixels = Tensor.allocate(DType.FLOAT32, 1, 3, 224, 224)) {
             ImageOps.toSignedUnit(img, signed.segment());
             ImageOps.clipPreprocess(signed.segment(), h, w, pixels.segment());
+            checkpoint.run();
             clip = g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")).get("image_embeds");
+            checkpoint.run();
             Tensor y = encodeReference(g, cfg, signed, h, w);
             return new ImageConditioning(clip, y);
         } catch (RuntimeException e) {

@@ -148,7 +148,9 @@ public final class StableAvatarEngine implements FamilyEngine {
         ctx.activity("encoding prompt and image");
         ctx.checkpoint();
         Tensor positive = text.positive(r.prompt());
-        try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r);
+        // the front end runs up to three encoders before the first window: a cancel is honoured
+        // before each of them, not after all (issue 22 item 1)
+        try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r, ctx::checkpoint);
              WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
              GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
                      positive, image, audio, lh, lw);
