@@ -6,17 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.spi.Backend;
-import dev.avatar4j.spi.GraphSession;
-import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
-import dev.avatar4j.tensor.Tensor;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import dev.avatar4j.testing.CountingBackend;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,71 +19,19 @@ import org.junit.jupiter.api.Test;
  * whole speech.
  */
 class LatentSyncCancellationTest {
-    private static final AtomicInteger runs = new AtomicInteger();
     private static final AtomicBoolean cancelAfterFirstRun = new AtomicBoolean();
     private static final AtomicBoolean cancelled = new AtomicBoolean();
-    private static Backend backend;
+    private static CountingBackend backend;
     private static LatentSyncEngine engine;
-
-    /** Counts the runs of every session it opens, and cancels after the first when asked to. */
-    private static Backend counting(Backend inner) {
-        return new Backend() {
-            @Override
-            public String name() {
-                return inner.name();
-            }
-
-            @Override
-            public String description() {
-                return inner.description();
-            }
-
-            @Override
-            public GraphSession open(GraphSource graph, SessionOptions options) {
-                GraphSession s = inner.open(graph, options);
-                return new GraphSession() {
-                    @Override
-                    public List<TensorSpec> inputs() {
-                        return s.inputs();
-                    }
-
-                    @Override
-                    public List<TensorSpec> outputs() {
-                        return s.outputs();
-                    }
-
-                    @Override
-                    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> out) {
-                        Map<String, Tensor> r = s.run(in, out);
-                        runs.incrementAndGet();
-                        if (cancelAfterFirstRun.get()) {
-                            cancelled.set(true);
-                        }
-                        return r;
-                    }
-
-                    @Override
-                    public boolean isThreadSafe() {
-                        return s.isThreadSafe();
-                    }
-
-                    @Override
-                    public void close() {
-                        s.close();
-                    }
-                };
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
-        };
-    }
 
     @BeforeAll
     static void open() {
-        backend = counting(new OnnxBackendProvider().create());
+        backend = new CountingBackend(new OnnxBackendProvider().create());
+        backend.afterRun = n -> {
+            if (cancelAfterFirstRun.get()) {
+                cancelled.set(true);
+            }
+        };
         engine = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.BUNDLE), backend, SessionOptions.defaults());
     }
 
@@ -114,13 +54,13 @@ class LatentSyncCancellationTest {
 
     @Test
     void aCancelDuringTheAudioPassStopsItBeforeTheNextEncoderCall() {
-        runs.set(0);
+        backend.reset();
         cancelled.set(false);
         cancelAfterFirstRun.set(true);
         try {
             assertThatThrownBy(LatentSyncCancellationTest::dubTwoMinutes)
                     .isInstanceOf(GenerationCancelledException.class);
-            assertThat(runs.get()).as("encoder calls: the first, then the cancel").isEqualTo(1);
+            assertThat(backend.runs()).as("encoder calls: the first, then the cancel").isEqualTo(1);
         } finally {
             cancelAfterFirstRun.set(false);
         }
@@ -128,9 +68,9 @@ class LatentSyncCancellationTest {
 
     @Test
     void aCancelBeforeTheAudioPassRunsNoModelAtAll() {
-        runs.set(0);
+        backend.reset();
         cancelled.set(true);
         assertThatThrownBy(LatentSyncCancellationTest::dubTwoMinutes).isInstanceOf(GenerationCancelledException.class);
-        assertThat(runs.get()).isZero();
+        assertThat(backend.runs()).isZero();
     }
 }

@@ -8,16 +8,8 @@ import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.media.AudioClip;
-import dev.avatar4j.spi.Backend;
-import dev.avatar4j.spi.GraphSession;
-import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
-import dev.avatar4j.tensor.Tensor;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
+import dev.avatar4j.testing.CountingBackend;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,69 +18,9 @@ import org.junit.jupiter.api.Test;
  * before the next VAD model call, instead of after the whole audio (about 2 s per minute of audio).
  */
 class PreviewCancellationTest {
-    /** A backend that counts the runs of every session it opens. */
-    static final class Counting implements Backend {
-        final Backend inner;
-        final AtomicInteger runs = new AtomicInteger();
-        /** Called after every run with the count so far. */
-        volatile java.util.function.IntConsumer afterRun = n -> { };
-
-        Counting(Backend inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String name() {
-            return inner.name();
-        }
-
-        @Override
-        public String description() {
-            return inner.description();
-        }
-
-        @Override
-        public GraphSession open(GraphSource graph, SessionOptions options) {
-            GraphSession s = inner.open(graph, options);
-            return new GraphSession() {
-                @Override
-                public List<TensorSpec> inputs() {
-                    return s.inputs();
-                }
-
-                @Override
-                public List<TensorSpec> outputs() {
-                    return s.outputs();
-                }
-
-                @Override
-                public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
-                    Map<String, Tensor> out = s.run(inputs, outputs);
-                    afterRun.accept(runs.incrementAndGet());
-                    return out;
-                }
-
-                @Override
-                public boolean isThreadSafe() {
-                    return s.isThreadSafe();
-                }
-
-                @Override
-                public void close() {
-                    s.close();
-                }
-            };
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
-    }
-
     @Test
     void aCancelDuringTheVoicePrePassStopsItWithinOneModelCall() {
-        Counting backend = new Counting(PreviewFixtures.backend());
+        CountingBackend backend = new CountingBackend(PreviewFixtures.backend());
         try (PreviewEngine engine = PreviewEngine.open(Bundle.open(PreviewFixtures.BUNDLE), backend,
                 SessionOptions.defaults())) {
             float[] speech = PreviewFixtures.speech().samples();
@@ -116,7 +48,7 @@ class PreviewCancellationTest {
                 @Override
                 public void advance(Progress.Stage stage, long units) {
                     if (prePassFrom[0] < 0) { // the face is found: the pre-pass starts
-                        prePassFrom[0] = backend.runs.get();
+                        prePassFrom[0] = backend.runs();
                     }
                 }
 
@@ -130,7 +62,7 @@ class PreviewCancellationTest {
             assertThatThrownBy(() -> engine.generate(PreviewFixtures.request(PreviewFixtures.portrait(),
                     new AudioClip(minutes, 16_000), 256, 1), ctx)).isInstanceOf(GenerationCancelledException.class);
             assertThat(runsAtCancel[0]).as("the cancel came during the pre-pass").isPositive();
-            assertThat(backend.runs.get() - runsAtCancel[0]).as("model calls after the cancel").isLessThanOrEqualTo(1);
+            assertThat(backend.runs() - runsAtCancel[0]).as("model calls after the cancel").isLessThanOrEqualTo(1);
             assertThat(frames[0]).isZero();
         }
     }

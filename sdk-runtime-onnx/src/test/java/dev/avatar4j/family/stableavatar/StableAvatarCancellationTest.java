@@ -15,17 +15,10 @@ import dev.avatar4j.engine.NoiseSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.spi.Backend;
-import dev.avatar4j.spi.GraphSession;
-import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
-import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.testing.CountingBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -42,71 +35,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 class StableAvatarCancellationTest {
     private static final Path BUNDLE = Path.of("..", "models", "stableavatar-tiny");
     private static final Path PORTRAIT = Path.of("..", "examples", "media", "portrait.png");
-    private static final AtomicInteger runs = new AtomicInteger();
     private static final AtomicInteger cancelAfterRun = new AtomicInteger(-1);
     private static final AtomicBoolean cancelled = new AtomicBoolean();
-    private static Backend backend;
+    private static CountingBackend backend;
     private static FamilyEngine engine;
-
-    /** Counts the runs of every session it opens, and cancels after run number {@link #cancelAfterRun}. */
-    private static Backend counting(Backend inner) {
-        return new Backend() {
-            @Override
-            public String name() {
-                return inner.name();
-            }
-
-            @Override
-            public String description() {
-                return inner.description();
-            }
-
-            @Override
-            public GraphSession open(GraphSource graph, SessionOptions options) {
-                GraphSession s = inner.open(graph, options);
-                return new GraphSession() {
-                    @Override
-                    public List<TensorSpec> inputs() {
-                        return s.inputs();
-                    }
-
-                    @Override
-                    public List<TensorSpec> outputs() {
-                        return s.outputs();
-                    }
-
-                    @Override
-                    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> out) {
-                        Map<String, Tensor> r = s.run(in, out);
-                        if (runs.incrementAndGet() == cancelAfterRun.get()) {
-                            cancelled.set(true); // as if cancel() came while this model ran
-                        }
-                        return r;
-                    }
-
-                    @Override
-                    public boolean isThreadSafe() {
-                        return s.isThreadSafe();
-                    }
-
-                    @Override
-                    public void close() {
-                        s.close();
-                    }
-                };
-            }
-
-            @Override
-            public void close() {
-                inner.close();
-            }
-        };
-    }
 
     @BeforeAll
     static void open() {
         Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")), "tiny stableavatar bundle not generated");
-        backend = counting(new OnnxBackendProvider().create());
+        backend = new CountingBackend(new OnnxBackendProvider().create());
+        backend.afterRun = n -> {
+            if (n == cancelAfterRun.get()) {
+                cancelled.set(true); // as if cancel() came while this model ran
+            }
+        };
         engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults());
     }
 
@@ -150,13 +92,13 @@ class StableAvatarCancellationTest {
     @ParameterizedTest(name = "cancel during model call {0}")
     @ValueSource(ints = {1, 2, 3, 4})
     void aCancelDuringAModelCallRunsNoFurtherModel(int call) {
-        runs.set(0);
+        backend.reset();
         cancelled.set(false);
         cancelAfterRun.set(call);
         try {
             assertThatThrownBy(StableAvatarCancellationTest::generateTenSeconds)
                     .isInstanceOf(GenerationCancelledException.class);
-            assertThat(runs.get()).as("model calls: up to the one the cancel came in, none after").isEqualTo(call);
+            assertThat(backend.runs()).as("model calls: up to the one the cancel came in, none after").isEqualTo(call);
         } finally {
             cancelAfterRun.set(-1);
         }
