@@ -180,7 +180,7 @@ final class Report {
         StringBuilder s = new StringBuilder();
         s.append("Each point is one `bin/avatar4j generate` run as users run it: a fresh process, no "
                         + "`AVATAR4J_JAVA_OPTS` (nor `JDK_JAVA_OPTIONS`, `JAVA_TOOL_OPTIONS`, `MALLOC_ARENA_MAX`), so the "
-                        + "tool's own heap policy (README, Memory); the repository's portrait, speech from a 16-bit WAV "
+                        + "tool's own heap policy (docs/USER-GUIDE.md, memory); the repository's portrait, speech from a 16-bit WAV "
                         + "file (streamed), ").append(b.memorySteps).append(" steps, an MP4 written (`png`: plus "
                         + "`--png-dir`). Peak RSS = the process's maximum resident set (`/usr/bin/time` `%M`, else "
                         + "`VmHWM`): heap, JVM native, ONNX Runtime, FFmpeg and code together. The ratio is against the "
@@ -391,7 +391,7 @@ final class Report {
                 + "- `onnx-cuda` runs the ONNX Runtime backend with `-Davatar4j.onnx.cuda=true` (needs the "
                 + "`onnxruntime_gpu` build on the class path); `tensorrt` runs the TensorRT backend "
                 + "(`sdk-runtime-tensorrt`: needs the NVIDIA driver, TensorRT 10 and the avatar4j shim library, see "
-                + "README \"TensorRT\"; engines are built on first use and cached, so the warm-up generation pays "
+                + "docs/TENSORRT.md; engines are built on first use and cached, so the warm-up generation pays "
                 + "for the build and the measured ones do not).\n"
                 + "- `--precision` is recorded in the report and passed as `-Davatar4j.tensorrt.precision` for backends that "
                 + "build engines (TensorRT builder flags). ONNX Runtime runs a graph in the precision it was "

@@ -589,7 +589,7 @@ public final class LatentSyncEngine implements FamilyEngine {
      *
      * <p>Deliberate deviation: the bundle's {@code vae-encoder} returns the posterior mean, and the
      * mean is used; the reference draws {@code latent_dist.sample()}. The contract has no log-variance
-     * output to sample with, and the mean keeps a dub reproducible from its seed (README behaviour notes).
+     * output to sample with, and the mean keeps a dub reproducible from its seed (docs/BEHAVIOUR.md, dubbing).
      */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();
