@@ -2,7 +2,7 @@
 """Golden numbers for the LongCat-Video-Avatar 1.5 front end and sampler (avatar4j issue #5).
 
 Independent numpy/scipy re-implementations of the reference formulas in
-REFERENCE-ALGORITHMS.md §3 and §4.1 (sigma schedules, pyloudnorm's BS.1770 integrated loudness,
+docs/REFERENCE.md §3 and §4.1 (sigma schedules, pyloudnorm's BS.1770 integrated loudness,
 HF WhisperFeatureExtractor's 128-mel log-mel, torch's linear align_corners interpolation, the
 per-frame 5-position audio windows and the per-latent 8-position union). The Java tests read the
 file this script writes; CI never runs Python.

@@ -658,7 +658,7 @@ def tokenize(text, max_tokens=MAX_TOKENS):
 
 
 def audio_index_table(L, num_frames=81, F=F_LAT):
-    """The reference's per-latent-frame windows (REFERENCE-ALGORITHMS §1.1 step 7) as a gather table."""
+    """The reference's per-latent-frame windows (docs/REFERENCE.md §1.1 step 7) as a gather table."""
     tpf = L / num_frames
     half = int(tpf * 4 / 2)
     centres = [0] + [int(tpf * (4 * i - 1)) - 1 for i in range(1, F)]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference run of the LongCat-Video-Avatar 1.5 pipeline on the tiny bundle, for parity.
 
-Written from REFERENCE-ALGORITHMS.md §3 and §4.1 (and the numpy front end of
+Written from docs/REFERENCE.md §3 and §4.1 (and the numpy front end of
 tools/longcat_golden.py), not from the Java engine. The four graphs of models/longcat-avatar-tiny/
 are rebuilt as PyTorch modules with exactly the exported weights (make_tiny_longcat.build_models())
 and run directly; ONNX Runtime is not used.

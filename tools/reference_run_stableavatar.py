@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference run of the whole StableAvatar pipeline on the tiny bundle, for parity tests.
 
-Written from the formulas of REFERENCE-ALGORITHMS.md §1 (StableAvatar) and §4.2/§4.4, not from the
+Written from the formulas of docs/REFERENCE.md §1 (StableAvatar) and §4.2/§4.4, not from the
 Java engine. The six graphs of `models/stableavatar-tiny/` are rebuilt as PyTorch modules with
 exactly the exported weights (`make_tiny_stableavatar.build_models()`, deterministic from its seed)
 and run directly; ONNX Runtime is not used.
@@ -63,7 +63,7 @@ PORTRAIT = "examples/media/portrait.png"
 SPEECH = "examples/media/hello.wav"
 DEFAULT_OUT = os.path.join(ROOT, "sdk-runtime-onnx", "src", "test", "resources", "parity", "stableavatar")
 
-# --- constants of the reference (REFERENCE-ALGORITHMS §1) -----------------------------------------
+# --- constants of the reference (docs/REFERENCE.md §1) -----------------------------------------
 SR = 16000
 FPS = 25
 SAMPLES_PER_FRAME = SR // FPS          # 640

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/golden/alignment_golden.py
 
-A numpy replica of LatentSync's (HEAD) `transformation_from_points` as REFERENCE-ALGORITHMS §2 item 5
+A numpy replica of LatentSync's (HEAD) `transformation_from_points` as docs/REFERENCE.md §2 item 5
 describes it: centre both point sets, divide each by its np.std (over all coordinates), SVD of
 p1ᵀ·p2, R = (U·Vᵀ)ᵀ with the det < 0 fix (flip the last row of Vᵀ), M = [(s2/s1)R | c2 − (s2/s1)R c1];
 temporal smoothing adds bias = p2n[2] − p1n[2] (normalised coordinates), averaged 0.2·previous +

@@ -6,7 +6,7 @@ Run with Debian's torch (python3-torch 1.13):
     /usr/bin/python3 tools/golden/ddim_golden.py
 
 It replicates, with torch float32 tensors, what diffusers 0.32.2 DDIMScheduler does with LatentSync's
-configs/scheduler_config.json (REFERENCE-ALGORITHMS §2 "Sampler", Appendix A block G):
+configs/scheduler_config.json (docs/REFERENCE.md §2 "Sampler", Appendix A block G):
 
 - betas = linspace(sqrt(0.00085), sqrt(0.012), 1000, float32) ** 2   ("scaled_linear")
 - alphas_cumprod = cumprod(1 - betas)                                  (torch CPU cumprod)

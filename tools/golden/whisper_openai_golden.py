@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/golden/whisper_openai_golden.py
 
-openai-whisper's log_mel_spectrogram as LatentSync calls it (REFERENCE-ALGORITHMS §2 "Audio features",
+openai-whisper's log_mel_spectrogram as LatentSync calls it (docs/REFERENCE.md §2 "Audio features",
 §4.1): torch.stft over the WHOLE file (n_fft 400, hop 160, periodic Hann, center, reflect), |X|^2
 without the last frame, 80 Slaney mel filters (the librosa formula; equal to whisper's
 mel_filters.npz to 1.9e-9), log10(max(., 1e-10)), max(L, max(L) - 8) with the GLOBAL maximum,

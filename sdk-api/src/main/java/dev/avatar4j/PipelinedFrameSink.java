@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Runs a sink's {@link FrameSink#accept} on its own thread, so that encoding and muxing frame
  * {@code i} overlaps with generating frame {@code i + 1} instead of adding to the generation's wall
- * time (ARCHITECTURE §7 "a frame pipeline, not a final pass").
+ * time (docs/ARCHITECTURE.md §7 "a frame pipeline, not a final pass").
  *
  * <p><b>Buffers are recycled.</b> {@link #accept} copies the frame into a buffer of a small pool
  * and returns; the caller's frame is not referenced afterwards, so it dies young (it is usually

@@ -47,7 +47,7 @@ public record Region(double x, double y, double w, double h) {
 
     /**
      * The reference's default box of the first (left) of two persons given without boxes
-     * (REFERENCE-ALGORITHMS §3 "Multi-person"): the left half inset by a 10 % margin of its size,
+     * (docs/REFERENCE.md §3 "Multi-person"): the left half inset by a 10 % margin of its size,
      * i.e. x in [0.05, 0.45), y in [0.1, 0.9) of the frame.
      *
      * @return the region

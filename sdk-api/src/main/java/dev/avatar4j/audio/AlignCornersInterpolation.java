@@ -7,7 +7,7 @@ package dev.avatar4j.audio;
  * {@code λ = src − i0}, {@code y_i = (1 − λ)·x_{i0} + λ·x_{min(i0+1, in−1)}}. The first row is
  * copied exactly; the last one only up to the float32 rounding of {@code scale·(out − 1)}, exactly as
  * in PyTorch (λ can come out as 0.99999… instead of 0 at the last input row). LongCat uses it to bring the Whisper encoder's 50 Hz states to the
- * 25 fps video rate (REFERENCE-ALGORITHMS §3 "Audio, v1.5", step 6).
+ * 25 fps video rate (docs/REFERENCE.md §3 "Audio, v1.5", step 6).
  */
 public final class AlignCornersInterpolation {
 

@@ -2,7 +2,7 @@ package dev.avatar4j.audio;
 
 /**
  * The audio adapter's per-latent-frame token windows, as an index table
- * (REFERENCE-ALGORITHMS §1.1 step 7, Appendix A block F; StableAvatar
+ * (docs/REFERENCE.md §1.1 step 7, Appendix A block F; StableAvatar
  * {@code split_audio_sequence} + {@code split_tensor_with_padding(expand_length=4)}).
  *
  * <p>For L encoder tokens and a clip of {@code clipFrames} (81) video frames:

@@ -3,7 +3,7 @@ package dev.avatar4j.audio;
 import dev.avatar4j.window.Window;
 
 /**
- * Which audio samples each DWSW window hears (REFERENCE-ALGORITHMS §1.1 steps 3–4). A latent frame
+ * Which audio samples each DWSW window hears (docs/REFERENCE.md §1.1 steps 3–4). A latent frame
  * covers {@code temporalStride} (4) video frames of {@code samplesPerFrame} (640 = 16000/25)
  * samples, so a window starting at latent s starts at sample {@code s·4·640}.
  */

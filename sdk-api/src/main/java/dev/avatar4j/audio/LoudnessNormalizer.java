@@ -2,7 +2,7 @@ package dev.avatar4j.audio;
 
 /**
  * ITU-R BS.1770 integrated loudness and the loudness normalisation that LongCat-Video-Avatar applies
- * to its speech before feature extraction (REFERENCE-ALGORITHMS §3 "Audio, v1.5", step 1), computed
+ * to its speech before feature extraction (docs/REFERENCE.md §3 "Audio, v1.5", step 1), computed
  * as pyloudnorm's {@code Meter(rate).integrated_loudness} and {@code normalize.loudness} do:
  * <ol>
  *   <li>K-weighting: a high shelf (G = +4 dB, Q = 1/√2, f_c = 1500 Hz) then a high pass

@@ -2,7 +2,7 @@ package dev.avatar4j.audio;
 
 /**
  * The normalisation of HF {@code Wav2Vec2FeatureExtractor} with {@code do_normalize=true}
- * (transformers 4.51.3, REFERENCE-ALGORITHMS §4.2), applied per audio slice:
+ * (transformers 4.51.3, docs/REFERENCE.md §4.2), applied per audio slice:
  * {@code x' = (x − mean(x)) / sqrt(var(x) + 1e-7)} with the population variance.
  *
  * <p>The reference evaluates this with numpy 1.x on a float32 array, and this class reproduces it

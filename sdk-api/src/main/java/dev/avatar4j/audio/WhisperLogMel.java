@@ -2,7 +2,7 @@ package dev.avatar4j.audio;
 
 /**
  * The Whisper log-mel spectrogram as HF {@code WhisperFeatureExtractor} computes it with its
- * defaults (REFERENCE-ALGORITHMS §4.1), one 30 s chunk at a time:
+ * defaults (docs/REFERENCE.md §4.1), one 30 s chunk at a time:
  * <ol>
  *   <li>the chunk's waveform is zero-padded (or truncated) to 480 000 samples (30 s at 16 kHz);</li>
  *   <li>reflect padding of 200 samples on both sides, periodic Hann window of 400, hop 160,

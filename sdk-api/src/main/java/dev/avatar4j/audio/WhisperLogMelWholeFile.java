@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The Whisper log-mel spectrogram with openai-whisper's {@code log_mel_spectrogram} semantics as
- * LatentSync uses it (REFERENCE-ALGORITHMS §2 "Audio features", §4.1), unlike {@link WhisperLogMel}
+ * LatentSync uses it (docs/REFERENCE.md §2 "Audio features", §4.1), unlike {@link WhisperLogMel}
  * (HF, one 30 s chunk at a time):
  * <ol>
  *   <li>the STFT runs over the <em>whole</em> file: reflect padding of 200 samples on both sides,

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The reference's image arithmetic (REFERENCE-ALGORITHMS §1.2, §1.7): resizing the reference
+ * The reference's image arithmetic (docs/REFERENCE.md §1.2, §1.7): resizing the reference
  * image, mapping pixels to and from [−1, 1], and CLIP preprocessing.
  */
 public final class ImageOps {

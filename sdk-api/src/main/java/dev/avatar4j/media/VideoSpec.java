@@ -36,7 +36,7 @@ public record VideoSpec(int width, int height, int fps, AudioClip audio, Path au
     public static final int MAX_QUALITY = 51;
     /**
      * The default quality: pixels the model did not touch stay within about 1.5 dB PSNR of a plain
-     * 4:2:0 round trip of the input (README, "Video quality").
+     * 4:2:0 round trip of the input (docs/CLI.md, "Video output and quality").
      */
     public static final int DEFAULT_QUALITY = 16;
 

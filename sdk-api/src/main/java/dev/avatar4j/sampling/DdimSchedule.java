@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * The timestep and ᾱ tables of a deterministic DDIM sampler (eta 0), reproducing diffusers 0.32.2
  * {@code DDIMScheduler} with LatentSync's {@code configs/scheduler_config.json}
- * (REFERENCE-ALGORITHMS §2 "Sampler", Appendix A block G): "scaled_linear" betas, "leading"
+ * (docs/REFERENCE.md §2 "Sampler", Appendix A block G): "scaled_linear" betas, "leading"
  * timestep spacing with {@code steps_offset}, {@code set_alpha_to_one = false}.
  *
  * <p>Numerics follow the reference's torch CPU float32 code: the betas come from a float32

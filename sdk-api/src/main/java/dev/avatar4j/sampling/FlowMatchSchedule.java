@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The sigma and timestep tables of a flow-matching Euler sampler, reproducing diffusers 0.30.1
- * {@code FlowMatchEulerDiscreteScheduler.set_timesteps} number for number (REFERENCE-ALGORITHMS
+ * {@code FlowMatchEulerDiscreteScheduler.set_timesteps} number for number (docs/REFERENCE.md
  * §1.3, Appendix A block A).
  *
  * <p>The reference keeps σ in float32 and feeds the model the float32 product {@code σ_i·1000}

@@ -7,7 +7,7 @@ import java.util.Arrays;
 /**
  * Guidance as data: the guided velocity is a fixed linear combination
  * {@code v̂ = Σ_b c_b · v_b} of the predictions of a few DiT branches that are batched into one
- * forward pass (ARCHITECTURE §3.1b). The engine decides what each branch drops; this class only
+ * forward pass (docs/ARCHITECTURE.md §3.1b). The engine decides what each branch drops; this class only
  * knows the coefficients and the combination.
  *
  * <p>The reference evaluates the nested form {@code v_u + s_a(v_a − v_u) + s_t(v_c − v_a)} in
@@ -27,7 +27,7 @@ public final class Guidance {
     }
 
     /**
-     * StableAvatar's released three-branch rule (REFERENCE-ALGORITHMS §1.4). Branch order as in the
+     * StableAvatar's released three-branch rule (docs/REFERENCE.md §1.4). Branch order as in the
      * reference batch: 0 = negative text with the audio adapter output gated to zero (v_u),
      * 1 = negative text with audio (v_a), 2 = positive text with audio (v_c). Coefficients
      * {@code [1 − s_a, s_a − s_t, s_t]}; for 3/5 that is {@code −4 v_u + 2 v_a + 3 v_c}.

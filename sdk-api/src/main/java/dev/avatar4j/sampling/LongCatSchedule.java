@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The sigma and timestep tables of LongCat-Video-Avatar's flow-matching Euler sampler
- * (REFERENCE-ALGORITHMS §3 "Sampling schedule", Appendix A block I).
+ * (docs/REFERENCE.md §3 "Sampling schedule", Appendix A block I).
  *
  * <p>Three shapes are produced, all ending in a terminal σ = 0:
  * <ul>
@@ -42,7 +42,7 @@ public final class LongCatSchedule {
     public static final int TRAIN_TIMESTEPS = 1000;
     /** Distilled steps of LongCat-Video-Avatar 1.5 ({@code num_distill_sample_steps}). */
     public static final int DISTILLED_STEPS_V15 = 8;
-    /** Time shift of the v1.5 scheduler config (third-party copy, REFERENCE-ALGORITHMS §6). */
+    /** Time shift of the v1.5 scheduler config (third-party copy, docs/REFERENCE.md §6). */
     public static final double DEFAULT_SHIFT = 7.0;
     /** Timestep from which {@code enhance_hf} replaces the schedule by uniform steps. */
     public static final float ENHANCE_HF_START = 500f;

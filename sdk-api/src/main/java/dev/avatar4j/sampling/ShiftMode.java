@@ -13,7 +13,7 @@ public enum ShiftMode {
      * pins: the training table is shifted once in the constructor, its ends (σ_max = 1,
      * σ_min = shift(1/trainTimesteps), 0.0049800803 for shift 5) are spaced linearly and the
      * result is shifted <em>again</em>. The lowest non-zero σ for shift 5 is therefore 0.0244,
-     * not 0.0050. This is what the released model was run with (REFERENCE-ALGORITHMS §1.3).
+     * not 0.0050. This is what the released model was run with (docs/REFERENCE.md §1.3).
      */
     DIFFUSERS_0_30_1,
 

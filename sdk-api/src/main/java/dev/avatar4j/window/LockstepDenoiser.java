@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * StableAvatar's DWSW denoising loop in its original lock-step order (REFERENCE-ALGORITHMS §1.5):
+ * StableAvatar's DWSW denoising loop in its original lock-step order (docs/REFERENCE.md §1.5):
  * at every step i, every window is advanced once, in order, over one timeline as long as the video.
  *
  * <pre>

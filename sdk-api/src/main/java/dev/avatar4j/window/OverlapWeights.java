@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * DWSW blend weights: {@code w_j}, j = 0..O−1, is the weight of the <em>new</em> (later) window
  * on the j-th overlapping latent frame; the previous window's result gets {@code 1 − w_j}. The
- * weights rise from exactly 0 to exactly 1 (REFERENCE-ALGORITHMS §1.5, Appendix A block D).
+ * weights rise from exactly 0 to exactly 1 (docs/REFERENCE.md §1.5, Appendix A block D).
  *
  * <p>The reference stores the weights in a bf16 tensor; we keep them in float32 (the whole Java
  * pipeline is float32).

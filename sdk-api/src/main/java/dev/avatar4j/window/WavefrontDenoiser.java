@@ -12,8 +12,8 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * StableAvatar's DWSW denoising (REFERENCE-ALGORITHMS §1.5) in dependency order instead of
- * lock-step order (ARCHITECTURE §3.1): bounded memory, streaming output, and latents that are
+ * StableAvatar's DWSW denoising (docs/REFERENCE.md §1.5) in dependency order instead of
+ * lock-step order (docs/ARCHITECTURE.md §3.1): bounded memory, streaming output, and latents that are
  * bit-for-bit identical to {@link LockstepDenoiser}.
  *
  * <h2>Work items and dependencies</h2>

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The layout of DWSW windows over a latent timeline of T frames, with window length F and overlap
- * O, exactly as StableAvatar's long pipeline lays them out (REFERENCE-ALGORITHMS §1.5):
+ * O, exactly as StableAvatar's long pipeline lays them out (docs/REFERENCE.md §1.5):
  *
  * <pre>
  * start = 0, end = F

@@ -9,8 +9,9 @@ import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /**
- * Golden values: REFERENCE-ALGORITHMS Appendix A block F. The full range lists were printed by
- * {@code split()} in reference/compute_vectors.py (ranges after the ±4 widening, inclusive).
+ * Golden values: docs/REFERENCE.md Appendix A block F. The full range lists were printed by
+ * {@code split()} in compute_vectors.py, the design notes' script that printed Appendix A (ranges
+ * after the ±4 widening, inclusive).
  */
 class AudioTokenIndexTest {
 

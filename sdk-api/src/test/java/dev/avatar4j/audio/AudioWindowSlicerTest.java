@@ -8,7 +8,7 @@ import dev.avatar4j.window.WindowPlan;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Golden values: REFERENCE-ALGORITHMS Appendix A blocks E and L. */
+/** Golden values: docs/REFERENCE.md Appendix A blocks E and L. */
 class AudioWindowSlicerTest {
 
     @Test

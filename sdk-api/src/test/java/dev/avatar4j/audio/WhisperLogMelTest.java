@@ -9,7 +9,7 @@ import dev.avatar4j.testing.TestSignals;
 import org.junit.jupiter.api.Test;
 
 /**
- * Golden values: REFERENCE-ALGORITHMS Appendix A block K and tools/longcat_golden.py (numpy rfft,
+ * Golden values: docs/REFERENCE.md Appendix A block K and tools/longcat_golden.py (numpy rfft,
  * HF WhisperFeatureExtractor semantics).
  */
 class WhisperLogMelTest {

@@ -35,7 +35,7 @@ class BackgroundPriorityTest {
         });
         t.start();
         t.join();
-        assertThat(lowered).isTrue(); // the test JVM has native access, as the README asks users to give
+        assertThat(lowered).isTrue(); // the test JVM has native access, as docs/USER-GUIDE.md asks users to give
         assertThat(workerNice.get()).isEqualTo(Math.max(before, BackgroundPriority.NICE));
         assertThat(niceOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(before);
     }

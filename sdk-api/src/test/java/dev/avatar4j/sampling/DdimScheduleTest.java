@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Golden values printed by {@code tools/golden/ddim_golden.py} (a torch float32 replica of diffusers
- * 0.32.2 DDIMScheduler with LatentSync's config); the 20-step table is also REFERENCE-ALGORITHMS
+ * 0.32.2 DDIMScheduler with LatentSync's config); the 20-step table is also docs/REFERENCE.md
  * Appendix A block G.
  */
 class DdimScheduleTest {

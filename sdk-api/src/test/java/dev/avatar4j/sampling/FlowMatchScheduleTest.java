@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import org.junit.jupiter.api.Test;
 
-/** Golden values: REFERENCE-ALGORITHMS Appendix A block A (shift 5, 1000 training steps). */
+/** Golden values: docs/REFERENCE.md Appendix A block A (shift 5, 1000 training steps). */
 class FlowMatchScheduleTest {
 
     private static final double TS_TOL = 1e-4;

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Golden values: REFERENCE-ALGORITHMS Appendix A block I (computed by compute_vectors.py) and the
+ * Golden values: docs/REFERENCE.md Appendix A block I (computed by compute_vectors.py) and the
  * full float32 tables of tools/longcat_golden.py.
  */
 class LongCatScheduleTest {

@@ -14,7 +14,7 @@ class ZeroedMemoryTest {
 
     @Test
     void largeTensorsComeFromCallocZeroedAlignedAndFreedOnClose() {
-        // the test JVM runs with native access enabled, as the README asks users to
+        // the test JVM runs with native access enabled, as docs/USER-GUIDE.md asks users to
         assertTrue(ZeroedMemory.usesCalloc(), "calloc path expected with --enable-native-access");
         long live = Tensor.liveCount();
         long floats = 3L * 81 * 64 * 64; // about 4 MB, above the threshold

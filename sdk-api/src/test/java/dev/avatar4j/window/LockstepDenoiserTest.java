@@ -122,7 +122,7 @@ class LockstepDenoiserTest {
         };
     }
 
-    /** The reference pseudocode of REFERENCE-ALGORITHMS §1.5 on plain arrays, with prev_end bookkeeping. */
+    /** The reference pseudocode of docs/REFERENCE.md §1.5 on plain arrays, with prev_end bookkeeping. */
     private static float[][] referenceDwsw(float[][] latents, int f, int o, float[] w, FlowMatchSchedule s,
                                            int channels, int hw) {
         int total = latents.length;

@@ -9,7 +9,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
-/** Golden values: REFERENCE-ALGORITHMS Appendix A block D. */
+/** Golden values: docs/REFERENCE.md Appendix A block D. */
 class OverlapWeightsTest {
 
     private static void assertWeights(float[] actual, double... expected) {

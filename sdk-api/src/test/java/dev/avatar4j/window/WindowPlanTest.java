@@ -12,7 +12,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
-/** Golden values: REFERENCE-ALGORITHMS Appendix A block E (F = 21). */
+/** Golden values: docs/REFERENCE.md Appendix A block E (F = 21). */
 class WindowPlanTest {
 
     private static int latentsForSeconds(double seconds) {

@@ -10,7 +10,7 @@ package dev.avatar4j.ffmpeg;
  * <p>Used as a stream: {@link #push} each frame's timestamp and emit the previously pushed frame
  * the returned number of times, then {@link #finish} with the end time and emit the last frame that
  * many times. LatentSync re-encodes its input with {@code ffmpeg -r 25}; we apply the filter's rule
- * to the decoded frames instead, which avoids a second lossy encode (REFERENCE-ALGORITHMS §2 "Read
+ * to the decoded frames instead, which avoids a second lossy encode (docs/REFERENCE.md §2 "Read
  * video"; the CLI's {@code -r} applies the same nearest-slot idea with an extra drift tolerance that
  * differs between FFmpeg versions).
  *

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * <p><b>How the goldens were produced.</b> {@code /usr/bin/python3 tools/reference_run_longcat.py}
  * (Debian's PyTorch 1.13, onnx 1.12, numpy, scipy, Pillow) rebuilds the four graphs as PyTorch
  * modules with exactly the exported weights and runs the pipeline written from
- * REFERENCE-ALGORITHMS §3/§4.1 with the numpy front end of {@code tools/longcat_golden.py}:
+ * docs/REFERENCE.md §3/§4.1 with the numpy front end of {@code tools/longcat_golden.py}:
  * loudness normalisation, Whisper log-mel per 30 s chunk, encoder, 50 Hz → 25 fps align_corners,
  * per-frame windows and per-latent unions, segments of 93 frames with 13 context frames re-encoded
  * from the previous segment's uint8 frames, the reference latent at RoPE position 10 with its

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * prints per-window, per-step values; {@code --check-only} re-runs and compares with the stored
  * files). The script rebuilds the bundle's six graphs as PyTorch modules with exactly the exported
  * weights ({@code make_tiny_stableavatar.build_models()}) and runs the pipeline written from
- * REFERENCE-ALGORITHMS §1 (not from the Java code): portrait resized to 64×64 with PIL BICUBIC, CLIP
+ * docs/REFERENCE.md §1 (not from the Java code): portrait resized to 64×64 with PIL BICUBIC, CLIP
  * preprocessing (torch bicubic to 224, CLIP mean/std), VAE-encoded {@code [ref, 0 × 80]} with the
  * 4-channel mask as {@code y}, the bundle's negative/default text embeddings zero-padded to 512,
  * per-window wav2vec2-normalised audio (84-frame slices), the §1.1 step 7 index table, the 3-branch

@@ -410,7 +410,7 @@ class DubRealClipTest {
                 .noFace(NoFace.PASSTHROUGH).render(out);
         assertThat(r.width()).isEqualTo(427);
         assertThat(r.height()).isEqualTo(321);
-        // H.264 4:2:0 needs even sizes: the writer scales the frames up by one pixel (README behaviour notes)
+        // H.264 4:2:0 needs even sizes: the writer scales the frames up by one pixel (docs/BEHAVIOUR.md, dubbing)
         assertThat(probe(out, "v:0", "stream=width,height,nb_frames")).containsEntry("width", "428")
                 .containsEntry("height", "322").containsEntry("nb_frames", Integer.toString(OUT_FRAMES));
         assertThat(Files.size(out)).isPositive();

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code avatar4j plan} on the {@code longcat-avatar} tiny bundle: the family is picked from the
- * manifest; segments and the distilled sigmas agree with the formulas of REFERENCE-ALGORITHMS §3
+ * manifest; segments and the distilled sigmas agree with the formulas of docs/REFERENCE.md §3
  * re-implemented here in double precision and with Appendix A block I.
  */
 class LongCatPlanCommandTest {

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code avatar4j plan}: the JSON is internally consistent and agrees with the reference formulas
- * (REFERENCE-ALGORITHMS §1.1, §1.3, §1.5) re-implemented here in double precision, for a step
+ * (docs/REFERENCE.md §1.1, §1.3, §1.5) re-implemented here in double precision, for a step
  * count, overlap and audio length the design documents do not list.
  */
 class PlanCommandTest {

@@ -1,7 +1,7 @@
 package dev.avatar4j.family.latentsync;
 
 /**
- * The three points LatentSync aligns a face by, in frame pixels (REFERENCE-ALGORITHMS §2 items 3–5):
+ * The three points LatentSync aligns a face by, in frame pixels (docs/REFERENCE.md §2 items 3–5):
  * the centre of the brow on the image's left, the centre of the brow on the image's right, and the
  * nose. The reference averages groups of InsightFace's 106 landmarks (HEAD) or face_alignment's 68
  * (1.5 release) to get them.

@@ -1,7 +1,7 @@
 package dev.avatar4j.family.latentsync;
 
 /**
- * LatentSync's per-video-frame audio context (REFERENCE-ALGORITHMS §2 "Audio features" items 4–6,
+ * LatentSync's per-video-frame audio context (docs/REFERENCE.md §2 "Audio features" items 4–6,
  * Appendix A block H): the Whisper-tiny encoder gives {@code [N_a, 5, 384]} features at 50 Hz (the
  * embedding before block 1 and the outputs of the 4 blocks); video frame i (25 fps) takes the rows
  * {@code 2i − 4 … 2i + 5} clamped to {@code [0, N_a − 1]}, flattened time-major to 50 tokens × 384.

@@ -3,7 +3,7 @@ package dev.avatar4j.family.latentsync;
 import dev.avatar4j.media.RgbImage;
 
 /**
- * Warping a face crop out of a frame and pasting a generated crop back (REFERENCE-ALGORITHMS §2
+ * Warping a face crop out of a frame and pasting a generated crop back (docs/REFERENCE.md §2
  * items 6 and "Mixing back" 4):
  *
  * <ul>

@@ -39,7 +39,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The LatentSync dubbing pipeline (REFERENCE-ALGORITHMS §2) on a {@code latentsync} bundle: the clip is
+ * The LatentSync dubbing pipeline (docs/REFERENCE.md §2) on a {@code latentsync} bundle: the clip is
  * ping-pong looped to the audio's length, every frame's face is located (BlazeFace), aligned and cut
  * at the model resolution; per chunk of {@code chunkFrames} frames the faces, their mouth-masked copies
  * and the mask go into the UNet's 13-channel input and are denoised by DDIM with classifier-free
@@ -589,7 +589,7 @@ public final class LatentSyncEngine implements FamilyEngine {
      *
      * <p>Deliberate deviation: the bundle's {@code vae-encoder} returns the posterior mean, and the
      * mean is used; the reference draws {@code latent_dist.sample()}. The contract has no log-variance
-     * output to sample with, and the mean keeps a dub reproducible from its seed (README behaviour notes).
+     * output to sample with, and the mean keeps a dub reproducible from its seed (docs/BEHAVIOUR.md, dubbing).
      */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();

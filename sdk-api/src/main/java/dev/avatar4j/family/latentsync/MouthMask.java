@@ -3,7 +3,7 @@ package dev.avatar4j.family.latentsync;
 import dev.avatar4j.media.RgbImage;
 
 /**
- * LatentSync's fixed mouth mask (REFERENCE-ALGORITHMS §2 item 7): white keeps, black is re-generated
+ * LatentSync's fixed mouth mask (docs/REFERENCE.md §2 item 7): white keeps, black is re-generated
  * (the lower face). The reference resizes {@code latentsync/utils/mask.png} to the model resolution
  * with LANCZOS4 and divides by 255; a bundle ships the mask already at its resolution, so no
  * resampling happens here and a mask of another size is refused.

@@ -1,7 +1,7 @@
 package dev.avatar4j.family.latentsync;
 
 /**
- * LatentSync's face alignment (REFERENCE-ALGORITHMS §2 items 5–6, HEAD code): the similarity
+ * LatentSync's face alignment (docs/REFERENCE.md §2 items 5–6, HEAD code): the similarity
  * transform that maps a frame's three {@link AlignmentPoints} onto the template
  * {@code [[17,20],[58,20],[37.5,40]]·ratio} ({@code ratio = resolution/256·2.8}), crop size
  * {@code (int(75·ratio), int(100·ratio))} — 210×280 for 256, 420×560 for 512.

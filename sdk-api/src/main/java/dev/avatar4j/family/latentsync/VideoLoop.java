@@ -6,7 +6,7 @@ import java.util.Objects;
 import java.util.RandomAccess;
 
 /**
- * LatentSync's answer to a video shorter than its audio (REFERENCE-ALGORITHMS §2 "Loop the video"):
+ * LatentSync's answer to a video shorter than its audio (docs/REFERENCE.md §2 "Loop the video"):
  * the frames play forward, then backward, then forward again (ping-pong; the turning frame appears
  * twice, as concatenating a reversed copy gives), and the result is cut to the audio's frame count.
  * A video at least as long as the audio is only cut.

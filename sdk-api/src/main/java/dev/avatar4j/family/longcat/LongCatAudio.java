@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One speaker's audio embedding {@code [rows, 5, D]} (REFERENCE-ALGORITHMS §3 "Audio, v1.5"):
+ * One speaker's audio embedding {@code [rows, 5, D]} (docs/REFERENCE.md §3 "Audio, v1.5"):
  * loudness normalisation of the whole (padded) track, Whisper log-mel per 30 s chunk, the encoder graph's 5
  * grouped layers at 50 Hz, the first {@code 2·rows} states interpolated with align_corners to
  * {@code rows}; and the per-segment gathers of the DiT's {@code audio_first}/{@code audio_latter}.

@@ -2,7 +2,7 @@ package dev.avatar4j.family.longcat;
 
 /**
  * The audio context of LongCat-Video-Avatar as index tables into the 25 fps audio embedding
- * {@code [T, 5, D]} (REFERENCE-ALGORITHMS §3 "Per-frame audio window").
+ * {@code [T, 5, D]} (docs/REFERENCE.md §3 "Per-frame audio window").
  *
  * <p><b>Per frame</b> (demo scripts): frame j of a segment whose audio starts at index s looks at
  * the positions {@code clamp(s + stride·j + o, 0, T − 1)} for o = −2..2.

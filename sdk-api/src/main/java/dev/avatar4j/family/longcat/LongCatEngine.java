@@ -35,7 +35,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code longcat-avatar} pipeline (REFERENCE-ALGORITHMS §3): Whisper audio features per
+ * The {@code longcat-avatar} pipeline (docs/REFERENCE.md §3): Whisper audio features per
  * speaker, then 93-frame segments generated one after another. Segment 0 is conditioned on the
  * portrait's latent; every later segment on the reference latent (at temporal position
  * {@code refImageIndex}) and the VAE re-encoding of the previous segment's last 13 decoded frames.

@@ -4,7 +4,7 @@ import dev.avatar4j.sampling.LongCatSchedule;
 
 /**
  * Every number of a LongCat generation, computed before anything runs: the single source the
- * engine and {@code avatar4j plan} use (REFERENCE-ALGORITHMS §3 "Video continuation").
+ * engine and {@code avatar4j plan} use (docs/REFERENCE.md §3 "Video continuation").
  *
  * <ul>
  *   <li>audio frames {@code A = int(N/sr·fps)} (at least 1): the video is cut to the audio length;</li>

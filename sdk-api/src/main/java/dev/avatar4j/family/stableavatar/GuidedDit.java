@@ -17,7 +17,7 @@ import java.util.Map;
 
 /**
  * The guided velocity of one window: the guidance branches batched into one DiT call, combined
- * with the guidance coefficients (ARCHITECTURE §3.1b — guidance is data). Buffers are allocated
+ * with the guidance coefficients (docs/ARCHITECTURE.md §3.1b — guidance is data). Buffers are allocated
  * once per generation and reused by every call; only the batch rows of branches whose coefficient
  * is non-zero are run.
  */

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The per-generation image conditioning (REFERENCE-ALGORITHMS §1.2): the CLIP image tokens and
+ * The per-generation image conditioning (docs/REFERENCE.md §1.2): the CLIP image tokens and
  * the I2V conditioning {@code y = [mask(4) | reference latent(C)]} for one full window, computed
  * once and cut to each window's length.
  */

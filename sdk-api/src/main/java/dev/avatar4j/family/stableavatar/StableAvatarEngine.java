@@ -22,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code stableavatar} pipeline (ARCHITECTURE §3): image and audio conditioning, the
+ * The {@code stableavatar} pipeline (docs/ARCHITECTURE.md §3): image and audio conditioning, the
  * flow-matching Euler sampler with 3-branch text/audio guidance over sliding windows that cover
  * the whole audio in dependency order (a wavefront: memory bounded independently of the audio
  * length, first frames early), and the streaming VAE decoder feeding frames out one latent frame
@@ -162,7 +162,7 @@ public final class StableAvatarEngine implements FamilyEngine {
             float[] weights = p.overlapWeights();
             long frameFloats = cfg.latentChannels() * hw;
             // dependency-ordered (window, step) work: frames become final long before the last
-            // window is denoised, go straight to the decoder and out, and are freed (ARCHITECTURE §3.1)
+            // window is denoised, go straight to the decoder and out, and are freed (docs/ARCHITECTURE.md §3.1)
             int windows = plan.windows().size();
             new WavefrontDenoiser(plan, weights, schedule, cfg.latentChannels(), hw).denoise(
                     (frame, dst) -> r.noise().fill(frame, dst, frameFloats),

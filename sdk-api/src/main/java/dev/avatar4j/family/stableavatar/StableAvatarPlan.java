@@ -20,7 +20,7 @@ import java.util.Objects;
  * Everything about a {@code stableavatar} generation that is known before it runs, computed by
  * the code the engine runs with: {@link StableAvatarEngine} builds its latent timeline, window
  * layout, sigma/timestep schedule and overlap weights from this class, so what {@code avatar4j plan}
- * prints is what a generation does (REFERENCE-ALGORITHMS §1.1, §1.3, §1.5).
+ * prints is what a generation does (docs/REFERENCE.md §1.1, §1.3, §1.5).
  *
  * <ul>
  *   <li>latent frames {@code T = (⌊samples/640⌋ − 1)//4 + 1}, video frames {@code (T − 1)·4 + 1};</li>

@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Audio conditioning per window (REFERENCE-ALGORITHMS §1.1): the window's slice of the waveform
+ * Audio conditioning per window (docs/REFERENCE.md §1.1): the window's slice of the waveform
  * (zero-padded past the end), wav2vec2-normalised on its own, encoded once, plus the per-latent
  * token gather table. The reference re-encodes every window at every step; the result is
  * deterministic, so it is computed once per window and kept until {@link #release}.

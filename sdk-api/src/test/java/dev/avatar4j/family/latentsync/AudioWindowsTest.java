@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
-/** Index rules of REFERENCE-ALGORITHMS §2 and Appendix A block H. */
+/** Index rules of docs/REFERENCE.md §2 and Appendix A block H. */
 class AudioWindowsTest {
 
     /** Features where every value encodes (row, layer, column). */

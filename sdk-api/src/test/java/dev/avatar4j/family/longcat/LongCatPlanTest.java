@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** Segment arithmetic of REFERENCE-ALGORITHMS §3 re-derived by hand, and manifest validation. */
+/** Segment arithmetic of docs/REFERENCE.md §3 re-derived by hand, and manifest validation. */
 class LongCatPlanTest {
 
     static String manifest() throws Exception {

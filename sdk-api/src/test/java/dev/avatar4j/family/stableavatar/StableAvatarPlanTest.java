@@ -15,7 +15,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link StableAvatarPlan} against the golden numbers of REFERENCE-ALGORITHMS Appendix A: block A
+ * {@link StableAvatarPlan} against the golden numbers of docs/REFERENCE.md Appendix A: block A
  * (schedule), D (overlap weights), E (window layouts), L (audio slices), plus the cost and memory
  * figures derived from the window layout.
  */
