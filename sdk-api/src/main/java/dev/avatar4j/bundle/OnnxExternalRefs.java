@@ -83,154 +83,77 @@ final class OnnxExternalRefs {
     // ------------------------------------------------------------------ messages
 
     private void model(int pos, int end) {
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && field == MODEL_GRAPH) {
-                int len = length(pos, end);
-                int start = next;
-                graph(start, start + len, 1, true);
-                pos = start + len;
-            } else if (wire == 2 && field == MODEL_FUNCTIONS) {
-                int len = length(pos, end);
-                int start = next;
-                function(start, start + len, 1);
-                pos = start + len;
-            } else if (wire == 2 && field == MODEL_TRAINING_INFO) {
-                int len = length(pos, end);
-                int start = next;
-                trainingInfo(start, start + len, 1);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            switch (field) {
+                case MODEL_GRAPH -> graph(start, stop, 1, true);
+                case MODEL_FUNCTIONS -> function(start, stop, 1);
+                case MODEL_TRAINING_INFO -> trainingInfo(start, stop, 1);
+                default -> {
+                }
             }
-        }
+        });
     }
 
     private void trainingInfo(int pos, int end, int depth) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && (field == TRAINING_INITIALIZATION || field == TRAINING_ALGORITHM)) {
-                int len = length(pos, end);
-                int start = next;
-                graph(start, start + len, depth + 1, false);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            if (field == TRAINING_INITIALIZATION || field == TRAINING_ALGORITHM) {
+                graph(start, stop, depth + 1, false);
             }
-        }
+        });
     }
 
     private void graph(int pos, int end, int depth, boolean main) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && field == GRAPH_NODE) {
-                int len = length(pos, end);
-                int start = next;
-                node(start, start + len, depth + 1);
-                pos = start + len;
-            } else if (wire == 2 && field == GRAPH_INITIALIZER) {
-                int len = length(pos, end);
-                int start = next;
-                tensor(start, start + len, main ? Place.INITIALIZER : Place.OTHER);
-                pos = start + len;
-            } else if (wire == 2 && field == GRAPH_SPARSE_INITIALIZER) {
-                int len = length(pos, end);
-                int start = next;
-                sparse(start, start + len, depth + 1);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            switch (field) {
+                case GRAPH_NODE -> node(start, stop, depth + 1);
+                case GRAPH_INITIALIZER -> tensor(start, stop, main ? Place.INITIALIZER : Place.OTHER);
+                case GRAPH_SPARSE_INITIALIZER -> sparse(start, stop, depth + 1);
+                default -> {
+                }
             }
-        }
+        });
     }
 
     private void function(int pos, int end, int depth) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && field == FUNCTION_NODE) {
-                int len = length(pos, end);
-                int start = next;
-                node(start, start + len, depth + 1);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            if (field == FUNCTION_NODE) {
+                node(start, stop, depth + 1);
             }
-        }
+        });
     }
 
     private void node(int pos, int end, int depth) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && field == NODE_ATTRIBUTE) {
-                int len = length(pos, end);
-                int start = next;
-                attribute(start, start + len, depth + 1);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            if (field == NODE_ATTRIBUTE) {
+                attribute(start, stop, depth + 1);
             }
-        }
+        });
     }
 
     private void attribute(int pos, int end, int depth) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire != 2) {
-                pos = skip(wire, pos, end);
-                continue;
-            }
-            int len = length(pos, end);
-            int start = next;
+        fields(pos, end, (field, start, stop) -> {
             switch (field) {
-                case ATTR_T, ATTR_TENSORS -> tensor(start, start + len, Place.OTHER);
-                case ATTR_G, ATTR_GRAPHS -> graph(start, start + len, depth + 1, false);
-                case ATTR_SPARSE_TENSOR, ATTR_SPARSE_TENSORS -> sparse(start, start + len, depth + 1);
+                case ATTR_T, ATTR_TENSORS -> tensor(start, stop, Place.OTHER);
+                case ATTR_G, ATTR_GRAPHS -> graph(start, stop, depth + 1, false);
+                case ATTR_SPARSE_TENSOR, ATTR_SPARSE_TENSORS -> sparse(start, stop, depth + 1);
                 default -> {
                 }
             }
-            pos = start + len;
-        }
+        });
     }
 
     private void sparse(int pos, int end, int depth) {
         depth(depth);
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && (field == SPARSE_VALUES || field == SPARSE_INDICES)) {
-                int len = length(pos, end);
-                int start = next;
-                tensor(start, start + len, Place.OTHER);
-                pos = start + len;
-            } else {
-                pos = skip(wire, pos, end);
+        fields(pos, end, (field, start, stop) -> {
+            if (field == SPARSE_VALUES || field == SPARSE_INDICES) {
+                tensor(start, stop, Place.OTHER);
             }
-        }
+        });
     }
 
     private enum Place { INITIALIZER, OTHER }
@@ -319,27 +242,13 @@ final class OnnxExternalRefs {
 
     /** A {@code StringStringEntryProto}: key 1, value 2. */
     private String[] entry(int pos, int end) {
-        String k = "";
-        String v = "";
-        while (pos < end) {
-            long tag = varint(pos, end);
-            pos = next;
-            int field = (int) (tag >>> 3);
-            int wire = (int) (tag & 7);
-            if (wire == 2 && (field == 1 || field == 2)) {
-                int len = length(pos, end);
-                String s = new String(buf, next, len, StandardCharsets.UTF_8);
-                if (field == 1) {
-                    k = s;
-                } else {
-                    v = s;
-                }
-                pos = next + len;
-            } else {
-                pos = skip(wire, pos, end);
+        String[] kv = {"", ""};
+        fields(pos, end, (field, start, stop) -> {
+            if (field == 1 || field == 2) {
+                kv[field - 1] = new String(buf, start, stop - start, StandardCharsets.UTF_8);
             }
-        }
-        return new String[] {k, v};
+        });
+        return kv;
     }
 
     private long decimal(String s, long def, String tensor, String key) {
@@ -353,6 +262,33 @@ final class OnnxExternalRefs {
     }
 
     // ------------------------------------------------------------------ wire format
+
+    /** A length-delimited field of a message: its number and its payload {@code [start, stop)}. */
+    @FunctionalInterface
+    private interface Field {
+        void read(int field, int start, int stop);
+    }
+
+    /**
+     * Walks the fields of one message in {@code [pos, end)}: each length-delimited field (the only
+     * kind that can hold a sub-message or a string) goes to {@code each}, every other is skipped by
+     * its wire type.
+     */
+    private void fields(int pos, int end, Field each) {
+        while (pos < end) {
+            long tag = varint(pos, end);
+            pos = next;
+            int wire = (int) (tag & 7);
+            if (wire != 2) {
+                pos = skip(wire, pos, end);
+                continue;
+            }
+            int len = length(pos, end);
+            int start = next;
+            each.read((int) (tag >>> 3), start, start + len);
+            pos = start + len;
+        }
+    }
 
     /** Position after the last value read by {@link #varint} or {@link #length}. */
     private int next;
