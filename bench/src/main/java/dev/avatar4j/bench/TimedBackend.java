@@ -1,12 +1,10 @@
 package dev.avatar4j.bench;
 
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.engine.ForwardingGraphSession;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.Tensor;
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -40,23 +38,12 @@ final class TimedBackend implements Backend {
     }
 
     /** Times {@code run}/{@code runInto} (wall, and the calling thread's CPU); nothing else. */
-    private static final class Session implements GraphSession {
-        private final GraphSession s;
+    private static final class Session extends ForwardingGraphSession {
         private final String graph;
 
         Session(GraphSession s, String graph) {
-            this.s = s;
+            super(s);
             this.graph = graph;
-        }
-
-        @Override
-        public List<TensorSpec> inputs() {
-            return s.inputs();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return s.outputs();
         }
 
         @Override
@@ -64,7 +51,7 @@ final class TimedBackend implements Backend {
             long c0 = CPU.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             try {
-                return s.run(inputs, outputs);
+                return delegate.run(inputs, outputs);
             } finally {
                 GraphTimer.record(graph, System.nanoTime() - t0);
                 GraphTimer.recordCallerCpu(Thread.currentThread().threadId(), CPU.getCurrentThreadCpuTime() - c0);
@@ -76,21 +63,11 @@ final class TimedBackend implements Backend {
             long c0 = CPU.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             try {
-                s.runInto(inputs, outputs);
+                delegate.runInto(inputs, outputs);
             } finally {
                 GraphTimer.record(graph, System.nanoTime() - t0);
                 GraphTimer.recordCallerCpu(Thread.currentThread().threadId(), CPU.getCurrentThreadCpuTime() - c0);
             }
-        }
-
-        @Override
-        public boolean isThreadSafe() {
-            return s.isThreadSafe();
-        }
-
-        @Override
-        public void close() {
-            s.close();
         }
     }
 }

@@ -5,10 +5,8 @@ import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.Tensor;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -63,25 +61,14 @@ public final class Sessions {
     }
 
     /** Checks every run's outputs against the graph's contract ({@link GraphContract#checkOutputs}). */
-    private static final class Checked implements GraphSession {
-        private final GraphSession delegate;
+    private static final class Checked extends ForwardingGraphSession {
         private final GraphContract contract;
         private final Path file;
 
         Checked(GraphSession delegate, GraphContract contract, Path file) {
-            this.delegate = delegate;
+            super(delegate);
             this.contract = contract;
             this.file = file;
-        }
-
-        @Override
-        public List<TensorSpec> inputs() {
-            return delegate.inputs();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return delegate.outputs();
         }
 
         @Override
@@ -96,40 +83,16 @@ public final class Sessions {
             return results;
         }
 
-        @Override
-        public void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
-            // the caller's buffers have the shapes it needs; backends refuse a run whose outputs do not fit them
-            delegate.runInto(inputs, outputs);
-        }
-
-        @Override
-        public boolean isThreadSafe() {
-            return delegate.isThreadSafe();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
+        // runInto is forwarded as is: the caller's buffers have the shapes it needs, and backends
+        // refuse a run whose outputs do not fit them
     }
 
     /** Runs a non-thread-safe session one call at a time. */
-    private static final class Serialized implements GraphSession {
-        private final GraphSession delegate;
+    private static final class Serialized extends ForwardingGraphSession {
         private final ReentrantLock lock = new ReentrantLock();
 
         Serialized(GraphSession delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public List<TensorSpec> inputs() {
-            return delegate.inputs();
-        }
-
-        @Override
-        public List<TensorSpec> outputs() {
-            return delegate.outputs();
+            super(delegate);
         }
 
         @Override

@@ -1,12 +1,11 @@
 package dev.avatar4j.testing;
 
+import dev.avatar4j.engine.ForwardingGraphSession;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
-import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.Tensor;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,32 +49,18 @@ public final class CountingBackend implements Backend {
     @Override
     public GraphSession open(GraphSource graph, SessionOptions options) {
         GraphSession s = inner.open(graph, options);
-        return new GraphSession() {
-            @Override
-            public List<TensorSpec> inputs() {
-                return s.inputs();
-            }
-
-            @Override
-            public List<TensorSpec> outputs() {
-                return s.outputs();
-            }
-
+        return new ForwardingGraphSession(s) {
             @Override
             public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> out) {
-                Map<String, Tensor> r = s.run(in, out);
+                Map<String, Tensor> r = delegate.run(in, out);
                 afterRun.accept(runs.incrementAndGet());
                 return r;
             }
 
             @Override
-            public boolean isThreadSafe() {
-                return s.isThreadSafe();
-            }
-
-            @Override
-            public void close() {
-                s.close();
+            public void runInto(Map<String, Tensor> in, Map<String, Tensor> out) {
+                delegate.runInto(in, out);
+                afterRun.accept(runs.incrementAndGet());
             }
         };
     }
