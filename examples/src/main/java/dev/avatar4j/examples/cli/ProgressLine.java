@@ -30,6 +30,8 @@ final class ProgressLine {
 
     private final long startNanos;
     private Progress last;
+    /** The longest line rendered so far: shorter ones are padded to it (see {@link #render}). */
+    private int widest;
     private long lastNanos;
     private long baseNanos = -1;
     private long baseWork;
@@ -64,7 +66,13 @@ final class ProgressLine {
         return Optional.of(Duration.ofNanos((long) Math.max(0, left)));
     }
 
-    /** The line at {@code nanos}, at most {@code maxLength} characters (the bar shrinks first, then the text is cut). */
+    /**
+     * The line at {@code nanos}, at most {@code maxLength} characters (the bar shrinks first, then the
+     * text is cut), padded with blanks to the longest line rendered before: the console consumer
+     * writes a carriage return and the line without erasing the rest of the terminal line, so a
+     * shorter line (the final {@code done} after {@code denoising window 2/2, step 29/30}) would
+     * leave the end of the longer one on screen.
+     */
     String render(long nanos, int maxLength) {
         Progress p = last;
         String percent;
@@ -94,7 +102,12 @@ final class ProgressLine {
         } else {
             line = head + tail;
         }
-        return line.length() <= maxLength || maxLength <= 0 ? line : line.substring(0, Math.max(0, maxLength - 1)) + "…";
+        if (line.length() > maxLength && maxLength > 0) {
+            line = line.substring(0, Math.max(0, maxLength - 1)) + "…";
+        }
+        int pad = Math.min(widest, maxLength > 0 ? maxLength : widest) - line.length();
+        widest = Math.max(widest, line.length());
+        return pad > 0 ? line + " ".repeat(pad) : line;
     }
 
     /** {@code m:ss}, or {@code h:mm:ss} from an hour on. */

@@ -86,6 +86,19 @@ class ProgressLineTest {
     }
 
     @Test
+    void aShorterLineCoversTheLongerOneBeforeIt() {
+        // seen in tmux: "… done · 0:03dow 2/2, step 29/30 · 0:02 · ETA 0:01" after the last step
+        ProgressLine line = new ProgressLine(0);
+        line.update(p(Stage.DENOISING, 0, 50, 250, "denoising window 2/2, step 29/30"), S);
+        String longer = line.render(S, WIDTH);
+        line.update(p(Stage.DONE, 145, 250, 250, null), 2 * S);
+        String done = line.render(2 * S, WIDTH);
+        assertThat(done.stripTrailing()).endsWith("done · 0:02");
+        assertThat(done).hasSameSizeAs(longer);
+        assertThat(line.render(2 * S, 40)).as("never past the width").hasSizeLessThanOrEqualTo(40);
+    }
+
+    @Test
     void theDisplayRedrawsWithoutNewSnapshotsSoTheClockMoves() throws Exception {
         // the progressbar library's continuous update: with no snapshot at all for 1.5 s the line is
         // redrawn (at least twice a second) and shows the advancing clock
