@@ -201,7 +201,6 @@ final class Mp4FrameSink implements FrameSink {
     private AVFrame converted;
     private AVPacket packet;
     private final AVChannelLayout audioLayout = new AVChannelLayout();
-    private final AVChannelLayout sourceLayout = new AVChannelLayout();
     private BytePointer rgb;
     private final PointerPointer<BytePointer> rgbPlanes = new PointerPointer<>(1);
     private final IntPointer rgbStride = new IntPointer(1);
@@ -414,8 +413,8 @@ final class Mp4FrameSink implements FrameSink {
                     + "audio encoders " + String.join(", ", container.audioEncoders()) + " that "
                     + container.format() + " needs");
         }
-        String name = codec.name().getString();
-        boolean opus = name.contains("opus");
+        String encoder = codec.name().getString();
+        boolean opus = encoder.contains("opus");
         int rate = opus ? 48_000 : aacRate(source.rate());
         int channels = source.channels();
         int sampleFormat = opus ? AV_SAMPLE_FMT_FLT : org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLTP;
@@ -429,7 +428,7 @@ final class Mp4FrameSink implements FrameSink {
         }
         int ret = avcodec_open2(audioEnc, codec, (AVDictionary) null);
         if (ret < 0) {
-            throw new InvalidInputException("cannot write video " + name + ": cannot open the " + name
+            throw new InvalidInputException("cannot write video " + name + ": cannot open the " + encoder
                     + " encoder (" + FfmpegNatives.describe("avcodec_open2", ret) + ")");
         }
         audioStream = avformat_new_stream(oc, null);
@@ -437,9 +436,8 @@ final class Mp4FrameSink implements FrameSink {
         audioStream.time_base(audioEnc.time_base());
         audioFrameSize = audioEnc.frame_size() > 0
                 && (codec.capabilities() & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0 ? audioEnc.frame_size() : 1024;
-        av_channel_layout_default(sourceLayout, channels);
         swr = new SwrContext(null);
-        check(swr_alloc_set_opts2(swr, audioLayout, sampleFormat, rate, sourceLayout, AV_SAMPLE_FMT_FLT,
+        check(swr_alloc_set_opts2(swr, audioLayout, sampleFormat, rate, audioLayout, AV_SAMPLE_FMT_FLT,
                 source.rate(), 0, null), "swr_alloc_set_opts2");
         check(swr_init(swr), "swr_init");
         fifo = av_audio_fifo_alloc(sampleFormat, channels, audioFrameSize * 4);
@@ -736,7 +734,6 @@ final class Mp4FrameSink implements FrameSink {
             av_packet_free(packet);
         }
         av_channel_layout_uninit(audioLayout);
-        av_channel_layout_uninit(sourceLayout);
         if (rgb != null) {
             rgb.close();
         }
