@@ -48,6 +48,8 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe. The file is read as it is decoded; only one decoded frame is held at a time.
  */
 final class FfmpegAudioDecoder implements AutoCloseable {
+    /** See {@link #checkSamples()}. */
+    private boolean checkSamples;
     private static final Logger log = LoggerFactory.getLogger(FfmpegAudioDecoder.class);
 
     private final Path file;
@@ -277,8 +279,19 @@ final class FfmpegAudioDecoder implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes every decoded chunk pass {@link AudioSamples#check} before it is resampled. Only the
+     * counting pass that precedes every use of a file asks for it: later passes over the same file
+     * (the second pass of a whole read, the streamed pass, the muxer's) would check it again.
+     */
+    void checkSamples() {
+        checkSamples = true;
+    }
+
     private int convert(AVFrame af) {
-        checkDecoded(af);
+        if (checkSamples) {
+            checkDecoded(af);
+        }
         int need = swr_get_out_samples(swr, af.nb_samples());
         ensureCapacity(need);
         int n = swr_convert(swr, outPlanes, outCapacity, af.extended_data(), af.nb_samples());
