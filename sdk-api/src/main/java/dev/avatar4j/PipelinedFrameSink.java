@@ -100,7 +100,7 @@ final class PipelinedFrameSink implements FrameSink {
         if (buf == null) {
             buf = new byte[bytes];
         }
-        frame.rgb().get(buf);
+        System.arraycopy(frame.buffer(), 0, buf, 0, bytes);
         return Frame.adopt(frame.index(), frame.fps(), frame.width(), frame.height(), buf);
     }
 

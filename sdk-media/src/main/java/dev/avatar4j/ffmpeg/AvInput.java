@@ -15,7 +15,6 @@ import static org.bytedeco.ffmpeg.global.avformat.avformat_close_input;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_find_stream_info;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_open_input;
 import static org.bytedeco.ffmpeg.global.avformat.av_read_frame;
-import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EAGAIN;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avutil.av_dict_free;
@@ -56,8 +55,6 @@ final class AvInput implements AutoCloseable {
     private AVFrame frame;
     private boolean inputEnded;
     private boolean drained;
-    private int decodeErrors;
-    private int lastError;
 
     private AvInput(Path file) {
         this.file = file;
@@ -159,22 +156,8 @@ final class AvInput implements AutoCloseable {
         return stream;
     }
 
-    int streamIndex() {
-        return index;
-    }
-
     AVCodecContext decoder() {
         return dec;
-    }
-
-    /** Packets the decoder refused (skipped) so far. */
-    int decodeErrors() {
-        return decodeErrors;
-    }
-
-    /** The last decoder error code, or 0. */
-    int lastError() {
-        return lastError;
     }
 
     /**
@@ -195,14 +178,7 @@ final class AvInput implements AutoCloseable {
                 drained = true;
                 return null;
             }
-            if (ret != AVERROR_EAGAIN()) {
-                decodeErrors++;
-                lastError = ret;
-                if (inputEnded) {
-                    drained = true;
-                    return null;
-                }
-            }
+            // a decoding error skips the frame (as the ffmpeg CLI does); EAGAIN asks for input
             if (inputEnded) {
                 // the flush packet was sent and the decoder still wants input: nothing more will come
                 drained = true;
@@ -225,11 +201,7 @@ final class AvInput implements AutoCloseable {
                 if (pkt.stream_index() != index) {
                     continue;
                 }
-                ret = avcodec_send_packet(dec, pkt);
-                if (ret < 0 && ret != AVERROR_EAGAIN()) {
-                    decodeErrors++;
-                    lastError = ret;
-                }
+                avcodec_send_packet(dec, pkt); // a refused packet is skipped, as the ffmpeg CLI does
                 return;
             } finally {
                 av_packet_unref(pkt);

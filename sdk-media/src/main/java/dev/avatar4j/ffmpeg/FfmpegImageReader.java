@@ -209,7 +209,7 @@ final class FfmpegImageReader {
             for (int y = 0; y < h; y++) {
                 src.get(y * stride, packed, y * w * 3, w * 3);
             }
-            return RgbImage.of(w, h, packed);
+            return RgbImage.ofOwned(w, h, packed); // packed is ours: no second copy
         }
         byte[] row = new byte[w * 3];
         int ow = o.swapsAxes() ? h : w;
@@ -235,6 +235,6 @@ final class FfmpegImageReader {
                 packed[d + 2] = row[x * 3 + 2];
             }
         }
-        return RgbImage.of(ow, oh, packed);
+        return RgbImage.ofOwned(ow, oh, packed);
     }
 }
