@@ -98,10 +98,6 @@ public final class Avatar {
         this.audioInput = audioInput;
     }
 
-    private Avatar with(Path imagePath, RgbImage image, Path audioPath, AudioClip audio) {
-        return withSpeech(audioPath, audio, null);
-    }
-
     private Avatar withSpeech(Path audioPath, AudioClip audio, StreamInput audioInput) {
         return new Avatar(imagePath, image, audioPath, audio, steps, seed, width, height, prompt, textGuidance,
                 audioGuidance, model, frameListeners, progressListeners, frameBuffer, speakers, audioMode, quality,
@@ -210,7 +206,7 @@ public final class Avatar {
      * @throws NullPointerException if {@code audio} is null
      */
     public Avatar speak(Path audio) {
-        return with(imagePath, image, Objects.requireNonNull(audio, "audio"), null);
+        return withSpeech(Objects.requireNonNull(audio, "audio"), null, null);
     }
 
     /**
@@ -261,7 +257,7 @@ public final class Avatar {
      */
     public Avatar speak(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
-        return with(imagePath, image, null, new AudioClip(samples.clone(), sampleRate));
+        return withSpeech(null, new AudioClip(samples.clone(), sampleRate), null);
     }
 
     /**
@@ -742,7 +738,7 @@ public final class Avatar {
         if (image != null) {
             img = image;
         } else if (imageInput != null) {
-            Path tmp = spools.add(imageInput.spool());
+            Path tmp = imageInput.spool(); // read at once and deleted below: not a spool of the generation
             try {
                 img = media.readImage(tmp);
             } catch (AvatarException e) {

@@ -222,8 +222,8 @@ public final class Dub {
         Path target = out.toAbsolutePath();
         // by default at least the input's own bit rate, and the default quality cap
         return run(p -> MediaRegistry.global().openVideo(target, new VideoSpec(p.width, p.height, p.fps, p.speech,
-                audioPath).withEncoding(quality != 0 || bitrate == 0 ? quality == 0 ? VideoSpec.DEFAULT_QUALITY
-                        : quality : 0, bitrate != 0 ? bitrate : p.sourceBitrate)), target);
+                audioPath).withEncoding(quality != 0 || bitrate != 0 ? quality : VideoSpec.DEFAULT_QUALITY,
+                        bitrate != 0 ? bitrate : p.sourceBitrate)), target);
     }
 
     /**

@@ -162,8 +162,7 @@ public final class PartFiles {
 
     /** The part name for {@code base} written by this process. */
     static String name(String base) {
-        return "." + base + ".a4j-" + PID + "-" + Long.toString(START, 36) + "-"
-                + Long.toString(RANDOM.nextLong() >>> 1, 36) + ".part";
+        return name(base, PID, START);
     }
 
     /** The part name for {@code base} as process {@code pid} started at {@code startMillis} would write it. */
