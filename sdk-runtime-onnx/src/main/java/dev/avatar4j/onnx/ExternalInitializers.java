@@ -108,11 +108,13 @@ final class ExternalInitializers implements AutoCloseable {
                 + " cannot be loaded: " + why);
     }
 
+    /** As the bundle's own escaping: control and format characters (a right-to-left override) escaped. */
     private static String printable(String s) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < s.length() && b.length() < 100; i++) {
             char c = s.charAt(i);
-            b.append(Character.isISOControl(c) ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+            boolean hidden = Character.isISOControl(c) || Character.getType(c) == Character.FORMAT;
+            b.append(hidden ? String.format("\\u%04x", (int) c) : String.valueOf(c));
         }
         return b.toString();
     }
