@@ -372,15 +372,10 @@ final class Mp4FrameSink implements FrameSink {
             video.flags(video.flags() | AV_CODEC_FLAG_GLOBAL_HEADER);
         }
         AVDictionary opts = new AVDictionary(null);
+        // generic context options (b, qmin, qmax, maxrate, bufsize) and the encoder's private ones
+        // alike: avcodec_open2 applies them all before the encoder starts
         for (Map.Entry<String, String> e : EncoderSettings.video(videoEncoderName, spec, encW, encH).entrySet()) {
-            switch (e.getKey()) {
-                case "b" -> video.bit_rate(Long.parseLong(e.getValue()));
-                case "qmin" -> video.qmin(Integer.parseInt(e.getValue()));
-                case "qmax" -> video.qmax(Integer.parseInt(e.getValue()));
-                case "maxrate" -> video.rc_max_rate(Long.parseLong(e.getValue()));
-                case "bufsize" -> video.rc_buffer_size(Integer.parseInt(e.getValue()));
-                default -> av_dict_set(opts, e.getKey(), e.getValue(), 0);
-            }
+            av_dict_set(opts, e.getKey(), e.getValue(), 0);
         }
         int ret = avcodec_open2(video, codec, opts);
         av_dict_free(opts);
