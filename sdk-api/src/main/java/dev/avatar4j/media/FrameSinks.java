@@ -103,13 +103,22 @@ public final class FrameSinks {
 
         @Override
         public void accept(Frame frame) {
-            Path f = staging.resolve(String.format("frame_%06d.png", frame.index()));
+            Path f = staging.resolve(fileName(frame.index()));
             try {
                 ImageIO.write(imageOf(frame), "png", f.toFile());
                 written.add(f);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
             }
+        }
+
+        /**
+         * {@code frame_000042.png}: the index zero-padded to six digits (more when larger). Not
+         * {@code String.format}, whose parser the JIT compiles into the frame loop for every frame's name.
+         */
+        static String fileName(long index) {
+            String digits = Long.toString(index);
+            return "frame_" + "0".repeat(Math.max(0, 6 - digits.length())) + digits + ".png";
         }
 
         /** {@code frame}'s pixels in the reused packed-RGB image (no conversion: PNG stores RGB). */

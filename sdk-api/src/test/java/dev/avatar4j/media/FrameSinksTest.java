@@ -77,8 +77,9 @@ class FrameSinksTest {
         FrameSink sink = FrameSinks.pngSequence(dir);
         sink.accept(frame(9, 2, 2));
         sink.accept(frame(123456, 2, 2));
+        sink.accept(frame(1234567, 2, 2));
         sink.complete();
-        assertThat(names(dir)).containsExactly("frame_000009.png", "frame_123456.png");
+        assertThat(names(dir)).containsExactly("frame_000009.png", "frame_123456.png", "frame_1234567.png");
     }
 
     @Test
