@@ -97,3 +97,12 @@ class Recording(dict):
     def __getitem__(self, k):
         self.reads.append(k)
         return super().__getitem__(k)
+
+
+def assert_no_folded_copies(test, proto, module):
+    """Every float initializer is one of the module's own tensors (no folded transposed weight copies)."""
+    import onnx
+    own = sum(t.numel() * t.element_size() for t in list(module.parameters()) + list(module.buffers()))
+    init = sum(int(np.prod(t.dims)) * 4 for t in proto.graph.initializer if t.data_type == onnx.TensorProto.FLOAT)
+    test.assertLessEqual(init, own, "the graph holds more float weights than the module")
+    test.assertEqual([t.name for t in proto.graph.initializer if t.name.startswith("onnx::")], [])

@@ -106,6 +106,7 @@ class ClipTest(unittest.TestCase):
         dims = [d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim]
         self.assertEqual(dims, list(self.case["image_embeds"].shape))
         self.assertTrue(os.path.getsize(path) > 0)
+        S.assert_no_folded_copies(self, proto, self.model)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,7 @@ class UmT5Test(unittest.TestCase):
             self.assertEqual(i.type.tensor_type.shape.dim[1].dim_param, "tokens")
         ops = {n.op_type for n in proto.graph.node}
         self.assertNotIn("Log", ops)  # buckets are integer comparisons, not float logs
+        S.assert_no_folded_copies(self, proto, self.model)
 
     def test_export_chunked_embedding_keeps_initializers_small(self):
         import onnx

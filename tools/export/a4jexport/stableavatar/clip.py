@@ -58,12 +58,18 @@ def _prefix(sd, source):
     raise KeyError("missing tensor 'visual.patch_embedding.weight' in %s (not a CLIP ViT checkpoint?)" % source)
 
 
-def _linear(w, b):
-    m = nn.Linear(w.shape[1], w.shape[0])
-    with torch.no_grad():
-        m.weight.copy_(w)
-        m.bias.copy_(b)
-    return m
+class _Linear(nn.Module):
+    """``x @ W^T + b`` with W kept transposed (``[in, out]``): the graph's MatMul then takes the parameter
+    itself, where torch's export of ``nn.Linear`` on 3-D input constant-folds a transposed copy of every
+    weight (twice the weights in memory while exporting, initializers named ``onnx::MatMul_N``)."""
+
+    def __init__(self, w, b):
+        super().__init__()
+        self.weight_t = nn.Parameter(w.t().contiguous(), requires_grad=False)
+        self.bias = nn.Parameter(b.clone(), requires_grad=False)
+
+    def forward(self, x):
+        return torch.matmul(x, self.weight_t) + self.bias
 
 
 def _layer_norm(w, b):
@@ -79,11 +85,11 @@ class _Block(nn.Module):
         super().__init__()
         self.heads = heads
         self.norm1 = _layer_norm(*t["norm1"])
-        self.to_qkv = _linear(*t["attn.to_qkv"])
-        self.proj = _linear(*t["attn.proj"])
+        self.to_qkv = _Linear(*t["attn.to_qkv"])
+        self.proj = _Linear(*t["attn.proj"])
         self.norm2 = _layer_norm(*t["norm2"])
-        self.fc1 = _linear(*t["mlp.0"])
-        self.fc2 = _linear(*t["mlp.2"])
+        self.fc1 = _Linear(*t["mlp.0"])
+        self.fc2 = _Linear(*t["mlp.2"])
 
     def forward(self, x):
         b, s, c = x.shape

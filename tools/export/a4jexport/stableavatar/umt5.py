@@ -108,12 +108,18 @@ def _buckets(pos, num_buckets, thr):
 
 
 class _Linear(nn.Module):
-    def __init__(self, weight):
+    """``x @ W^T`` with W kept transposed (``[in, out]``), so that the graph's MatMul takes the parameter
+    itself: torch's export of ``F.linear`` on 3-D input would constant-fold a transposed COPY of every
+    weight (twice the model in memory at export, and initializers named ``onnx::MatMul_N``)."""
+
+    def __init__(self, weight, dtype):
         super().__init__()
-        self.weight = nn.Parameter(weight, requires_grad=False)
+        wt = torch.empty(weight.shape[1], weight.shape[0], dtype=dtype)
+        wt.copy_(weight.t())
+        self.weight_t = nn.Parameter(wt, requires_grad=False)
 
     def forward(self, x):
-        return F.linear(x, _w(self.weight, x.dtype))
+        return torch.matmul(x, _w(self.weight_t, x.dtype))
 
 
 class _RMSNorm(nn.Module):
@@ -130,18 +136,18 @@ def _gelu_tanh(x):
 
 
 class _Block(nn.Module):
-    def __init__(self, t, heads):
+    def __init__(self, t, heads, dtype):
         super().__init__()
         self.heads = heads
         self.norm1 = _RMSNorm(t["norm1"])
-        self.q, self.k, self.v, self.o = (_Linear(t[n]) for n in ("q", "k", "v", "o"))
+        self.q, self.k, self.v, self.o = (_Linear(t.pop(n), dtype) for n in ("q", "k", "v", "o"))
         self.norm2 = _RMSNorm(t["norm2"])
-        self.gate, self.fc1, self.fc2 = (_Linear(t[n]) for n in ("gate", "fc1", "fc2"))
+        self.gate, self.fc1, self.fc2 = (_Linear(t.pop(n), dtype) for n in ("gate", "fc1", "fc2"))
         self.pos = nn.Parameter(t["pos"], requires_grad=False) if "pos" in t else None
 
-    def forward(self, x, keymask, buckets, shared_bias):
+    def forward(self, x, keymask, buckets, shared_bias, masked):
         bias = shared_bias if self.pos is None else _bias(_w(self.pos, x.dtype), buckets)
-        bias = torch.where(keymask, torch.tensor(torch.finfo(x.dtype).min, dtype=x.dtype), bias)
+        bias = torch.where(keymask, masked, bias)  # the reference's masked_fill_(mask == 0, finfo.min)
         h = self.norm1(x)
         b, s, _ = h.shape
         n = self.heads
@@ -173,6 +179,7 @@ class UmT5Encoder(nn.Module):
         self.shared_pos = None if shared_pos is None else nn.Parameter(shared_pos, requires_grad=False)
         self.register_buffer("thresholds", torch.tensor(bucket_thresholds(num_buckets), dtype=torch.long),
                              persistent=False)
+        self.register_buffer("masked", torch.tensor(torch.finfo(torch.float32).min), persistent=False)
         self.dim = embed_chunks[0].shape[1]
 
     def embed_tokens(self, ids):
@@ -194,7 +201,7 @@ class UmT5Encoder(nn.Module):
         keymask = (attention_mask == 0)[:, None, None, :]
         shared = None if self.shared_pos is None else _bias(_w(self.shared_pos, x.dtype), buckets)
         for blk in self.blocks:
-            x = blk(x, keymask, buckets, shared)
+            x = blk(x, keymask, buckets, shared, self.masked)
         return self.norm(x)
 
 
@@ -225,13 +232,15 @@ def build(sd, config=None, source=CHECKPOINT, storage_dtype=torch.float32, max_i
     blocks = []
     buckets = heads = None
     for i in range(layers):
-        t = {}
-        for mine, theirs in names.items():
-            t[mine] = _get(sd, "blocks.%d.%s" % (i, theirs), source).to(storage_dtype)
+        # One layer in flight: its source tensors (0.39 GB bf16 at real size) are read, each 2-D weight
+        # is copied into its transposed storage tensor and its source dropped as _Block takes it.
+        t = {mine: _get(sd, "blocks.%d.%s" % (i, theirs), source) for mine, theirs in names.items()}
+        t.update({k: t[k].to(storage_dtype) for k in ("norm1", "norm2", "pos") if k in t})
         table = shared_pos if shared else t["pos"]
         buckets, heads = table.shape
         _check(t, dim, heads, i, source)
-        blocks.append(_Block(t, heads))
+        blocks.append(_Block(t, heads, storage_dtype))
+        del t
     norm = _get(sd, "norm.weight", source).to(storage_dtype)
     return UmT5Encoder(chunks, blocks, norm, buckets, shared_pos).eval()
 
