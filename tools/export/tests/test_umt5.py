@@ -96,6 +96,10 @@ class UmT5Test(unittest.TestCase):
         long = t["prompts"]["long"]
         self.assertEqual(long["length"], 512)  # truncated: 511 pieces + EOS
 
+    def test_text_manifest_section(self):
+        self.assertEqual(umt5.text_manifest(self.tok), {"tokenizer": "sentencepiece", "model": "spiece.model",
+                                                        "maxTokens": 512, "eos": 1, "pad": 0})
+
     def test_prompt_embeddings_match_the_reference_trim(self):
         # encode() runs only the L valid tokens; the reference runs 512 padded and keeps [:L].
         for name, p in self.tokens["prompts"].items():

@@ -21,19 +21,32 @@ final RMSNorm. No dropout (eval). Valid tokens never see padding, so the rows of
 depend on how much padding follows (tested); the reference pads to 512 and keeps ``[:L]``.
 
 Tokenizer (StableAvatar's ``AutoTokenizer.from_pretrained(google/umt5-xxl)``, called with
-``padding="max_length", max_length=512, truncation=True, add_special_tokens=True``): sentencepiece
-``spiece.model`` (its own normaliser: NFKC-like charsmap, whitespace collapsed and trimmed, ``▁`` prefix),
-then the first 511 pieces, then EOS ``</s>`` (id 1), then padding with ``<pad>`` (id 0) to 512; mask 1 on
-the pieces and the EOS. L = pieces + 1. StableAvatar applies no text cleaning (Wan2.1's own
-``T5EncoderModel`` adds ``clean='whitespace'``: ftfy + html-unescape + whitespace collapse; not used here).
+``padding="max_length", max_length=512, truncation=True, add_special_tokens=True``): the pieces of
+sentencepiece ``spiece.model`` (its own normalizer_spec applies: for T5-family models the NFKC-like
+``nmt_nfkc`` charsmap, whitespace runs collapsed and trimmed, a ``▁`` dummy prefix), truncated to the
+first 511, then EOS ``</s>`` (id 1), then ``<pad>`` (id 0) up to 512; the mask is 1 on the pieces and
+the EOS, so L = pieces + 1. No BOS. StableAvatar applies no text cleaning (Wan2.1's own
+``T5EncoderModel`` adds ``clean='whitespace'``: ftfy, html-unescape, whitespace collapse; for the two
+default prompts it changes nothing the NFKC normaliser does not already do). Not reproduced: the HF fast
+tokenizer's handling of literal special-token text in a prompt (``</s>``, ``<extra_id_0>``) and its own
+whitespace rules for leading/trailing/repeated spaces, which can differ from sentencepiece's; prompts
+with single spaces between words and no special-token text tokenise the same.
 
-Memory at real size (5.68 B parameters): the bf16 file is 11.4 GB. :func:`build` reads the tensors one
-at a time from the (lazy) Mapping, the token embedding first, converting each to the storage dtype
-before the next is read, so the peak is the model itself plus ONE source tensor in flight:
-fp32 storage (for the graph export) 22.7 GB + 2.1 GB (the bf16 embedding, read while the model is
-still empty, so the peak is 22.7 GB + 84 MB, the largest later bf16 tensor); bf16 storage (enough for
-:func:`precompute`, which computes in fp32 by casting each weight at use) 11.4 GB + one fp32 weight
-(168 MB). A prompt forward at L <= 512 adds < 1 GB of activations.
+Memory at real size (5.68 B parameters; the bf16 file is 11.4 GB). :func:`build` reads the tensors from
+the (lazy) Mapping, the token embedding first, then layer by layer, converting each into its storage
+tensor and dropping the source, so the peak is the model plus one layer's sources (assuming the Mapping
+keeps no reference to what it returned):
+- fp32 storage (what the graph export needs): embedding phase 2.1 GB bf16 source + 4.2 GB fp32; at the
+  end 22.72 GB model + 0.39 GB (one layer's bf16 sources) = 23.1 GB.
+- bf16 storage (enough for :func:`precompute`; compute stays fp32, each weight cast at use, exactly
+  the fp32 model's numbers): 11.36 GB + 0.39 GB = 11.75 GB, plus 0.17 GB (one fp32 weight) and < 0.5 GB
+  of activations during a 512-token forward.
+So a CLI that only precomputes the prompts should build with ``storage_dtype=torch.bfloat16``; one that
+also writes the ``text-encoder`` graph builds fp32 once and precomputes with that model. The weights are
+stored transposed so that the export adds no folded copies (tested); what torch.onnx.export itself
+holds while serialising a 22.7 GB graph with external data is the writer's concern.
+(Measured at a reduced shape, V=256384, D=1024, 4 layers: peak over baseline 1.54 GB for a 1.24 GB fp32
+model, i.e. the embedding phase; 1.03 GB for bf16 storage.)
 
 Graph ``text-encoder``: ``input_ids int64 [1, Lt]``, ``attention_mask int64 [1, Lt]`` (Lt dynamic) ->
 ``last_hidden_state [1, Lt, D]``. The relative-position buckets are computed in the graph from Lt by
@@ -288,6 +301,13 @@ class Tokenizer:
         full = ids + [self.pad] * (self.max_length - n)
         mask = [1] * n + [0] * (self.max_length - n)
         return torch.tensor([full], dtype=torch.long), torch.tensor([mask], dtype=torch.long)
+
+
+def text_manifest(tokenizer, model_file="spiece.model"):
+    """The manifest's proposed ``text`` section for a bundle that ships the tokenizer model (format change:
+    ``tokenizer: sentencepiece``; docs/BUNDLE-FORMAT.md knows only ``utf8-bytes`` today)."""
+    return {"tokenizer": "sentencepiece", "model": model_file, "maxTokens": tokenizer.max_length,
+            "eos": tokenizer.eos, "pad": tokenizer.pad}
 
 
 @torch.no_grad()
