@@ -107,6 +107,9 @@ def import_reference(ref, stub_dir):
     t3d.attention = attention
     sys.modules["wan.models.wan_transformer3d"] = t3d
     models = os.path.join(ref, "wan", "models")
+    for f in ("wan_xlm_roberta.py", "wan_image_encoder.py", "wan_text_encoder.py"):
+        if not os.path.isfile(os.path.join(models, f)):
+            sys.exit("%s: no wan/models/%s (REF_CHECKOUT must be a StableAvatar checkout)" % (ref, f))
     _load("wan.models.wan_xlm_roberta", os.path.join(models, "wan_xlm_roberta.py"))
     clip = _load("wan.models.wan_image_encoder", os.path.join(models, "wan_image_encoder.py"))
     t5 = _load("wan.models.wan_text_encoder", os.path.join(models, "wan_text_encoder.py"))
