@@ -97,7 +97,7 @@ class UmT5Test(unittest.TestCase):
         self.assertEqual(long["length"], 512)  # truncated: 511 pieces + EOS
 
     def test_text_manifest_section(self):
-        self.assertEqual(umt5.text_manifest(self.tok), {"tokenizer": "sentencepiece", "model": "spiece.model",
+        self.assertEqual(umt5.text_manifest(self.tok), {"tokenizer": "sentencepiece", "model": {"file": "spiece.model"},
                                                         "maxTokens": 512, "eos": 1, "pad": 0})
 
     def test_prompt_embeddings_match_the_reference_trim(self):
