@@ -55,27 +55,30 @@ def _is_external(t):
     return t.HasField("data_location") and t.data_location == TensorProto.EXTERNAL
 
 
-def _tensor_bytes(t, src_dir):
-    """The raw little-endian bytes of an initializer (read from its own external file if it has one)."""
+def _write_tensor(t, src_dir, out, chunk=64 * 2 ** 20):
+    """Appends an initializer's raw little-endian bytes to ``out``; returns the byte count. External
+    tensors (torch's per-tensor files) are copied in chunks, never held whole in memory."""
     if _is_external(t):
         info = _external_info(t)
         loc = info["location"]
-        path = os.path.join(src_dir, loc)
         if os.path.isabs(loc) or ".." in loc.replace("\\", "/").split("/"):
             raise ValueError(f"initializer {t.name!r} names external file {loc!r} outside the export folder")
+        path = os.path.join(src_dir, loc)
         off = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else os.path.getsize(path) - off
         with open(path, "rb") as f:
             f.seek(off)
-            if "length" in info:
-                data = f.read(int(info["length"]))
-                if len(data) != int(info["length"]):
+            left = length
+            while left:
+                b = f.read(min(chunk, left))
+                if not b:
                     raise ValueError(f"{path}: shorter than initializer {t.name!r} needs")
-            else:
-                data = f.read()
-        return data
-    if t.HasField("raw_data"):
-        return t.raw_data
-    return numpy_helper.to_array(t).tobytes()
+                out.write(b)
+                left -= len(b)
+        return length
+    data = t.raw_data if t.HasField("raw_data") else numpy_helper.to_array(t).tobytes()
+    out.write(data)
+    return len(data)
 
 
 def _initializer_size(t):
@@ -118,20 +121,18 @@ def finalize_onnx(src_path, out_dir, file, external_threshold=DEFAULT_EXTERNAL_T
                 size = sizes[i]
                 if not _is_external(t) and size is not None and size < INLINE_MAX:
                     continue
-                data = _tensor_bytes(t, src_dir)
                 pad = (-offset) % ALIGN
                 if pad:
                     out.write(b"\0" * pad)
                     offset += pad
-                out.write(data)
+                length = _write_tensor(t, src_dir, out)
                 _clear_data(t)
                 t.data_location = TensorProto.EXTERNAL
-                for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(len(data)))):
+                for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(length))):
                     e = t.external_data.add()
                     e.key, e.value = k, v
-                offset += len(data)
+                offset += length
                 moved += 1
-                del data
                 if moved % 50 == 0:
                     progress.tensors(moved, len(inits), offset)
         progress.tensors(moved, len(inits), offset)

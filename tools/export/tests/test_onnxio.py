@@ -55,7 +55,9 @@ class ExportGraphTest(unittest.TestCase):
         e = export_graph(_graph(), self.dir)
         path = os.path.join(self.dir, "small.onnx")
         self.assertEqual(e["file"], "small.onnx")
-        self.assertEqual(e["sha256"], hashlib.sha256(open(path, "rb").read()).hexdigest())
+        self.assertEqual(e["sha256"], sha256_file(path))
+        with open(path, "rb") as f:
+            self.assertEqual(e["sha256"], hashlib.sha256(f.read()).hexdigest())
         self.assertNotIn("externalData", e)
         self.assertEqual(e["caches"], [{"name": "c", "scale": 1}])
         self.assertEqual(sorted(os.listdir(self.dir)), ["small.onnx"])  # no staging left behind
