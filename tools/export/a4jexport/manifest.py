@@ -6,6 +6,7 @@ Every file the manifest names is hashed here from the bytes on disk (graph entri
 """
 import json
 import os
+import re
 
 import torch
 
@@ -71,9 +72,9 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
     missing = [k for k in REQUIRED_GRAPHS if k not in graphs]
     if missing:
         raise ValueError(f"a stableavatar bundle needs the graphs {', '.join(missing)}")
-    unknown = [k for k in graphs if k not in GRAPH_KEYS]
-    if unknown:
-        raise ValueError(f"unknown graph keys {unknown}")
+    bad = [k for k in graphs if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", k)]
+    if bad:
+        raise ValueError(f"graph keys must be lowercase words joined by '-': {bad}")
     for k in ("text-default", "text-negative"):
         if k not in tensors:
             raise ValueError(f"a stableavatar bundle needs the tensor {k}")
@@ -96,7 +97,9 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
     }
     if text is not None:
         m["text"] = text
-    m["graphs"] = {k: _entry(bundle, graphs[k]) for k in GRAPH_KEYS if k in graphs}
+    # the documented keys in the documented order, then any others (e.g. vae-decoder-first) as given
+    order = [k for k in GRAPH_KEYS if k in graphs] + [k for k in graphs if k not in GRAPH_KEYS]
+    m["graphs"] = {k: _entry(bundle, graphs[k]) for k in order}
     m["tensors"] = {k: _entry(bundle, {"file": f}) for k, f in tensors.items()}
     return m
 

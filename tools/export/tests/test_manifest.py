@@ -82,6 +82,17 @@ class ManifestTest(unittest.TestCase):
         with self.assertRaises(ValueError):
             write_embeddings(os.path.join(self.b, "x.safetensors"), torch.randn(2, 3, 4))
 
+    def test_extra_graph_keys_follow_the_documented_ones(self):
+        g = dict(self.graphs)
+        with open(os.path.join(self.b, "vae_decoder_first.onnx"), "wb") as fh:
+            fh.write(b"first")
+        g = {"vae-decoder-first": {"file": "vae_decoder_first.onnx"}, **g}
+        m = stableavatar_manifest(self.b, g, self.tensors)
+        self.assertEqual(list(m["graphs"]), ["audio-encoder", "image-encoder", "vae-encoder", "dit",
+                                             "vae-decoder", "vae-decoder-first"])
+        with self.assertRaisesRegex(ValueError, "lowercase"):
+            stableavatar_manifest(self.b, dict(g, **{"Bad Key": {"file": "dit.onnx"}}), self.tensors)
+
     def test_missing_parts_are_refused(self):
         g = dict(self.graphs)
         del g["dit"]
