@@ -103,11 +103,12 @@ def _accepts(fn, name):
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _export_all(gs, bundle, entries, progress, threshold):
+def _export_all(gs, bundle, entries, progress, threshold, weights):
     for g in gs:
         if g.key in entries:
             raise RuntimeError(f"two graphs for the manifest key {g.key!r}")
-        entries[g.key] = export_graph(g, bundle, external_threshold=threshold, progress=progress)
+        entries[g.key] = export_graph(g, bundle, external_threshold=threshold, progress=progress,
+                                      weights=weights)
 
 
 def run(args, progress=None):
@@ -117,10 +118,6 @@ def run(args, progress=None):
         width, height = mf.parse_size(args.size)
     except ValueError as e:
         raise UsageError(f"--size: {e}") from None
-    if args.precision != "fp32":
-        raise UsageError("--precision fp16 is not implemented: torch cannot trace fp16 on CPU and the"
-                         " fp32 graphs are not converted yet; export fp32 (TensorRT builds fp16 engines"
-                         " from fp32 graphs)")
     files = check_inputs(args)
     parts = {n: load_part(n) for n in ("wav2vec2", "clip", "vae", "umt5", "dit")}
     if not callable(getattr(parts["umt5"], "precompute", None)) or not hasattr(parts["umt5"], "Tokenizer"):
@@ -142,7 +139,8 @@ def run(args, progress=None):
             model = parts[name].build(sd, **build_kwargs)
             progress.info(f"built ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters,"
                           f" {sd.bytes_read / 2 ** 20:.0f} MiB read)")
-            _export_all(parts[name].graphs(model, **graphs_kwargs), bundle, entries, progress, threshold)
+            _export_all(parts[name].graphs(model, **graphs_kwargs), bundle, entries, progress, threshold,
+                        args.precision)
         finally:
             sd.close()
         del model
@@ -174,7 +172,8 @@ def run(args, progress=None):
         pkw["negative"] = args.negative_prompt
     tensors = umt5.precompute(model, tok, bundle, **pkw)
     if args.text_encoder:
-        _export_all(umt5.graphs(model), bundle, entries, progress, threshold)
+        _export_all(umt5.graphs(model), bundle, entries, progress, threshold,
+                        args.precision)
     del model
     gc.collect()
 
@@ -185,7 +184,8 @@ def run(args, progress=None):
     try:
         model = parts["dit"].build(base, config=files["config.json"], transformer=tr)
         progress.info(f"built ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters)")
-        _export_all(parts["dit"].graphs(model), bundle, entries, progress, threshold)
+        _export_all(parts["dit"].graphs(model), bundle, entries, progress, threshold,
+                        args.precision)
     finally:
         base.close()
         tr.close()
@@ -216,7 +216,8 @@ def parser():
                    help="default output size WIDTHxHEIGHT written to the manifest: 512x512 (square model),"
                         " 480x832 or 832x480 (rec-vec model); the graphs take any multiple of 16")
     p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
-                   help="weights precision (only fp32 is implemented)")
+                   help="stored weights: fp16 halves the bundle (float16 initializers + Cast nodes; graph"
+                        " inputs, outputs and arithmetic stay float32)")
     p.add_argument("--prompt", default=None, help=f"default prompt, precomputed (default {DEFAULT_PROMPT!r})")
     p.add_argument("--negative-prompt", default=None,
                    help="negative prompt, precomputed (default: the reference's Chinese negative prompt)")

@@ -12,6 +12,9 @@ staging folder under ``out_dir``, then finalises it:
   Those files land in the staging folder and are consolidated into ``<file>.data`` the same way, so a
   bundle never holds hundreds of loose weight files.
 - Small initializers (< 1 KiB) stay inside the proto.
+- ``weights="fp16"`` (torch cannot trace float16 on CPU): the float32 initializers of >= 1 KiB are
+  stored as float16 followed by ``Cast(to=FLOAT)`` nodes; inputs, outputs and arithmetic stay
+  float32, the files halve (``finalize_onnx``).
 - ``onnx.checker`` runs on the written file; the data file is re-read and every initializer's location,
   offset and length are checked against it; sha256 and size are computed from the bytes on disk.
 
@@ -23,9 +26,10 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 from .progress import NULL
 
@@ -34,6 +38,8 @@ PROTO_LIMIT = 2 ** 31 - 1
 INLINE_MAX = 1024
 ALIGN = 64
 OPSET = 17
+FP16_MAX = 65504.0
+FP16_SUFFIX = "__fp16"
 
 
 def sha256_file(path, chunk=8 * 2 ** 20):
@@ -55,9 +61,9 @@ def _is_external(t):
     return t.HasField("data_location") and t.data_location == TensorProto.EXTERNAL
 
 
-def _write_tensor(t, src_dir, out, chunk=64 * 2 ** 20):
-    """Appends an initializer's raw little-endian bytes to ``out``; returns the byte count. External
-    tensors (torch's per-tensor files) are copied in chunks, never held whole in memory."""
+def _tensor_chunks(t, src_dir, chunk=64 * 2 ** 20):
+    """An initializer's raw little-endian bytes in chunks (multiples of 8 bytes). External tensors
+    (torch's per-tensor files) are read piecewise, never held whole in memory."""
     if _is_external(t):
         info = _external_info(t)
         loc = info["location"]
@@ -73,12 +79,19 @@ def _write_tensor(t, src_dir, out, chunk=64 * 2 ** 20):
                 b = f.read(min(chunk, left))
                 if not b:
                     raise ValueError(f"{path}: shorter than initializer {t.name!r} needs")
-                out.write(b)
                 left -= len(b)
-        return length
-    data = t.raw_data if t.HasField("raw_data") else numpy_helper.to_array(t).tobytes()
-    out.write(data)
-    return len(data)
+                yield b
+        return
+    yield t.raw_data if t.HasField("raw_data") else numpy_helper.to_array(t).tobytes()
+
+
+def _to_fp16(b, stats):
+    a = np.frombuffer(b, dtype="<f4")
+    big = np.abs(a) > FP16_MAX
+    if big.any():
+        stats["clamped"] += int(np.count_nonzero(big & np.isfinite(a)))
+        a = np.clip(a, -FP16_MAX, FP16_MAX)
+    return a.astype("<f2").tobytes()
 
 
 def _initializer_size(t):
@@ -99,33 +112,55 @@ def _clear_data(t):
     del t.external_data[:]
 
 
-def finalize_onnx(src_path, out_dir, file, external_threshold=DEFAULT_EXTERNAL_THRESHOLD, progress=NULL):
+def finalize_onnx(src_path, out_dir, file, external_threshold=DEFAULT_EXTERNAL_THRESHOLD, progress=NULL,
+                  weights="fp32"):
     """Turns the exporter's output ``src_path`` (maybe with per-tensor external files next to it)
     into ``out_dir/file`` (+ ``out_dir/file.data`` when external). Returns the external data file
-    name or None."""
+    name or None.
+
+    ``weights="fp16"``: every float32 initializer of at least 1 KiB is stored as float16 (values
+    beyond +-65504 clamped) under the name ``<name>__fp16``, and a ``Cast(to=FLOAT)`` node at the
+    start of the graph recreates ``<name>``: the graph's inputs, outputs and arithmetic stay float32,
+    only the stored weights (the bundle's size) halve.
+    """
+    if weights not in ("fp32", "fp16"):
+        raise ValueError(f"weights must be fp32 or fp16, not {weights!r}")
     src_dir = os.path.dirname(os.path.abspath(src_path))
     model = onnx.load(src_path, load_external_data=False)
-    inits = list(model.graph.initializer)  # references: changes apply to the model
+    graph = model.graph
+    inits = list(graph.initializer)  # references: changes apply to the model
     sizes = [_initializer_size(t) for t in inits]
+    inputs = {i.name for i in graph.input}
+    half = [weights == "fp16" and t.data_type == TensorProto.FLOAT and t.name not in inputs
+            and (sizes[i] is None or sizes[i] >= INLINE_MAX) for i, t in enumerate(inits)]
     already = any(_is_external(t) for t in inits)
-    total = sum(s for s in sizes if s is not None)
+    total = sum((s // 2 if h else s) for s, h in zip(sizes, half) if s is not None)
     dst = os.path.join(out_dir, file)
     data_name = None
-    if already or total > external_threshold:
+    stats = {"clamped": 0}
+
+    def chunks(i, t):
+        for b in _tensor_chunks(t, src_dir):
+            yield _to_fp16(b, stats) if half[i] else b
+
+    external = already or total > external_threshold
+    if external:
         data_name = file + ".data"
         data_path = os.path.join(out_dir, data_name)
         offset = 0
         moved = 0
         with open(data_path, "wb") as out:
             for i, t in enumerate(inits):
-                size = sizes[i]
-                if not _is_external(t) and size is not None and size < INLINE_MAX:
+                if not _is_external(t) and sizes[i] is not None and sizes[i] < INLINE_MAX:
                     continue
                 pad = (-offset) % ALIGN
                 if pad:
                     out.write(b"\0" * pad)
                     offset += pad
-                length = _write_tensor(t, src_dir, out)
+                length = 0
+                for b in chunks(i, t):
+                    out.write(b)
+                    length += len(b)
                 _clear_data(t)
                 t.data_location = TensorProto.EXTERNAL
                 for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(length))):
@@ -136,6 +171,25 @@ def finalize_onnx(src_path, out_dir, file, external_threshold=DEFAULT_EXTERNAL_T
                 if moved % 50 == 0:
                     progress.tensors(moved, len(inits), offset)
         progress.tensors(moved, len(inits), offset)
+    casts = []
+    for i, t in enumerate(inits):
+        if not half[i]:
+            continue
+        if not external:
+            data = b"".join(chunks(i, t))
+            _clear_data(t)
+            t.raw_data = data
+        name = t.name
+        t.name = name + FP16_SUFFIX
+        t.data_type = TensorProto.FLOAT16
+        casts.append(helper.make_node("Cast", [t.name], [name], name=name + "_cast", to=TensorProto.FLOAT))
+    if casts:
+        nodes = list(graph.node)
+        del graph.node[:]
+        graph.node.extend(casts + nodes)
+        progress.info(f"{len(casts)} initializers stored as float16")
+        if stats["clamped"]:
+            progress.warn(f"{file}: {stats['clamped']} weights beyond the float16 range were clamped")
     serialized = model.SerializeToString()
     if len(serialized) > PROTO_LIMIT:
         raise ValueError(f"{file}: the graph proto is {len(serialized)} bytes even with external data "
@@ -170,7 +224,7 @@ def verify_external(path, data_name):
 
 
 def export_graph(g, out_dir, external_threshold=DEFAULT_EXTERNAL_THRESHOLD, opset=OPSET, progress=NULL,
-                 do_constant_folding=True):
+                 do_constant_folding=True, weights="fp32"):
     """Traces ``g`` into ``out_dir/g.file`` and returns its manifest entry (see module docstring)."""
     os.makedirs(out_dir, exist_ok=True)
     if os.path.basename(g.file) != g.file or g.file in ("", ".", ".."):
@@ -192,7 +246,7 @@ def export_graph(g, out_dir, external_threshold=DEFAULT_EXTERNAL_THRESHOLD, opse
             p = os.path.join(out_dir, stale)
             if os.path.lexists(p):
                 os.remove(p)
-        data_name = finalize_onnx(src, out_dir, g.file, external_threshold, progress)
+        data_name = finalize_onnx(src, out_dir, g.file, external_threshold, progress, weights)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     path = os.path.join(out_dir, g.file)

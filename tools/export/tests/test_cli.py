@@ -11,7 +11,9 @@ import tempfile
 import types
 import unittest
 
+import onnx
 import torch
+from onnx import TensorProto
 
 from exportutil import FIXTURES, HERE
 from a4jexport import cli
@@ -176,9 +178,9 @@ class CliTest(unittest.TestCase):
         rc, err = _run(self.argv("--size", "500x500"))
         self.assertEqual(rc, 2)
         self.assertIn("multiples of 16", err)
-        rc, err = _run(self.argv("--precision", "fp16"))
-        self.assertEqual(rc, 2)
-        self.assertIn("fp16", err)
+        with self.assertRaises(SystemExit) as cm:
+            _run(self.argv("--precision", "fp8"))  # argparse: exit 2 with the choices
+        self.assertEqual(cm.exception.code, 2)
 
     def test_assembles_a_bundle(self):
         calls = {}
@@ -218,11 +220,13 @@ class CliTest(unittest.TestCase):
             rc, err = _run(self.argv())
             self.assertEqual(rc, 2)
             self.assertIn("not empty", err)
-            rc, err = _run(self.argv("--force", "--text-encoder", "--quiet"))
+            rc, err = _run(self.argv("--force", "--text-encoder", "--quiet", "--precision", "fp16"))
         self.assertEqual(rc, 0, err)
         self.assertEqual(err, "")
         with open(os.path.join(self.out, "avatar-bundle.json"), encoding="utf-8") as f:
             self.assertIn("text-encoder", json.load(f)["graphs"])
+        w = onnx.load(os.path.join(self.out, "audio_encoder.onnx"))
+        self.assertIn(TensorProto.FLOAT16, {t.data_type for t in w.graph.initializer})
 
 
 if __name__ == "__main__":

@@ -118,6 +118,47 @@ class ExportGraphTest(unittest.TestCase):
             verify_external(path, "small.onnx.data")
 
 
+class Fp16WeightsTest(unittest.TestCase):
+    def test_fp16_weights_in_proto_and_external(self):
+        with tempfile.TemporaryDirectory() as d:
+            for sub, thr in (("in", 10 ** 9), ("ext", 1000)):
+                out = os.path.join(d, sub)
+                e = export_graph(_graph(), out, external_threshold=thr, weights="fp16")
+                self.assertEqual("externalData" in e, sub == "ext")
+                path = os.path.join(out, "small.onnx")
+                onnx.checker.check_model(path)
+                m = onnx.load(path)
+                self.assertEqual(m.graph.input[0].type.tensor_type.elem_type, TensorProto.FLOAT)
+                self.assertEqual(m.graph.output[0].type.tensor_type.elem_type, TensorProto.FLOAT)
+                halves = [t for t in m.graph.initializer if t.data_type == TensorProto.FLOAT16]
+                self.assertEqual(len(halves), 2)
+                casts = [n for n in m.graph.node if n.op_type == "Cast"]
+                self.assertEqual(sorted(n.input[0] for n in casts), sorted(t.name for t in halves))
+                self.assertEqual(m.graph.node[0].op_type, "Cast")  # before every use
+                for t in halves:
+                    self.assertTrue(t.name.endswith("__fp16"))
+                    self.assertEqual(numpy_helper.to_array(t).dtype, np.float16)
+            ref = _initializers(os.path.join(d, "in", "small.onnx"))
+            ext = _initializers(os.path.join(d, "ext", "small.onnx"))
+            for k in ref:
+                np.testing.assert_array_equal(ref[k], ext[k])
+            # stored bytes are about half the fp32 export's
+            export_graph(_graph(), os.path.join(d, "f32"), external_threshold=1000)
+            self.assertLess(os.path.getsize(os.path.join(d, "ext", "small.onnx.data")),
+                            0.6 * os.path.getsize(os.path.join(d, "f32", "small.onnx.data")))
+
+    def test_values_beyond_fp16_are_clamped(self):
+        g = _graph()
+        with torch.no_grad():
+            g.module.a.weight[0, 0] = 1e6
+        with tempfile.TemporaryDirectory() as d:
+            export_graph(g, d, weights="fp16")
+            w = [v for k, v in _initializers(os.path.join(d, "small.onnx")).items() if v.dtype == np.float16]
+            self.assertEqual(max(float(np.abs(v).max()) for v in w), 65504.0)
+            with self.assertRaises(ValueError):
+                export_graph(g, d, weights="int8")
+
+
 class ConsolidationTest(unittest.TestCase):
     """torch 1.13 writes one file per initializer when the proto would pass 2 GiB; the writer
     folds them into one ``.data`` file. Simulated with onnx's own per-tensor external files."""
@@ -167,12 +208,21 @@ class OrtCasesTest(unittest.TestCase):
         path = os.path.join(d, "cases.txt")
         if os.path.exists(path):
             os.remove(path)
-        for file, gr in (("small_inproto.onnx", g), ("small_external.onnx", g2)):
+        g3 = _graph("small_fp16.onnx")
+        export_graph(g3, d, external_threshold=1000, weights="fp16")
+        with torch.no_grad():  # the reference for the fp16-weights graph: fp32 math on rounded weights
+            for p in g3.module.parameters():
+                if p.numel() * 4 >= 1024:
+                    p.copy_(p.half().float())
+        for file, gr in (("small_inproto.onnx", g), ("small_external.onnx", g2), ("small_fp16.onnx", g3)):
             for n in (5, 11):
                 x = torch.randn(1, n, 16, generator=torch.Generator().manual_seed(n))
                 with torch.no_grad():
                     y = gr.module(x)
                 write_cases(d, file, {"x": x}, {"y": y}, tag=f"{file[:-5]}_{n}")
+                if gr is g3:  # the rounded weights are visible above OrtCheck's 1e-4 tolerance
+                    with torch.no_grad():
+                        self.assertGreater((y - g.module(x)).abs().max().item(), 1e-4 * max(1.0, y.abs().max().item()))
         self.assertTrue(os.path.exists(os.path.join(d, "small_external.onnx.data")))
 
 
