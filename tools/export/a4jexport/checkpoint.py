@@ -285,6 +285,11 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *state):
     return data
 
 
+def _rebuild_from_type_v2(func, new_type, args, state):
+    """Tensor subclasses: the plain tensor (the subclass is never imported)."""
+    return func(*args)
+
+
 class _Placeholder:
     """Stands for any class of a pickle that is not a tensor or a plain container: never imported."""
     qualname = "?"
@@ -320,6 +325,8 @@ class _LazyUnpickler(pickle.Unpickler):
             return _rebuild_tensor_v2
         if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
             return _rebuild_parameter
+        if module in ("torch._utils", "torch._tensor") and name == "_rebuild_from_type_v2":
+            return _rebuild_from_type_v2
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name, _STORAGE_DTYPES[name])
         if module == "collections" and name == "OrderedDict":

@@ -29,6 +29,10 @@ def _sample():
     ])
 
 
+class _MyTensor(torch.Tensor):
+    pass
+
+
 class Base(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
@@ -164,6 +168,14 @@ class TorchZipTest(Base):
         torch.save(sd, self.p("a.pt"))
         with open_checkpoint(self.p("a.pt")) as ck:
             self.assertEqual(ck.keys(), ["w"])
+
+    def test_tensor_subclass_reads_as_a_plain_tensor(self):
+        sd = {"w": torch.arange(4.0).as_subclass(_MyTensor), "v": torch.ones(2)}
+        torch.save(sd, self.p("s.pt"))
+        with open_checkpoint(self.p("s.pt")) as ck:
+            self.assertEqual(sorted(ck.keys()), ["v", "w"])
+            self.assertIs(type(ck["w"]), torch.Tensor)
+            self.assertTrue(torch.equal(ck["w"], torch.arange(4.0)))
 
     def test_reading_one_key_of_a_big_file_reads_only_that_key(self):
         sd = collections.OrderedDict((f"layer{i}.weight", torch.randn(256, 256).to(torch.bfloat16))
