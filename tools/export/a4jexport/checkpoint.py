@@ -59,27 +59,34 @@ _ST_DTYPES = {
 }
 _ST_NAMES = {v: k for k, v in _ST_DTYPES.items()}
 
-# numpy type to read each torch dtype's bytes with (bfloat16 as int16, reinterpreted by torch)
-_NP_READ = {
-    torch.float64: "<f8", torch.float32: "<f4", torch.float16: "<f2", torch.bfloat16: "<i2",
-    torch.int64: "<i8", torch.int32: "<i4", torch.int16: "<i2", torch.int8: "i1", torch.uint8: "u1",
-    torch.bool: "u1",
-}
-
-
 def _element_size(dtype):
     return torch.empty((), dtype=dtype).element_size()
 
 
 def _from_bytes(buf, dtype):
-    """A tensor of ``dtype`` over little-endian bytes (copied into torch-owned memory)."""
-    arr = np.frombuffer(buf, dtype=_NP_READ[dtype])
-    t = torch.from_numpy(arr.copy())
-    if dtype is torch.bfloat16:
-        t = t.view(torch.bfloat16)
-    elif dtype is torch.bool:
-        t = t.to(torch.bool)
-    return t
+    """A tensor of ``dtype`` over little-endian bytes. A ``bytearray`` is used in place (no copy:
+    the tensor keeps it alive), so reading a tensor costs its own size once."""
+    if len(buf) == 0:
+        return torch.empty(0, dtype=dtype)
+    if not isinstance(buf, bytearray):
+        buf = bytearray(buf)
+    return torch.frombuffer(buf, dtype=dtype)
+
+
+def _read_exact(f, n, what):
+    buf = bytearray(n)
+    got = f.readinto(buf) if n else 0
+    if got != n:
+        raise ValueError(f"{what}: file ended after {got} of {n} bytes")
+    return buf
+
+
+def _contiguous_strides(size):
+    strides, acc = [], 1
+    for n in reversed(size):
+        strides.append(acc)
+        acc *= n
+    return tuple(reversed(strides))
 
 
 def _finish(t, dtype):
@@ -202,7 +209,7 @@ class SafetensorsCheckpoint(_LazyCheckpoint):
         e = self.header[key]
         b, end = e["data_offsets"]
         self._f.seek(self._data_start + b)
-        buf = self._f.read(end - b)
+        buf = _read_exact(self._f, end - b, f"{self.path}: tensor {key!r}")
         self.bytes_read += len(buf)
         return _from_bytes(buf, self._dtype(key)).reshape(e["shape"])
 
@@ -423,13 +430,11 @@ class TorchZipCheckpoint(_LazyCheckpoint):
             raise ValueError(f"{self.path}: {name} holds {size} bytes, a tensor needs {start + length}")
         if off is not None:
             self._f.seek(off + start)
-            buf = self._f.read(length)
+            buf = _read_exact(self._f, length, f"{self.path}: {name}")
         else:
             with self._zip.open(name) as f:
                 f.seek(start)
-                buf = f.read(length)
-        if len(buf) != length:
-            raise ValueError(f"{self.path}: {name} ended early")
+                buf = _read_exact(f, length, f"{self.path}: {name}")
         self.bytes_read += len(buf)
         return buf
 
@@ -442,6 +447,12 @@ class TorchZipCheckpoint(_LazyCheckpoint):
         flat = _from_bytes(buf, st.dtype)
         if count == 0:
             return torch.empty(ref.size, dtype=st.dtype)
+        numel = 1
+        for n in ref.size:
+            numel *= n
+        if numel == count and all(n == 1 or st_ == cs for n, st_, cs in
+                                  zip(ref.size, ref.stride, _contiguous_strides(ref.size))):
+            return flat.reshape(ref.size)  # the common case: no copy
         return torch.as_strided(flat, ref.size, ref.stride, 0).clone(memory_format=torch.contiguous_format)
 
     def close(self):
