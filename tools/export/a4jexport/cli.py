@@ -146,8 +146,7 @@ def run(args, progress=None):
         del model
         gc.collect()
 
-    with open(os.path.join(files["wav2vec"][: -len(os.path.basename(files["wav2vec"]))], "config.json"),
-              encoding="utf-8") as f:
+    with open(os.path.join(os.path.dirname(files["wav2vec"]), "config.json"), encoding="utf-8") as f:
         w2v_config = json.load(f)
     step("wav2vec2", files["wav2vec"], {"config": w2v_config}, {})
     step("clip", files["models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth"],
@@ -241,7 +240,8 @@ def main(argv=None):
     except UsageError as e:
         print(f"tools/export/stableavatar: error: {e}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, KeyError) as e:
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        # a checkpoint that does not fit (missing key, wrong shape, bad file): the message names it
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"tools/export/stableavatar: error: {msg}", file=sys.stderr)
         return 1

@@ -167,6 +167,17 @@ class CliTest(unittest.TestCase):
         self.assertIn("is not a folder", p.stderr)
         self.assertNotIn("Traceback", p.stderr)
 
+    def test_a_bad_checkpoint_is_reported_without_traceback(self):
+        os.remove(os.path.join(self.wv, "pytorch_model.bin"))
+        torch.save({"wav2vec2.feature_projection.projection.weight": torch.ones(4, 4)},
+                   os.path.join(self.wv, "pytorch_model.bin"))
+        with _installed(_fake_parts({})):
+            rc, err = _run(self.argv())
+        self.assertEqual(rc, 1)
+        self.assertIn("wav2vec2.feature_extractor.conv_layers.0.conv.weight", err)
+        self.assertIn("pytorch_model.bin", err)
+        self.assertNotIn("Traceback", err)
+
     def test_missing_part_is_a_clear_error(self):
         with self.assertRaisesRegex(cli.UsageError, r"a4jexport\.stableavatar\.no_such_part is missing"):
             cli.load_part("no_such_part")
