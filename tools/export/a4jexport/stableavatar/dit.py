@@ -173,14 +173,24 @@ def _vector(w, key, n):
 class LayerNorm(nn.Module):
     """LayerNorm over the last dimension in float32, optional affine."""
 
-    def __init__(self, eps, weight=None, bias=None):
+    def __init__(self, dim, eps, weight=None, bias=None):
         super().__init__()
+        self.dim = int(dim)
         self.eps = eps
+        if weight is None:
+            # ONNX LayerNormalization requires a scale input (torch 1.13 would leave it empty), and
+            # ONNX Runtime 1.29's extended optimisations crash (SIGSEGV in session creation) on a
+            # LayerNormalization without the optional bias: both are given as exact 1 and 0.
+            self.register_buffer("ones", torch.ones(self.dim), persistent=False)
+            weight = self.ones
+        if bias is None:
+            self.register_buffer("zeros", torch.zeros(self.dim), persistent=False)
+            bias = self.zeros
         self.weight = weight
         self.bias = bias
 
     def forward(self, x):
-        return F.layer_norm(x, (x.shape[-1],), self.weight, self.bias, self.eps)
+        return F.layer_norm(x, (self.dim,), self.weight, self.bias, self.eps)
 
 
 class RMSNorm(nn.Module):
@@ -304,9 +314,9 @@ class Block(nn.Module):
         self.self_attn = SelfAttention(w, f"{p}.self_attn", heads, eps)
         dim = self.self_attn.q.weight.shape[0]
         self.cross_attn = CrossAttention(w, f"{p}.cross_attn", heads, eps)
-        self.norm1 = LayerNorm(eps)
-        self.norm2 = LayerNorm(eps)
-        self.norm3 = LayerNorm(eps, _vector(w, f"{p}.norm3.weight", dim), _vector(w, f"{p}.norm3.bias", dim))
+        self.norm1 = LayerNorm(dim, eps)
+        self.norm2 = LayerNorm(dim, eps)
+        self.norm3 = LayerNorm(dim, eps, _vector(w, f"{p}.norm3.weight", dim), _vector(w, f"{p}.norm3.bias", dim))
         self.ffn0 = _linear(w, f"{p}.ffn.0")
         self.ffn2 = _linear(w, f"{p}.ffn.2")
         mod = w(f"{p}.modulation")
@@ -337,9 +347,9 @@ class AdapterBlock(nn.Module):
             raise ValueError(f"{a}.q: audio width {dim} is not a multiple of {ADAPTER_HEADS} heads")
         self.norm_q = RMSNorm(_vector(w, f"{a}.norm_q.weight", dim), ADAPTER_EPS)
         self.norm_k = RMSNorm(_vector(w, f"{a}.norm_k.weight", dim), ADAPTER_EPS)
-        self.norm1 = LayerNorm(ADAPTER_EPS)
-        self.norm2 = LayerNorm(ADAPTER_EPS)
-        self.norm3 = LayerNorm(ADAPTER_EPS, _vector(w, f"{p}.norm3.weight", dim),
+        self.norm1 = LayerNorm(dim, ADAPTER_EPS)
+        self.norm2 = LayerNorm(dim, ADAPTER_EPS)
+        self.norm3 = LayerNorm(dim, ADAPTER_EPS, _vector(w, f"{p}.norm3.weight", dim),
                                _vector(w, f"{p}.norm3.bias", dim))
         self.ffn0 = _linear(w, f"{p}.ffn.0")
         self.ffn2 = _linear(w, f"{p}.ffn.2")
@@ -366,7 +376,7 @@ class AudioAdapter(nn.Module):
         super().__init__()
         self.proj = _linear(w, f"{p}.proj_model.proj", bias=False)
         dim = self.proj.weight.shape[0]
-        self.proj_norm = LayerNorm(TORCH_LN_EPS, _vector(w, f"{p}.proj_model.norm.weight", dim),
+        self.proj_norm = LayerNorm(dim, TORCH_LN_EPS, _vector(w, f"{p}.proj_model.norm.weight", dim),
                                    _vector(w, f"{p}.proj_model.norm.bias", dim))
         n = 0
         while w.has(f"{p}.blocks.{n}.modulation"):
@@ -374,7 +384,7 @@ class AudioAdapter(nn.Module):
         if n == 0:
             w(f"{p}.blocks.0.modulation")  # raises the missing-key error
         self.blocks = nn.ModuleList([AdapterBlock(w, f"{p}.blocks.{i}") for i in range(n)])
-        self.head_norm = LayerNorm(ADAPTER_EPS)
+        self.head_norm = LayerNorm(dim, ADAPTER_EPS)
         self.head = _linear(w, f"{p}.final_head.final_proj")
         self.head_modulation = _param(w(f"{p}.final_head.modulation"))
 
@@ -428,11 +438,11 @@ class DiT(nn.Module):
             raise ValueError(f"config.json freq_dim={cfg['freq_dim']} but time_embedding.0.weight is "
                              f"{tuple(self.time0.weight.shape)}")
         dc = w("img_emb.proj.0.weight").shape[0]
-        self.img_norm0 = LayerNorm(TORCH_LN_EPS, _vector(w, "img_emb.proj.0.weight", dc),
+        self.img_norm0 = LayerNorm(dc, TORCH_LN_EPS, _vector(w, "img_emb.proj.0.weight", dc),
                                    _vector(w, "img_emb.proj.0.bias", dc))
         self.img1 = _linear(w, "img_emb.proj.1")
         self.img3 = _linear(w, "img_emb.proj.3")
-        self.img_norm4 = LayerNorm(TORCH_LN_EPS, _vector(w, "img_emb.proj.4.weight", self.dim),
+        self.img_norm4 = LayerNorm(self.dim, TORCH_LN_EPS, _vector(w, "img_emb.proj.4.weight", self.dim),
                                    _vector(w, "img_emb.proj.4.bias", self.dim))
         layers = int(cfg["num_layers"]) if "num_layers" in cfg else None
         if layers is None:
@@ -440,7 +450,7 @@ class DiT(nn.Module):
             while w.has(f"blocks.{layers}.modulation"):
                 layers += 1
         self.blocks = nn.ModuleList([Block(w, f"blocks.{i}", self.heads, self.eps) for i in range(layers)])
-        self.head_norm = LayerNorm(self.eps)
+        self.head_norm = LayerNorm(self.dim, self.eps)
         self.head = _linear(w, "head.head")
         self.head_modulation = _param(w("head.modulation"))
         self.out_dim = self.head.weight.shape[0] // math.prod(self.patch)
