@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Goldens for the DiT exporter, made by the REFERENCE StableAvatar transformer at reduced size.
 
-    dit_goldens.py REF_CHECKOUT OUT_DIR
+    dit_goldens.py REF_CHECKOUT OUT_DIR [--real-widths LAYERS]
 
 REF_CHECKOUT is a StableAvatar checkout (46c0492). Its ``wan/models/wan_fantasy_transformer3d_1B.py``,
 ``vocal_projector_fantasy_1B.py``, ``vocal_projector_fantasy.py``, ``cache_utils.py`` and
@@ -30,6 +30,11 @@ Written (the real files' layout):
 - ``cases.txt`` (``case dit.onnx``) and ``mha/cases.txt`` (``case dit_mha.onnx``, same tensors) in
   tools/OrtCheck.java's format, raw little-endian ``.bin`` tensors.
 
+``--real-widths LAYERS`` builds the production widths (dim 1536, 12 heads of 128, FFN 8960, text
+4096 x 512 tokens, CLIP 1280, audio 768 -> 1536) with LAYERS blocks and runs F = 21 latent frames
+of 84-frame audio (167 tokens) at an 8x8 latent: a one-off check of the real shapes (RoPE split
+22/21/21, adapter heads of 192), far too big for the committed fixtures.
+
 Cases: the reference's three guidance branches (B=3: negative text + zero audio, negative text +
 audio, positive text + audio, i.e. ``audio_gate = [0, 1, 1]``) at k = F and at k < F (the last
 sliding window), plus a B=1 call (no guidance). ``audio_index`` is the reference's
@@ -46,8 +51,9 @@ import types
 import numpy as np
 import torch
 
-DIM, HEADS, LAYERS, FFN, FREQ, TEXT_DIM, TEXT_LEN = 32, 2, 2, 64, 32, 24, 10
-CLIP_DIM, AUDIO_DIM = 40, 48
+REDUCED = dict(DIM=32, HEADS=2, LAYERS=2, FFN=64, FREQ=32, TEXT_DIM=24, TEXT_LEN=10, CLIP_DIM=40, AUDIO_DIM=48)
+REAL = dict(DIM=1536, HEADS=12, LAYERS=30, FFN=8960, FREQ=256, TEXT_DIM=4096, TEXT_LEN=512, CLIP_DIM=1280,
+            AUDIO_DIM=768)
 
 STUBS = {
     "diffusers/__init__.py": "",
@@ -219,9 +225,13 @@ def audio_index_table(vf, n_tokens, frames):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 5) or (len(sys.argv) == 5 and sys.argv[3] != "--real-widths"):
         sys.exit(__doc__)
     checkout, out = sys.argv[1], sys.argv[2]
+    real = len(sys.argv) == 5
+    size = dict(REAL, LAYERS=int(sys.argv[4])) if real else REDUCED
+    DIM, HEADS, LAYERS, FFN, FREQ = (size[k] for k in ("DIM", "HEADS", "LAYERS", "FFN", "FREQ"))
+    TEXT_DIM, TEXT_LEN, CLIP_DIM, AUDIO_DIM = (size[k] for k in ("TEXT_DIM", "TEXT_LEN", "CLIP_DIM", "AUDIO_DIM"))
     os.makedirs(os.path.join(out, "mha"), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="dit-ref-")
     try:
@@ -256,6 +266,8 @@ def main():
             ("b", 3, 4, 2, 6, 4, TEXT_LEN, 17),
             ("c", 1, 3, 2, 4, 4, 5, 14),
         ]
+        if real:
+            cases = [("a", 3, 21, 21, 8, 8, 300, 167), ("b", 3, 21, 16, 8, 6, TEXT_LEN, 121)]
         lines, lines_mha = [], []
         g = torch.Generator().manual_seed(1234)
         for name, b, frames, k, hh, ww, lt, n_audio in cases:
