@@ -393,10 +393,9 @@ class AudioAdapter(nn.Module):
         e0 [1, 6, D], e [1, D] -> [1, F, W, D]."""
         frames, wn = audio_index.shape
         a = self.proj_norm(self.proj(audio_tokens))[0]                     # [L, Dv]
-        flat = audio_index.reshape(-1)
-        g = torch.index_select(a, 0, flat.clamp(min=0))                    # [F*W, Dv]
-        g = torch.where((flat >= 0).unsqueeze(1), g, torch.zeros_like(g))  # exact zeros on padding
-        x = g.unsqueeze(0)
+        # row 0 of the table is the padding: index -1 + 1 picks exact zeros (no mask, no clamp)
+        table = torch.cat([torch.zeros_like(a[:1]), a], dim=0)              # [1+L, Dv]
+        x = torch.index_select(table, 0, audio_index.reshape(-1) + 1).unsqueeze(0)   # [1, F*W, Dv]
         for blk in self.blocks:
             x = blk(x, e0, latents, frames)
         m = self.head_modulation + e.unsqueeze(1)
