@@ -309,6 +309,12 @@ class ExportTest(unittest.TestCase):
                 self.assertIn("Softmax", ops)
                 self.assertNotIn("MultiHeadAttention", ops)
             self.assertFalse({"Unflatten", "ComplexMul"} & ops)
+            # the float32-only time path is findable by name (a float16 conversion must skip it)
+            trig = [n.name for n in mp.graph.node if n.op_type in ("Cos", "Sin")]
+            self.assertEqual(len(trig), 2)
+            self.assertTrue(all(n.startswith("/model/time/") for n in trig), trig)
+            self.assertEqual(len([n for n in mp.graph.node if n.name.startswith("/model/time/")
+                                  and n.op_type == "Gemm"]), 3)
 
     def test_ort_java_both_variants(self):
         java = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"

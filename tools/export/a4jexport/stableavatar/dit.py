@@ -403,6 +403,30 @@ class AudioAdapter(nn.Module):
         return x.reshape(1, frames, wn, x.shape[-1])
 
 
+class TimeEmbedding(nn.Module):
+    """t [B] -> (e [B, D], e0 [B, 6, D]): sinusoid ``[cos, sin]`` of ``t * 10000^(-i/half)``,
+    ``time_embedding`` (Linear, SiLU, Linear), ``time_projection`` (SiLU, Linear). Its own module so
+    that every node of this path is named ``/model/time/...`` in the graph: a float16 conversion
+    must keep it in float32 (``t * f`` reaches 1000, where float16's spacing is 0.5)."""
+
+    def __init__(self, w, dim):
+        super().__init__()
+        self.dim = dim
+        self.time0 = _linear(w, "time_embedding.0")
+        self.time2 = _linear(w, "time_embedding.2")
+        self.time_proj = _linear(w, "time_projection.1")
+        half = self.time0.weight.shape[1] // 2
+        self.register_buffer("freqs", torch.pow(
+            10000.0, -torch.arange(half, dtype=torch.float64).div(half)).to(torch.float32), persistent=False)
+
+    def forward(self, t):
+        arg = t.reshape(-1, 1) * self.freqs.reshape(1, -1)
+        sinus = torch.cat([torch.cos(arg), torch.sin(arg)], dim=1)
+        e = self.time2(F.silu(self.time0(sinus)))
+        e0 = self.time_proj(F.silu(e)).reshape(-1, 6, self.dim)
+        return e, e0
+
+
 class DiT(nn.Module):
     """WanTransformer3DFantasyModel (i2v) forward for one sliding window, B guidance branches."""
 
@@ -429,13 +453,11 @@ class DiT(nn.Module):
         self.patch_embedding.bias = _vector(w, "patch_embedding.bias", self.dim)
         self.text0 = _linear(w, "text_embedding.0")
         self.text2 = _linear(w, "text_embedding.2")
-        self.time0 = _linear(w, "time_embedding.0")
-        self.time2 = _linear(w, "time_embedding.2")
-        self.time_proj = _linear(w, "time_projection.1")
-        self.freq_dim = self.time0.weight.shape[1]
+        self.time = TimeEmbedding(w, self.dim)
+        self.freq_dim = self.time.time0.weight.shape[1]
         if "freq_dim" in cfg and int(cfg["freq_dim"]) != self.freq_dim:
             raise ValueError(f"config.json freq_dim={cfg['freq_dim']} but time_embedding.0.weight is "
-                             f"{tuple(self.time0.weight.shape)}")
+                             f"{tuple(self.time.time0.weight.shape)}")
         dc = w("img_emb.proj.0.weight").shape[0]
         self.img_norm0 = LayerNorm(dc, TORCH_LN_EPS, _vector(w, "img_emb.proj.0.weight", dc),
                                    _vector(w, "img_emb.proj.0.bias", dc))
@@ -461,9 +483,6 @@ class DiT(nn.Module):
             raise ValueError("vocal_projector.final_head.final_proj must produce the DiT width "
                              f"{self.dim}, has {self.adapter.head.weight.shape[0]}")
 
-        half = self.freq_dim // 2
-        self.register_buffer("time_freqs", torch.pow(
-            10000.0, -torch.arange(half, dtype=torch.float64).div(half)).to(torch.float32), persistent=False)
         d = self.dim // self.heads
         c = d // 2
         axes = (d - 4 * (d // 6), 2 * (d // 6), 2 * (d // 6))
@@ -498,10 +517,7 @@ class DiT(nn.Module):
         u = F.pad(u, (0, 0, 0, 0, 0, frames - k))                       # seq_len: F frames
         tokens = u.reshape(b, self.dim, -1).transpose(1, 2)             # [B, F*h*w, D]
 
-        arg = t.reshape(-1, 1) * self.time_freqs.reshape(1, -1)
-        sinus = torch.cat([torch.cos(arg), torch.sin(arg)], dim=1)
-        e = self.time2(F.silu(self.time0(sinus)))                       # [B, D]
-        e0 = self.time_proj(F.silu(e)).reshape(b, 6, self.dim)          # [B, 6, D]
+        e, e0 = self.time(t)                                            # [B, D], [B, 6, D]
 
         text = F.pad(context, (0, 0, 0, self.text_len - context.shape[1]))
         text = self.text2(_gelu_tanh(self.text0(text)))                 # [B, text_len, D]
