@@ -126,7 +126,7 @@ class GoldenTest(unittest.TestCase):
                          (32, 2, 2, 36, 16, 32, 10))
         self.assertEqual(m.patch, (1, 2, 2))
         self.assertEqual(len(m.adapter.blocks), 2)
-        self.assertEqual(tuple(m.adapter.proj.weight.shape), (32, 48))
+        self.assertEqual(m.adapter.proj.wshape, (32, 48))
 
     def test_reference_eps_values(self):
         m = model()
@@ -314,7 +314,17 @@ class ExportTest(unittest.TestCase):
             self.assertEqual(len(trig), 2)
             self.assertTrue(all(n.startswith("/model/time/") for n in trig), trig)
             self.assertEqual(len([n for n in mp.graph.node if n.name.startswith("/model/time/")
-                                  and n.op_type == "Gemm"]), 3)
+                                  and n.op_type == "MatMul"]), 3)
+
+    def test_variants_share_initializers(self):
+        """Same initializer names and bytes in both graphs: one external data file can serve both."""
+        import onnx
+        inits = []
+        for mode in ("plain", "mha"):
+            mp = onnx.load(self.paths[mode])
+            inits.append({i.name: i.SerializeToString() for i in mp.graph.initializer})
+        self.assertEqual(inits[0], inits[1])
+        self.assertTrue(all(k.startswith("model.") for k in inits[0]), sorted(inits[0])[:5])
 
     def test_ort_java_both_variants(self):
         java = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"

@@ -148,16 +148,33 @@ def _param(t):
     return nn.Parameter(t, requires_grad=False)
 
 
+class Linear(nn.Module):
+    """``x @ W^T + b`` with ``W^T`` stored transposed: the graph's initializer is then the module's
+    own ``...weight_t`` (torch would otherwise constant-fold a Transpose into an initializer with a
+    generated name), so the plain and the MultiHeadAttention graphs have identical initializer names
+    and values and can share one external data file."""
+
+    def __init__(self, weight, bias=None):
+        super().__init__()
+        self.wshape = tuple(weight.shape)          # (out, in), as in the checkpoint
+        self.weight_t = _param(weight.t().contiguous())
+        self.bias = _param(bias) if bias is not None else None
+
+    def forward(self, x):
+        y = torch.matmul(x, self.weight_t)
+        return y + self.bias if self.bias is not None else y
+
+
 def _linear(w, prefix, bias=True):
     weight = w(prefix + ".weight")
-    m = torch.nn.utils.skip_init(nn.Linear, weight.shape[1], weight.shape[0], bias=bias)
-    m.weight = _param(weight)
+    if weight.dim() != 2:
+        raise ValueError(f"{prefix}.weight has shape {tuple(weight.shape)}, expected a matrix")
+    b = None
     if bias:
         b = w(prefix + ".bias")
         if b.shape != (weight.shape[0],):
             raise ValueError(f"{prefix}.bias has shape {tuple(b.shape)}, expected ({weight.shape[0]},)")
-        m.bias = _param(b)
-    return m
+    return Linear(weight, b)
 
 
 def _vector(w, key, n):
@@ -254,7 +271,7 @@ class SelfAttention(nn.Module):
         super().__init__()
         self.heads = heads
         self.q, self.k, self.v, self.o = (_linear(w, f"{p}.{n}") for n in "qkvo")
-        dim = self.q.weight.shape[0]
+        dim = self.q.wshape[0]
         self.norm_q = RMSNorm(_vector(w, f"{p}.norm_q.weight", dim), eps)
         self.norm_k = RMSNorm(_vector(w, f"{p}.norm_k.weight", dim), eps)
 
@@ -287,7 +304,7 @@ class CrossAttention(nn.Module):
         self.v_img = _linear(w, f"{p}.v_img")
         self.k_vocal = _linear(w, f"{p}.k_vocal")
         self.v_vocal = _linear(w, f"{p}.v_vocal")
-        dim = self.q.weight.shape[0]
+        dim = self.q.wshape[0]
         self.norm_q = RMSNorm(_vector(w, f"{p}.norm_q.weight", dim), eps)
         self.norm_k = RMSNorm(_vector(w, f"{p}.norm_k.weight", dim), eps)
         self.norm_k_img = RMSNorm(_vector(w, f"{p}.norm_k_img.weight", dim), eps)
@@ -312,7 +329,7 @@ class Block(nn.Module):
     def __init__(self, w, p, heads, eps):
         super().__init__()
         self.self_attn = SelfAttention(w, f"{p}.self_attn", heads, eps)
-        dim = self.self_attn.q.weight.shape[0]
+        dim = self.self_attn.q.wshape[0]
         self.cross_attn = CrossAttention(w, f"{p}.cross_attn", heads, eps)
         self.norm1 = LayerNorm(dim, eps)
         self.norm2 = LayerNorm(dim, eps)
@@ -342,7 +359,7 @@ class AdapterBlock(nn.Module):
         super().__init__()
         a = f"{p}.cross_attn"
         self.q, self.k, self.v, self.o = (_linear(w, f"{a}.{n}") for n in "qkvo")
-        dim = self.q.weight.shape[0]
+        dim = self.q.wshape[0]
         if dim % ADAPTER_HEADS:
             raise ValueError(f"{a}.q: audio width {dim} is not a multiple of {ADAPTER_HEADS} heads")
         self.norm_q = RMSNorm(_vector(w, f"{a}.norm_q.weight", dim), ADAPTER_EPS)
@@ -375,7 +392,7 @@ class AudioAdapter(nn.Module):
     def __init__(self, w, p="vocal_projector"):
         super().__init__()
         self.proj = _linear(w, f"{p}.proj_model.proj", bias=False)
-        dim = self.proj.weight.shape[0]
+        dim = self.proj.wshape[0]
         self.proj_norm = LayerNorm(dim, TORCH_LN_EPS, _vector(w, f"{p}.proj_model.norm.weight", dim),
                                    _vector(w, f"{p}.proj_model.norm.bias", dim))
         n = 0
@@ -415,7 +432,7 @@ class TimeEmbedding(nn.Module):
         self.time0 = _linear(w, "time_embedding.0")
         self.time2 = _linear(w, "time_embedding.2")
         self.time_proj = _linear(w, "time_projection.1")
-        half = self.time0.weight.shape[1] // 2
+        half = self.time0.wshape[1] // 2
         self.register_buffer("freqs", torch.pow(
             10000.0, -torch.arange(half, dtype=torch.float64).div(half)).to(torch.float32), persistent=False)
 
@@ -454,10 +471,10 @@ class DiT(nn.Module):
         self.text0 = _linear(w, "text_embedding.0")
         self.text2 = _linear(w, "text_embedding.2")
         self.time = TimeEmbedding(w, self.dim)
-        self.freq_dim = self.time.time0.weight.shape[1]
+        self.freq_dim = self.time.time0.wshape[1]
         if "freq_dim" in cfg and int(cfg["freq_dim"]) != self.freq_dim:
             raise ValueError(f"config.json freq_dim={cfg['freq_dim']} but time_embedding.0.weight is "
-                             f"{tuple(self.time.time0.weight.shape)}")
+                             f"{tuple(self.time.time0.wshape)}")
         dc = w("img_emb.proj.0.weight").shape[0]
         self.img_norm0 = LayerNorm(dc, TORCH_LN_EPS, _vector(w, "img_emb.proj.0.weight", dc),
                                    _vector(w, "img_emb.proj.0.bias", dc))
@@ -474,14 +491,14 @@ class DiT(nn.Module):
         self.head_norm = LayerNorm(self.dim, self.eps)
         self.head = _linear(w, "head.head")
         self.head_modulation = _param(w("head.modulation"))
-        self.out_dim = self.head.weight.shape[0] // math.prod(self.patch)
+        self.out_dim = self.head.wshape[0] // math.prod(self.patch)
         if "out_dim" in cfg and int(cfg["out_dim"]) != self.out_dim:
             raise ValueError(f"config.json out_dim={cfg['out_dim']} but head.head.weight is "
-                             f"{tuple(self.head.weight.shape)}")
+                             f"{tuple(self.head.wshape)}")
         self.adapter = AudioAdapter(w)
-        if self.adapter.head.weight.shape[0] != self.dim:
+        if self.adapter.head.wshape[0] != self.dim:
             raise ValueError("vocal_projector.final_head.final_proj must produce the DiT width "
-                             f"{self.dim}, has {self.adapter.head.weight.shape[0]}")
+                             f"{self.dim}, has {self.adapter.head.wshape[0]}")
 
         d = self.dim // self.heads
         c = d // 2
@@ -604,9 +621,9 @@ def example_inputs(model, batch=3, frames=3, latent_frames=None, height=4, width
     lt = text_tokens or min(model.text_len, 7)
     cin = model.out_dim
     yc = model.in_dim - cin
-    da = model.adapter.proj.weight.shape[1]
-    dt = model.text0.weight.shape[1]
-    dc = model.img1.weight.shape[1]
+    da = model.adapter.proj.wshape[1]
+    dt = model.text0.wshape[1]
+    dc = model.img1.wshape[1]
     idx = torch.randint(-1, audio_tokens, (frames, window), generator=g)
     return (torch.randn(batch, cin, k, height, width, generator=g),
             torch.full((batch,), 500.0),
