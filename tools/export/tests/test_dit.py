@@ -271,6 +271,9 @@ class CheckpointTest(unittest.TestCase):
         cfg["dim"] = 64
         with self.assertRaises(ValueError):
             dit.build(base, cfg, transformer=pt)
+        del cfg["num_heads"]
+        with self.assertRaisesRegex(KeyError, "num_heads"):
+            dit.build(base, cfg, transformer=pt)
 
     def test_parameter_count_formula_matches_the_module(self):
         m = model()
@@ -311,8 +314,7 @@ class ExportTest(unittest.TestCase):
             self.assertFalse({"Unflatten", "ComplexMul"} & ops)
             # the float32-only time path is findable by name (a float16 conversion must skip it)
             trig = [n.name for n in mp.graph.node if n.op_type in ("Cos", "Sin")]
-            self.assertEqual(len(trig), 2)
-            self.assertTrue(all(n.startswith("/model/time/") for n in trig), trig)
+            self.assertEqual(len([n for n in trig if n.startswith("/model/time/")]), 2, trig)
             self.assertEqual(len([n for n in mp.graph.node if n.name.startswith("/model/time/")
                                   and n.op_type == "MatMul"]), 3)
 
@@ -325,6 +327,10 @@ class ExportTest(unittest.TestCase):
             inits.append({i.name: i.SerializeToString() for i in mp.graph.initializer})
         self.assertEqual(inits[0], inits[1])
         self.assertTrue(all(k.startswith("model.") for k in inits[0]), sorted(inits[0])[:5])
+        # no large non-weight tables (a float16 weight pass would round them): RoPE angles are computed
+        big = [k for k, v in inits[0].items() if len(v) >= 1024 and not k.endswith(("weight_t", "bias", "weight",
+                                                                                    "modulation"))]
+        self.assertEqual(big, [])
 
     def test_ort_java_both_variants(self):
         java = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java"

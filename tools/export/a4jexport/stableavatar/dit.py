@@ -41,8 +41,9 @@ Reference semantics kept (each one covered by tests/test_dit.py):
 - RoPE in real arithmetic: per head, the ``d/2`` rotation pairs split ``(d/2 - 2*(d/2//3), d/2//3,
   d/2//3)`` over (frame, row, column), frequencies ``theta^(-2j/d_axis)`` of the reference's
   ``rope_params`` tables (``d_axis = d - 4*(d//6)`` for frames, ``2*(d//6)`` for rows and columns);
-  the angle tables (1024 positions) are computed in float64 as the reference does and stored as
-  float32 cos/sin constants.
+  the inverse frequencies are computed in float64 as the reference does, the angles
+  ``position * inv_freq`` in the graph in float32 (no large cos/sin tables, which a float16 weight
+  pass would round).
 
 Deviation: the time sinusoid is computed in float32 in the graph (the reference uses float64, which
 TensorRT cannot run); the argument error is at most half an ulp of ``t * f`` (3e-5 at t = 1000).
@@ -66,7 +67,6 @@ __all__ = ["build", "graphs", "layered", "read_config", "DiT"]
 
 ADAPTER_HEADS = 8          # FantasyTalkingVocalCondition1BModel: VocalAttentionBlock(num_heads=8)
 CLIP_TOKENS = 257          # WanI2VTalkingCrossAttention: context[:, :257] is the image
-ROPE_POSITIONS = 1024      # rope_params(1024, ...)
 ROPE_THETA = 10000.0
 ADAPTER_EPS = 1e-6         # VocalAttentionBlock / Final_Head default eps
 TORCH_LN_EPS = 1e-5        # nn.LayerNorm default: VocalProjModel.norm, MLPProj
@@ -451,6 +451,9 @@ class DiT(nn.Module):
         super().__init__()
         w = _Weights(sd)
         cfg = config
+        if "num_heads" not in cfg:
+            raise KeyError("config.json of the Wan-Fun transformer has no 'num_heads' (the head count is "
+                           "not recoverable from tensor shapes)")
         self.heads = int(cfg["num_heads"])
         self.eps = float(cfg.get("eps", 1e-6))
         self.text_len = int(cfg.get("text_len", 512))
@@ -505,26 +508,26 @@ class DiT(nn.Module):
         axes = (d - 4 * (d // 6), 2 * (d // 6), 2 * (d // 6))
         splits = (c - 2 * (c // 3), c // 3, c // 3)
         for name, ad, n in zip(("f", "h", "w"), axes, splits):
-            # rope_params(1024, ad): angles in float64, as the reference's complex128 table
-            ang = torch.outer(torch.arange(ROPE_POSITIONS, dtype=torch.float64),
-                              1.0 / torch.pow(ROPE_THETA, torch.arange(0, ad, 2, dtype=torch.float64).div(ad)))
-            if ang.shape[1] != n:
+            # rope_params(1024, ad): position * theta^(-2j/ad); the inverse frequencies in float64 as
+            # the reference, the angles computed in the graph (|error| <= 1.2e-7 * angle in float32)
+            inv = 1.0 / torch.pow(ROPE_THETA, torch.arange(0, ad, 2, dtype=torch.float64).div(ad))
+            if inv.shape[0] != n:
                 raise ValueError(f"RoPE split mismatch for head size {d}")
-            self.register_buffer(f"cos_{name}", ang.cos().to(torch.float32), persistent=False)
-            self.register_buffer(f"sin_{name}", ang.sin().to(torch.float32), persistent=False)
+            self.register_buffer(f"inv_freq_{name}", inv.to(torch.float32), persistent=False)
 
     # -- pieces -------------------------------------------------------------------------------
     def _rope_tables(self, k, h, w, frames):
-        def grid(tf, th, tw):
-            c_f, c_h, c_w = tf.shape[1], th.shape[1], tw.shape[1]
-            a = tf[:k].reshape(k, 1, 1, c_f).expand(k, h, w, c_f)
-            b = th[:h].reshape(1, h, 1, c_h).expand(k, h, w, c_h)
-            c = tw[:w].reshape(1, 1, w, c_w).expand(k, h, w, c_w)
-            return torch.cat([a, b, c], dim=-1).reshape(k * h * w, c_f + c_h + c_w)
-        pad = (frames - k) * h * w
-        cos = F.pad(grid(self.cos_f, self.cos_h, self.cos_w), (0, 0, 0, pad), value=1.0)
-        sin = F.pad(grid(self.sin_f, self.sin_h, self.sin_w), (0, 0, 0, pad), value=0.0)
-        return cos, sin
+        """cos/sin [frames*h*w, d/2] for tokens in (frame, row, column) order; the tokens of the
+        padding frames get angle 0 (cos 1, sin 0: not rotated, as rope_apply leaves them)."""
+        def axis(n, inv):
+            return torch.arange(n).to(torch.float32).reshape(-1, 1) * inv.reshape(1, -1)
+        a_f, a_h, a_w = axis(k, self.inv_freq_f), axis(h, self.inv_freq_h), axis(w, self.inv_freq_w)
+        c_f, c_h, c_w = a_f.shape[1], a_h.shape[1], a_w.shape[1]
+        ang = torch.cat([a_f.reshape(k, 1, 1, c_f).expand(k, h, w, c_f),
+                         a_h.reshape(1, h, 1, c_h).expand(k, h, w, c_h),
+                         a_w.reshape(1, 1, w, c_w).expand(k, h, w, c_w)], dim=-1)
+        ang = F.pad(ang.reshape(k * h * w, c_f + c_h + c_w), (0, 0, 0, (frames - k) * h * w))
+        return torch.cos(ang), torch.sin(ang)
 
     def forward(self, x, t, context, clip, y, audio_tokens, audio_index, audio_gate):
         b, _, k, hh, ww = x.shape
