@@ -346,6 +346,37 @@ class ExportTest(unittest.TestCase):
             self.assertIn("ALL OK", r.stdout)
 
 
+@unittest.skipUnless(os.environ.get("A4J_REF_CHECKOUT"), "set A4J_REF_CHECKOUT to a StableAvatar checkout")
+class ReferenceRunTest(unittest.TestCase):
+    """Runs reference/dit_goldens.py on the checkout named by A4J_REF_CHECKOUT."""
+
+    def goldens(self, out, *extra):
+        script = os.path.join(os.path.dirname(HERE), "reference", "dit_goldens.py")
+        r = subprocess.run([sys.executable, script, os.environ["A4J_REF_CHECKOUT"], out, *extra],
+                           capture_output=True, text=True, timeout=1800)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_fixtures_are_what_the_script_makes(self):
+        with tempfile.TemporaryDirectory() as out:
+            self.goldens(out)
+            for name in sorted(os.listdir(FIX)):
+                if os.path.isfile(os.path.join(FIX, name)):
+                    with open(os.path.join(FIX, name), "rb") as a, open(os.path.join(out, name), "rb") as b:
+                        self.assertEqual(a.read(), b.read(), name)
+
+    def test_real_widths_one_block(self):
+        """Production widths (head size 128: RoPE split 22/21/21, adapter heads of 192, F = 21)."""
+        with tempfile.TemporaryDirectory() as out:
+            self.goldens(out, "--real-widths", "1")
+            m = dit.build(_read_safetensors(os.path.join(out, "diffusion_pytorch_model.safetensors")),
+                          os.path.join(out, "config.json"),
+                          transformer=_read_pt(os.path.join(out, "transformer3d-square.pt")))
+            for case in load_cases(out):
+                with torch.no_grad():
+                    got = m(*args_of(case))
+                self.assertLessEqual(rel_err(got, case["out"]["velocity"]), TOL)
+
+
 def tearDownModule():
     tmp = _MODEL.get("tmp")
     if tmp:
