@@ -46,9 +46,7 @@ import shutil
 import struct
 import sys
 import tempfile
-import types
 
-import numpy as np
 import torch
 
 REDUCED = dict(DIM=32, HEADS=2, LAYERS=2, FFN=64, FREQ=32, TEXT_DIM=24, TEXT_LEN=10, CLIP_DIM=40, AUDIO_DIM=48)

@@ -66,7 +66,6 @@ k = F = 21, B = 3: 3 x 32 760 tokens x 1536; unfused self-attention scores would
 import contextlib
 import json
 import math
-import os
 from collections.abc import Mapping
 
 import torch
@@ -75,7 +74,7 @@ import torch.nn.functional as F
 
 from ..graph import GraphExport
 
-__all__ = ["build", "graphs", "layered", "read_config", "DiT"]
+__all__ = ["build", "graphs", "layered", "read_config", "attention_mode", "DiT", "WeightKeyError"]
 
 ADAPTER_HEADS = 8          # FantasyTalkingVocalCondition1BModel: VocalAttentionBlock(num_heads=8)
 CLIP_TOKENS = 257          # WanI2VTalkingCrossAttention: context[:, :257] is the image
@@ -86,6 +85,13 @@ TORCH_LN_EPS = 1e-5        # nn.LayerNorm default: VocalProjModel.norm, MLPProj
 
 # ---------------------------------------------------------------------------------------------
 # checkpoint access
+
+class WeightKeyError(KeyError):
+    """A weight the DiT needs is in none of the checkpoint files; the message names the key and files."""
+
+    def __str__(self):
+        return str(self.args[0])
+
 
 class _Layered(Mapping):
     """Keys looked up in each named Mapping in turn (the first that has the key wins)."""
@@ -98,7 +104,7 @@ class _Layered(Mapping):
             if key in m:
                 return m[key]
         names = ", ".join(name for name, _ in self.layers)
-        raise KeyError(f"DiT weight {key!r} not found in {names}")
+        raise WeightKeyError(f"DiT weight {key!r} not found in {names}")
 
     def __contains__(self, key):
         return any(key in m for _, m in self.layers)
@@ -126,8 +132,11 @@ def _unwrap(sd):
 
 def layered(base, transformer=None, base_name="diffusion_pytorch_model.safetensors",
             transformer_name="transformer3d-square.pt"):
-    """The reference's weights: ``transformer`` (StableAvatar's file) over ``base`` (Wan-Fun's)."""
-    return _Layered([(transformer_name, _unwrap(transformer)), (base_name, _unwrap(base))])
+    """The reference's weights: ``transformer`` (StableAvatar's file) over ``base`` (Wan-Fun's).
+    Error messages name each file by its ``path`` attribute (the lazy readers have one), else by the
+    default file name."""
+    return _Layered([(getattr(transformer, "path", transformer_name), _unwrap(transformer)),
+                     (getattr(base, "path", base_name), _unwrap(base))])
 
 
 def read_config(path_or_dict):
@@ -146,7 +155,7 @@ class _Weights:
         if key not in self.sd:
             if isinstance(self.sd, _Layered):
                 self.sd[key]  # raises the KeyError naming the files searched
-            raise KeyError(f"DiT weight {key!r} not found in the checkpoint")
+            raise WeightKeyError(f"DiT weight {key!r} not found in the checkpoint")
         t = self.sd[key]
         if not torch.is_tensor(t):
             raise TypeError(f"DiT weight {key!r} is not a tensor")
@@ -464,8 +473,8 @@ class DiT(nn.Module):
         w = _Weights(sd)
         cfg = config
         if "num_heads" not in cfg:
-            raise KeyError("config.json of the Wan-Fun transformer has no 'num_heads' (the head count is "
-                           "not recoverable from tensor shapes)")
+            raise WeightKeyError("config.json of the Wan-Fun transformer has no 'num_heads' (the head count "
+                             "is not recoverable from tensor shapes)")
         self.heads = int(cfg["num_heads"])
         self.eps = float(cfg.get("eps", 1e-6))
         self.text_len = int(cfg.get("text_len", 512))
