@@ -291,6 +291,17 @@ class ExportTest(unittest.TestCase):
         for mode in ("plain", "mha"):
             ge = dit.graphs(model(), attention=mode)[0]
             cls.paths[mode] = export(ge, cls.out)
+        # tools/export/test checks fixtures/dit/cases.txt (dit.onnx) on this folder, and any
+        # cases.txt written here: the MultiHeadAttention variant's cases, with absolute tensor paths
+        lines = []
+        with open(os.path.join(FIX, "mha", "cases.txt")) as f:
+            for line in f:
+                p = line.split()
+                if p and p[0] != "case":
+                    p[4] = os.path.normpath(os.path.join(FIX, "mha", p[4]))
+                lines.append(" ".join(p))
+        with open(os.path.join(cls.out, "cases.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
 
     def test_files_and_checker(self):
         import onnx
@@ -338,7 +349,7 @@ class ExportTest(unittest.TestCase):
             "~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar"))
         if not (os.path.exists(java) and jars) or os.environ.get("A4J_SKIP_ORT"):
             self.skipTest("ONNX Runtime Java not available")
-        for cases in (FIX, os.path.join(FIX, "mha")):
+        for cases in (FIX, os.path.join(FIX, "mha"), self.out):
             r = subprocess.run([java, "--enable-native-access=ALL-UNNAMED", "-cp", jars[0],
                                 os.path.join(REPO, "tools", "OrtCheck.java"), cases, self.out],
                                capture_output=True, text=True, timeout=600)
