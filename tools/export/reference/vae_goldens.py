@@ -27,7 +27,8 @@ Writes OUT_DIR/Wan2.1_VAE.pth (the state dict under the real key names, torch zi
 OUT_DIR/real_shapes.json (key -> shape of the FULL-size model, dim 96: to check the cache list the
 exporter derives at real size) and OUT_DIR/cases.txt + *.bin (OrtCheck format):
 
-* vae_encoder.onnx: a 9-frame clip at 32x48 -> the reference's encode (``.mode()``)
+* vae_encoder.onnx: a 9-frame clip at 32x48 and a 1-frame clip at 16x24 -> the reference's encode
+  (``.mode()``)
 * vae_encoder_first.onnx / vae_encoder_step.onnx: a 9-frame clip at 16x24, chunk by chunk, with the
   reference's ``feat_cache`` after each chunk made explicit (below) as cache outputs / next inputs
 * vae_decoder_first.onnx / vae_decoder.onnx: 3 latent frames at 2x3, frame by frame, likewise; the
@@ -244,6 +245,10 @@ def main():
     video = torch.rand(1, 3, 9, 32, 48, generator=g) * 2 - 1
     lat = vae.encode(video)[0].mode()
     cases.case('vae_encoder.onnx', [('video', ('enc_video.bin', video))], [('latent', ('enc_latent.bin', lat))])
+    # a single frame (an image): the encoder's temporal down-sampling has nothing to convolve
+    video = torch.rand(1, 3, 1, 16, 24, generator=g) * 2 - 1
+    lat = vae.encode(video)[0].mode()
+    cases.case('vae_encoder.onnx', [('video', ('enc1_video.bin', video))], [('latent', ('enc1_latent.bin', lat))])
 
     # chunked encode at 16x24 with the caches recorded after each chunk
     video = torch.rand(1, 3, 9, 16, 24, generator=g) * 2 - 1

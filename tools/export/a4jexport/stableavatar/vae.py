@@ -107,7 +107,7 @@ class CausalConv3d(nn.Conv3d):
             return super().forward(F.pad(x, (0, 0, 0, 0, self.depth, 0)))
         cache = io.take()
         full = F.pad(x, (0, 0, 0, 0, self.depth, 0)) if cache is None else torch.cat([cache, x], 2)
-        io.put(full[:, :, -self.depth:])
+        io.put(full[:, :, -self.depth:].clone())  # a copy: the slice must not keep `full` alive
         return super().forward(full)
 
 
@@ -208,7 +208,7 @@ class Resample(nn.Module):
             else:
                 b, c, t, h, w = x.shape
                 full = torch.cat([cache, x], 2)
-                io.put(full[:, :, -CACHE_T:])
+                io.put(full[:, :, -CACHE_T:].clone())
                 x = nn.Conv3d.forward(self.time_conv, full)
                 # [b, 2c, t] -> [b, c, 2t]: frame j of half 0 then frame j of half 1
                 x = x.reshape(b, 2, c, t, h, w).permute(0, 2, 3, 1, 4, 5).reshape(b, c, t * 2, h, w)
