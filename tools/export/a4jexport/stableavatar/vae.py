@@ -104,9 +104,9 @@ class CausalConv3d(nn.Conv3d):
         if self.depth == 0:
             return super().forward(x)
         if io is None:  # whole clip: the reference's zero padding
-            return super().forward(F.pad(x, (0, 0, 0, 0, self.depth, 0)))
+            return super().forward(_zero_frames(x, self.depth, front=True))
         cache = io.take()
-        full = F.pad(x, (0, 0, 0, 0, self.depth, 0)) if cache is None else torch.cat([cache, x], 2)
+        full = _zero_frames(x, self.depth, front=True) if cache is None else torch.cat([cache, x], 2)
         io.put(full[:, :, -self.depth:].clone())  # a copy: the slice must not keep `full` alive
         return super().forward(full)
 
@@ -120,22 +120,33 @@ class RMSNorm(nn.Module):
         self.gamma = nn.Parameter(torch.ones((dim, 1, 1) if images else (dim, 1, 1, 1)))
 
     def forward(self, x):
-        return F.normalize(x, dim=1) * self.scale * self.gamma
+        # F.normalize(x, dim=1) written out: its expand_as would make the graph's sizes unknown
+        return x / x.norm(p=2, dim=1, keepdim=True).clamp_min(1e-12) * self.scale * self.gamma
 
+
+def _zero_frames(x, n, front):
+    """``x`` with ``n`` zero frames in front or at the end (not F.pad: its ONNX form computes the pads at
+    run time, so every dimension after it, batch and channels included, would be unknown in the graph)."""
+    zeros = [torch.zeros_like(x[:, :, :1])] * n
+    return torch.cat(zeros + [x] if front else [x] + zeros, 2)
+
+
+# Shapes: batch, channels and (except in the whole-clip encoder) frames are Python ints while tracing,
+# so that they are constants in the graph and every output but H/W has a static size; H and W stay
+# traced (dynamic axes). ``int()`` of a traced size is that constant.
 
 def _frames_to_batch(x):
-    b, c, t, h, w = x.shape
-    return x.transpose(1, 2).reshape(b * t, c, h, w), b, t
+    b, c = int(x.shape[0]), int(x.shape[1])
+    return x.transpose(1, 2).reshape(-1, c, x.shape[3], x.shape[4]), b
 
 
-def _batch_to_frames(x, b, t):
-    _, c, h, w = x.shape
-    return x.reshape(b, t, c, h, w).transpose(1, 2)
+def _batch_to_frames(x, b):
+    return x.reshape(b, -1, int(x.shape[1]), x.shape[2], x.shape[3]).transpose(1, 2)
 
 
 def upsample2x(x):
     """Nearest x2 upsampling of ``[N, C, H, W]`` (``nearest-exact`` at scale 2: each pixel repeated 2x2)."""
-    n, c, h, w = x.shape
+    n, c, h, w = int(x.shape[0]), int(x.shape[1]), x.shape[2], x.shape[3]
     return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, h * 2, w * 2)
 
 
@@ -170,13 +181,13 @@ class AttentionBlock(nn.Module):
 
     def forward(self, x, io=None):
         identity = x
-        x, b, t = _frames_to_batch(x)
-        n, c, h, w = x.shape
-        qkv = self.to_qkv(self.norm(x)).reshape(n, c * 3, h * w).transpose(1, 2)
+        x, b = _frames_to_batch(x)
+        c, h, w = int(x.shape[1]), x.shape[2], x.shape[3]
+        qkv = self.to_qkv(self.norm(x)).flatten(2).transpose(1, 2)
         q, k, v = qkv[:, :, :c], qkv[:, :, c:2 * c], qkv[:, :, 2 * c:]
         attn = torch.softmax(torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(c)), dim=-1)
-        x = torch.matmul(attn, v).transpose(1, 2).reshape(n, c, h, w)
-        return _batch_to_frames(self.proj(x), b, t) + identity
+        x = torch.matmul(attn, v).transpose(1, 2).reshape(-1, c, h, w)
+        return _batch_to_frames(self.proj(x), b) + identity
 
     def cache_specs(self, scale):
         return []
@@ -206,22 +217,24 @@ class Resample(nn.Module):
             if cache is None:  # first latent frame: the reference stores 'Rep' and skips time_conv
                 io.put(torch.cat([torch.zeros_like(x)] * CACHE_T, 2))
             else:
-                b, c, t, h, w = x.shape
+                b, c, t = (int(d) for d in x.shape[:3])
+                h, w = x.shape[3], x.shape[4]
                 full = torch.cat([cache, x], 2)
                 io.put(full[:, :, -CACHE_T:].clone())
                 x = nn.Conv3d.forward(self.time_conv, full)
                 # [b, 2c, t] -> [b, c, 2t]: frame j of half 0 then frame j of half 1
                 x = x.reshape(b, 2, c, t, h, w).permute(0, 2, 3, 1, 4, 5).reshape(b, c, t * 2, h, w)
-        y, b, t = _frames_to_batch(x)
+        y, b = _frames_to_batch(x)
         if self.up:
             y = self.resample[1](upsample2x(y))
         else:
-            y = self.resample[1](F.pad(y, (0, 1, 0, 1)))
-        x = _batch_to_frames(y, b, t)
+            y = torch.cat([y, torch.zeros_like(y[:, :, :, :1])], 3)  # ZeroPad2d((0, 1, 0, 1))
+            y = self.resample[1](torch.cat([y, torch.zeros_like(y[:, :, :1])], 2))
+        x = _batch_to_frames(y, b)
         if not self.up and self.temporal:
             if io is None:  # whole clip: frame 0 passes, then windows at 0, 2, 4, ... (2 zero frames
                 t = x.shape[2]  # at the end so that a 1-frame clip still has a valid conv input)
-                y = self.time_conv(F.pad(x, (0, 0, 0, 0, 0, 2)))[:, :, :(t - 1) // 2]
+                y = self.time_conv(_zero_frames(x, 2, front=False))[:, :, :(t - 1) // 2]
                 x = torch.cat([x[:, :, :1], y], 2)
             else:
                 cache = io.take()
