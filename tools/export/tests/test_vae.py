@@ -213,7 +213,12 @@ class VaeTest(unittest.TestCase):
             os.makedirs(out, exist_ok=True)
         else:
             out = tempfile.mkdtemp(prefix='a4j_vae_')
-        gs = V.graphs(self.model, height=64, width=48, frames=5)
+        gs = V.graphs(self.model, height=480, width=832, frames=5, trace_size=(8, 6))
+        # traced small whatever the bundle's size (the axes are dynamic; the cases are other sizes)
+        self.assertEqual(tuple(gs[0].args[0].shape), (1, 3, 5, 64, 48))
+        self.assertEqual(tuple(gs[-1].args[0].shape), (1, 16, 1, 8, 6))
+        with self.assertRaisesRegex(ValueError, 'multiple'):
+            V.graphs(self.model, height=484, width=832)
         self.assertEqual([g.key for g in gs], ['vae-encoder', 'vae-encoder-first', 'vae-encoder-step',
                                                'vae-decoder-first', 'vae-decoder'])
         for g in gs:

@@ -49,7 +49,23 @@ Graphs (float32, opset 17, h = H/8, w = W/8; latents are the normalised ones,
 
 Frames are clamped to [-1, 1] as the reference's ``decode`` does. Each cache graph's manifest entry
 carries ``caches``: ``[{"name": "cache_in_i", "output": "cache_out_i", "channels": C, "frames": T,
-"scale": s}]`` in graph order, the cache being ``[1, C, T, s*h, s*w]``.
+"scale": s}]`` in graph order, the cache being ``[1, C, T, s*h, s*w]``. The first-frame graphs
+output the same caches (their ``name`` is the step graph's input). The caller starts with the
+first-frame graph and feeds every ``cache_out_i`` back as the next call's ``cache_in_i``; the
+reference restarts (fresh caches) for every decode / encode call, i.e. for every window.
+
+At the published size (dim 96, z 16): 32 decoder caches, all 2 frames deep (1x16 ch at 1x the
+latent size, 11x384 @1x, 1x192 @2x, 6x384 @2x, 6x192 @4x, 7x96 @8x; 11 and 18 belong to the two
+temporal up-sampling convs and are zeros after the first frame); 24 encoder caches (3 @8x, 4x96
+@8x, 96 @4x, 3x192 @4x, 192 @2x depth 1, 192 @2x, 3x384 @2x, 384 @1x depth 1, 9x384 @1x).
+
+Memory per call at 480x832 (fp32; weights: encoder 214 MB, decoder 293 MB). Caches per direction:
+decoder 3.78 GB, encoder 2.24 GB. Peak of an ONNX Runtime 1.29 CPU process (no arena; VmHWM
+measured at 1/16 and 1/4 of the area, extrapolated linearly): decoder step ~14.7 GB (3.78 GB in,
+3.78 GB out, the rest transient), decoder first frame ~6.8 GB, encoder step ~8.4 GB. The
+whole-clip encoder at 81 frames holds several [1, 96, 81, 480, 832] tensors (12.4 GB each): about
+60 GB, so a real-size bundle should encode with the streamed pair. Keep the VAE in float32 (its
+RMS norms reduce over up to 384 channels; the reference runs it in float32 too).
 """
 import math
 from typing import Dict, List, Optional, Sequence
@@ -550,23 +566,27 @@ def _zeros(spec, h, w):
     return torch.zeros(1, spec['channels'], spec['frames'], spec['scale'] * h, spec['scale'] * w)
 
 
-def graphs(model: WanVAE, height=None, width=None, frames=5,
-           encoders=('whole', 'streamed'), **shape_opts) -> List[GraphExport]:
-    """The VAE's graphs, traced at ``height x width`` pixels (default 8 latent pixels each way).
+def graphs(model: WanVAE, height=None, width=None, frames=5, encoders=('whole', 'streamed'),
+           trace_size=(4, 6), **shape_opts) -> List[GraphExport]:
+    """The VAE's graphs.
 
-    ``encoders``: ``whole`` (``vae-encoder``: the clip in one call, ``frames`` pixel frames in the
-    example), ``streamed`` (``vae-encoder-first`` + ``vae-encoder-step``). The decoder is always
-    the pair ``vae-decoder-first`` + ``vae-decoder``. Heights, widths and the whole encoder's frame
-    count are dynamic axes.
+    Heights, widths and the whole encoder's frame count are dynamic axes, so the graphs are traced
+    at a small size, ``trace_size`` latent pixels (h, w; non-square so that a swapped axis cannot
+    trace correctly), whatever the bundle's size: tracing at 480x832 would run a full-size forward
+    (minutes and ~15 GB on a CPU). ``height``/``width`` (the bundle's default size) are only checked
+    to be multiples of the VAE's stride.
+
+    ``encoders``: ``whole`` (``vae-encoder``: the clip in one call, traced with ``frames`` pixel
+    frames), ``streamed`` (``vae-encoder-first`` + ``vae-encoder-step``). The decoder is always the
+    pair ``vae-decoder-first`` + ``vae-decoder``.
     """
     s = model.spatial_stride
     ts = model.temporal_stride
-    height = height or 8 * s
-    width = width or 8 * s
-    if height % s or width % s:
+    if (height and height % s) or (width and width % s):
         raise ValueError(f'{height}x{width} is not a multiple of the VAE stride {s}')
     if (frames - 1) % ts:
         raise ValueError(f'{frames} frames is not {ts}n+1')
+    height, width = trace_size[0] * s, trace_size[1] * s
     h, w = height // s, width // s
     z = model.z_dim
     out = []
