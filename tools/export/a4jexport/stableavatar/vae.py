@@ -61,8 +61,8 @@ temporal up-sampling convs and are zeros after the first frame); 24 encoder cach
 
 Memory per call at 480x832 (fp32; weights: encoder 214 MB, decoder 293 MB). Caches per direction:
 decoder 3.78 GB, encoder 2.24 GB. Peak of an ONNX Runtime 1.29 CPU process (no arena; VmHWM
-measured at 1/16 and 1/4 of the area, extrapolated linearly): decoder step ~14.7 GB (3.78 GB in,
-3.78 GB out, the rest transient), decoder first frame ~6.8 GB, encoder step ~8.4 GB. The
+measured at 1/16 and 1/4 of the area, extrapolated linearly): decoder step ~15 GB (3.78 GB in,
+3.78 GB out, ~7 GB transient), decoder first frame ~7 GB, encoder step ~9 GB. The
 whole-clip encoder at 81 frames holds several [1, 96, 81, 480, 832] tensors (12.4 GB each): about
 60 GB, so a real-size bundle should encode with the streamed pair. Keep the VAE in float32 (its
 RMS norms reduce over up to 384 channels; the reference runs it in float32 too).
