@@ -27,13 +27,16 @@ Writes OUT_DIR/Wan2.1_VAE.pth (the state dict under the real key names, torch zi
 OUT_DIR/real_shapes.json (key -> shape of the FULL-size model, dim 96: to check the cache list the
 exporter derives at real size) and OUT_DIR/cases.txt + *.bin (OrtCheck format):
 
-* vae_encoder.onnx: a 9-frame clip at 32x48 and a 1-frame clip at 16x24 -> the reference's encode
+* vae_encoder.onnx: a 9-frame clip at 16x40 and a 1-frame clip at 16x24 -> the reference's encode
   (``.mode()``)
-* vae_encoder_first.onnx / vae_encoder_step.onnx: a 9-frame clip at 16x24, chunk by chunk, with the
+* vae_encoder_first.onnx / vae_encoder_step.onnx: a 9-frame clip at 16x16, chunk by chunk, with the
   reference's ``feat_cache`` after each chunk made explicit (below) as cache outputs / next inputs
 * vae_decoder_first.onnx / vae_decoder.onnx: 3 latent frames at 2x3, frame by frame, likewise; the
   frames are slices of the reference's whole ``decode`` (clamped), so chaining the graphs is checked
   against the reference's own decode loop.
+
+and OUT_DIR/variant/: a structurally different reduced model (1 residual block per level, temporal
+down-sampling [True, False, True], width 2) with its encode and decode, to check that the structure, not just the widths, is read from the checkpoint.
 
 Explicit caches: reference cache slot i (in ``feat_idx`` order) becomes input/output i. A tensor with
 fewer frames than the slot's depth (2 for the causal convs, 1 for the encoder's temporal down-sampling,
@@ -241,8 +244,8 @@ def main():
     g = torch.Generator().manual_seed(a.seed + 1)
     cases = Cases(a.out)
 
-    # whole-clip encode, 9 frames at 32x48
-    video = torch.rand(1, 3, 9, 32, 48, generator=g) * 2 - 1
+    # whole-clip encode, 9 frames at 16x40
+    video = torch.rand(1, 3, 9, 16, 40, generator=g) * 2 - 1
     lat = vae.encode(video)[0].mode()
     cases.case('vae_encoder.onnx', [('video', ('enc_video.bin', video))], [('latent', ('enc_latent.bin', lat))])
     # a single frame (an image): the encoder's temporal down-sampling has nothing to convolve
@@ -250,8 +253,8 @@ def main():
     lat = vae.encode(video)[0].mode()
     cases.case('vae_encoder.onnx', [('video', ('enc1_video.bin', video))], [('latent', ('enc1_latent.bin', lat))])
 
-    # chunked encode at 16x24 with the caches recorded after each chunk
-    video = torch.rand(1, 3, 9, 16, 24, generator=g) * 2 - 1
+    # chunked encode at 16x16 with the caches recorded after each chunk
+    video = torch.rand(1, 3, 9, 16, 16, generator=g) * 2 - 1
     rec = Recorder(vae.model.encoder)
     lat_s = vae.encode(video)[0].mode()
     caches, depth = explicit(rec.snapshots)
@@ -284,6 +287,25 @@ def main():
         cases.case('vae_decoder_first.onnx' if i == 0 else 'vae_decoder.onnx', ins, outs)
     cases.write()
 
+    # a structural variant: 1 residual block per level, temporal down-sampling [True, False, True],
+    # base width 2 (attention inside the levels, attn_scales, cannot run in the reference's cached
+    # encode/decode: it passes the caches to every block). Only torch goldens (variant/*.bin: whole
+    # encode of 5 frames at 8x16, decode of 3 latent frames).
+    ref._video_vae = lambda z_dim=None, **kw: make(z_dim=z_dim, dim=2, num_res_blocks=1,
+                                                   temperal_downsample=[True, False, True], **kw)
+    var = ref.AutoencoderKLWan().eval()
+    randomise(var.model, a.seed + 7)
+    vdir = os.path.join(a.out, 'variant')
+    os.makedirs(vdir, exist_ok=True)
+    torch.save(var.model.state_dict(), os.path.join(vdir, 'Wan2.1_VAE.pth'))
+    vcases = Cases(vdir)
+    vvideo = torch.rand(1, 3, 5, 8, 16, generator=g) * 2 - 1
+    vcases.tensor('video.bin', vvideo)
+    vcases.tensor('latent.bin', var.encode(vvideo)[0].mode())
+    vz = torch.randn(1, 16, 3, 1, 2, generator=g)
+    vcases.tensor('latents.bin', vz)
+    vcases.tensor('frames.bin', var.decode(vz).sample)
+
     # Wan2.1's own module on the same weights must agree (same network; Wan2.1 returns mu only)
     wan21 = a.wan21 or os.path.join(os.path.dirname(os.path.abspath(a.ref)), 'Wan2.1')
     path = os.path.join(wan21, 'wan', 'modules', 'vae.py')
@@ -296,7 +318,7 @@ def main():
         d2 = (m.decode(z, vae.scale).clamp(-1, 1) - frames).abs().max().item()
         print(f'Wan2.1 WanVAE_ vs StableAvatar AutoencoderKLWan: encode {d1:.2e}, decode {d2:.2e}')
         assert d1 < 1e-5 and d2 < 1e-5
-    total = sum(os.path.getsize(os.path.join(a.out, f)) for f in os.listdir(a.out))
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(a.out) for f in fs)
     print(f'wrote {a.out}: {total / 1e6:.2f} MB')
 
 

@@ -3,7 +3,9 @@
 
 Fixture (tests/fixtures/vae/): ``Wan2.1_VAE.pth``, a reduced reference model (base width 4, the real
 structure and key names, seeded random weights); ``cases.txt`` + ``*.bin``, the reference's outputs
-in OrtCheck's format; ``real_shapes.json``, the key shapes of the full-size (published) VAE.
+in OrtCheck's format; ``real_shapes.json``, the key shapes of the full-size (published) VAE;
+``variant/``, a reduced model of another structure (1 residual block per level, other temporal
+down-sampling) with the reference's encode and decode.
 
 Graphs are exported to ``$A4J_EXPORT_OUT/vae/`` (a temp dir if unset) and, when a JDK 25 and the
 ONNX Runtime jar are present, checked with tools/OrtCheck.java against the same cases.
@@ -114,6 +116,24 @@ class VaeTest(unittest.TestCase):
         h, w = 60, 104
         total = sum(c['channels'] * c['frames'] * c['scale'] ** 2 * h * w * 4 for c in dec)
         self.assertAlmostEqual(total / 1e9, 3.777, places=3)
+
+    def test_structure_variant_matches_its_reference(self):
+        # 1 residual block per level, temporal down-sampling [True, False, True]: read from the keys
+        d = os.path.join(FIX, 'variant')
+        model = V.build(torch.load(os.path.join(d, 'Wan2.1_VAE.pth'), map_location='cpu'))
+        self.assertEqual(model.config(), {
+            'dim': 2, 'z_dim': 16, 'dim_mult': [1, 2, 4, 4], 'num_res_blocks': [1, 1, 1, 1],
+            'temporal_downsample': [True, False, True], 'spatial_stride': 8, 'temporal_stride': 4,
+            'decoder_res_blocks': 8})
+
+        def rd(name, shape):
+            return torch.from_numpy(np.fromfile(os.path.join(d, name), '<f4').reshape(shape).copy())
+        video, latent = rd('video.bin', (1, 3, 5, 8, 16)), rd('latent.bin', (1, 16, 2, 1, 2))
+        self.assertClose(model.encode_whole(video), latent, 'variant whole encode')
+        self.assertClose(model.encode(video), latent, 'variant chunked encode')
+        z, frames = rd('latents.bin', (1, 16, 3, 1, 2)), rd('frames.bin', (1, 3, 9, 8, 16))
+        self.assertClose(model.decode(z), frames, 'variant decode')
+        self.assertEqual(len(model.decoder_caches()), 1 + 4 + 4 * 2 * 2 + 2 + 1)  # conv1, middle, levels, time convs, head
 
     def test_missing_key_names_key_and_file(self):
         sd = dict(self.sd)
