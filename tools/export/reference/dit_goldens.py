@@ -222,15 +222,21 @@ def audio_index_table(vf, n_tokens, frames):
     return (split[0, :, :, 0].round().long() - 1)
 
 
-def main():
-    if len(sys.argv) not in (3, 5) or (len(sys.argv) == 5 and sys.argv[3] != "--real-widths"):
-        sys.exit(__doc__)
-    checkout, out = sys.argv[1], sys.argv[2]
-    real = len(sys.argv) == 5
-    size = dict(REAL, LAYERS=int(sys.argv[4])) if real else REDUCED
+def make(checkout, out, size, cases, clip_tokens=257, checkpoints=None, mha=True):
+    """Builds the reference transformer at ``size`` (REDUCED's keys), writes its checkpoint files and
+    the goldens of ``cases`` ((name, B, F, k, H, W, Lt, L) tuples) into ``out``.
+
+    ``checkpoints``: folder for config.json + diffusion_pytorch_model.safetensors and the path of
+    transformer3d-square.pt, as ``(wan_dir, transformer_file)`` (default: both in ``out``).
+    ``clip_tokens``: the CLIP tokens fed in (the reference's cross-attention takes the first 257
+    context tokens as the image's, so anything but 257 breaks the reference itself).
+    """
     DIM, HEADS, LAYERS, FFN, FREQ = (size[k] for k in ("DIM", "HEADS", "LAYERS", "FFN", "FREQ"))
     TEXT_DIM, TEXT_LEN, CLIP_DIM, AUDIO_DIM = (size[k] for k in ("TEXT_DIM", "TEXT_LEN", "CLIP_DIM", "AUDIO_DIM"))
-    os.makedirs(os.path.join(out, "mha"), exist_ok=True)
+    wan_dir, transformer_file = checkpoints or (out, os.path.join(out, "transformer3d-square.pt"))
+    os.makedirs(out, exist_ok=True)
+    if mha:
+        os.makedirs(os.path.join(out, "mha"), exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="dit-ref-")
     try:
         tr, vp, vf = import_reference(checkout, tmp)
@@ -254,25 +260,20 @@ def main():
         model.load_state_dict(base, strict=False)
         m, u = model.load_state_dict(stable, strict=False)
         assert not m and not u
-        with open(os.path.join(out, "config.json"), "w") as f:
+        os.makedirs(wan_dir, exist_ok=True)
+        os.makedirs(os.path.dirname(transformer_file) or ".", exist_ok=True)
+        with open(os.path.join(wan_dir, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
-        write_safetensors(os.path.join(out, "diffusion_pytorch_model.safetensors"), base)
-        torch.save(stable, os.path.join(out, "transformer3d-square.pt"))
+        write_safetensors(os.path.join(wan_dir, "diffusion_pytorch_model.safetensors"), base)
+        torch.save(stable, transformer_file)
 
-        cases = [  # name, B, F, k, H, W, Lt, L
-            ("a", 3, 4, 4, 4, 6, 7, 20),
-            ("b", 3, 4, 2, 6, 4, TEXT_LEN, 17),
-            ("c", 1, 3, 2, 4, 4, 5, 14),
-        ]
-        if real:
-            cases = [("a", 3, 21, 21, 8, 8, 300, 167), ("b", 3, 21, 16, 8, 6, TEXT_LEN, 121)]
         lines, lines_mha = [], []
         g = torch.Generator().manual_seed(1234)
         for name, b, frames, k, hh, ww, lt, n_audio in cases:
             x = torch.randn(b, 16, k, hh, ww, generator=g)
             t = torch.full((b,), 731.25)
             context = torch.randn(b, lt, TEXT_DIM, generator=g)
-            clip = torch.randn(1, 257, CLIP_DIM, generator=g).expand(b, -1, -1).contiguous()
+            clip = torch.randn(1, clip_tokens, CLIP_DIM, generator=g).expand(b, -1, -1).contiguous()
             y = torch.randn(1, 20, k, hh, ww, generator=g).expand(b, -1, -1, -1, -1).contiguous()
             audio = torch.randn(1, n_audio, AUDIO_DIM, generator=g)
             index = audio_index_table(vf, n_audio, frames)
@@ -300,10 +301,28 @@ def main():
                   f"max|v|={ref.abs().max():.3f}")
         with open(os.path.join(out, "cases.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        with open(os.path.join(out, "mha", "cases.txt"), "w") as f:
-            f.write("\n".join(lines_mha) + "\n")
+        if mha:
+            with open(os.path.join(out, "mha", "cases.txt"), "w") as f:
+                f.write("\n".join(lines_mha) + "\n")
+        return lines
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) not in (3, 5) or (len(sys.argv) == 5 and sys.argv[3] != "--real-widths"):
+        sys.exit(__doc__)
+    checkout, out = sys.argv[1], sys.argv[2]
+    real = len(sys.argv) == 5
+    size = dict(REAL, LAYERS=int(sys.argv[4])) if real else REDUCED
+    cases = [  # name, B, F, k, H, W, Lt, L
+        ("a", 3, 4, 4, 4, 6, 7, 20),
+        ("b", 3, 4, 2, 6, 4, size["TEXT_LEN"], 17),
+        ("c", 1, 3, 2, 4, 4, 5, 14),
+    ]
+    if real:
+        cases = [("a", 3, 21, 21, 8, 8, 300, 167), ("b", 3, 21, 16, 8, 6, size["TEXT_LEN"], 121)]
+    make(checkout, out, size, cases)
 
 
 if __name__ == "__main__":

@@ -154,14 +154,20 @@ class Writer:
         self.lines.append("%s %s %s %s %s" % (kind, name, dtype, ",".join(str(d) for d in t.shape), file))
 
 
-def clip_goldens(clipmod, out, w, pre):
+CLIP_CFG = dict(embed_dim=48, image_size=112, patch_size=14, vision_dim=64, vision_mlp_ratio=4,
+                vision_layers=4, vision_pool="token", activation="gelu", vocab_size=64, max_text_len=16,
+                type_size=1, pad_id=1, text_dim=32, text_heads=2, text_layers=1, text_post_norm=True,
+                text_dropout=0.1, attn_dropout=0.0, proj_dropout=0.0, embedding_dropout=0.0)
+
+
+def clip_goldens(clipmod, out, w, pre, **cfg_overrides):
+    """The reduced XLMRobertaCLIP (CLIP_CFG with ``cfg_overrides``): its .pth in ``out``, one
+    image-encoder case."""
     gen = torch.Generator().manual_seed(1701)
     torch.manual_seed(1701)
     clipmod.torch = _TorchWithDeviceContext()
-    cfg = dict(embed_dim=48, image_size=112, patch_size=14, vision_dim=64, vision_mlp_ratio=4,
-               vision_layers=4, vision_pool="token", activation="gelu", vocab_size=64, max_text_len=16,
-               type_size=1, pad_id=1, text_dim=32, text_heads=2, text_layers=1, text_post_norm=True,
-               text_dropout=0.1, attn_dropout=0.0, proj_dropout=0.0, embedding_dropout=0.0)
+    cfg = dict(CLIP_CFG, **cfg_overrides)
+    n_tokens = (cfg["image_size"] // cfg["patch_size"]) ** 2 + 1
     model, transforms = clipmod._clip(pretrained=False, pretrained_name="open-clip-xlm-roberta-large-vit-huge-14",
                                       model_cls=clipmod.XLMRobertaCLIP, return_transforms=True, **cfg)
     assert model.vision_heads == 16, "the reduced model keeps the published head count"
@@ -183,7 +189,8 @@ def clip_goldens(clipmod, out, w, pre):
         emb = enc([img[:, None, :, :]])
     hook.remove()
     pixels = seen["pixels"]
-    assert tuple(pixels.shape) == (1, 3, 112, 112) and tuple(emb.shape) == (1, 65, 64)
+    size = cfg["image_size"]
+    assert tuple(pixels.shape) == (1, 3, size, size) and tuple(emb.shape) == (1, n_tokens, cfg["vision_dim"])
     pre.tensor("in", "image", img, "clip_image.bin")
     pre.tensor("out", "pixel_values", pixels, "clip_pixel_values.bin")
     w.case("image_encoder.onnx")
@@ -236,7 +243,10 @@ def reference_tokenize(sp, text, max_length):
     return pieces + [sp.pad_id()] * (max_length - n), [1] * n + [0] * (max_length - n)
 
 
-def t5_goldens(t5mod, out, w):
+def t5_goldens(t5mod, out, w, prompts=None):
+    """The reduced umT5 encoder: its bf16 .pth and google/umt5-xxl/spiece.model in ``out``,
+    text-encoder cases and ``tokens.json`` for ``prompts`` (name -> text; default: the committed
+    fixture's four)."""
     sp = train_spiece(out)
     torch.manual_seed(4242)
     gen = torch.Generator().manual_seed(4242)
@@ -253,7 +263,7 @@ def t5_goldens(t5mod, out, w):
                os.path.join(out, "models_t5_umt5-xxl-enc-bf16.pth"))
 
     max_length = 512
-    prompts = {
+    prompts = prompts or {
         "default": "The protagonist is singing",
         "chinese": "色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作",
         "spaces": "  A  man\ttalks   to the camera. ",

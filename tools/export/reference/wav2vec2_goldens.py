@@ -173,7 +173,8 @@ def write_bin(path, t):
         f.write(a.tobytes())
 
 
-def main(ref, out):
+def main(ref, out, cases=CASES):
+    """Writes the reduced Wav2Vec2ForCTC checkpoint and its goldens for ``cases`` (sample counts)."""
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="w2v-ref-")
     try:
@@ -194,7 +195,7 @@ def main(ref, out):
                 os.remove(old)
         lines = []
         g = torch.Generator().manual_seed(99)
-        for n in CASES:
+        for n in cases:
             x = torch.randn(1, n, generator=g) * 0.3 + 0.05 * torch.sin(torch.arange(n) / 7.0)
             x = (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)  # the processor's normalisation
             with torch.no_grad():
