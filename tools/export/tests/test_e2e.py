@@ -1,0 +1,174 @@
+"""End to end: the documented command on a complete reduced checkpoint set -> a bundle whose every
+graph is checked against the REFERENCE modules' forward (goldens in fixtures/e2e).
+
+fixtures/e2e is what ``reference/make_reduced_checkpoints.py REF fixtures/e2e`` writes: the
+checkpoints in the published layout (Wan2.1-Fun-V1.1-1.3B-InP/, StableAvatar-1.3B/,
+wav2vec2-base-960h/) with consistent widths across parts, ``cases.txt`` + goldens/ for every graph
+(at shapes other than the exporter's tracing shapes) and ``prompts.json`` (the reference umT5's
+embeddings of the default and negative prompts).
+
+This test runs ``tools/export/stableavatar`` (the script, as a user would) into
+``$A4J_EXPORT_OUT/e2e``; tools/export/test then runs fixtures/e2e/cases.txt through ONNX Runtime Java
+on that bundle. Here: the command's output, the manifest (against docs/BUNDLE-FORMAT.md and the
+committed tiny bundle's sections), graph I/O names against the cases and the manifest's cache list,
+and the prompt tensors against the reference embeddings.
+
+With A4J_REF_CHECKOUT (a StableAvatar checkout) set, the fixture set must also be byte-identical to
+what make_reduced_checkpoints.py makes from it (transformers: A4J_TRANSFORMERS or the default wheel).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+
+from exportutil import FIXTURES, HERE, out_dir
+from a4jexport.checkpoint import open_checkpoint
+from a4jexport.onnxio import sha256_file
+
+TOOLS = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(TOOLS))
+SCRIPT = os.path.join(TOOLS, "stableavatar")
+E2E = os.path.join(FIXTURES, "e2e")
+PM = os.path.join(E2E, "Wan2.1-Fun-V1.1-1.3B-InP")
+TRANSFORMER = os.path.join(E2E, "StableAvatar-1.3B", "transformer3d-square.pt")
+W2V = os.path.join(E2E, "wav2vec2-base-960h")
+
+GRAPHS = {  # manifest key -> file (docs/BUNDLE-FORMAT.md + the VAE's streamed encoder / first-frame decoder)
+    "audio-encoder": "audio_encoder.onnx", "image-encoder": "image_encoder.onnx",
+    "text-encoder": "text_encoder.onnx", "vae-encoder": "vae_encoder.onnx",
+    "vae-encoder-first": "vae_encoder_first.onnx", "vae-encoder-step": "vae_encoder_step.onnx",
+    "dit": "dit.onnx", "vae-decoder-first": "vae_decoder_first.onnx", "vae-decoder": "vae_decoder.onnx",
+}
+
+
+def _cases():
+    """graph file -> list of (in names, out names) from fixtures/e2e/cases.txt."""
+    cases = {}
+    with open(os.path.join(E2E, "cases.txt")) as f:
+        for line in f:
+            p = line.split()
+            if not p:
+                continue
+            if p[0] == "case":
+                cur = (set(), set())
+                cases.setdefault(p[1], []).append(cur)
+            else:
+                cur[0 if p[0] == "in" else 1].add(p[1])
+    return cases
+
+
+class EndToEnd(unittest.TestCase):
+    bundle = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bundle = out_dir("e2e")
+        cls.proc = subprocess.run(
+            [SCRIPT, "--pretrained-model", PM, "--transformer", TRANSFORMER, "--wav2vec", W2V,
+             "--out", cls.bundle, "--text-encoder", "--size", "480x832", "--force"],
+            capture_output=True, text=True, timeout=900)
+        cls.manifest = None
+        p = os.path.join(cls.bundle, "avatar-bundle.json")
+        if cls.proc.returncode == 0 and os.path.isfile(p):
+            with open(p, encoding="utf-8") as f:
+                cls.manifest = json.load(f)
+
+    def setUp(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-4000:])
+        self.assertIsNotNone(self.manifest)
+
+    def test_command_prints_the_bundle_and_reports_every_part(self):
+        self.assertEqual(self.proc.stdout.strip(), self.bundle)
+        for part in ("wav2vec2:", "clip:", "vae:", "umt5:", "dit:", "manifest:"):
+            self.assertIn(part, self.proc.stderr)
+
+    def test_every_graph_named_hashed_and_checked_by_the_goldens(self):
+        m = self.manifest
+        self.assertEqual({k: g["file"] for k, g in m["graphs"].items()}, GRAPHS)
+        cases = _cases()
+        self.assertEqual(set(cases), set(GRAPHS.values()), "every graph of the bundle has reference cases")
+        for key, g in m["graphs"].items():
+            path = os.path.join(self.bundle, g["file"])
+            self.assertEqual(g["sha256"], sha256_file(path), key)
+            self.assertNotIn("externalData", g, "reduced graphs are far below the external-data threshold")
+            model = onnx.load(path)
+            onnx.checker.check_model(model)
+            names_in = {i.name for i in model.graph.input}
+            names_out = {o.name for o in model.graph.output}
+            for ins, outs in cases[g["file"]]:
+                self.assertEqual(ins, names_in, f"{g['file']}: a case must feed every input")
+                self.assertLessEqual(outs, names_out, g["file"])
+        for key, t in m["tensors"].items():
+            self.assertEqual(t["sha256"], sha256_file(os.path.join(self.bundle, t["file"])), key)
+        files = set(os.listdir(self.bundle))
+        named = {g["file"] for g in m["graphs"].values()} | {t["file"] for t in m["tensors"].values()}
+        self.assertEqual(files - named, {"avatar-bundle.json"}, "no stray files in the bundle")
+
+    def test_decoder_cache_lists_match_the_graphs(self):
+        for key in ("vae-decoder", "vae-encoder-step"):
+            g = self.manifest["graphs"][key]
+            model = onnx.load(os.path.join(self.bundle, g["file"]))
+            ins = [i.name for i in model.graph.input][1:]
+            outs = [o.name for o in model.graph.output][1:]
+            caches = g["caches"]
+            self.assertEqual([c["name"] for c in caches], ins, key)
+            self.assertEqual([c["output"] for c in caches], outs, key)
+            for c, vi in zip(caches, model.graph.input[1:]):
+                d = vi.type.tensor_type.shape.dim
+                self.assertEqual((d[1].dim_value, d[2].dim_value), (c["channels"], c["frames"]), c["name"])
+        self.assertEqual(len(self.manifest["graphs"]["vae-decoder"]["caches"]), 32, "Wan's decoder has 32 caches")
+        first = onnx.load(os.path.join(self.bundle, "vae_decoder_first.onnx"))
+        self.assertEqual([i.name for i in first.graph.input], ["latent"])
+
+    def test_manifest_sections_as_the_format_and_the_tiny_bundle(self):
+        m = self.manifest
+        with open(os.path.join(ROOT, "models", "stableavatar-tiny", "avatar-bundle.json"), encoding="utf-8") as f:
+            tiny = json.load(f)
+        self.assertEqual((m["format"], m["family"]), (1, "stableavatar"))
+        for section in ("video", "audio", "sampler", "guidance", "window"):
+            self.assertEqual(set(m[section]), set(tiny[section]), section)
+        self.assertEqual((m["video"]["width"], m["video"]["height"]), (480, 832))
+        self.assertEqual(m["video"]["latentChannels"], 16)
+        self.assertEqual(m["sampler"]["defaultSteps"], 50)
+        self.assertEqual(set(m["tensors"]), {"text-default", "text-negative"})
+
+    def test_prompt_tensors_are_the_reference_embeddings(self):
+        with open(os.path.join(E2E, "prompts.json"), encoding="utf-8") as f:
+            prompts = json.load(f)
+        for key, p in prompts.items():
+            ref = np.fromfile(os.path.join(E2E, p["file"]), dtype="<f4").reshape(p["shape"])
+            ck = open_checkpoint(os.path.join(self.bundle, self.manifest["tensors"][key]["file"]))
+            try:
+                got = ck["embeddings"].numpy()
+            finally:
+                ck.close()
+            self.assertEqual(got.shape, ref.shape, key)
+            err = float(np.abs(got - ref).max()) / max(1.0, float(np.abs(ref).max()))
+            self.assertLessEqual(err, 1e-4, key)
+
+
+@unittest.skipUnless(os.environ.get("A4J_REF_CHECKOUT"), "A4J_REF_CHECKOUT (a StableAvatar checkout) not set")
+class FixtureIsWhatTheReferenceMakes(unittest.TestCase):
+    def test_make_reduced_checkpoints_reproduces_the_fixture(self):
+        ref = os.environ["A4J_REF_CHECKOUT"]
+        cmd = [sys.executable, os.path.join(TOOLS, "reference", "make_reduced_checkpoints.py"), ref]
+        if os.environ.get("A4J_TRANSFORMERS"):
+            cmd += ["--transformers", os.environ["A4J_TRANSFORMERS"]]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "e2e")
+            subprocess.run(cmd[:3] + [out] + cmd[3:], check=True, capture_output=True, timeout=900)
+            made = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+            kept = sorted(os.path.relpath(os.path.join(d, f), E2E) for d, _, fs in os.walk(E2E) for f in fs)
+            self.assertEqual(made, kept)
+            for rel in made:
+                with open(os.path.join(out, rel), "rb") as a, open(os.path.join(E2E, rel), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), rel)
+
+
+if __name__ == "__main__":
+    unittest.main()
