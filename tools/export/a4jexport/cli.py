@@ -38,6 +38,7 @@ PRETRAINED_FILES = [
     ("google/umt5-xxl/spiece.model", "umT5's sentencepiece tokenizer"),
 ]
 DEFAULT_PROMPT = "The protagonist is singing"  # inference.py's --validation_prompts default
+CLIP_TOKENS = 257  # the reference DiT's cross-attention takes context[:, :257] as the image tokens
 
 
 class UsageError(Exception):
@@ -109,6 +110,63 @@ def _export_all(gs, bundle, entries, progress, threshold, weights):
             raise RuntimeError(f"two graphs for the manifest key {g.key!r}")
         entries[g.key] = export_graph(g, bundle, external_threshold=threshold, progress=progress,
                                       weights=weights)
+
+
+def _static_dims(bundle, entry, name):
+    """The dims of graph input/output ``name`` of a written graph (0 where symbolic), or None."""
+    import onnx
+    g = onnx.load(os.path.join(bundle, entry["file"]), load_external_data=False).graph
+    for v in list(g.input) + list(g.output):
+        if v.name == name:
+            return [d.dim_value for d in v.type.tensor_type.shape.dim]
+    return None
+
+
+def check_consistency(bundle, entries, tensors, dit):
+    """The DiT's input widths against what the other parts produce (before its long export).
+
+    The parts come from different files (Wan2.1-Fun's, StableAvatar's, wav2vec2's); a mixed set (e.g.
+    a 14B Wan-Fun folder, wav2vec2-large) would otherwise give a bundle that fails at its first
+    window. Raises UsageError naming both sides; only dimensions both sides fix are compared.
+    """
+    import struct as _struct
+    want = {"audio": dit.adapter.proj.wshape[1], "text": dit.text0.wshape[1], "clip": dit.img1.wshape[1],
+            "latent": dit.out_dim, "condition": dit.in_dim - dit.out_dim}
+    have = []  # (what, value, source)
+    if "audio-encoder" in entries:
+        d = _static_dims(bundle, entries["audio-encoder"], "last_hidden_state")
+        if d and len(d) == 3:
+            have.append(("audio", d[2], "wav2vec2's hidden size (last_hidden_state)"))
+    if "image-encoder" in entries:
+        d = _static_dims(bundle, entries["image-encoder"], "image_embeds")
+        if d and len(d) == 3:
+            have.append(("clip", d[2], "the CLIP ViT width (image_embeds)"))
+            if d[1] and d[1] != CLIP_TOKENS:
+                raise UsageError(f"the CLIP image encoder gives {d[1]} tokens; the DiT takes the first {CLIP_TOKENS}"
+                                 " context tokens as the image's (224 px at patch 14 gives 257)")
+    if "vae-encoder" in entries:
+        d = _static_dims(bundle, entries["vae-encoder"], "latent")
+        if d and len(d) == 5:
+            have.append(("latent", d[1], "the VAE's latent channels (z_dim)"))
+            have.append(("condition", d[1] + 4, "the VAE's latent channels + 4 mask channels"))
+    lengths = []
+    for key, f in tensors.items():
+        with open(os.path.join(bundle, f), "rb") as fh:
+            n = _struct.unpack("<Q", fh.read(8))[0]
+            shape = json.loads(fh.read(n))["embeddings"]["shape"]
+        have.append(("text", shape[1], f"umT5's width ({f})"))
+        lengths.append((shape[0], f))
+    names = {"audio": "its audio adapter input (vocal_projector)", "text": "its text embedding (text_embedding.0)",
+             "clip": "its CLIP projection (img_emb.proj.1)", "latent": "its output channels (head.head)",
+             "condition": "its conditioning channels (patch_embedding in_dim - out_dim)"}
+    for what, value, source in have:
+        if value and value != want[what]:
+            raise UsageError(f"the checkpoints do not belong together: {source} is {value}, but the DiT's"
+                             f" {names[what]} takes {want[what]}")
+    for n, f in lengths:
+        if n > dit.text_len:  # the graph's Pad would crop the prompt silently (the reference fails)
+            raise UsageError(f"{f}: the prompt has {n} tokens, more than the DiT's text_len {dit.text_len}"
+                             " (config.json)")
 
 
 def run(args, progress=None):
@@ -183,6 +241,8 @@ def run(args, progress=None):
     try:
         model = parts["dit"].build(base, config=files["config.json"], transformer=tr)
         progress.info(f"built ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters)")
+        if all(hasattr(model, a) for a in ("adapter", "text0", "img1", "out_dim", "in_dim", "text_len")):
+            check_consistency(bundle, entries, tensors, model)
         _export_all(parts["dit"].graphs(model), bundle, entries, progress, threshold,
                         args.precision)
     finally:

@@ -152,6 +152,47 @@ class EndToEnd(unittest.TestCase):
             self.assertLessEqual(err, 1e-4, key)
 
 
+class MixedCheckpoints(unittest.TestCase):
+    """Checkpoints that do not belong together fail with one line naming both sides, before the DiT export."""
+
+    def test_a_dit_of_other_widths_is_refused_before_its_export(self):
+        import shutil
+        with tempfile.TemporaryDirectory() as tmp:
+            pm = os.path.join(tmp, "Wan2.1-Fun-V1.1-1.3B-InP")
+            shutil.copytree(PM, pm)
+            dit = os.path.join(FIXTURES, "dit")  # text 24, CLIP 40, audio 48 wide
+            for n in ("config.json", "diffusion_pytorch_model.safetensors"):
+                shutil.copyfile(os.path.join(dit, n), os.path.join(pm, n))
+            out = os.path.join(tmp, "bundle")
+            p = subprocess.run([SCRIPT, "--pretrained-model", pm, "--transformer",
+                                os.path.join(dit, "transformer3d-square.pt"), "--wav2vec", W2V, "--out", out,
+                                "--quiet"], capture_output=True, text=True, timeout=900)
+            self.assertEqual(p.returncode, 2, p.stderr[-3000:])
+            err = p.stderr.strip().splitlines()[-1]
+            self.assertIn("do not belong together", err)
+            self.assertIn("wav2vec2's hidden size (last_hidden_state) is 32", err)
+            self.assertIn("takes 48", err)
+            self.assertFalse(os.path.exists(os.path.join(out, "dit.onnx")))
+            self.assertFalse(os.path.exists(os.path.join(out, "avatar-bundle.json")))
+
+    def test_a_prompt_longer_than_text_len_is_refused(self):
+        import shutil
+        with tempfile.TemporaryDirectory() as tmp:
+            pm = os.path.join(tmp, "Wan2.1-Fun-V1.1-1.3B-InP")
+            shutil.copytree(PM, pm)
+            with open(os.path.join(pm, "config.json")) as f:
+                config = json.load(f)
+            config["text_len"] = 100  # the negative prompt has 121 tokens in this tokenizer
+            with open(os.path.join(pm, "config.json"), "w") as f:
+                json.dump(config, f)
+            out = os.path.join(tmp, "bundle")
+            p = subprocess.run([SCRIPT, "--pretrained-model", pm, "--transformer", TRANSFORMER, "--wav2vec", W2V,
+                                "--out", out, "--quiet"], capture_output=True, text=True, timeout=900)
+            self.assertEqual(p.returncode, 2, p.stderr[-3000:])
+            self.assertIn("text_negative.safetensors: the prompt has 121 tokens, more than the DiT's text_len 100",
+                          p.stderr)
+
+
 @unittest.skipUnless(os.environ.get("A4J_REF_CHECKOUT"), "A4J_REF_CHECKOUT (a StableAvatar checkout) not set")
 class FixtureIsWhatTheReferenceMakes(unittest.TestCase):
     def test_make_reduced_checkpoints_reproduces_the_fixture(self):
