@@ -171,6 +171,17 @@ def finalize_onnx(src_path, out_dir, file, external_threshold=DEFAULT_EXTERNAL_T
                 if moved % 50 == 0:
                     progress.tensors(moved, len(inits), offset)
         progress.tensors(moved, len(inits), offset)
+    # torch 1.13's large-model path externalises Constant nodes' value tensors too (e.g. a LayerNorm's
+    # constant unit weight of the DiT's audio adapter); the bundle format allows only initializers to
+    # be external, and those files live in the staging folder: their bytes go back into the node.
+    for node in graph.node:
+        for a in node.attribute:
+            for t in ([a.t] if a.HasField("t") else []) + list(a.tensors):
+                if _is_external(t):
+                    data = b"".join(_tensor_chunks(t, src_dir))
+                    _clear_data(t)
+                    t.ClearField("data_location")
+                    t.raw_data = data
     casts = []
     for i, t in enumerate(inits):
         if not half[i]:

@@ -195,6 +195,45 @@ class ConsolidationTest(unittest.TestCase):
             onnx.checker.check_model(os.path.join(out, "g.onnx"))
 
 
+    def test_external_constant_node_values_are_put_back_into_the_graph(self):
+        # torch 1.13 (like onnx's saver) also externalises Constant nodes' value tensors when the proto
+        # passes 2 GiB (seen on the full-size DiT: /model/adapter/blocks.0/norm1/Constant); only
+        # initializers may be external in a bundle, and the loose file is in the staging folder
+        with tempfile.TemporaryDirectory() as tmp:
+            stage, out = os.path.join(tmp, "stage"), os.path.join(tmp, "out")
+            os.makedirs(stage)
+            os.makedirs(out)
+            rng = np.random.default_rng(1)
+            w = rng.standard_normal((8, 300)).astype(np.float32)
+            c = rng.standard_normal((1, 300)).astype(np.float32)
+            graph = helper.make_graph(
+                [helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(c, "cv")),
+                 helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Mul", ["h", "c"], ["y"])], "g",
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 300])],
+                [numpy_helper.from_array(w, "w")])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+            onnx.save_model(model, os.path.join(stage, "g.onnx"), save_as_external_data=True,
+                            all_tensors_to_one_file=False, size_threshold=1024)
+            staged = onnx.load(os.path.join(stage, "g.onnx"), load_external_data=False)
+            t = staged.graph.node[0].attribute[0].t  # onnx 1.12's saver keeps it inline: do as torch does
+            with open(os.path.join(stage, "_c_attr__value"), "wb") as f:
+                f.write(t.raw_data)
+            t.ClearField("raw_data")
+            t.data_location = TensorProto.EXTERNAL
+            for k, v in (("location", "_c_attr__value"), ("length", str(c.nbytes))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            onnx.save(staged, os.path.join(stage, "g.onnx"))
+            name = finalize_onnx(os.path.join(stage, "g.onnx"), out, "g.onnx", external_threshold=10 ** 9)
+            shutil.rmtree(stage)
+            verify_external(os.path.join(out, "g.onnx"), name)
+            onnx.checker.check_model(os.path.join(out, "g.onnx"))
+            m = onnx.load(os.path.join(out, "g.onnx"))
+            np.testing.assert_array_equal(numpy_helper.to_array(m.graph.node[0].attribute[0].t), c)
+            np.testing.assert_array_equal(numpy_helper.to_array(m.graph.initializer[0]), w)
+
+
 class OrtCasesTest(unittest.TestCase):
     """Writes an in-proto and an external-data graph plus torch's outputs as OrtCheck cases:
     tools/export/test runs them through ONNX Runtime Java (which must find the .data file)."""
