@@ -28,8 +28,9 @@ REAL StableAvatar 1.3B shapes, exported with the documented command under ``/usr
    RSS are reported, next to time's totals. The figures are printed and written to
    OUT_DIR/rehearsal.json. The checkpoints and the bundle are deleted at the end unless --keep.
 
-Disk: 31.6 GB of checkpoints (DiT 7.0 GB base safetensors + 7.0 GB transformer3d-square.pt, umT5 11.4
-GB, CLIP 4.8 GB, VAE 0.5 GB, wav2vec2 0.4 GB) plus the bundle (fp32: about 10.1 GB).
+Disk: 30.3 GB of checkpoints (DiT 6.3 GB base safetensors + 7.0 GB transformer3d-square.pt, umT5 11.4
+GB, CLIP 4.8 GB, VAE 0.5 GB, wav2vec2 0.4 GB), the fp32 bundle (11.1 GB) and the DiT tensors torch stages
+during its export (7 GB): about 48 GB at the peak. Measured: 3 min 41 s, 14.9 GB peak RSS (BENCHMARKS.md).
 """
 import argparse
 import json
