@@ -235,9 +235,9 @@ final class GenerationRunner<J extends FamilyJob> {
             case Output.None n -> null;
             case Output.Sink s -> s.sink();
             // our own video writer: encode on a worker thread, overlapped with generation
-            case Output.File f -> new PipelinedFrameSink(MediaRegistry.global().openVideo(f.path(),
+            case Output.File f -> new PipelinedFrameSink(MediaRegistry.global().openVideoWriter(f.path(),
                     spec.resolver().video(job, width, height, fps)), encoderQueueFrames(width, height));
-            case Output.Stream s -> new PipelinedFrameSink(MediaRegistry.global().openVideo(s.out(),
+            case Output.Stream s -> new PipelinedFrameSink(MediaRegistry.global().openVideoWriter(s.out(),
                     spec.resolver().video(job, width, height, fps)), encoderQueueFrames(width, height));
         };
     }

@@ -106,13 +106,13 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
                     Path tmp = a.audioInput.spool();
                     spooled.add(tmp);
                     try {
-                        streamed = media.openAudio(tmp, rate); // counted now, decoded as the engine reads it
+                        streamed = media.openAudioSource(tmp, rate); // counted now, decoded as the engine reads it
                     } catch (AvatarException e) {
                         throw a.audioInput.renamed(e, tmp);
                     }
                     spooledSpeech = tmp;
                 } else {
-                    streamed = media.openAudio(a.audioPath, rate); // counted now, decoded as the engine reads it
+                    streamed = media.openAudioSource(a.audioPath, rate); // counted now, decoded as the engine reads it
                 }
             } else {
                 List<Speaker> tracks = new ArrayList<>();
@@ -120,7 +120,7 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
                     for (int i = 0; i < a.speakers.size(); i++) {
                         Avatar.SpeakerInput in = a.speakers.get(i);
                         // a file is streamed (counted now, decoded as the engine reads it), never held whole
-                        AudioSource t = in.path() != null ? media.openAudio(in.path(), rate)
+                        AudioSource t = in.path() != null ? media.openAudioSource(in.path(), rate)
                                 : AudioSource.of(in.clip().length() == 0
                                         ? new AudioClip(new float[0], rate) : media.resample(in.clip(), rate));
                         Region r = in.region() != null ? in.region() : Region.defaultFor(i, a.speakers.size());
@@ -198,7 +198,7 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
             long s = d.seed != null ? d.seed : ThreadLocalRandom.current().nextLong();
             // the video is opened once per pass (faces first, then frames) and decoded on demand
             return new DubRequest((fps, maxFrames) -> {
-                VideoStream vs = media.openVideoStream(d.video, fps, maxFrames);
+                VideoStream vs = media.readVideoStream(d.video, fps, maxFrames);
                 sourceBitrate = Math.max(sourceBitrate, vs.bitRate());
                 return vs;
             }, speech, d.steps != null ? d.steps : m.defaultSteps(), d.guidance != null ? d.guidance : Double.NaN,

@@ -65,7 +65,7 @@ class DubGenerationTest {
         MediaRegistry media = MediaRegistry.global();
         RgbImage portrait = media.readImage(REPO.resolve("examples/media/portrait.png"));
         clip = tmp.resolve("clip.mp4");
-        FrameSink sink = media.openVideo(clip, new VideoSpec(W, H, 25, new AudioClip(new float[FRAMES * 640], 16_000),
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(W, H, 25, new AudioClip(new float[FRAMES * 640], 16_000),
                 null));
         for (int f = 0; f < FRAMES; f++) {
             sink.accept(new Frame(f, 25, W, H, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0)));

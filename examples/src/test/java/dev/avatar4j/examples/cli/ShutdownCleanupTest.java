@@ -124,7 +124,7 @@ class ShutdownCleanupTest {
         MediaRegistry media = MediaRegistry.global();
         RgbImage portrait = media.readImage(REPO.resolve("examples/media/portrait.png"));
         Path clip = tmp.resolve("clip.mp4");
-        FrameSink sink = media.openVideo(clip, new VideoSpec(320, 240, 25, new AudioClip(new float[25 * 640], 16_000),
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(320, 240, 25, new AudioClip(new float[25 * 640], 16_000),
                 null));
         for (int f = 0; f < 25; f++) {
             sink.accept(new Frame(f, 25, 320, 240, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0)));
