@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #close()} waits for running generations to finish before it frees the model;
  * {@link #close(Duration)} gives up waiting after a timeout. Neither may be called from a
- * generation's own thread (a {@link FrameListener} or {@link ProgressListener} of a generation on
- * this model, or the thread of a running {@link Dub#render(Path) dub}): it would wait for itself,
+ * generation's own thread (a {@link FrameListener} or {@link ProgressListener} of a generation or
+ * a {@link Dub dub} on this model): it would wait for itself,
  * so it fails fast with {@link IllegalStateException} instead; cancel the generation, or close the
  * model once it has ended.
  */
@@ -47,7 +47,7 @@ public final class AvatarModel implements AutoCloseable {
 
     private final Bundle bundle;
     private final Backend backend;
-    private final FamilyEngine engine;
+    private final FamilyEngine<?> engine;
     private final boolean shared;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
@@ -57,7 +57,7 @@ public final class AvatarModel implements AutoCloseable {
     private boolean closed;
     private boolean freed;
 
-    private AvatarModel(Bundle bundle, Backend backend, FamilyEngine engine, boolean shared) {
+    private AvatarModel(Bundle bundle, Backend backend, FamilyEngine<?> engine, boolean shared) {
         this.bundle = bundle;
         this.backend = backend;
         this.engine = engine;
@@ -129,7 +129,7 @@ public final class AvatarModel implements AutoCloseable {
 
     private static AvatarModel loadBundle(Bundle bundle, String backendName, SessionOptions options, boolean shared) {
         Backend backend;
-        FamilyEngine engine;
+        FamilyEngine<?> engine;
         try {
             backend = BackendRegistry.global().select(backendName);
             engine = FamilyEngines.create(bundle, backend, options);
@@ -242,7 +242,7 @@ public final class AvatarModel implements AutoCloseable {
         }
     }
 
-    FamilyEngine engine() {
+    FamilyEngine<?> engine() {
         return engine;
     }
 
@@ -255,7 +255,7 @@ public final class AvatarModel implements AutoCloseable {
             this.owner = owner;
         }
 
-        FamilyEngine engine() {
+        FamilyEngine<?> engine() {
             return engine;
         }
 

@@ -137,12 +137,12 @@ class PipelinedFrameSinkTest {
 
     @Test
     void encoderQueueHoldsAboutThirtyTwoMegabytesOfFrames() {
-        assertThat(Generation.encoderQueueFrames(256, 256)).isEqualTo(170); // 32 MiB / 196,608 B
-        assertThat(Generation.encoderQueueFrames(512, 512)).isEqualTo(42);
-        assertThat(Generation.encoderQueueFrames(4096, 4096)).isEqualTo(8);   // at least 8
-        assertThat(Generation.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
-        long bytes = 3L * 1280 * 720 * Generation.encoderQueueFrames(1280, 720);
-        assertThat(bytes).isLessThanOrEqualTo(Generation.ENCODER_QUEUE_BYTES);
+        assertThat(GenerationRunner.encoderQueueFrames(256, 256)).isEqualTo(170); // 32 MiB / 196,608 B
+        assertThat(GenerationRunner.encoderQueueFrames(512, 512)).isEqualTo(42);
+        assertThat(GenerationRunner.encoderQueueFrames(4096, 4096)).isEqualTo(8);   // at least 8
+        assertThat(GenerationRunner.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
+        long bytes = 3L * 1280 * 720 * GenerationRunner.encoderQueueFrames(1280, 720);
+        assertThat(bytes).isLessThanOrEqualTo(GenerationRunner.ENCODER_QUEUE_BYTES);
     }
 
     @Test

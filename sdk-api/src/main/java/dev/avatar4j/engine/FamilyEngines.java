@@ -18,7 +18,7 @@ public final class FamilyEngines {
     }
 
     /** The engine for {@code bundle}, with its graphs opened on {@code backend} and checked. */
-    public static FamilyEngine create(Bundle bundle, Backend backend, SessionOptions options) {
+    public static FamilyEngine<?> create(Bundle bundle, Backend backend, SessionOptions options) {
         String family = bundle.manifest().family();
         if (family.equals(StableAvatarConfig.FAMILY)) {
             return StableAvatarEngine.open(bundle, backend, options);

@@ -1,10 +1,12 @@
 package dev.avatar4j.engine;
 
 import dev.avatar4j.Progress;
+import dev.avatar4j.media.RgbImage;
 
 /**
- * What a {@link FamilyEngine} reports to while it generates: final frames, progress and
- * cancellation checkpoints. Implemented by the public {@code Generation}.
+ * What a {@link FamilyEngine} reports to while it runs a job: final frames, progress and
+ * cancellation checkpoints. Implemented by the generation runner for every family, portrait and
+ * dubbing alike.
  */
 public interface GenerationContext {
 
@@ -14,6 +16,26 @@ public interface GenerationContext {
      * @param rgb packed RGB24, {@code width*height*3} bytes; ownership passes to the callee
      */
     void emitFrame(byte[] rgb);
+
+    /**
+     * Delivers the next final frame as an image, for jobs whose frames bring their size (a dub keeps
+     * its video's: {@link FamilyJob#width()} is 0). The pixels are copied out of {@code frame}. By
+     * default {@link #emitFrame(byte[])} of its pixels, for contexts that know the size.
+     *
+     * @param frame the frame; every frame of a job has the same size
+     */
+    default void emitFrame(RgbImage frame) {
+        emitFrame(frame.toRgbArray());
+    }
+
+    /**
+     * Replaces the plan the engine gave before running, once it knows its whole work (dubbing, after
+     * locating the faces); call it before the first frame. The frames must stay those planned.
+     *
+     * @param plan the frames and the work units of the whole job
+     */
+    default void replan(GenerationPlan plan) {
+    }
 
     /** Reports that {@code units} more units of the planned work are done, in {@code stage}. */
     void advance(Progress.Stage stage, long units);

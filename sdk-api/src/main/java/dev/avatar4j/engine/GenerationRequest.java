@@ -31,7 +31,7 @@ import java.util.Objects;
 public record GenerationRequest(RgbImage image, AudioClip audio, int width, int height, int steps, long seed,
                                 String prompt, double textGuidance, double audioGuidance, NoiseSource noise,
                                 LatentTap latentTap, java.util.List<Speaker> speakers,
-                                AudioSource source) {
+                                AudioSource source) implements FamilyJob {
     /**
      * Images narrower or lower than this are refused: too small to show a face (a 1×1 image would
      * be stretched into a flat colour), so almost certainly the wrong input.
@@ -101,6 +101,12 @@ public record GenerationRequest(RgbImage image, AudioClip audio, int width, int 
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /** Closes the speech decoders ({@link #closeAudio()}). */
+    @Override
+    public void closeInputs() {
+        closeAudio();
     }
 
     /** The number of speech samples at the model's rate, known without decoding them. */

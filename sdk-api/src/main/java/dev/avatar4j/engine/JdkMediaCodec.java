@@ -136,7 +136,7 @@ final class JdkMediaCodec implements MediaCodec {
      * {@link Resampler.Incremental}, bit-identical to the whole-file {@link Resampler#resample}.
      */
     @Override
-    public AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+    public AudioStream readAudioStream(Path file, int sampleRate) throws UnsupportedMediaException {
         AudioInputStream ais = openAudioStream(file);
         AudioFormat f = ais.getFormat();
         AudioFormat.Encoding enc = f.getEncoding();
@@ -286,7 +286,7 @@ final class JdkMediaCodec implements MediaCodec {
     }
 
     @Override
-    public FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException {
+    public FrameSink openVideoWriter(Path out, VideoSpec spec) throws UnsupportedMediaException {
         throw new UnsupportedMediaException("the JDK cannot encode MP4");
     }
 }

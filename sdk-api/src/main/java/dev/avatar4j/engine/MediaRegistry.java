@@ -60,36 +60,44 @@ public final class MediaRegistry {
         return codecs;
     }
 
-    /** Decodes an image with the first codec that reads its format. */
-    public RgbImage readImage(Path file) {
-        checkReadable(file, "image");
+    /** One operation of a codec, which throws {@link UnsupportedMediaException} for what it does not handle. */
+    @FunctionalInterface
+    private interface CodecCall<T> {
+        T on(MediaCodec codec) throws UnsupportedMediaException;
+    }
+
+    /**
+     * Runs {@code call} on the codecs in rank order and returns the first result: the one place the
+     * codecs are tried. A codec that does not handle the input says so ({@link UnsupportedMediaException})
+     * and the next is tried; any other failure (a broken file) ends the search at once.
+     *
+     * @param failure what could not be done, for the message ("cannot read image x.png: unsupported format")
+     * @throws InvalidInputException naming what each codec said, if none handles it
+     */
+    private <T> T firstCodec(String failure, CodecCall<T> call) {
         List<String> tried = new ArrayList<>();
         for (MediaCodec c : codecs) {
             try {
-                return c.readImage(file);
+                return call.on(c);
             } catch (UnsupportedMediaException e) {
                 tried.add(c.name() + ": " + e.getMessage());
             }
         }
-        throw new InvalidInputException("cannot read image " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        throw new InvalidInputException(failure + " (" + String.join("; ", tried) + ")" + hint());
+    }
+
+    /** Decodes an image with the first codec that reads its format. */
+    public RgbImage readImage(Path file) {
+        checkReadable(file, "image");
+        return firstCodec("cannot read image " + file + ": unsupported format", c -> c.readImage(file));
     }
 
     /** Decodes audio to mono at {@code sampleRate} with the first codec that reads its format. */
     public AudioClip readAudio(Path file, int sampleRate) {
         checkReadable(file, "audio");
         WavIntegrity.check(file);
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                AudioClip clip = c.readAudio(file, sampleRate);
-                return checkSamples(clip, file.toString());
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        return checkSamples(firstCodec("cannot read audio " + file + ": unsupported format",
+                c -> c.readAudio(file, sampleRate)), file.toString());
     }
 
     /**
@@ -98,34 +106,17 @@ public final class MediaRegistry {
      */
     public VideoClip readVideo(Path file, int fps, int maxFrames) {
         checkReadable(file, "video");
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                return c.readVideo(file, fps, maxFrames);
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot read video " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        return firstCodec("cannot read video " + file + ": unsupported format", c -> c.readVideo(file, fps, maxFrames));
     }
 
     /**
      * Opens a video at {@code fps} (at most {@code maxFrames} frames) as a stream with the first
-     * codec that reads video; see {@link MediaCodec#openVideoStream(Path, int, int)}.
+     * codec that reads video; see {@link MediaCodec#readVideoStream(Path, int, int)}.
      */
-    public VideoStream openVideoStream(Path file, int fps, int maxFrames) {
+    public VideoStream readVideoStream(Path file, int fps, int maxFrames) {
         checkReadable(file, "video");
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                return c.openVideoStream(file, fps, maxFrames);
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot read video " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        return firstCodec("cannot read video " + file + ": unsupported format",
+                c -> c.readVideoStream(file, fps, maxFrames));
     }
 
     /**
@@ -142,20 +133,11 @@ public final class MediaRegistry {
         if (fromHeader > 0) {
             return fromHeader;
         }
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                long n = c.countAudio(file, sampleRate);
-                if (n <= 0) {
-                    throw new InvalidInputException(file + " contains no audio samples");
-                }
-                return n;
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
+        long n = firstCodec("cannot read audio " + file + ": unsupported format", c -> c.countAudio(file, sampleRate));
+        if (n <= 0) {
+            throw new InvalidInputException(file + " contains no audio samples");
         }
-        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        return n;
     }
 
     /**
@@ -167,12 +149,12 @@ public final class MediaRegistry {
      *
      * @throws InvalidInputException as {@link #readAudio(Path, int)} would for a broken file
      */
-    public AudioSource openAudio(Path file, int sampleRate) {
-        return openAudio(file, sampleRate, AudioSource.DEFAULT_WINDOW);
+    public AudioSource openAudioSource(Path file, int sampleRate) {
+        return openAudioSource(file, sampleRate, AudioSource.DEFAULT_WINDOW);
     }
 
-    /** {@link #openAudio(Path, int)} keeping {@code window} samples for backward reads (tests use small ones). */
-    public AudioSource openAudio(Path file, int sampleRate, int window) {
+    /** {@link #openAudioSource(Path, int)} keeping {@code window} samples for backward reads (tests use small ones). */
+    public AudioSource openAudioSource(Path file, int sampleRate, int window) {
         long length = countAudio(file, sampleRate);
         if (length > Integer.MAX_VALUE - 16) {
             // engines index samples with int ranges inside windows, but the whole length must
@@ -185,16 +167,7 @@ public final class MediaRegistry {
     }
 
     private AudioStream openStream(Path file, int sampleRate) {
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                return c.openAudio(file, sampleRate);
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot read audio " + file + ": unsupported format (" + String.join("; ", tried)
-                + ")" + hint());
+        return firstCodec("cannot read audio " + file + ": unsupported format", c -> c.readAudioStream(file, sampleRate));
     }
 
     /** Resamples in-memory audio to {@code sampleRate} and validates it. */
@@ -205,38 +178,21 @@ public final class MediaRegistry {
     }
 
     /** Opens an MP4 writer with the first codec that writes video. */
-    public FrameSink openVideo(Path out, VideoSpec spec) {
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                return c.openVideo(out, spec);
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot write video " + out + " (" + String.join("; ", tried) + ")" + hint());
+    public FrameSink openVideoWriter(Path out, VideoSpec spec) {
+        return firstCodec("cannot write video " + out, c -> c.openVideoWriter(out, spec));
     }
 
     /**
      * Opens a fragmented-MP4 writer to {@code out} with the first codec that writes video to a
-     * stream; see {@link MediaCodec#openVideo(java.io.OutputStream, VideoSpec)}.
+     * stream; see {@link MediaCodec#openVideoWriter(java.io.OutputStream, VideoSpec)}.
      *
      * @param out the caller's stream (never closed here)
      * @param spec the video's size, rate, audio and encoding
      * @return the writer
      * @throws InvalidInputException if no codec writes video to a stream
      */
-    public FrameSink openVideo(java.io.OutputStream out, VideoSpec spec) {
-        List<String> tried = new ArrayList<>();
-        for (MediaCodec c : codecs) {
-            try {
-                return c.openVideo(out, spec);
-            } catch (UnsupportedMediaException e) {
-                tried.add(c.name() + ": " + e.getMessage());
-            }
-        }
-        throw new InvalidInputException("cannot write video to the output stream (" + String.join("; ", tried) + ")"
-                + hint());
+    public FrameSink openVideoWriter(java.io.OutputStream out, VideoSpec spec) {
+        return firstCodec("cannot write video to the output stream", c -> c.openVideoWriter(out, spec));
     }
 
     private String hint() {

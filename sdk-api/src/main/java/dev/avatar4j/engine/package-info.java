@@ -1,7 +1,8 @@
 /**
  * The machinery shared by every model family: the family contract
  * ({@link dev.avatar4j.engine.FamilyEngine}, created by {@link dev.avatar4j.engine.FamilyEngines} for a
- * bundle's family, fed a resolved {@link dev.avatar4j.engine.GenerationRequest} and reporting to a
+ * bundle's family, typed by its job — a resolved {@link dev.avatar4j.engine.GenerationRequest} or
+ * {@link dev.avatar4j.engine.DubRequest} — and reporting to a
  * {@link dev.avatar4j.engine.GenerationContext}), backend selection
  * ({@link dev.avatar4j.engine.BackendRegistry}) and graph opening against contracts
  * ({@link dev.avatar4j.engine.Sessions}, {@link dev.avatar4j.engine.GraphContract}), media codec

@@ -128,7 +128,7 @@ class AudioSourceTest {
                     bits[format], JdkMediaCodecTest.encode(JdkMediaCodecTest.sine(rate, frames, amps), bits[format],
                             floating)));
             float[] whole = media.readAudio(f, RATE).samples();
-            try (AudioSource src = media.openAudio(f, RATE, window)) {
+            try (AudioSource src = media.openAudioSource(f, RATE, window)) {
                 assertThat(src.length()).isEqualTo(whole.length);
                 AudioSource memory = AudioSource.of(new AudioClip(whole, RATE));
                 for (long from = 0; from < whole.length; from += Math.max(1, slice * 3 / 4)) {
@@ -164,7 +164,7 @@ class AudioSourceTest {
         Path f = Files.createTempFile("nan", ".wav");
         try {
             Files.write(f, JdkMediaCodecTest.wav(3, 1, RATE, 32, JdkMediaCodecTest.encode(s, 32, true)));
-            try (AudioSource src = media.openAudio(f, RATE, 2000)) {
+            try (AudioSource src = media.openAudioSource(f, RATE, 2000)) {
                 assertThat(src.length()).as("counted from the header").isEqualTo(5000);
                 float[] buf = new float[1000];
                 src.read(0, buf, 0, 1000);
@@ -181,7 +181,7 @@ class AudioSourceTest {
         Path f = Files.createTempFile("ten-hours", ".wav");
         try {
             long samples = LongWav.write(f, 10 * 3600, RATE);
-            try (AudioSource src = media.openAudio(f, RATE)) {
+            try (AudioSource src = media.openAudioSource(f, RATE)) {
                 assertThat(src.length()).isEqualTo(samples).isEqualTo(576_000_000L);
                 float[] buf = new float[50_000];
                 long before = LongWav.allocatedBytes();

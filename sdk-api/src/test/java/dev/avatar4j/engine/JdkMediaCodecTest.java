@@ -305,7 +305,7 @@ class JdkMediaCodecTest {
             assertThatThrownBy(() -> media.readAudio(f, RATE)).as(c[1].toString()).isInstanceOf(InvalidInputException.class)
                     .hasMessageContaining(c[1].toString()).hasMessageContaining("index 2001");
             assertThatThrownBy(() -> {
-                try (AudioSource src = media.openAudio(f, RATE)) {
+                try (AudioSource src = media.openAudioSource(f, RATE)) {
                     float[] buf = new float[4096];
                     for (long at = 0; at < src.length(); at += buf.length) {
                         src.read(at, buf, 0, (int) Math.min(buf.length, src.length() - at));
@@ -397,7 +397,7 @@ class JdkMediaCodecTest {
 
     @Test
     void jdkCodecCannotWriteVideo() {
-        assertThatThrownBy(() -> media.openVideo(tmp.resolve("out.mp4"), null))
+        assertThatThrownBy(() -> media.openVideoWriter(tmp.resolve("out.mp4"), null))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("sdk-media");
     }
 }

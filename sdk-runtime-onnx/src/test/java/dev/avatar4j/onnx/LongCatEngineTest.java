@@ -98,7 +98,8 @@ class LongCatEngineTest {
             public void checkpoint() {
             }
         };
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             assertThat(engine.family()).isEqualTo("longcat-avatar");
             assertThat(engine.plan(r).frames()).isEqualTo(300);
             engine.generate(r, ctx);
@@ -194,7 +195,8 @@ class LongCatEngineTest {
                 public void checkpoint() {
                 }
             };
-            try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+            try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
                 assertThat(engine.plan(r).frames()).isEqualTo(850);
                 engine.generate(r, ctx);
             }
@@ -358,7 +360,8 @@ class LongCatEngineTest {
             public void checkpoint() {
             }
         };
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             engine.generate(r, ctx);
         }
         return frames;

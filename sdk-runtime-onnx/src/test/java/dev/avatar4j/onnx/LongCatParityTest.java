@@ -195,7 +195,8 @@ class LongCatParityTest {
                 g.height(),
                 g.steps(), 0L, null, guidance, guidance, source, tap);
         Collector ctx = new Collector();
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             assertThat(engine).isInstanceOf(LongCatEngine.class);
             ((LongCatEngine) engine).generate(request, speakers, ctx);
         }

@@ -201,7 +201,8 @@ class StableAvatarParityTest {
         GenerationRequest request = new GenerationRequest(image, new AudioClip(g.audio(), 16000), g.width(),
                 g.height(), g.steps(), 0L, null, textGuidance, audioGuidance, noise, tap);
         Collector ctx = new Collector();
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             engine.generate(request, ctx);
         }
         return new Result(latents, ctx.frames);

@@ -138,7 +138,7 @@ final class DoctorCommand implements Callable<Integer> {
             for (int i = 0; i < tone.length; i++) {
                 tone[i] = (float) (0.3 * Math.sin(2 * Math.PI * 440 * i / 16_000.0));
             }
-            try (FrameSink sink = c.openVideo(clip, new VideoSpec(w, h, 25, new AudioClip(tone, 16_000), null))) {
+            try (FrameSink sink = c.openVideoWriter(clip, new VideoSpec(w, h, 25, new AudioClip(tone, 16_000), null))) {
                 for (int k = 0; k < 5; k++) {
                     byte[] rgb = new byte[w * h * 3];
                     Arrays.fill(rgb, (byte) (40 * k));

@@ -40,7 +40,7 @@ class DoctorMediaTest {
         }
 
         @Override
-        public FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException {
+        public FrameSink openVideoWriter(Path out, VideoSpec spec) throws UnsupportedMediaException {
             throw new UnsupportedMediaException(MISSING);
         }
     }

@@ -60,7 +60,7 @@ class DubEndToEndTest {
         RgbImage coffee = media.readImage(REPO.resolve("sdk-runtime-onnx/src/test/resources/preview/coffee.png"));
         clip = tmp.resolve("clip.mp4");
         AudioClip silence = new AudioClip(new float[FRAMES * 640], 16_000);
-        FrameSink sink = media.openVideo(clip, new VideoSpec(W, H, 25, silence, null));
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(W, H, 25, silence, null));
         for (int f = 0; f < FRAMES; f++) {
             boolean face = f < FIRST_NO_FACE || f >= FIRST_NO_FACE + NO_FACE_FRAMES;
             RgbImage src = face ? portrait : coffee;

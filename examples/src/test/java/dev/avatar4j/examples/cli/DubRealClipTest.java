@@ -252,7 +252,7 @@ class DubRealClipTest {
         assertThat(dubbed.frames()).hasSize(OUT_FRAMES);
         // codec noise: the same frames, undubbed, through the same writer
         Path plain = tmp.resolve("reencoded-" + out.getFileName());
-        try (dev.avatar4j.media.FrameSink sink = media.openVideo(plain,
+        try (dev.avatar4j.media.FrameSink sink = media.openVideoWriter(plain,
                 new dev.avatar4j.media.VideoSpec(w, h, 25, speech, null))) {
             for (int k = 0; k < OUT_FRAMES; k++) {
                 sink.accept(new dev.avatar4j.Frame(k, 25, w, h, in.frames().get(looped(k, in.frameCount())).toRgbArray()));

@@ -41,7 +41,7 @@ public final class BareMachineDriver {
         int w = 320;
         int h = 240;
         Path clip = dir.resolve("clip.mp4");
-        FrameSink sink = media.openVideo(clip, new VideoSpec(w, h, 25, new AudioClip(new float[16_000], 16_000), null));
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(w, h, 25, new AudioClip(new float[16_000], 16_000), null));
         byte[] src = img.toRgbArray();
         for (int f = 0; f < 25; f++) {
             byte[] rgb = new byte[w * h * 3];

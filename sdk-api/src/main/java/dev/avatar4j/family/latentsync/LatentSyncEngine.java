@@ -4,13 +4,14 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.Progress;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.engine.DubRequest;
 import dev.avatar4j.engine.FamilyEngine;
 import dev.avatar4j.engine.GenerationContext;
 import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
 import dev.avatar4j.engine.GraphContract;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
@@ -33,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,14 +45,13 @@ import org.slf4j.LoggerFactory;
  * and the mask go into the UNet's 13-channel input and are denoised by DDIM with classifier-free
  * guidance (zero audio as the unconditional branch); all frames start from one shared noise frame.
  * Each decoded face is mixed with the original outside the mouth mask and pasted back; the chunk's
- * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFacePolicy}.
+ * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFace} policy.
  * Thread-safe when its sessions are (each call keeps its state on the stack).
  *
- * <p>As a {@link FamilyEngine} it only describes itself: the family dubs a video, so
- * {@link #plan} and {@link #generate} (portrait animation) refuse with an {@link InvalidInputException}
- * that points to {@code Avatar.dub(video)}.
+ * <p>Its job is a {@link DubRequest}: it runs through the same generation runner as the portrait
+ * families and reports frames, progress and checkpoints to the same {@link GenerationContext}.
  */
-public final class LatentSyncEngine implements FamilyEngine {
+public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     /** The family id in the manifest. */
     public static final String FAMILY = LatentSyncConfig.FAMILY;
 
@@ -148,18 +147,8 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     @Override
-    public GenerationPlan plan(GenerationRequest request) {
-        throw notAPortraitModel();
-    }
-
-    @Override
-    public void generate(GenerationRequest request, GenerationContext context) {
-        throw notAPortraitModel();
-    }
-
-    private static InvalidInputException notAPortraitModel() {
-        return new InvalidInputException("a latentsync model dubs an existing video and cannot animate a still image: "
-                + "use Avatar.dub(video) (CLI: avatar4j dub --video ...)");
+    public Class<DubRequest> jobType() {
+        return DubRequest.class;
     }
 
     /** @return DDIM steps when the request gives none */
@@ -195,26 +184,13 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     /**
-     * Receives what {@link #dub} produces, on the dubbing thread. An exception thrown here fails the
-     * dub.
+     * The frames of a dub (the speech's duration at {@link #fps()}); the work (UNet passes and decoded
+     * faces) depends on the frames with a face, so it is given to {@link GenerationContext#replan}
+     * once they are located.
      */
-    public interface Listener {
-        /**
-         * The faces are located and the work is known (before any frame).
-         *
-         * @param frames    output frames
-         * @param workUnits model work: UNet passes (guidance branches × steps per chunk with a face)
-         *                  plus decoded faces
-         */
-        default void planned(int frames, long workUnits) {
-        }
-
-        /** {@code units} of model work were done in {@code stage}. */
-        default void advanced(Progress.Stage stage, long units) {
-        }
-
-        /** The next output frame, in order. */
-        void frame(RgbImage frame);
+    @Override
+    public GenerationPlan plan(DubRequest job) {
+        return new GenerationPlan(frameCount(job.speech().samples().length), 0);
     }
 
     /**
@@ -225,29 +201,34 @@ public final class LatentSyncEngine implements FamilyEngine {
      * second pass, since a decoder cannot play backwards. Frames repeated by the frame-rate
      * conversion (the same {@link RgbImage} instance twice in a row) are located once.
      *
-     * @param video     opens the video at {@link #fps()}, at most as many frames as the speech needs;
-     *                  called twice, both streams must give the same frames
-     * @param speech    the new speech at {@link #sampleRate()}
-     * @param steps     DDIM steps, 1 to 1000
-     * @param guidance  guidance scale (1 = no guidance, one branch)
-     * @param policy    frames without a face: {@code "fail"}, {@code "passthrough"} or {@code "hold"}
-     * @param seed      seed of the shared noise frame
-     * @param cancelled polled between steps and frames
-     * @param listener  receives the plan, progress and the output frames in order, chunk by chunk
-     * @throws InvalidInputException if the video has no frame, a frame has no face under {@code fail}
-     *         (naming the frame, before any output), or none has under {@code hold}
-     * @throws GenerationCancelledException if {@code cancelled} turns true
+     * <p>The job's video is opened twice (at {@link #fps()}, at most the speech's frames), both streams
+     * must give the same frames. The whole
+     * plan (frames, UNet passes plus decoded faces) goes to {@link GenerationContext#replan} once the
+     * faces are located, then progress after every DDIM step and decoded chunk, and the output frames
+     * in order, chunk by chunk; {@link GenerationContext#checkpoint()} is called between steps and frames.
+     *
+     * @param job     the video, the speech at {@link #sampleRate()}, DDIM steps (1..1000), guidance
+     *                (1 = no guidance, one branch; NaN for the bundle's), the no-face policy, the seed
+     * @param context receives the plan, progress and frames
+     * @throws InvalidInputException if the video has no frame, a frame has no face under {@code FAIL}
+     *         (naming the frame, before any output), or none has under {@code HOLD}
+     * @throws GenerationCancelledException at a checkpoint of a cancelled generation
      */
-    public void dub(Supplier<VideoStream> video, AudioClip speech, int steps, double guidance, String policy, long seed,
-                    BooleanSupplier cancelled, Listener listener) {
+    @Override
+    public void generate(DubRequest job, GenerationContext context) {
+        AudioClip speech = job.speech();
+        int steps = job.steps();
+        double guidance = Double.isNaN(job.guidance()) ? cfg.guidance() : job.guidance();
+        NoFace noFace = job.noFace();
+        Runnable cancelled = context::checkpoint;
         if (speech.sampleRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("speech must be at " + cfg.sampleRate() + " Hz");
         }
         if (steps < 1 || steps > 1000 || !Double.isFinite(guidance)) {
             throw new InvalidInputException("steps must be 1..1000 and guidance finite, got " + steps + ", " + guidance);
         }
-        NoFacePolicy noFace = NoFacePolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
         int n = frameCount(speech.samples().length);
+        Supplier<VideoStream> video = () -> job.video().open(cfg.fps(), n);
         Features feats = features(speech.samples(), cancelled);
         // pass 1: locate the face in each distinct frame; keep only the points
         List<AlignmentPoints> located = new ArrayList<>();
@@ -256,7 +237,7 @@ public final class LatentSyncEngine implements FamilyEngine {
             RgbImage previous = null;
             Optional<AlignmentPoints> found = Optional.empty();
             for (int i = 0; i < n; i++) {
-                checkCancelled(cancelled);
+                cancelled.run();
                 RgbImage f = s.next();
                 if (f == null) {
                     break;
@@ -265,7 +246,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                     found = locator.locate(f);
                     previous = f;
                 }
-                if (found.isEmpty() && noFace == NoFacePolicy.FAIL) {
+                if (found.isEmpty() && noFace == NoFace.FAIL) {
                     throw FaceTrack.noFace(i);
                 }
                 located.add(found.orElse(null));
@@ -287,11 +268,11 @@ public final class LatentSyncEngine implements FamilyEngine {
         }
         LOG.info("dubbing {} frames ({} with a face) from {} video frames, {} DDIM steps, guidance {}", n,
                 track.stream().filter(Optional::isPresent).count(), m, steps, guidance);
-        listener.planned(n, work);
+        context.replan(new GenerationPlan(n, work));
         int l = cfg.resolution() / 8;
         float[] noise = new float[Z * l * l];
         try (Tensor t = Tensor.allocate(DType.FLOAT32, Z, l, l)) {
-            NoiseSource.seeded(seed).fill(0, t.segment(), noise.length);
+            NoiseSource.seeded(job.seed()).fill(0, t.segment(), noise.length);
             noise = t.toFloatArray();
         }
         DdimSchedule schedule = DdimSchedule.latentSync(steps);
@@ -315,25 +296,25 @@ public final class LatentSyncEngine implements FamilyEngine {
                 List<FaceWarp.FloatImage> generated = List.of();
                 if (!faces.isEmpty()) {
                     float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
-                            () -> listener.advanced(Progress.Stage.DENOISING, branches));
+                            () -> context.advance(Progress.Stage.DENOISING, branches));
                     generated = decode(latents, faces);
-                    listener.advanced(Progress.Stage.DECODING, faces.size());
+                    context.advance(Progress.Stage.DECODING, faces.size());
                 }
                 int g = 0;
                 for (int i = start; i < end; i++) {
                     RgbImage frame = chunk.get(i - start);
                     if (g < withFace.size() && withFace.get(g) == i) {
-                        listener.frame(FaceTrack.paste(frame, generated.get(g), track.get(i).get(), alignment));
+                        context.emitFrame(FaceTrack.paste(frame, generated.get(g), track.get(i).get(), alignment));
                         g++;
                     } else {
-                        listener.frame(frame);
+                        context.emitFrame(frame);
                     }
                 }
             }
         }
     }
 
-    /** The face locator {@link #dub} uses (for tests). */
+    /** The face locator {@link #generate} uses (for tests). */
     FaceLocator locator() {
         return new BlazeFaceLocator(detector);
     }
@@ -341,12 +322,6 @@ public final class LatentSyncEngine implements FamilyEngine {
     /** Chunk size in frames. */
     int chunkFrames() {
         return cfg.chunkFrames();
-    }
-
-    private static void checkCancelled(BooleanSupplier cancelled) {
-        if (cancelled.getAsBoolean()) {
-            throw new GenerationCancelledException("dubbing cancelled");
-        }
     }
 
     /** The frames of the second pass, asked for in output order. */
@@ -386,12 +361,12 @@ public final class LatentSyncEngine implements FamilyEngine {
     private static final class Spilled implements Frames {
         private final FrameSpill spill;
 
-        Spilled(Supplier<VideoStream> video, int m, BooleanSupplier cancelled) {
+        Spilled(Supplier<VideoStream> video, int m, Runnable cancelled) {
             FrameSpill s = null;
             try (VideoStream stream = video.get()) {
                 s = new FrameSpill(stream.width(), stream.height());
                 for (RgbImage f = stream.next(); f != null && s.size() < m; f = stream.next()) {
-                    checkCancelled(cancelled);
+                    cancelled.run();
                     s.add(f);
                 }
                 if (s.size() != m) {
@@ -424,33 +399,33 @@ public final class LatentSyncEngine implements FamilyEngine {
 
     /** The encoder features of a 16 kHz signal (whole-file log-mel, 30 s segments, kept rows concatenated). */
     Features features(float[] samples) {
-        return features(samples, () -> false);
+        return features(samples, () -> { });
     }
 
     /**
-     * {@link #features(float[])}, checking {@code cancelled} every 10 s of audio of the log-mel pass
-     * and before every 30 s segment's encoder call.
+     * {@link #features(float[])}, calling the {@code cancelled} checkpoint every 10 s of audio of the
+     * log-mel pass and before every 30 s segment's encoder call.
      */
-    Features features(float[] samples, BooleanSupplier cancelled) {
+    Features features(float[] samples, Runnable cancelled) {
         if (samples.length <= 200) {
             throw new InvalidInputException("the speech is too short: " + samples.length + " samples");
         }
-        float[][] mel = new WhisperLogMelWholeFile().compute(samples, () -> checkCancelled(cancelled));
+        float[][] mel = new WhisperLogMelWholeFile().compute(samples, cancelled);
         return features(WhisperLogMelWholeFile.segments(mel), cancelled);
     }
 
     /** The encoder features of log-mel segments. */
     Features features(List<WhisperLogMelWholeFile.Segment> segments) {
-        return features(segments, () -> false);
+        return features(segments, () -> { });
     }
 
-    /** The encoder features of log-mel segments, checking {@code cancelled} before each encoder call. */
-    Features features(List<WhisperLogMelWholeFile.Segment> segments, BooleanSupplier cancelled) {
+    /** The encoder features of log-mel segments, calling the {@code cancelled} checkpoint before each encoder call. */
+    Features features(List<WhisperLogMelWholeFile.Segment> segments, Runnable cancelled) {
         int stride = AudioWindows.LAYERS * cfg.width();
         List<float[]> parts = new ArrayList<>();
         int rows = 0;
         for (WhisperLogMelWholeFile.Segment seg : segments) {
-            checkCancelled(cancelled);
+            cancelled.run();
             int frames = WhisperLogMelWholeFile.SEGMENT_FRAMES;
             float[] mel = new float[WhisperLogMelWholeFile.MEL_BINS * frames];
             for (int m = 0; m < WhisperLogMelWholeFile.MEL_BINS; m++) {
@@ -489,20 +464,20 @@ public final class LatentSyncEngine implements FamilyEngine {
      * @return per face the decoded face mixed with the original outside the mouth mask, in [0, 255]
      */
     List<FaceWarp.FloatImage> generate(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise,
-                                       DdimSchedule schedule, double guidance, BooleanSupplier cancelled) {
+                                       DdimSchedule schedule, double guidance, Runnable cancelled) {
         float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled);
         return decode(latents, faces);
     }
 
     /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
     float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
-                    double guidance, BooleanSupplier cancelled) {
+                    double guidance, Runnable cancelled) {
         return denoise(faces, windows, noise, schedule, guidance, cancelled, () -> { });
     }
 
     /** As above, calling {@code onStep} after every DDIM step. */
     float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
-                    double guidance, BooleanSupplier cancelled, Runnable onStep) {
+                    double guidance, Runnable cancelled, Runnable onStep) {
         int n = faces.size();
         int r = cfg.resolution();
         int l = r / 8;
@@ -551,9 +526,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                         ((long) b * sampleSize + latSize) * 4, cond.length);
             }
             for (int step = 0; step < schedule.steps(); step++) {
-                if (cancelled.getAsBoolean()) {
-                    throw new GenerationCancelledException("dubbing cancelled");
-                }
+                cancelled.run();
                 for (int b = 0; b < branches; b++) {
                     MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
                 }

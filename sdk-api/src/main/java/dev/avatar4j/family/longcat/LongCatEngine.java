@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * {@link dev.avatar4j.engine.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
  * the audio held whole.
  */
-public final class LongCatEngine implements FamilyEngine {
+public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(LongCatEngine.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
@@ -170,6 +170,11 @@ public final class LongCatEngine implements FamilyEngine {
     /** The speakers, or the request's speech (streamed when it is) on the whole frame. */
     private static List<Speaker> resolve(GenerationRequest r, List<Speaker> speakers) {
         return speakers == null || speakers.isEmpty() ? List.of(Speaker.wholeFrame(r.source())) : speakers;
+    }
+
+    @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
     }
 
     @Override

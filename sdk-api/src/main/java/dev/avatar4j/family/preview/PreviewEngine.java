@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * always gives the same video. Both graphs run through the {@link Backend} SPI. {@code steps} and
  * guidance are ignored (there is no sampler). Thread-safe.
  */
-public final class PreviewEngine implements FamilyEngine {
+public final class PreviewEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(PreviewEngine.class);
 
     private final PreviewConfig cfg;
@@ -103,6 +103,11 @@ public final class PreviewEngine implements FamilyEngine {
     /** Video frames for {@code samples} audio samples: enough to cover the audio, at least one. */
     int framesFor(long samples) {
         return cfg.framesFor(samples);
+    }
+
+    @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
     }
 
     @Override

@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * length, first frames early), and the streaming VAE decoder feeding frames out one latent frame
  * at a time as soon as each is final.
  */
-public final class StableAvatarEngine implements FamilyEngine {
+public final class StableAvatarEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(StableAvatarEngine.class);
 
     /** The reference's branch order: [neg text + zeroed audio, neg text + audio, pos text + audio]. */
@@ -122,6 +122,11 @@ public final class StableAvatarEngine implements FamilyEngine {
         }
         return StableAvatarPlan.create(cfg, r.audioLength(), r.steps(), cfg.overlap(), cfg.weights(), r.width(),
                 r.height());
+    }
+
+    @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
     }
 
     @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.media.RgbImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +44,7 @@ class FaceTrackTest {
     void failNamesTheFirstFrameWithoutAFace() {
         List<RgbImage> f = frames(5);
         FaceLocator loc = scripted(f, A, B, null, A, null);
-        assertThatThrownBy(() -> FaceTrack.align(f, loc, new SimilarityAlignment(256), NoFacePolicy.FAIL))
+        assertThatThrownBy(() -> FaceTrack.align(f, loc, new SimilarityAlignment(256), NoFace.FAIL))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("frame 2 ");
     }
 
@@ -51,7 +52,7 @@ class FaceTrackTest {
     void passthroughLeavesFramesWithoutAFaceEmpty() {
         List<RgbImage> f = frames(4);
         List<Optional<Affine>> r = FaceTrack.align(f, scripted(f, null, A, null, B), new SimilarityAlignment(256),
-                NoFacePolicy.PASSTHROUGH);
+                NoFace.PASSTHROUGH);
         assertThat(r).extracting(Optional::isPresent).containsExactly(false, true, false, true);
     }
 
@@ -59,7 +60,7 @@ class FaceTrackTest {
     void holdUsesTheNearestEarlierFaceAndTheFirstOneBeforeIt() {
         List<RgbImage> f = frames(5);
         List<Optional<Affine>> r = FaceTrack.align(f, scripted(f, null, A, null, B, null), new SimilarityAlignment(256),
-                NoFacePolicy.HOLD);
+                NoFace.HOLD);
         assertThat(r).allMatch(Optional::isPresent);
         // unsmoothed, the held frames would equal their source; smoothing only moves them by < 1 px
         Affine a = SimilarityAlignment.estimate(A.toArray(), new SimilarityAlignment(256).template()).transform();
@@ -68,14 +69,7 @@ class FaceTrackTest {
         assertThat(r.get(4).get().a()).isEqualTo(r.get(3).get().a());
         List<RgbImage> none = frames(3);
         assertThatThrownBy(() -> FaceTrack.align(none, frame -> Optional.empty(), new SimilarityAlignment(256),
-                NoFacePolicy.HOLD)).isInstanceOf(InvalidInputException.class).hasMessageContaining("any of the 3");
-    }
-
-    @Test
-    void policyParsesTheCliSpelling() {
-        assertThat(NoFacePolicy.parse("hold")).isEqualTo(NoFacePolicy.HOLD);
-        assertThat(NoFacePolicy.parse(" PassThrough ")).isEqualTo(NoFacePolicy.PASSTHROUGH);
-        assertThatThrownBy(() -> NoFacePolicy.parse("skip")).isInstanceOf(IllegalArgumentException.class);
+                NoFace.HOLD)).isInstanceOf(InvalidInputException.class).hasMessageContaining("any of the 3");
     }
 
     @Test

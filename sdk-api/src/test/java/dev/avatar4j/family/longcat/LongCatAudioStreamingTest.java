@@ -37,7 +37,7 @@ class LongCatAudioStreamingTest {
 
         LongCatAudioTest.FakeEncoder streamedEncoder = new LongCatAudioTest.FakeEncoder();
         LongCatAudioTest.FakeEncoder memoryEncoder = new LongCatAudioTest.FakeEncoder();
-        try (AudioSource file = media.openAudio(wav, 16_000, 1 << 16);
+        try (AudioSource file = media.openAudioSource(wav, 16_000, 1 << 16);
              AudioSource memory = AudioSource.of(decoded)) {
             assertThat(file.length()).isEqualTo(track.length);
             LongCatAudio streamed = LongCatAudio.embed(streamedEncoder, cfg, file, plan.paddedSamples(), rows);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.Sessions;
@@ -111,15 +112,15 @@ class BlazeFaceLocatorTest {
     }
 
     @Test
-    void theNoFacePolicyNamesTheFirstFrameWithoutAFace() {
+    void theNoFaceNamesTheFirstFrameWithoutAFace() {
         RgbImage p = portrait();
         RgbImage c = coffee();
         List<RgbImage> frames = List.of(p, p, c, p);
-        assertThatThrownBy(() -> FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.FAIL))
+        assertThatThrownBy(() -> FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.FAIL))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("video frame 2");
-        List<Optional<Affine>> pass = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.PASSTHROUGH);
+        List<Optional<Affine>> pass = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.PASSTHROUGH);
         assertThat(pass).extracting(Optional::isPresent).containsExactly(true, true, false, true);
-        List<Optional<Affine>> hold = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.HOLD);
+        List<Optional<Affine>> hold = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.HOLD);
         assertThat(hold).allMatch(Optional::isPresent);
     }
 

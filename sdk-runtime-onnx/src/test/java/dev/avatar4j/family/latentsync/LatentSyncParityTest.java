@@ -122,7 +122,7 @@ class LatentSyncParityTest {
                 faces.add(face(i));
                 windows.add(AudioWindows.window(feats.data(), feats.rows(), 384, i));
             }
-            float[] lat = engine.denoise(faces, windows, noise, schedule, 1.5, () -> false);
+            float[] lat = engine.denoise(faces, windows, noise, schedule, 1.5, () -> { });
             for (int c = 0; c < 4; c++) {
                 System.arraycopy(lat, c * n * plane, latents, (c * FRAMES + start) * plane, n * plane);
             }

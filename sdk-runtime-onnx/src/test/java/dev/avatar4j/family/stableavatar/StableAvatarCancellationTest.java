@@ -38,7 +38,7 @@ class StableAvatarCancellationTest {
     private static final AtomicInteger cancelAfterRun = new AtomicInteger(-1);
     private static final AtomicBoolean cancelled = new AtomicBoolean();
     private static CountingBackend backend;
-    private static FamilyEngine engine;
+    private static FamilyEngine<GenerationRequest> engine;
 
     @BeforeAll
     static void open() {
@@ -49,7 +49,8 @@ class StableAvatarCancellationTest {
                 cancelled.set(true); // as if cancel() came while this model ran
             }
         };
-        engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults());
+        engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow();
     }
 
     @AfterAll
