@@ -74,7 +74,7 @@ class CancellationProperties {
         List<byte[]> out = new ArrayList<>();
         synchronized (sink.frames) {
             for (Frame f : sink.frames) {
-                out.add(f.toRgbArray());
+                out.add(f.image().toRgbArray());
             }
         }
         return out;
