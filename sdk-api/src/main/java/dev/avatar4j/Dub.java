@@ -95,9 +95,11 @@ public final class Dub {
      * @param sampleRate their sample rate in Hz, positive
      * @return a new request with this speech
      * @throws NullPointerException if {@code samples} is null
-     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Dub speak(float[] samples, int sampleRate) {
+        Objects.requireNonNull(samples, "samples");
+        Avatar.checkSampleRate(sampleRate);
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
                 frameListeners, progressListeners, quality, bitrate);
     }
@@ -404,7 +406,7 @@ public final class Dub {
                 height = img.height();
                 sink = sinks.apply(new Prepared(width, height, fps, speech, sourceBitrate));
             }
-            Frame f = new Frame(count++, fps, img.width(), img.height(), img.toRgbArray());
+            Frame f = new Frame(count++, fps, img);
             sink.accept(f);
             for (FrameListener l : frameListeners) {
                 l.onFrame(f);

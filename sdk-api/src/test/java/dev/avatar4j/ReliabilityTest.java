@@ -70,7 +70,7 @@ class ReliabilityTest {
     static List<byte[]> frames(RecordingSink sink) {
         List<byte[]> out = new ArrayList<>();
         for (Frame f : sink.frames) {
-            out.add(f.toRgbArray());
+            out.add(f.image().toRgbArray());
         }
         return out;
     }

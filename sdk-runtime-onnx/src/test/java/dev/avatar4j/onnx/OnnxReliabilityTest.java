@@ -89,7 +89,7 @@ class OnnxReliabilityTest {
         assertThat(sink.completed).isTrue();
         List<byte[]> out = new ArrayList<>();
         for (Frame f : sink.frames) {
-            out.add(f.toRgbArray());
+            out.add(f.image().toRgbArray());
         }
         return out;
     }

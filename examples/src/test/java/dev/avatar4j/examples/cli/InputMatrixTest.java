@@ -125,7 +125,7 @@ class InputMatrixTest {
         assertThat(sink.completed).isTrue();
         List<byte[]> frames = new ArrayList<>();
         for (Frame f : sink.frames) {
-            frames.add(f.toRgbArray());
+            frames.add(f.image().toRgbArray());
         }
         return frames;
     }

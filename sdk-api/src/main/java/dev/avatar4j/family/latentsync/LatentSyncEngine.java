@@ -307,7 +307,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                 int end = Math.min(n, start + cfg.chunkFrames());
                 List<RgbImage> chunk = new ArrayList<>(end - start);
                 List<Integer> withFace = new ArrayList<>();
-                List<FaceWarp.FloatImage> faces = new ArrayList<>();
+                List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
                 List<float[]> windows = new ArrayList<>();
                 for (int i = start; i < end; i++) {
                     RgbImage frame = frames.get(i, m);
@@ -318,7 +318,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                         windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
                     }
                 }
-                List<FaceWarp.FloatImage> generated = List.of();
+                List<AlignedFaceCrop.FloatImage> generated = List.of();
                 if (!faces.isEmpty()) {
                     float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
                             () -> listener.advanced(Progress.Stage.DENOISING, branches));
@@ -495,20 +495,20 @@ public final class LatentSyncEngine implements FamilyEngine {
      * @param noise   the shared noise frame, {@code [4, R/8, R/8]}
      * @return per face the decoded face mixed with the original outside the mouth mask, in [0, 255]
      */
-    List<FaceWarp.FloatImage> generate(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise,
+    List<AlignedFaceCrop.FloatImage> generate(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise,
                                        DdimSchedule schedule, double guidance, BooleanSupplier cancelled) {
         float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled);
         return decode(latents, faces);
     }
 
     /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, BooleanSupplier cancelled) {
         return denoise(faces, windows, noise, schedule, guidance, cancelled, () -> { });
     }
 
     /** As above, calling {@code onStep} after every DDIM step. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, BooleanSupplier cancelled, Runnable onStep) {
         int n = faces.size();
         int r = cfg.resolution();
@@ -610,7 +610,7 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     /** Decodes latents {@code [4, n, l, l]} and mixes each face with its original outside the mouth. */
-    List<FaceWarp.FloatImage> decode(float[] latents, List<FaceWarp.FloatImage> originals) {
+    List<AlignedFaceCrop.FloatImage> decode(float[] latents, List<AlignedFaceCrop.FloatImage> originals) {
         int n = originals.size();
         int r = cfg.resolution();
         int plane = (r / 8) * (r / 8);
@@ -626,7 +626,7 @@ public final class LatentSyncEngine implements FamilyEngine {
         try (TensorScope call = TensorScope.open()) {
             images = runOne(vaeDecoder, Map.of("latent", call.ofFloats(in, n, Z, r / 8, r / 8)), "image");
         }
-        List<FaceWarp.FloatImage> out = new ArrayList<>(n);
+        List<AlignedFaceCrop.FloatImage> out = new ArrayList<>(n);
         int rr = r * r;
         for (int f = 0; f < n; f++) {
             float[] hwc = new float[3 * rr];
@@ -636,7 +636,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                     hwc[3 * i + c] = Math.clamp(v, 0f, 1f) * 255f;
                 }
             }
-            out.add(mask.mix(new FaceWarp.FloatImage(r, r, 3, hwc), originals.get(f)));
+            out.add(mask.mix(new AlignedFaceCrop.FloatImage(r, r, 3, hwc), originals.get(f)));
         }
         return out;
     }

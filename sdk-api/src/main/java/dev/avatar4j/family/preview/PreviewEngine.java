@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * and its keypoints once ({@link FaceDetector}, eyes refined by {@link EyeRefinement}); Silero VAD ({@link VoiceActivity}) and an energy
  * and spectrum analysis ({@link MouthFeatures}) turn the audio into per-frame mouth shapes, smoothed
  * with attack and release ({@link MouthTrack}); each frame is then the reference warped around the
- * keypoints ({@link FaceWarp}) with the mouth shape, a blink ({@link BlinkSchedule}) and a small
+ * keypoints ({@link FaceAnimator}) with the mouth shape, a blink ({@link BlinkSchedule}) and a small
  * head motion ({@link IdleMotion}), the last two seeded by the request's seed so that a seed
  * always gives the same video. Both graphs run through the {@link Backend} SPI. {@code steps} and
  * guidance are ignored (there is no sampler). Thread-safe.
@@ -147,7 +147,7 @@ public final class PreviewEngine implements FamilyEngine {
             double t = (double) f / cfg.fps();
             long r0 = System.nanoTime();
             byte[] frame = src.clone();
-            FaceWarp.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
+            FaceAnimator.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
                     colour);
             renderNanos += System.nanoTime() - r0;
             ctx.emitFrame(frame);
