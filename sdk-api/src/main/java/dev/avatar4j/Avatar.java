@@ -246,10 +246,11 @@ public final class Avatar {
      * @param sampleRate their sample rate in Hz (positive)
      * @return a new request with this speech
      * @throws NullPointerException if {@code samples} is null
-     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speak(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         return withSpeech(null, new AudioClip(samples.clone(), sampleRate), null);
     }
 
@@ -291,11 +292,13 @@ public final class Avatar {
      * {@link #speaker(Path)}).
      *
      * @param samples the speech
-     * @param sampleRate its sample rate in Hz
+     * @param sampleRate its sample rate in Hz, positive
      * @return a new request with the speaker added
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speaker(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         AudioClip clip = new AudioClip(samples.clone(), sampleRate);
         return copy(b -> b.speakers.add(new SpeakerInput(null, null, clip)));
     }
@@ -305,12 +308,14 @@ public final class Avatar {
      *
      * @param region the part of the frame this speaker drives
      * @param samples the speech
-     * @param sampleRate its sample rate in Hz
+     * @param sampleRate its sample rate in Hz, positive
      * @return a new request with the speaker added
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speaker(Region region, float[] samples, int sampleRate) {
         Objects.requireNonNull(region, "region");
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         AudioClip clip = new AudioClip(samples.clone(), sampleRate);
         return copy(b -> b.speakers.add(new SpeakerInput(region, null, clip)));
     }
@@ -462,11 +467,11 @@ public final class Avatar {
      *
      * @param frames buffer capacity in frames, at least 1
      * @return a new request with the buffer size set
-     * @throws IllegalArgumentException if {@code frames} is less than 1
+     * @throws InvalidInputException if {@code frames} is less than 1
      */
     public Avatar frameBuffer(int frames) {
         if (frames < 1) {
-            throw new IllegalArgumentException("frameBuffer must be >= 1");
+            throw new InvalidInputException("frameBuffer must be >= 1, got " + frames);
         }
         return copy(b -> b.frameBuffer = frames);
     }
@@ -625,6 +630,13 @@ public final class Avatar {
      * @param inputs input paths, {@code null} entries ignored
      * @throws InvalidInputException if {@code out} is one of them
      */
+    /** Argument check of the sample-based speech setters (here and in {@link Dub}). */
+    static void checkSampleRate(int sampleRate) {
+        if (sampleRate <= 0) {
+            throw new InvalidInputException("the sample rate of the speech must be positive, got " + sampleRate);
+        }
+    }
+
     static void refuseOverwritingInputs(Path out, List<Path> inputs) {
         if (!Files.exists(out)) {
             return; // a file that does not exist is no input (a dangling link is replaced, not followed)

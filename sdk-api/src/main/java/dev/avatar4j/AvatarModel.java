@@ -393,11 +393,11 @@ public final class AvatarModel implements AutoCloseable {
          *
          * @param threads number of threads, or 0 (default) to let the backend decide
          * @return this builder
-         * @throws IllegalArgumentException if {@code threads} is negative
+         * @throws InvalidInputException if {@code threads} is negative
          */
         public Builder threads(int threads) {
             if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0");
+                throw new InvalidInputException("threads must be >= 0 (0: the backend decides), got " + threads);
             }
             this.threads = threads;
             return this;

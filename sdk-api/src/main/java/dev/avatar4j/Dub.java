@@ -100,9 +100,11 @@ public final class Dub {
      * @param sampleRate their sample rate in Hz, positive
      * @return a new request with this speech
      * @throws NullPointerException if {@code samples} is null
-     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Dub speak(float[] samples, int sampleRate) {
+        Objects.requireNonNull(samples, "samples");
+        Avatar.checkSampleRate(sampleRate);
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
                 frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }

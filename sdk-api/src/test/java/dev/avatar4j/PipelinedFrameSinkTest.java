@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.RgbImage;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -52,7 +53,7 @@ class PipelinedFrameSinkTest {
     }
 
     private static Frame frame(int i) {
-        return new Frame(i, 25, 2, 2, new byte[12]);
+        return new Frame(i, 25, RgbImage.of(2, 2, new byte[12]));
     }
 
     @Test
@@ -156,7 +157,7 @@ class PipelinedFrameSinkTest {
             @Override
             public void accept(Frame f) {
                 arrays.add(f.buffer());
-                byte[] px = f.toRgbArray();
+                byte[] px = f.image().toRgbArray();
                 for (byte b : px) {
                     if (b != (byte) f.index()) {
                         wrong.add(f.index() + ": " + b);

@@ -47,7 +47,7 @@ final class TimedBackend implements Backend {
         }
 
         @Override
-        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+        public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
             long c0 = CPU.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             try {

@@ -33,7 +33,7 @@ public abstract class ForwardingGraphSession implements GraphSession {
     }
 
     @Override
-    public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+    public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
         return delegate.run(inputs, outputs);
     }
 

@@ -80,13 +80,13 @@ public final class GraphContract {
      *
      * @throws BundleException naming the graph, the output, its shape and the expected one
      */
-    public void checkOutputs(Map<String, Tensor> results, Path file) {
-        for (Map.Entry<String, Tensor> r : results.entrySet()) {
-            Expect x = outputs.get(r.getKey());
-            Tensor t = r.getValue();
-            if (x == null || t == null) {
+    public void checkOutputs(GraphSession.Result results, Path file) {
+        for (String name : results.names()) {
+            Expect x = outputs.get(name);
+            if (x == null) {
                 continue;
             }
+            Tensor t = results.get(name);
             long[] shape = t.shape();
             boolean ok = t.dtype() == x.dtype() && shape.length == x.dims().length;
             for (int i = 0; ok && i < shape.length; i++) {
@@ -94,7 +94,7 @@ public final class GraphContract {
             }
             if (!ok) {
                 throw new BundleException("graph \"" + graph + "\" (" + file.getFileName() + ") returned output '"
-                        + r.getKey() + "' as " + t.dtype() + TensorSpecs.format(shape) + ", but the contract needs "
+                        + name + "' as " + t.dtype() + TensorSpecs.format(shape) + ", but the contract needs "
                         + x.dtype() + TensorSpecs.format(x.dims()) + "; the bundle's graph is broken");
             }
         }

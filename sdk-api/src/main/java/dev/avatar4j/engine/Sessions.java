@@ -40,26 +40,6 @@ public final class Sessions {
         return checked.isThreadSafe() ? checked : new Serialized(checked);
     }
 
-    /** Closes sessions, ignoring nulls; the first failure is rethrown after all are closed. */
-    public static void closeAll(GraphSession... sessions) {
-        RuntimeException first = null;
-        for (GraphSession s : sessions) {
-            if (s == null) {
-                continue;
-            }
-            try {
-                s.close();
-            } catch (RuntimeException e) {
-                if (first == null) {
-                    first = e;
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
-    }
-
     /** Checks every run's outputs against the graph's contract ({@link GraphContract#checkOutputs}). */
     private static final class Checked extends ForwardingGraphSession {
         private final GraphContract contract;
@@ -72,12 +52,12 @@ public final class Sessions {
         }
 
         @Override
-        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
-            Map<String, Tensor> results = delegate.run(inputs, outputs);
+        public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
+            Result results = delegate.run(inputs, outputs);
             try {
                 contract.checkOutputs(results, file);
             } catch (RuntimeException e) {
-                results.values().forEach(Tensor::close);
+                results.close();
                 throw e;
             }
             return results;
@@ -96,7 +76,7 @@ public final class Sessions {
         }
 
         @Override
-        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+        public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
             lock.lock();
             try {
                 return delegate.run(inputs, outputs);

@@ -2,11 +2,13 @@ package dev.avatar4j.engine;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
+import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -20,14 +22,46 @@ import java.util.function.Consumer;
  * The streaming VAE decoder: one latent frame per call, the causal-conv caches carried from call
  * to call as explicit graph inputs/outputs. Latent frame 0 yields 1 pixel frame, later ones 4.
  * Pixels are mapped to uint8 as the reference does ({@code (x/2+0.5)·255} truncated). Shared by the
- * families whose bundles export the Wan VAE decoder this way (stableavatar, longcat-avatar).
+ * families whose bundles export the Wan VAE decoder this way (stableavatar, longcat-avatar). Its
+ * buffers belong to the scope given to the constructor (one generation's).
  */
-public final class StreamingVaeDecoder implements AutoCloseable {
+public final class StreamingVaeDecoder {
     /**
-     * One causal cache of the graph: an input, the output that replaces it, and its spatial scale
-     * relative to the latent grid (from the manifest, {@code graphs.vae-decoder.caches}).
+     * One causal cache of the graph, as the manifest declares it ({@code graphs.vae-decoder.caches}):
+     * its input ({@code cache_in_i}), whose replacement is the output {@code cache_out_i}, and its
+     * spatial size relative to the latent grid (h·scale, w·scale). The one record for this concept:
+     * the family configurations, the graph contracts and the decoder all use it.
+     *
+     * @param input the cache's input name, starting with {@code cache_in}
+     * @param scale spatial size relative to the latent, at least 1
      */
-    public record Cache(String input, String output, int scale) {
+    public record Cache(String input, int scale) {
+        /**
+         * @throws BundleException if the name does not start with {@code cache_in} or the scale is below 1
+         */
+        public Cache {
+            if (input == null || scale < 1 || !input.startsWith("cache_in")) {
+                throw new BundleException(BundleManifest.FILE_NAME + ": graphs.vae-decoder.caches: bad entry Cache[input="
+                        + input + ", scale=" + scale + "]");
+            }
+        }
+
+        /** {@return the output that replaces this cache after a call: {@code cache_out_i}} */
+        public String output() {
+            return input.replaceFirst("^cache_in", "cache_out");
+        }
+
+        /**
+         * The caches a manifest declares for its {@code vae-decoder} graph.
+         *
+         * @param manifest the bundle's manifest
+         * @return the caches in declaration order; empty when the graph or the entry is absent
+         * @throws BundleException if an entry is malformed
+         */
+        public static List<Cache> declaredIn(BundleManifest manifest) {
+            return manifest.graph("vae-decoder").map(e -> e.extra().objects("caches")).orElse(List.of()).stream()
+                    .map(c -> new Cache(c.string("name"), c.integer("scale"))).toList();
+        }
     }
 
     private final GraphSession graph;
@@ -50,6 +84,7 @@ public final class StreamingVaeDecoder implements AutoCloseable {
     private float[] planeB;
 
     /**
+     * @param scope          the scope that owns the decoder's buffers (the generation's)
      * @param graph          the vae-decoder session
      * @param latentChannels channels of one latent frame
      * @param temporalStride pixel frames per latent frame after the first
@@ -59,32 +94,27 @@ public final class StreamingVaeDecoder implements AutoCloseable {
      * @param width          pixel width
      * @param height         pixel height
      */
-    public StreamingVaeDecoder(GraphSession graph, int latentChannels, int temporalStride, List<Cache> caches, int lh,
-                               int lw, int width, int height) {
+    public StreamingVaeDecoder(TensorScope scope, GraphSession graph, int latentChannels, int temporalStride,
+                               List<Cache> caches, int lh, int lw, int width, int height) {
         this.graph = graph;
         this.caches = List.copyOf(caches);
         this.width = width;
         this.height = height;
-        this.latent = Tensor.allocate(DType.FLOAT32, 1, latentChannels, 1, lh, lw);
-        this.first = Tensor.allocate(DType.INT64, 1);
-        this.firstFrames = Tensor.allocate(DType.FLOAT32, 1, 3, 1, height, width);
-        this.laterFrames = Tensor.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width);
-        try {
-            for (Cache c : this.caches) {
-                TensorSpec spec = graph.inputs().stream().filter(s -> s.name().equals(c.input())).findFirst()
-                        .orElseThrow(() -> new BundleException("vae-decoder has no input " + c.input()));
-                long[] shape = spec.shape();
-                if (shape[1] < 0 || shape[2] < 0) {
-                    throw new BundleException("vae-decoder cache " + c.input() + " must have fixed channel and time "
-                            + "sizes, has " + spec.shapeString());
-                }
-                long[] concrete = {1, shape[1], shape[2], (long) lh * c.scale(), (long) lw * c.scale()};
-                cachesIn.add(Tensor.allocate(DType.FLOAT32, concrete));
-                cachesOut.add(Tensor.allocate(DType.FLOAT32, concrete));
+        this.latent = scope.allocate(DType.FLOAT32, 1, latentChannels, 1, lh, lw);
+        this.first = scope.allocate(DType.INT64, 1);
+        this.firstFrames = scope.allocate(DType.FLOAT32, 1, 3, 1, height, width);
+        this.laterFrames = scope.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width);
+        for (Cache c : this.caches) {
+            TensorSpec spec = graph.inputs().stream().filter(s -> s.name().equals(c.input())).findFirst()
+                    .orElseThrow(() -> new BundleException("vae-decoder has no input " + c.input()));
+            long[] shape = spec.shape();
+            if (shape[1] < 0 || shape[2] < 0) {
+                throw new BundleException("vae-decoder cache " + c.input() + " must have fixed channel and time "
+                        + "sizes, has " + spec.shapeString());
             }
-        } catch (RuntimeException e) {
-            close();
-            throw e;
+            long[] concrete = {1, shape[1], shape[2], (long) lh * c.scale(), (long) lw * c.scale()};
+            cachesIn.add(scope.allocate(DType.FLOAT32, concrete));
+            cachesOut.add(scope.allocate(DType.FLOAT32, concrete));
         }
     }
 
@@ -191,15 +221,5 @@ public final class StreamingVaeDecoder implements AutoCloseable {
         return new BackendException("vae-decoder produced a non-finite pixel value (" + v + ") on latent frame "
                 + next + " (element " + i + " of frames " + Arrays.toString(frames.shape())
                 + "); the graph or the backend's precision is broken for these inputs");
-    }
-
-    @Override
-    public void close() {
-        latent.close();
-        first.close();
-        firstFrames.close();
-        laterFrames.close();
-        cachesIn.forEach(Tensor::close);
-        cachesOut.forEach(Tensor::close);
     }
 }

@@ -8,6 +8,7 @@ import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -98,7 +99,7 @@ public final class FakeBackend implements Backend {
             }
 
             @Override
-            public Map<String, Tensor> run(Map<String, Tensor> given, Set<String> wanted) {
+            public Result run(Map<String, Tensor> given, Set<String> wanted) {
                 if (closed) {
                     throw new IllegalStateException("session closed");
                 }
@@ -117,15 +118,15 @@ public final class FakeBackend implements Backend {
                     Tensor first = all.get(out.get(0).name());
                     first.setFloat(first.elementCount() / 2, nanValue);
                 }
+                TensorScope memory = TensorScope.open(); // the result's; it closes every output
                 Map<String, Tensor> res = new HashMap<>();
                 all.forEach((k, v) -> {
+                    memory.attach(v);
                     if (wanted.contains(k)) {
                         res.put(k, v);
-                    } else {
-                        v.close();
                     }
                 });
-                return res;
+                return new Result(memory, res);
             }
 
             @Override

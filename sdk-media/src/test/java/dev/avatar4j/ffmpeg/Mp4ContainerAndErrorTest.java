@@ -39,7 +39,7 @@ class Mp4ContainerAndErrorTest {
             for (int i = 0; i < rgb.length; i++) {
                 rgb[i] = (byte) (i * 7 + k * 13);
             }
-            sink.accept(new Frame(k, 25, w, h, rgb));
+            sink.accept(new Frame(k, 25, RgbImage.of(w, h, rgb)));
         }
     }
 

@@ -45,7 +45,7 @@ class Mp4FrameSinkTest {
             px[p * 3 + 1] = (byte) (rgb >> 8);
             px[p * 3 + 2] = (byte) rgb;
         }
-        return new Frame(i, FPS, w, h, px);
+        return new Frame(i, FPS, RgbImage.of(w, h, px));
     }
 
     static VideoSpec spec(double audioSeconds, Path audioFile) {

@@ -260,7 +260,7 @@ class LongCatEngineTest {
         FrameSink sink = new FrameSink() {
             @Override
             public void accept(dev.avatar4j.Frame frame) {
-                out.add(frame.toRgbArray());
+                out.add(frame.image().toRgbArray());
             }
 
             @Override

@@ -80,7 +80,7 @@ class StreamedAudioTest {
 
     private static List<byte[]> frames(Avatar a) {
         List<byte[]> out = new ArrayList<>();
-        a.size(64, 64).steps(1).seed(7).model(model).onFrame(f -> out.add(f.toRgbArray()))
+        a.size(64, 64).steps(1).seed(7).model(model).onFrame(f -> out.add(f.image().toRgbArray()))
                 .render(new TestMedia.RecordingSink());
         return out;
     }

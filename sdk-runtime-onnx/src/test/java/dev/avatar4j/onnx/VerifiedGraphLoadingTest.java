@@ -65,9 +65,8 @@ class VerifiedGraphLoadingTest {
 
     private static float[] run(GraphSession s) {
         try (Tensor x = Tensor.allocate(DType.FLOAT32, 1, 4)) {
-            Map<String, Tensor> out = s.run(Map.of("X", x), Set.of("Y"));
-            try (Tensor y = out.get("Y")) {
-                return y.segment().toArray(ValueLayout.JAVA_FLOAT);
+            try (GraphSession.Result out = s.run(Map.of("X", x), Set.of("Y"))) {
+                return out.get("Y").segment().toArray(ValueLayout.JAVA_FLOAT);
             }
         }
     }

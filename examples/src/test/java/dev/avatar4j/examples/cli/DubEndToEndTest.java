@@ -66,7 +66,7 @@ class DubEndToEndTest {
             RgbImage src = face ? portrait : coffee;
             int x0 = face ? panX(f) : 140;
             int y0 = face ? 0 : 80;
-            sink.accept(new dev.avatar4j.Frame(f, 25, W, H, crop(src, x0, y0)));
+            sink.accept(new dev.avatar4j.Frame(f, 25, RgbImage.of(W, H, crop(src, x0, y0))));
         }
         sink.complete();
         float[] hello = media.readAudio(REPO.resolve("examples/media/hello.wav"), 16_000).samples();
@@ -142,7 +142,7 @@ class DubEndToEndTest {
         double dubbedInside = 0;
         for (int f = 0; f < 25; f++) {
             RgbImage a = in.frames().get(f);
-            RgbImage b = RgbImage.of(W, H, got.get(f).toRgbArray());
+            RgbImage b = RgbImage.of(W, H, got.get(f).image().toRgbArray());
             assertThat(got.get(f).width()).isEqualTo(W);
             if (f >= FIRST_NO_FACE && f < FIRST_NO_FACE + NO_FACE_FRAMES) {
                 assertThat(b.toRgbArray()).as("frame %d without a face is passed through", f).isEqualTo(a.toRgbArray());

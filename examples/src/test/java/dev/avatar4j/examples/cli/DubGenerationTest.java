@@ -68,7 +68,7 @@ class DubGenerationTest {
         FrameSink sink = media.openVideoWriter(clip, new VideoSpec(W, H, 25, new AudioClip(new float[FRAMES * 640], 16_000),
                 null));
         for (int f = 0; f < FRAMES; f++) {
-            sink.accept(new Frame(f, 25, W, H, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0)));
+            sink.accept(new Frame(f, 25, RgbImage.of(W, H, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0))));
         }
         sink.complete();
         float[] hello = media.readAudio(REPO.resolve("examples/media/hello.wav"), 16_000).samples();
@@ -97,7 +97,7 @@ class DubGenerationTest {
 
     /** The frames' pixels, compared by content. */
     private static List<ByteBuffer> pixels(List<Frame> frames) {
-        return frames.stream().map(f -> ByteBuffer.wrap(f.toRgbArray())).toList();
+        return frames.stream().map(f -> ByteBuffer.wrap(f.image().toRgbArray())).toList();
     }
 
     /** The frames of a blocking dub into a sink, the reference of the streamed ones. */
@@ -106,7 +106,7 @@ class DubGenerationTest {
         request().render(new FrameSink() {
             @Override
             public void accept(Frame frame) {
-                got.add(new Frame(frame.index(), frame.fps(), frame.width(), frame.height(), frame.toRgbArray()));
+                got.add(new Frame(frame.index(), frame.fps(), RgbImage.of(frame.width(), frame.height(), frame.image().toRgbArray())));
             }
 
             @Override

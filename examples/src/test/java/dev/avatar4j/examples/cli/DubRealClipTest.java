@@ -255,7 +255,7 @@ class DubRealClipTest {
         try (dev.avatar4j.media.FrameSink sink = media.openVideoWriter(plain,
                 new dev.avatar4j.media.VideoSpec(w, h, 25, speech, null))) {
             for (int k = 0; k < OUT_FRAMES; k++) {
-                sink.accept(new dev.avatar4j.Frame(k, 25, w, h, in.frames().get(looped(k, in.frameCount())).toRgbArray()));
+                sink.accept(new dev.avatar4j.Frame(k, 25, in.frames().get(looped(k, in.frameCount()))));
             }
             sink.complete();
         }
@@ -330,7 +330,7 @@ class DubRealClipTest {
             int f = looped(k, in.frameCount());
             int j = sourceAt(f, SOURCE_FRAMES);
             RgbImage expected = in.frames().get(f);
-            RgbImage out = RgbImage.of(640, 480, got.get(k).toRgbArray());
+            RgbImage out = RgbImage.of(640, 480, got.get(k).image().toRgbArray());
             Placement p = noFace(j) ? null : placement(j, 640, 480);
             assertThat(meanDiff(expected, out, p, false, 6)).as("frame %d (source %d) outside the face", k, j).isZero();
             if (p != null) {

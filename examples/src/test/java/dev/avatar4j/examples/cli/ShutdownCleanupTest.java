@@ -127,7 +127,7 @@ class ShutdownCleanupTest {
         FrameSink sink = media.openVideoWriter(clip, new VideoSpec(320, 240, 25, new AudioClip(new float[25 * 640], 16_000),
                 null));
         for (int f = 0; f < 25; f++) {
-            sink.accept(new Frame(f, 25, 320, 240, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0)));
+            sink.accept(new Frame(f, 25, RgbImage.of(320, 240, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0))));
         }
         sink.complete();
         Path out = Files.createDirectory(tmp.resolve("out"));

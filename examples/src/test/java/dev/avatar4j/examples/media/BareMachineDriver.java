@@ -48,7 +48,7 @@ public final class BareMachineDriver {
             for (int y = 0; y < h; y++) {
                 System.arraycopy(src, ((y + 10) * img.width() + 100 + f) * 3, rgb, y * w * 3, w * 3);
             }
-            sink.accept(new Frame(f, 25, w, h, rgb));
+            sink.accept(new Frame(f, 25, RgbImage.of(w, h, rgb)));
         }
         sink.complete();
         float[] speech = Arrays.copyOf(media.readAudio(hello, 16_000).samples(), 16_000);

@@ -98,19 +98,19 @@ final class FaceTrack {
      * in one bilinear resampling with the reference's border value 127. The reference resamples twice
      * (bilinear warp, then a LANCZOS4 resize); one resampling loses less detail.
      */
-    static FaceWarp.FloatImage cut(RgbImage frame, Affine frameToCrop, SimilarityAlignment alignment, int resolution) {
+    static AlignedFaceCrop.FloatImage cut(RgbImage frame, Affine frameToCrop, SimilarityAlignment alignment, int resolution) {
         Affine toSquare = frameToCrop.then(Affine.resize(alignment.cropWidth(), alignment.cropHeight(),
                 resolution, resolution));
-        return FaceWarp.warp(FaceWarp.FloatImage.of(frame), toSquare, resolution, resolution, 127f);
+        return AlignedFaceCrop.warp(AlignedFaceCrop.FloatImage.of(frame), toSquare, resolution, resolution, 127f);
     }
 
     /**
      * Pastes a generated {@code resolution×resolution} face back into its frame through the same
      * composed transform {@link #cut} used (the reference first resizes the face to the crop size).
      */
-    static RgbImage paste(RgbImage frame, FaceWarp.FloatImage face, Affine frameToCrop, SimilarityAlignment alignment) {
+    static RgbImage paste(RgbImage frame, AlignedFaceCrop.FloatImage face, Affine frameToCrop, SimilarityAlignment alignment) {
         Affine toSquare = frameToCrop.then(Affine.resize(alignment.cropWidth(), alignment.cropHeight(),
                 face.width(), face.height()));
-        return FaceWarp.pasteBack(frame, face, toSquare);
+        return AlignedFaceCrop.pasteBack(frame, face, toSquare);
     }
 }

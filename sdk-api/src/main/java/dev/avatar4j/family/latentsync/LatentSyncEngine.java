@@ -27,6 +27,7 @@ import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,6 +61,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private static final int Z = 4;
 
     private final LatentSyncConfig cfg;
+    /** The engine's lifetime: its graph sessions. */
+    private final TensorScope resources;
     private final GraphSession audio;
     private final GraphSession vaeEncoder;
     private final GraphSession vaeDecoder;
@@ -68,8 +71,9 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private final MouthMask mask;
     private final BlazeFace detector;
 
-    private LatentSyncEngine(LatentSyncConfig cfg, GraphSession[] s, MouthMask mask) {
+    private LatentSyncEngine(LatentSyncConfig cfg, TensorScope resources, GraphSession[] s, MouthMask mask) {
         this.cfg = cfg;
+        this.resources = resources;
         this.audio = s[0];
         this.vaeEncoder = s[1];
         this.vaeDecoder = s[2];
@@ -104,22 +108,23 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
         }
         GraphSession[] s = new GraphSession[5];
+        TensorScope resources = TensorScope.open();
         try {
-            s[0] = Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
+            s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
                     .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
-                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w));
-            s[1] = Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
-                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l));
-            s[2] = Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
-                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r));
-            s[3] = Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
+                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w)));
+            s[1] = resources.attach(Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
+                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)));
+            s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
+                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r)));
+            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
                     .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
                     .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l));
-            s[4] = Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract());
-            return new LatentSyncEngine(cfg, s, mask);
-        } catch (RuntimeException e) {
-            Sessions.closeAll(s);
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+            s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract()));
+            return new LatentSyncEngine(cfg, resources, s, mask);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
@@ -271,7 +276,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         context.replan(new GenerationPlan(n, work));
         int l = cfg.resolution() / 8;
         float[] noise = new float[Z * l * l];
-        try (Tensor t = Tensor.allocate(DType.FLOAT32, Z, l, l)) {
+        try (TensorScope call = TensorScope.open()) {
+            Tensor t = call.allocate(DType.FLOAT32, Z, l, l);
             NoiseSource.seeded(job.seed()).fill(0, t.segment(), noise.length);
             noise = t.toFloatArray();
         }
@@ -282,7 +288,7 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                 int end = Math.min(n, start + cfg.chunkFrames());
                 List<RgbImage> chunk = new ArrayList<>(end - start);
                 List<Integer> withFace = new ArrayList<>();
-                List<FaceWarp.FloatImage> faces = new ArrayList<>();
+                List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
                 List<float[]> windows = new ArrayList<>();
                 for (int i = start; i < end; i++) {
                     RgbImage frame = frames.get(i, m);
@@ -293,7 +299,7 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                         windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
                     }
                 }
-                List<FaceWarp.FloatImage> generated = List.of();
+                List<AlignedFaceCrop.FloatImage> generated = List.of();
                 if (!faces.isEmpty()) {
                     float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
                             () -> context.advance(Progress.Stage.DENOISING, branches));
@@ -432,7 +438,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                 System.arraycopy(seg.mel()[m], 0, mel, m * frames, frames);
             }
             int keep = AudioWindows.keptRows(seg.validFrames());
-            try (Tensor in = Tensor.ofFloats(mel, 1, WhisperLogMelWholeFile.MEL_BINS, frames)) {
+            try (TensorScope call = TensorScope.open()) {
+                Tensor in = call.ofFloats(mel, 1, WhisperLogMelWholeFile.MEL_BINS, frames);
                 float[] hs = runOne(audio, Map.of("input_features", in), "hidden_states");
                 if (hs.length / stride < keep) {
                     throw new BackendException("audio encoder returned " + hs.length / stride + " rows, expected at least " + keep);
@@ -463,20 +470,20 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
      * @param noise   the shared noise frame, {@code [4, R/8, R/8]}
      * @return per face the decoded face mixed with the original outside the mouth mask, in [0, 255]
      */
-    List<FaceWarp.FloatImage> generate(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise,
+    List<AlignedFaceCrop.FloatImage> generate(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise,
                                        DdimSchedule schedule, double guidance, Runnable cancelled) {
         float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled);
         return decode(latents, faces);
     }
 
     /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, Runnable cancelled) {
         return denoise(faces, windows, noise, schedule, guidance, cancelled, () -> { });
     }
 
     /** As above, calling {@code onStep} after every DDIM step. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, Runnable cancelled, Runnable onStep) {
         int n = faces.size();
         int r = cfg.resolution();
@@ -516,11 +523,12 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             }
         }
         int sampleSize = 13 * n * plane;
-        try (Tensor sample = Tensor.allocate(DType.FLOAT32, branches, 13, n, l, l);
-             Tensor aud = Tensor.ofFloats(audioIn, branches, n, AudioWindows.TOKENS, cfg.width());
-             Tensor xs = Tensor.ofFloats(x, Z, n, l, l);
-             Tensor eps = Tensor.allocate(DType.FLOAT32, Z, n, l, l);
-             Tensor ts = Tensor.allocate(DType.FLOAT32, 1)) {
+        try (TensorScope chunk = TensorScope.open()) {
+            Tensor sample = chunk.allocate(DType.FLOAT32, branches, 13, n, l, l);
+            Tensor aud = chunk.ofFloats(audioIn, branches, n, AudioWindows.TOKENS, cfg.width());
+            Tensor xs = chunk.ofFloats(x, Z, n, l, l);
+            Tensor eps = chunk.allocate(DType.FLOAT32, Z, n, l, l);
+            Tensor ts = chunk.allocate(DType.FLOAT32, 1);
             for (int b = 0; b < branches; b++) {
                 MemorySegment.copy(cond, 0, sample.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
                         ((long) b * sampleSize + latSize) * 4, cond.length);
@@ -531,10 +539,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                     MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
                 }
                 ts.setFloat(0, schedule.timestep(step));
-                Map<String, Tensor> res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud), Set.of("noise"));
-                try {
+                try (GraphSession.Result res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
+                        Set.of("noise"))) {
                     Tensor e = res.get("noise");
-                    if (e == null || e.elementCount() != (long) branches * latSize) {
+                    if (e.elementCount() != (long) branches * latSize) {
                         throw new BackendException("unet returned " + e + ", expected " + branches * latSize + " values");
                     }
                     MemorySegment es = e.segment();
@@ -547,8 +555,6 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                         }
                         eps.setFloat(i, v);
                     }
-                } finally {
-                    res.values().forEach(Tensor::close);
                 }
                 DdimStep.apply(xs.segment(), eps.segment(), schedule, step, latSize);
                 onStep.run();
@@ -566,7 +572,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
      */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();
-        try (Tensor in = Tensor.ofFloats(images, n, 3, r, r)) {
+        try (TensorScope call = TensorScope.open()) {
+            Tensor in = call.ofFloats(images, n, 3, r, r);
             float[] lat = runOne(vaeEncoder, Map.of("image", in), "latent");
             for (int i = 0; i < lat.length; i++) {
                 lat[i] = (float) ((lat[i] - cfg.shift()) * cfg.scaling());
@@ -576,7 +583,7 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     }
 
     /** Decodes latents {@code [4, n, l, l]} and mixes each face with its original outside the mouth. */
-    List<FaceWarp.FloatImage> decode(float[] latents, List<FaceWarp.FloatImage> originals) {
+    List<AlignedFaceCrop.FloatImage> decode(float[] latents, List<AlignedFaceCrop.FloatImage> originals) {
         int n = originals.size();
         int r = cfg.resolution();
         int plane = (r / 8) * (r / 8);
@@ -589,10 +596,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             }
         }
         float[] images;
-        try (Tensor t = Tensor.ofFloats(in, n, Z, r / 8, r / 8)) {
-            images = runOne(vaeDecoder, Map.of("latent", t), "image");
+        try (TensorScope call = TensorScope.open()) {
+            images = runOne(vaeDecoder, Map.of("latent", call.ofFloats(in, n, Z, r / 8, r / 8)), "image");
         }
-        List<FaceWarp.FloatImage> out = new ArrayList<>(n);
+        List<AlignedFaceCrop.FloatImage> out = new ArrayList<>(n);
         int rr = r * r;
         for (int f = 0; f < n; f++) {
             float[] hwc = new float[3 * rr];
@@ -602,27 +609,20 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                     hwc[3 * i + c] = Math.clamp(v, 0f, 1f) * 255f;
                 }
             }
-            out.add(mask.mix(new FaceWarp.FloatImage(r, r, 3, hwc), originals.get(f)));
+            out.add(mask.mix(new AlignedFaceCrop.FloatImage(r, r, 3, hwc), originals.get(f)));
         }
         return out;
     }
 
     private static float[] runOne(GraphSession s, Map<String, Tensor> in, String output) {
-        Map<String, Tensor> res = s.run(in, Set.of(output));
-        try {
-            Tensor t = res.get(output);
-            if (t == null) {
-                throw new BackendException("graph returned no \"" + output + "\"");
-            }
-            return t.toFloatArray();
-        } finally {
-            res.values().forEach(Tensor::close);
+        try (GraphSession.Result res = s.run(in, Set.of(output))) {
+            return res.get(output).toFloatArray();
         }
     }
 
     /** Closes the five graph sessions. */
     @Override
     public void close() {
-        Sessions.closeAll(audio, vaeEncoder, vaeDecoder, unet, face);
+        resources.close();
     }
 }

@@ -8,6 +8,7 @@ import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -154,18 +155,18 @@ final class LongCatAudio {
         }
         float[] m = mel.chunk(normalizedChunk(c), 0);
         float[] out;
-        try (Tensor in = Tensor.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES)) {
-            Map<String, Tensor> res = encoder.run(Map.of("input_features", in), Set.of("hidden_groups"));
-            try (Tensor hg = res.get("hidden_groups")) {
-                if (hg.dim(1) != STATES_PER_CHUNK) {
-                    throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
-                            + STATES_PER_CHUNK);
-                }
-                if (dim < 0) {
-                    dim = (int) hg.dim(3);
-                }
-                out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
+        try (TensorScope call = TensorScope.open()) {
+            Tensor in = call.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES);
+            Tensor hg = call.attach(encoder.run(Map.of("input_features", in), Set.of("hidden_groups")))
+                    .get("hidden_groups");
+            if (hg.dim(1) != STATES_PER_CHUNK) {
+                throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
+                        + STATES_PER_CHUNK);
             }
+            if (dim < 0) {
+                dim = (int) hg.dim(3);
+            }
+            out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
         }
         int slot = nextSlot;
         nextSlot = 1 - nextSlot;
@@ -214,11 +215,11 @@ final class LongCatAudio {
         }
     }
 
-    static Tensor allocateFirst(int persons, int dim) {
-        return Tensor.allocate(DType.FLOAT32, 1, persons, LongCatAudioWindows.FRAME_WINDOW, GROUPS, dim);
+    static Tensor allocateFirst(TensorScope scope, int persons, int dim) {
+        return scope.allocate(DType.FLOAT32, 1, persons, LongCatAudioWindows.FRAME_WINDOW, GROUPS, dim);
     }
 
-    static Tensor allocateLatter(int persons, int latents, int dim) {
-        return Tensor.allocate(DType.FLOAT32, 1, persons, latents, LongCatAudioWindows.LATENT_WINDOW, GROUPS, dim);
+    static Tensor allocateLatter(TensorScope scope, int persons, int latents, int dim) {
+        return scope.allocate(DType.FLOAT32, 1, persons, latents, LongCatAudioWindows.LATENT_WINDOW, GROUPS, dim);
     }
 }

@@ -6,6 +6,7 @@ import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -169,17 +170,15 @@ final class FaceDetector {
         int n = BlazeFaceAnchors.INPUT;
         float[] scores = new float[ANCHORS_16 + ANCHORS_8];
         float[] boxes = new float[(ANCHORS_16 + ANCHORS_8) * VALUES];
-        try (Tensor in = Tensor.allocate(DType.FLOAT32, 1, n, n, 3)) {
+        try (TensorScope call = TensorScope.open()) {
+            Tensor in = call.allocate(DType.FLOAT32, 1, n, n, 3);
             sample(image, x0, y0, side, n, in.segment());
-            Map<String, Tensor> out = session.run(Map.of(INPUT, in), Set.of(SCORES_16, SCORES_8, BOXES_16, BOXES_8));
-            try {
-                copy(out.get(SCORES_16), scores, 0, ANCHORS_16);
-                copy(out.get(SCORES_8), scores, ANCHORS_16, ANCHORS_8);
-                copy(out.get(BOXES_16), boxes, 0, ANCHORS_16 * VALUES);
-                copy(out.get(BOXES_8), boxes, ANCHORS_16 * VALUES, ANCHORS_8 * VALUES);
-            } finally {
-                out.values().forEach(Tensor::close);
-            }
+            GraphSession.Result out = call.attach(session.run(Map.of(INPUT, in),
+                    Set.of(SCORES_16, SCORES_8, BOXES_16, BOXES_8)));
+            copy(out.get(SCORES_16), scores, 0, ANCHORS_16);
+            copy(out.get(SCORES_8), scores, ANCHORS_16, ANCHORS_8);
+            copy(out.get(BOXES_16), boxes, 0, ANCHORS_16 * VALUES);
+            copy(out.get(BOXES_8), boxes, ANCHORS_16 * VALUES, ANCHORS_8 * VALUES);
         }
         List<FaceDetection> out = new ArrayList<>();
         for (FaceDetection d : decode(scores, boxes, 0.1)) {

@@ -3,6 +3,7 @@ package dev.avatar4j.family.stableavatar;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.audio.TailMode;
 import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.engine.StreamingVaeDecoder.Cache;
 import dev.avatar4j.bundle.JsonObject;
 import dev.avatar4j.sampling.ShiftMode;
 import dev.avatar4j.window.OverlapWeights;
@@ -43,19 +44,6 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
 
     /** The family id. */
     public static final String FAMILY = "stableavatar";
-
-    /**
-     * A causal cache of the streaming VAE decoder.
-     *
-     * @param input  the cache's input name ({@code cache_in_i}); its output is {@code cache_out_i}
-     * @param scale  spatial size relative to the latent (h·scale, w·scale)
-     */
-    public record Cache(String input, int scale) {
-        /** The matching output name. */
-        public String output() {
-            return input.replaceFirst("^cache_in", "cache_out");
-        }
-    }
 
     /** Latent frames per full window: (windowFrames − 1)/temporalStride + 1. */
     public int windowLatents() {
@@ -115,8 +103,7 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
             }
             maxTokens = text.integer("maxTokens");
         }
-        List<Cache> caches = m.graph("vae-decoder").map(e -> e.extra().objects("caches")).orElse(List.of()).stream()
-                .map(c -> new Cache(c.string("name"), c.integer("scale"))).toList();
+        List<Cache> caches = Cache.declaredIn(m);
         StableAvatarConfig c = new StableAvatarConfig(video.integer("fps"), video.integer("width"),
                 video.integer("height"), video.integer("windowFrames"), video.integer("temporalStride"),
                 video.integer("spatialStride"), video.integer("latentChannels"), video.integers("patch"),
@@ -160,11 +147,6 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
         }
         if (overlap < 2 || overlap >= windowLatents()) {
             throw bad("window.overlap must be in [2, " + (windowLatents() - 1) + "], got " + overlap);
-        }
-        for (Cache cache : caches) {
-            if (cache.scale() < 1 || !cache.input().startsWith("cache_in")) {
-                throw bad("graphs.vae-decoder.caches: bad entry " + cache);
-            }
         }
     }
 

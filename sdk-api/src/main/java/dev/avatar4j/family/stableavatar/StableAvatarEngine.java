@@ -14,6 +14,7 @@ import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import dev.avatar4j.window.WavefrontDenoiser;
 import dev.avatar4j.window.Window;
 import dev.avatar4j.window.WindowPlan;
@@ -36,23 +37,27 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
             new GuidedDit.Branch(false, 0f), new GuidedDit.Branch(false, 1f), new GuidedDit.Branch(true, 1f));
 
     private final StableAvatarConfig cfg;
+    /** The engine's lifetime: its graph sessions and the bundle's text embeddings. */
+    private final TensorScope resources;
     private final StableAvatarGraphs graphs;
     private final TextConditioning text;
 
-    private StableAvatarEngine(StableAvatarConfig cfg, StableAvatarGraphs graphs, TextConditioning text) {
+    private StableAvatarEngine(StableAvatarConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
+                               SessionOptions options) {
         this.cfg = cfg;
-        this.graphs = graphs;
-        this.text = text;
+        this.resources = resources;
+        this.graphs = new StableAvatarGraphs(bundle, cfg, backend, options, resources);
+        this.text = new TextConditioning(bundle, cfg, graphs.textEncoder, resources);
     }
 
     /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */
     public static StableAvatarEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         StableAvatarConfig cfg = StableAvatarConfig.from(bundle.manifest());
-        StableAvatarGraphs graphs = new StableAvatarGraphs(bundle, cfg, backend, options);
+        TensorScope resources = TensorScope.open();
         try {
-            return new StableAvatarEngine(cfg, graphs, new TextConditioning(bundle, cfg, graphs.textEncoder));
-        } catch (RuntimeException e) {
-            graphs.close();
+            return new StableAvatarEngine(cfg, resources, bundle, backend, options);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
@@ -152,17 +157,17 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
 
         ctx.activity("encoding prompt and image");
         ctx.checkpoint();
-        Tensor positive = text.positive(r.prompt());
-        // the front end runs up to three encoders before the first window: a cancel is honoured
-        // before each of them, not after all (issue 22 item 1)
-        try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r, ctx::checkpoint);
-             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
-             GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
-                     positive, image, audio, lh, lw);
-             StreamingVaeDecoder decoder = new StreamingVaeDecoder(graphs.vaeDecoder, cfg.latentChannels(),
-                     cfg.temporalStride(), cfg.caches().stream()
-                             .map(k -> new StreamingVaeDecoder.Cache(k.input(), k.output(), k.scale())).toList(),
-                     lh, lw, r.width(), r.height())) {
+        // one scope owns every tensor of this generation; each window's audio has a sub-scope
+        try (TensorScope generation = TensorScope.open()) {
+            Tensor positive = text.positive(r.prompt(), generation);
+            // the front end runs up to three encoders before the first window: a cancel is honoured
+            // before each of them, not after all (issue 22 item 1)
+            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, ctx::checkpoint);
+            WindowAudio audio = new WindowAudio(generation, graphs.audioEncoder, cfg, r.source(), p);
+            GuidedDit dit = new GuidedDit(generation, graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES,
+                    text.negative(), positive, image, audio, lh, lw);
+            StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
+                    cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
             ctx.checkpoint();
             float[] weights = p.overlapWeights();
             long frameFloats = cfg.latentChannels() * hw;
@@ -195,16 +200,11 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
                         decoder.decode(latent, ctx::emitFrame);
                         ctx.advance(Progress.Stage.DECODING, 1);
                     });
-        } finally {
-            if (!text.isShared(positive)) {
-                positive.close();
-            }
         }
     }
 
     @Override
     public void close() {
-        text.close();
-        graphs.close();
+        resources.close();
     }
 }

@@ -87,13 +87,13 @@ class FaceTrackTest {
         RgbImage frame = RgbImage.of(128, 96, px);
         SimilarityAlignment al = new SimilarityAlignment(256);
         Affine m = al.next(AlignmentPoints.fromEyes(50, 40, 78, 41));
-        FaceWarp.FloatImage crop = FaceTrack.cut(frame, m, al, 256);
+        AlignedFaceCrop.FloatImage crop = FaceTrack.cut(frame, m, al, 256);
         assertThat(crop.width()).isEqualTo(256);
         RgbImage back = FaceTrack.paste(frame, crop, m, al);
         // inside the crop (two pixels from its edge) the round trip is near-lossless; at the edge
         // the reference's blend multiplies the face by the fractional eroded mask and darkens it
         Affine toSquare = m.then(Affine.resize(al.cropWidth(), al.cropHeight(), 256, 256));
-        float[] support = FaceWarp.warp(FaceWarp.FloatImage.filled(256, 256, 1f), toSquare.inverse(), 128, 96, 0f)
+        float[] support = AlignedFaceCrop.warp(AlignedFaceCrop.FloatImage.filled(256, 256, 1f), toSquare.inverse(), 128, 96, 0f)
                 .data();
         int maxDiff = 0;
         int at = -1;

@@ -93,7 +93,7 @@ class BlazeFaceLocatorTest {
         RgbImage img = portrait();
         SimilarityAlignment alignment = new SimilarityAlignment(256);
         Affine toCrop = alignment.next(locator.locate(img).orElseThrow());
-        FaceWarp.FloatImage crop = FaceTrack.cut(img, toCrop, alignment, 256);
+        AlignedFaceCrop.FloatImage crop = FaceTrack.cut(img, toCrop, alignment, 256);
         assertThat(crop.width()).isEqualTo(256);
         int border = 0;
         for (int y = 0; y < 256; y++) {

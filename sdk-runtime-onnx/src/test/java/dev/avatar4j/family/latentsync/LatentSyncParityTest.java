@@ -59,7 +59,7 @@ class LatentSyncParityTest {
         }
     }
 
-    static FaceWarp.FloatImage face(int f) {
+    static AlignedFaceCrop.FloatImage face(int f) {
         float[] d = new float[R * R * 3];
         for (int y = 0; y < R; y++) {
             for (int x = 0; x < R; x++) {
@@ -68,7 +68,7 @@ class LatentSyncParityTest {
                 }
             }
         }
-        return new FaceWarp.FloatImage(R, R, 3, d);
+        return new AlignedFaceCrop.FloatImage(R, R, 3, d);
     }
 
     static LatentSyncEngine.Features features() {
@@ -113,10 +113,10 @@ class LatentSyncParityTest {
         DdimSchedule schedule = DdimSchedule.latentSync(5);
         int plane = 64;
         float[] latents = new float[expected.length];
-        List<FaceWarp.FloatImage> mixed = new ArrayList<>();
+        List<AlignedFaceCrop.FloatImage> mixed = new ArrayList<>();
         for (int start = 0; start < FRAMES; start += CHUNK) {
             int n = Math.min(CHUNK, FRAMES - start);
-            List<FaceWarp.FloatImage> faces = new ArrayList<>();
+            List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
             List<float[]> windows = new ArrayList<>();
             for (int i = start; i < start + n; i++) {
                 faces.add(face(i));

@@ -218,7 +218,7 @@ class LatentSyncStreamingTest {
         List<RgbImage> out = new ArrayList<>();
         for (int start = 0; start < n; start += engine.chunkFrames()) {
             int end = Math.min(n, start + engine.chunkFrames());
-            List<FaceWarp.FloatImage> faces = new ArrayList<>();
+            List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
             List<float[]> windows = new ArrayList<>();
             for (int i = start; i < end; i++) {
                 if (track.get(i).isPresent()) {
@@ -226,7 +226,7 @@ class LatentSyncStreamingTest {
                     windows.add(AudioWindows.window(feats.data(), feats.rows(), 384, i));
                 }
             }
-            List<FaceWarp.FloatImage> gen = faces.isEmpty() ? List.of()
+            List<AlignedFaceCrop.FloatImage> gen = faces.isEmpty() ? List.of()
                     : engine.generate(faces, windows, noise, schedule, 1.5, () -> { });
             int g = 0;
             for (int i = start; i < end; i++) {

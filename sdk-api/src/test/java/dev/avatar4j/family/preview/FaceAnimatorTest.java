@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** The warp on a synthetic face: identity at rest, untouched outside the region, continuous. */
-class FaceWarpTest {
+class FaceAnimatorTest {
     private static final int W = 256;
     private static final int H = 256;
 
@@ -27,7 +27,7 @@ class FaceWarpTest {
 
     private static byte[] render(byte[] src, MouthShape m, double blink, double[] pose) {
         byte[] dst = src.clone();
-        FaceWarp.render(src, dst, W, H, rig(), m, blink, pose);
+        FaceAnimator.render(src, dst, W, H, rig(), m, blink, pose);
         return dst;
     }
 
@@ -56,7 +56,7 @@ class FaceWarpTest {
         }
         assertThat(changedInside).isGreaterThan(1000);
         // the centre of the open mouth is the dark interior
-        int o = ((int) Math.round(rig.mouthY + 0.4 * FaceWarp.MAX_GAP * rig.l) * W + 128) * 3;
+        int o = ((int) Math.round(rig.mouthY + 0.4 * FaceAnimator.MAX_GAP * rig.l) * W + 128) * 3;
         assertThat((dst[o] & 0xFF) + (dst[o + 1] & 0xFF) + (dst[o + 2] & 0xFF)).isLessThan(3 * 120);
     }
 
@@ -94,7 +94,7 @@ class FaceWarpTest {
         FaceRig rig = rig();
         assertThat(rig.colourfulness(grey, W, H)).isZero();
         byte[] dst = grey.clone();
-        FaceWarp.render(grey, dst, W, H, rig, new MouthShape(1, 0, 0), 0, new double[3], rig.colourfulness(grey, W, H));
+        FaceAnimator.render(grey, dst, W, H, rig, new MouthShape(1, 0, 0), 0, new double[3], rig.colourfulness(grey, W, H));
         int changed = 0;
         for (int i = 0; i < dst.length; i += 3) {
             assertThat(dst[i]).isEqualTo(dst[i + 1]).isEqualTo(dst[i + 2]);

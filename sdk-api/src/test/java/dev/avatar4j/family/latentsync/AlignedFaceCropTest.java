@@ -3,7 +3,7 @@ package dev.avatar4j.family.latentsync;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.avatar4j.family.latentsync.FaceWarp.FloatImage;
+import dev.avatar4j.family.latentsync.AlignedFaceCrop.FloatImage;
 import dev.avatar4j.media.RgbImage;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * Against OpenCV 4.6 ({@code tools/golden/paste_back_golden.py}, same synthetic images), plus the
  * property that pixels away from the face come back untouched.
  */
-class FaceWarpTest {
+class AlignedFaceCropTest {
     private static final int FW = 96;
     private static final int FH = 72;
     private static final int CW = 42;
@@ -53,7 +53,7 @@ class FaceWarpTest {
     }
 
     private static ByteBuffer resource(String name) throws IOException {
-        try (InputStream in = FaceWarpTest.class.getResourceAsStream("/golden/latentsync/" + name)) {
+        try (InputStream in = AlignedFaceCropTest.class.getResourceAsStream("/golden/latentsync/" + name)) {
             assertThat(in).as(name).isNotNull();
             return ByteBuffer.wrap(in.readAllBytes()).order(ByteOrder.LITTLE_ENDIAN);
         }
@@ -69,7 +69,7 @@ class FaceWarpTest {
     @Test
     void warpMatchesOpenCv() throws IOException {
         float[] expected = floats("warp_f32.bin");
-        float[] actual = FaceWarp.warp(FloatImage.of(frame(FW, FH, 0)), M, CW, CH, 127f).data();
+        float[] actual = AlignedFaceCrop.warp(FloatImage.of(frame(FW, FH, 0)), M, CW, CH, 127f).data();
         assertThat(actual).hasSameSizeAs(expected);
         // same fixed-point positions and float32 weights; only the summation order may differ
         for (int i = 0; i < expected.length; i++) {
@@ -80,7 +80,7 @@ class FaceWarpTest {
     @Test
     void integerTranslationIsExact() {
         RgbImage f = frame(20, 10, 3);
-        FloatImage out = FaceWarp.warp(FloatImage.of(f), new Affine(1, 0, -4, 0, 1, -2), 8, 5, 127f);
+        FloatImage out = AlignedFaceCrop.warp(FloatImage.of(f), new Affine(1, 0, -4, 0, 1, -2), 8, 5, 127f);
         for (int y = 0; y < 5; y++) {
             for (int x = 0; x < 8; x++) {
                 for (int c = 0; c < 3; c++) {
@@ -88,7 +88,7 @@ class FaceWarpTest {
                 }
             }
         }
-        FloatImage outside = FaceWarp.warp(FloatImage.of(f), new Affine(1, 0, 100, 0, 1, 0), 4, 4, 127f);
+        FloatImage outside = AlignedFaceCrop.warp(FloatImage.of(f), new Affine(1, 0, 100, 0, 1, 0), 4, 4, 127f);
         for (float v : outside.data()) {
             assertThat(v).isEqualTo(127f);
         }
@@ -97,7 +97,7 @@ class FaceWarpTest {
     @Test
     void pasteBackMatchesOpenCv() throws IOException {
         RgbImage f = frame(FW, FH, 0);
-        RgbImage out = FaceWarp.pasteBack(f, face(CW, CH), M);
+        RgbImage out = AlignedFaceCrop.pasteBack(f, face(CW, CH), M);
         byte[] expected = resource("paste_u8.bin").array();
         byte[] actual = out.toRgbArray();
         assertThat(actual).hasSameSizeAs(expected);
@@ -120,15 +120,15 @@ class FaceWarpTest {
         float[] expected = floats("soft_f32.bin");
         // the same steps pasteBack takes, on the mask alone
         Affine inv = M.inverse();
-        float[] mask = FaceWarp.warp(FloatImage.filled(CW, CH, 1f), inv, FW, FH, 0f).data();
-        float[] eroded = FaceWarp.erode(mask, FW, FH, 2);
+        float[] mask = AlignedFaceCrop.warp(FloatImage.filled(CW, CH, 1f), inv, FW, FH, 0f).data();
+        float[] eroded = AlignedFaceCrop.erode(mask, FW, FH, 2);
         double area = 0;
         for (float v : eroded) {
             area += v;
         }
         int wEdge = (int) Math.sqrt(area) / 20;
         assertThat(wEdge).isEqualTo(3); // the script prints area 4403.2, w_edge 3
-        float[] soft = FaceWarp.gaussianBlur(FaceWarp.erode(eroded, FW, FH, 2 * wEdge), FW, FH, 7,
+        float[] soft = AlignedFaceCrop.gaussianBlur(AlignedFaceCrop.erode(eroded, FW, FH, 2 * wEdge), FW, FH, 7,
                 0.3 * (3 - 1) + 0.8);
         for (int i = 0; i < expected.length; i++) {
             assertThat((double) soft[i]).as("pixel %d", i).isCloseTo(expected[i], within(1e-5));
@@ -139,17 +139,17 @@ class FaceWarpTest {
     void erosionAndBlurBasics() {
         // 2x2 erosion anchors at (1, 1): a single zero spreads right and down
         float[] m = {1, 1, 1, 1, 0, 1, 1, 1, 1};
-        assertThat(FaceWarp.erode(m, 3, 3, 2)).containsExactly(1, 1, 1, 1, 0, 0, 1, 0, 0);
+        assertThat(AlignedFaceCrop.erode(m, 3, 3, 2)).containsExactly(1, 1, 1, 1, 0, 0, 1, 0, 0);
         // blur keeps a constant image and the total of an interior impulse
         float[] flat = new float[25];
         java.util.Arrays.fill(flat, 0.5f);
-        for (float v : FaceWarp.gaussianBlur(flat, 5, 5, 3, 0.8)) {
+        for (float v : AlignedFaceCrop.gaussianBlur(flat, 5, 5, 3, 0.8)) {
             assertThat((double) v).isCloseTo(0.5, within(1e-6));
         }
         float[] impulse = new float[49];
         impulse[24] = 1;
         double total = 0;
-        for (float v : FaceWarp.gaussianBlur(impulse, 7, 7, 3, 0.8)) {
+        for (float v : AlignedFaceCrop.gaussianBlur(impulse, 7, 7, 3, 0.8)) {
             total += v;
         }
         assertThat(total).isCloseTo(1, within(1e-6));
@@ -169,9 +169,9 @@ class FaceWarpTest {
         double s = Math.sin(angle) / scale;
         Affine m = new Affine(c, -s, CW / 2.0 - (c * cx - s * cy), s, c, CH / 2.0 - (s * cx + c * cy));
         RgbImage f = frame(w, h, seed);
-        RgbImage out = FaceWarp.pasteBack(f, face(CW, CH), m);
+        RgbImage out = AlignedFaceCrop.pasteBack(f, face(CW, CH), m);
         Affine inv = m.inverse();
-        float[] support = FaceWarp.warp(FloatImage.filled(CW, CH, 1f), inv, w, h, 0f).data();
+        float[] support = AlignedFaceCrop.warp(FloatImage.filled(CW, CH, 1f), inv, w, h, 0f).data();
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 if (!nearSupport(support, w, h, x, y)) {
@@ -188,17 +188,17 @@ class FaceWarpTest {
         int w = frame.width();
         int h = frame.height();
         Affine inv = frameToCrop.inverse();
-        float[] rf = FaceWarp.warp(face, inv, w, h, 0f).data();
-        float[] eroded = FaceWarp.erode(FaceWarp.warp(FloatImage.filled(face.width(), face.height(), 1f), inv, w, h, 0f)
+        float[] rf = AlignedFaceCrop.warp(face, inv, w, h, 0f).data();
+        float[] eroded = AlignedFaceCrop.erode(AlignedFaceCrop.warp(FloatImage.filled(face.width(), face.height(), 1f), inv, w, h, 0f)
                 .data(), w, h, 2);
         double area = 0;
         for (float v : eroded) {
             area += v;
         }
         int wEdge = (int) Math.sqrt(area) / 20;
-        float[] centre = wEdge > 0 ? FaceWarp.erode(eroded, w, h, 2 * wEdge) : eroded;
+        float[] centre = wEdge > 0 ? AlignedFaceCrop.erode(eroded, w, h, 2 * wEdge) : eroded;
         int k = 2 * wEdge + 1;
-        float[] soft = FaceWarp.gaussianBlur(centre, w, h, k, 0.3 * ((k - 1) / 2.0 - 1) + 0.8);
+        float[] soft = AlignedFaceCrop.gaussianBlur(centre, w, h, k, 0.3 * ((k - 1) / 2.0 - 1) + 0.8);
         byte[] px = frame.toRgbArray();
         for (int i = 0; i < w * h; i++) {
             if (soft[i] != 0f) {
@@ -225,15 +225,15 @@ class FaceWarpTest {
         Affine m = new Affine(c, -s, CW / 2.0 - (c * cx - s * cy), s, c, CH / 2.0 - (s * cx + c * cy));
         RgbImage f = frame(w, h, seed);
         FloatImage face = face(CW, CH);
-        assertThat(FaceWarp.pasteBack(f, face, m).toRgbArray()).isEqualTo(wholeFramePasteBack(f, face, m).toRgbArray());
+        assertThat(AlignedFaceCrop.pasteBack(f, face, m).toRgbArray()).isEqualTo(wholeFramePasteBack(f, face, m).toRgbArray());
     }
 
     @Test
     void theWindowedWarpEqualsTheWholeWarp() {
         FloatImage face = face(CW, CH);
         Affine inv = M.inverse();
-        FloatImage whole = FaceWarp.warp(face, inv, FW, FH, 0f);
-        FloatImage part = FaceWarp.warp(face, inv, 7, 5, 30, 20, 0f);
+        FloatImage whole = AlignedFaceCrop.warp(face, inv, FW, FH, 0f);
+        FloatImage part = AlignedFaceCrop.warp(face, inv, 7, 5, 30, 20, 0f);
         for (int y = 0; y < 20; y++) {
             for (int x = 0; x < 30; x++) {
                 for (int ch = 0; ch < 3; ch++) {

@@ -3,7 +3,7 @@ package dev.avatar4j.family.latentsync;
 import dev.avatar4j.media.RgbImage;
 
 /**
- * Warping a face crop out of a frame and pasting a generated crop back (docs/REFERENCE.md §2
+ * The aligned face crop: cut out of a frame by an affine warp, and a generated crop pasted back (docs/REFERENCE.md §2
  * items 6 and "Mixing back" 4):
  *
  * <ul>
@@ -22,9 +22,9 @@ import dev.avatar4j.media.RgbImage;
  *
  * <p>Stateless.
  */
-final class FaceWarp {
+final class AlignedFaceCrop {
 
-    private FaceWarp() {
+    private AlignedFaceCrop() {
     }
 
     /**

@@ -25,7 +25,7 @@ import static dev.avatar4j.family.preview.MouthFeatures.smoothstep;
  * continuous limit of a keypoint-anchored piecewise-affine mesh warp, evaluated per pixel instead
  * of per triangle so that the lip seam can be cut exactly.
  */
-final class FaceWarp {
+final class FaceAnimator {
     /** Full jaw/lip gap at opening 1, in eyes-to-mouth distances. */
     static final double MAX_GAP = 0.22;
     /** Share of the gap taken by the upper lip lifting (the rest is the jaw dropping). */
@@ -38,7 +38,7 @@ final class FaceWarp {
     private static final double[] TONGUE = {150, 64, 70};
     private static final double[] TEETH = {222, 214, 200};
 
-    private FaceWarp() {
+    private FaceAnimator() {
     }
 
     /**
