@@ -1,7 +1,7 @@
 package dev.avatar4j.testing;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.audio.Wav2Vec2Geometry;
+import dev.avatar4j.family.stableavatar.Wav2Vec2Geometry;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;

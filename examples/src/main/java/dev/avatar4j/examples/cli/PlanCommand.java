@@ -16,7 +16,7 @@ import dev.avatar4j.family.preview.PreviewConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarPlan;
-import dev.avatar4j.window.Window;
+import dev.avatar4j.family.stableavatar.Window;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

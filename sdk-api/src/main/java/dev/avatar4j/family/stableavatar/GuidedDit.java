@@ -8,8 +8,6 @@ import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.TensorScope;
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowVelocity;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;

@@ -1,12 +1,9 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.audio.TailMode;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.engine.StreamingVaeDecoder.Cache;
 import dev.avatar4j.bundle.JsonObject;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.OverlapWeights;
 import java.util.List;
 import java.util.Locale;
 

@@ -1,16 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.audio.AudioTokenIndex;
-import dev.avatar4j.audio.AudioWindowSlicer;
-import dev.avatar4j.audio.TailMode;
-import dev.avatar4j.audio.Wav2Vec2Geometry;
-import dev.avatar4j.sampling.FlowMatchSchedule;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.OverlapWeights;
-import dev.avatar4j.window.WavefrontDenoiser;
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

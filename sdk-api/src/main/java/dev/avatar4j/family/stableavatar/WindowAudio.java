@@ -1,13 +1,10 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.audio.AudioTokenIndex;
-import dev.avatar4j.audio.Wav2Vec2Normalizer;
 import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.TensorScope;
-import dev.avatar4j.window.Window;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;

@@ -6,10 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.audio.TailMode;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.Window;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,6 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.sampling.EulerStep;
-import dev.avatar4j.sampling.FlowMatchSchedule;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,9 +1,8 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.avatar4j.audio.AudioWindowSlicer;
 import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Assume;

@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
 /** How the audio of the last (shorter) DWSW window is sliced; see {@link AudioWindowSlicer}. */
 public enum TailMode {

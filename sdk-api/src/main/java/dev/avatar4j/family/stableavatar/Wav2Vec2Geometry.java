@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
 /**
  * Output length of the wav2vec2 convolutional feature encoder (base-960h): seven 1-D convolutions

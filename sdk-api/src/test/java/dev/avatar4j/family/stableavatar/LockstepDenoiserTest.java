@@ -1,11 +1,9 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.avatar4j.sampling.FlowMatchSchedule;
-import dev.avatar4j.sampling.ShiftMode;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;

@@ -1,10 +1,8 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowPlan;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

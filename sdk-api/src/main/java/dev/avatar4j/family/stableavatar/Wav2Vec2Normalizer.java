@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
 /**
  * The normalisation of HF {@code Wav2Vec2FeatureExtractor} with {@code do_normalize=true}

@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
 /**
  * The audio adapter's per-latent-frame token windows, as an index table

@@ -1,4 +1,4 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 import java.util.Locale;
 

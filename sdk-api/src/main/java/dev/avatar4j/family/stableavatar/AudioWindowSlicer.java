@@ -1,6 +1,5 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.stableavatar;
 
-import dev.avatar4j.window.Window;
 
 /**
  * Which audio samples each DWSW window hears (docs/REFERENCE.md §1.1 steps 3–4). A latent frame

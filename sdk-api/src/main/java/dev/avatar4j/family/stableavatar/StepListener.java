@@ -1,4 +1,4 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 /**
  * Progress hook of the denoising loop, called after window {@code window} has been advanced by

@@ -1,4 +1,4 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package dev.avatar4j.window;
+package dev.avatar4j.family.stableavatar;
 
 /**
  * One sliding window over the latent timeline: latent frames {@code [start, end)}.
