@@ -4,7 +4,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.Region;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatPlan;
-import dev.avatar4j.sampling.LongCatSchedule;
+import dev.avatar4j.family.longcat.LongCatSchedule;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;

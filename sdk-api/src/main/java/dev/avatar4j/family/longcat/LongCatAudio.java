@@ -1,8 +1,6 @@
 package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.audio.LoudnessMeter;
-import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
 import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.spi.GraphSession;
@@ -23,7 +21,7 @@ import java.util.Set;
  * <p>The embedding is computed lazily, one 30 s encoder chunk at a time, and at most two chunks of
  * encoder states are kept (a segment's windows can straddle a chunk boundary): memory does not grow
  * with the audio length. Each row is the same float32 interpolation as
- * {@link dev.avatar4j.audio.AlignCornersInterpolation} (bit for bit), and segments read rows in
+ * {@link dev.avatar4j.family.longcat.AlignCornersInterpolation} (bit for bit), and segments read rows in
  * increasing order, so every chunk is encoded once.
  *
  * <p><b>Streamed track.</b> The track is never held whole either: the loudness is measured in a

@@ -16,7 +16,6 @@ import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
 import dev.avatar4j.sampling.Guidance;
-import dev.avatar4j.sampling.LongCatSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;

@@ -1,6 +1,5 @@
 package dev.avatar4j.family.longcat;
 
-import dev.avatar4j.sampling.LongCatSchedule;
 
 /**
  * Every number of a LongCat generation, computed before anything runs: the single source the

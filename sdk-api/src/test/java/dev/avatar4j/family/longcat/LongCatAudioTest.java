@@ -2,8 +2,6 @@ package dev.avatar4j.family.longcat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.audio.AlignCornersInterpolation;
-import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
 import dev.avatar4j.engine.AudioSource;
 import dev.avatar4j.media.AudioClip;

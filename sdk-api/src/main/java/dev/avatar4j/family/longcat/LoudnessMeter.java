@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.longcat;
 
 /**
  * {@link LoudnessNormalizer#integratedLoudness} measured over a stream: the samples of a track of

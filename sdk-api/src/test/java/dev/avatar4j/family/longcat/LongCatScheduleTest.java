@@ -1,5 +1,7 @@
-package dev.avatar4j.sampling;
+package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.sampling.EulerStep;
+import dev.avatar4j.sampling.Guidance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;

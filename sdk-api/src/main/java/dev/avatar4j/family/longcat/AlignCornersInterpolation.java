@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.longcat;
 
 /**
  * Linear interpolation along time with {@code align_corners=True}, as PyTorch's CPU

@@ -1,4 +1,4 @@
-package dev.avatar4j.audio;
+package dev.avatar4j.family.longcat;
 
 /**
  * ITU-R BS.1770 integrated loudness and the loudness normalisation that LongCat-Video-Avatar applies

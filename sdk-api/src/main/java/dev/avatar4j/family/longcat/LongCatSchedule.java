@@ -1,5 +1,6 @@
-package dev.avatar4j.sampling;
+package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.sampling.EulerStep;
 import java.util.Arrays;
 
 /**
