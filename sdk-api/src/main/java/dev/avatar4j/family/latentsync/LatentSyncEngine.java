@@ -20,8 +20,6 @@ import dev.avatar4j.family.preview.BlazeFace;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoStream;
-import dev.avatar4j.sampling.DdimSchedule;
-import dev.avatar4j.sampling.DdimStep;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;

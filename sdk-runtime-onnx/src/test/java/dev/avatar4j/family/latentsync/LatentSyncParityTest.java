@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.sampling.DdimSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import java.io.IOException;

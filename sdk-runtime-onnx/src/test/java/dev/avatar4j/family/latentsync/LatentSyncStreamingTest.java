@@ -15,7 +15,6 @@ import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoStream;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.sampling.DdimSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;

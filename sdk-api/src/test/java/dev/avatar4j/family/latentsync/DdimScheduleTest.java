@@ -1,4 +1,4 @@
-package dev.avatar4j.sampling;
+package dev.avatar4j.family.latentsync;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

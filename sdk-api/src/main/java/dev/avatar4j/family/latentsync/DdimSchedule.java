@@ -1,4 +1,4 @@
-package dev.avatar4j.sampling;
+package dev.avatar4j.family.latentsync;
 
 import java.util.Arrays;
 
