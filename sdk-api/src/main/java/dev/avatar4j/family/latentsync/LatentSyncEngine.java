@@ -16,7 +16,7 @@ import dev.avatar4j.engine.GraphContract;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.NoiseSource;
 import dev.avatar4j.engine.Sessions;
-import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.face.BlazeFace;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoStream;

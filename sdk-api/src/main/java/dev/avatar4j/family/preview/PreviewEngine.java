@@ -1,5 +1,8 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.EyeRefinement;
+import dev.avatar4j.face.FaceDetection;
+import dev.avatar4j.face.FaceDetector;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.engine.AudioSource;

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.FaceDetection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;

@@ -8,7 +8,7 @@ import dev.avatar4j.NoFace;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.engine.MediaRegistry;
 import dev.avatar4j.engine.Sessions;
-import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.face.BlazeFace;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.onnx.OnnxBackendProvider;
 import dev.avatar4j.spi.Backend;

@@ -1,5 +1,7 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.EyeRefinement;
+import dev.avatar4j.face.FaceDetection;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 /**
  * The SSD anchors of MediaPipe's BlazeFace short-range ("front") model, 128×128 input: MediaPipe's

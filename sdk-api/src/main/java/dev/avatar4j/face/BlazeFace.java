@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 import dev.avatar4j.NoFaceException;
 import dev.avatar4j.engine.GraphContract;

@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 /**
  * One detected face in image pixel coordinates: a box and BlazeFace's six keypoints, in the
@@ -12,43 +12,50 @@ package dev.avatar4j.family.preview;
  * @param h         box height
  * @param keypoints {@code x0, y0, x1, y1, …} for the six keypoints (12 values)
  */
-record FaceDetection(double score, double cx, double cy, double w, double h, double[] keypoints) {
-    static final int RIGHT_EYE = 0;
-    static final int LEFT_EYE = 1;
-    static final int NOSE = 2;
-    static final int MOUTH = 3;
-    static final int RIGHT_EAR = 4;
-    static final int LEFT_EAR = 5;
-    static final int KEYPOINTS = 6;
+public record FaceDetection(double score, double cx, double cy, double w, double h, double[] keypoints) {
+    public static final int RIGHT_EYE = 0;
+    public static final int LEFT_EYE = 1;
+    public static final int NOSE = 2;
+    public static final int MOUTH = 3;
+    public static final int RIGHT_EAR = 4;
+    public static final int LEFT_EAR = 5;
+    public static final int KEYPOINTS = 6;
 
-    FaceDetection {
+    /** Checks that there are six keypoints and copies them. */
+    public FaceDetection {
         if (keypoints.length != 2 * KEYPOINTS) {
             throw new IllegalArgumentException("expected 12 keypoint coordinates, got " + keypoints.length);
         }
         keypoints = keypoints.clone();
     }
 
-    double x(int keypoint) {
+    /** {@return the x coordinate of keypoint {@code keypoint} (one of the constants above)} */
+    public double x(int keypoint) {
         return keypoints[2 * keypoint];
     }
 
-    double y(int keypoint) {
+    /** {@return the y coordinate of keypoint {@code keypoint} (one of the constants above)} */
+    public double y(int keypoint) {
         return keypoints[2 * keypoint + 1];
     }
 
-    double left() {
+    /** {@return the left edge of the box} */
+    public double left() {
         return cx - w / 2;
     }
 
-    double top() {
+    /** {@return the top edge of the box} */
+    public double top() {
         return cy - h / 2;
     }
 
-    double right() {
+    /** {@return the right edge of the box} */
+    public double right() {
         return cx + w / 2;
     }
 
-    double bottom() {
+    /** {@return the bottom edge of the box} */
+    public double bottom() {
         return cy + h / 2;
     }
 
@@ -62,7 +69,7 @@ record FaceDetection(double score, double cx, double cy, double w, double h, dou
     }
 
     /** This detection mapped by {@code x → ox + x·scale}, {@code y → oy + y·scale}. */
-    FaceDetection mapped(double ox, double oy, double scale) {
+    public FaceDetection mapped(double ox, double oy, double scale) {
         double[] k = new double[keypoints.length];
         for (int i = 0; i < KEYPOINTS; i++) {
             k[2 * i] = ox + keypoints[2 * i] * scale;

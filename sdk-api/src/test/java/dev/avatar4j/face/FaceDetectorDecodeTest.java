@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

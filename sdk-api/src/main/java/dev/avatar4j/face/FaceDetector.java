@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 import dev.avatar4j.NoFaceException;
 import dev.avatar4j.engine.GraphContract;
@@ -27,9 +27,9 @@ import java.util.Set;
  * in wide shots are found too; a tile's face must score {@link #TILE_MARGIN} more than the threshold,
  * because a tile shows the model a zoomed-in texture that it more easily mistakes for a face. Thread-safe when its session is.
  */
-final class FaceDetector {
+public final class FaceDetector {
     /** Graph key in the bundle manifest. */
-    static final String GRAPH = "face-detector";
+    public static final String GRAPH = "face-detector";
     static final String INPUT = "input:0";
     static final String SCORES_16 = "Identity:0";
     static final String SCORES_8 = "Identity_1:0";
@@ -50,13 +50,14 @@ final class FaceDetector {
     private final GraphSession session;
     private final double threshold;
 
-    FaceDetector(GraphSession session, double threshold) {
+    /** A detector on the face graph's {@code session}, keeping faces scoring at least {@code threshold}. */
+    public FaceDetector(GraphSession session, double threshold) {
         this.session = session;
         this.threshold = threshold;
     }
 
     /** The contract the face graph must satisfy when the bundle loads. */
-    static GraphContract contract() {
+    public static GraphContract contract() {
         int n = BlazeFaceAnchors.INPUT;
         return GraphContract.of(GRAPH)
                 .input(INPUT, DType.FLOAT32, 1, n, n, 3)
@@ -71,7 +72,7 @@ final class FaceDetector {
      *
      * @throws NoFaceException if no crop yields a face scoring at least the threshold
      */
-    FaceDetection detect(RgbImage image) {
+    public FaceDetection detect(RgbImage image) {
         return all(image).getFirst();
     }
 
@@ -81,7 +82,7 @@ final class FaceDetector {
      *
      * @throws NoFaceException if there is none
      */
-    List<FaceDetection> all(RgbImage image) {
+    public List<FaceDetection> all(RgbImage image) {
         int w = image.width();
         int h = image.height();
         double best = 0;
@@ -127,7 +128,7 @@ final class FaceDetector {
      * over {@code image}, or {@code near} itself when there is none: after cropping and resizing,
      * the face fills more of the detector's input, so its keypoints come out more precise.
      */
-    FaceDetection refine(RgbImage image, FaceDetection near) {
+    public FaceDetection refine(RgbImage image, FaceDetection near) {
         int side = Math.max(image.width(), image.height());
         List<FaceDetection> found = weightedNms(filter(run(image, (image.width() - side) / 2.0,
                 (image.height() - side) / 2.0, side), threshold), NMS_IOU);

@@ -1,4 +1,4 @@
-package dev.avatar4j.family.preview;
+package dev.avatar4j.face;
 
 /**
  * Moves BlazeFace's eye keypoints onto the eyes. The keypoints are coarse (a few pixels off at
@@ -8,7 +8,7 @@ package dev.avatar4j.family.preview;
  * ±{@link #SEARCH_X} inter-ocular distances across and ±{@link #SEARCH_Y} along the face,
  * too little to reach the eyebrows.
  */
-final class EyeRefinement {
+public final class EyeRefinement {
     static final double SEARCH_X = 0.06;
     static final double SEARCH_Y = 0.10;
     private static final double BOX_HALF_W = 0.10;
@@ -18,7 +18,7 @@ final class EyeRefinement {
     }
 
     /** {@code f} with both eye keypoints refined on {@code rgb} (packed RGB, {@code w × h}). */
-    static FaceDetection refine(FaceDetection f, byte[] rgb, int w, int h) {
+    public static FaceDetection refine(FaceDetection f, byte[] rgb, int w, int h) {
         double[] k = f.keypoints();
         double d = Math.hypot(k[2] - k[0], k[3] - k[1]);
         if (!(d >= 12)) {
