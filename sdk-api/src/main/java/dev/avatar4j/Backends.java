@@ -1,7 +1,7 @@
 package dev.avatar4j;
 
-import dev.avatar4j.engine.BackendRegistry;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.backend.BackendRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.MediaCodec;
 import dev.avatar4j.spi.BackendProbe;
 import dev.avatar4j.spi.BackendProvider;

@@ -1,10 +1,10 @@
 package dev.avatar4j;
 
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyJob;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyJob;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
 import java.io.OutputStream;

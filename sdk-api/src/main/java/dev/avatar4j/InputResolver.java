@@ -1,13 +1,13 @@
 package dev.avatar4j;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.DubRequest;
-import dev.avatar4j.engine.FamilyJob;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
-import dev.avatar4j.engine.Speaker;
-import dev.avatar4j.engine.SpeakerLayout;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.family.DubRequest;
+import dev.avatar4j.family.FamilyJob;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
+import dev.avatar4j.io.Speaker;
+import dev.avatar4j.io.SpeakerLayout;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoSpec;

@@ -57,7 +57,7 @@ final class PipelinedFrameSink implements FrameSink {
 
     private void drain() {
         // encode in the CPU the graphs leave idle rather than preempting their workers
-        dev.avatar4j.engine.BackgroundPriority.lowerCurrentThread();
+        BackgroundPriority.lowerCurrentThread();
         try {
             while (true) {
                 Frame f = queue.take();

@@ -1,7 +1,7 @@
 package dev.avatar4j.bench;
 
 import dev.avatar4j.spi.Backend;
-import dev.avatar4j.engine.ForwardingGraphSession;
+import dev.avatar4j.backend.ForwardingGraphSession;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;

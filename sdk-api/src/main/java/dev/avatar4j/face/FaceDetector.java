@@ -1,7 +1,7 @@
 package dev.avatar4j.face;
 
 import dev.avatar4j.NoFaceException;
-import dev.avatar4j.engine.GraphContract;
+import dev.avatar4j.backend.GraphContract;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;

@@ -1,6 +1,6 @@
 package dev.avatar4j.testing;
 
-import dev.avatar4j.engine.ForwardingGraphSession;
+import dev.avatar4j.backend.ForwardingGraphSession;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;

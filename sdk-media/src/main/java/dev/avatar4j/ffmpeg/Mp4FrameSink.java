@@ -760,7 +760,7 @@ final class Mp4FrameSink implements FrameSink {
     /**
      * The audio the sink muxes: PCM chunks for the AAC encoder, from the decoded original file, a
      * stream (e.g. the mix of several speakers) or the in-memory clip. Not to be confused with the
-     * engines' streamed speech, {@code dev.avatar4j.engine.AudioSource}.
+     * engines' streamed speech, {@code dev.avatar4j.io.AudioSource}.
      */
     abstract static class MuxAudio implements AutoCloseable {
         /** Rate of the samples handed to the encoder (resampled to the encoder's rate). */

@@ -3,8 +3,8 @@ package dev.avatar4j.ffmpeg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioStream;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -8,7 +8,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Frame;
 import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.TensorLeaks;
 import dev.avatar4j.testing.SelfCancel;

@@ -9,7 +9,7 @@ import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarPlan;

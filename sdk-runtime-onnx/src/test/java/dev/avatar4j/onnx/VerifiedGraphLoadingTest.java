@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.GraphContract;
-import dev.avatar4j.engine.Sessions;
+import dev.avatar4j.backend.GraphContract;
+import dev.avatar4j.backend.Sessions;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;

@@ -7,7 +7,7 @@ import dev.avatar4j.Generation;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.Region;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.FrameSinks;
 import java.io.IOException;

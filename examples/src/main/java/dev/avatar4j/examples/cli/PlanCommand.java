@@ -9,7 +9,7 @@ import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.DefaultBundle;
 import dev.avatar4j.bundle.ZipBundle;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatPlan;
 import dev.avatar4j.family.preview.PreviewConfig;

@@ -9,7 +9,7 @@ import dev.avatar4j.Dub;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -269,7 +269,7 @@ class DubEndToEndTest {
                 "--no-face", "passthrough", "--seed", "1");
         assertThat(onnx.code()).as("err: %s", onnx.err()).isZero();
         assertThat(onnx.out()).contains("wrote " + out).containsIgnoringCase("onnx");
-        var trt = dev.avatar4j.engine.BackendRegistry.global().probeAll().get("tensorrt");
+        var trt = dev.avatar4j.backend.BackendRegistry.global().probeAll().get("tensorrt");
         if (trt != null && !trt.available()) {
             Path none = tmp.resolve("b2.mp4");
             Avatar4jCliTest.Result r = Avatar4jCliTest.cli("dub", "--video", clip.toString(), "--audio", wav.toString(),

@@ -12,7 +12,7 @@ import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.Progress;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;

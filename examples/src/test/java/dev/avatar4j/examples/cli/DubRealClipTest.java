@@ -8,7 +8,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoClip;

@@ -16,7 +16,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.Frame;
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.examples.cli.Avatar4jCliTest.Result;
 import dev.avatar4j.tensor.TensorLeaks;
 import dev.avatar4j.testing.TestMedia.RecordingSink;

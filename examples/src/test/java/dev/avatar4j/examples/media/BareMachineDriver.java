@@ -3,7 +3,7 @@ package dev.avatar4j.examples.media;
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Frame;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;

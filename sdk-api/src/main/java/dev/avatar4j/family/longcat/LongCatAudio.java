@@ -2,7 +2,7 @@ package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.audio.WhisperLogMel;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;

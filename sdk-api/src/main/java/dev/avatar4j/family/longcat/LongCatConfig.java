@@ -2,7 +2,7 @@ package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.engine.StreamingVaeDecoder.Cache;
+import dev.avatar4j.family.StreamingVaeDecoder.Cache;
 import dev.avatar4j.bundle.JsonObject;
 import java.util.List;
 

@@ -6,12 +6,12 @@ import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.SafeTensors;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.Speaker;
-import dev.avatar4j.engine.StreamingVaeDecoder;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.Speaker;
+import dev.avatar4j.family.StreamingVaeDecoder;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * Each segment is denoised with the flow-matching Euler sampler (negated model output), decoded
  * and its new frames streamed out before the next segment starts, so frames, latents and decoder
  * state never exceed one segment whatever the audio length. The speakers' tracks are
- * {@link dev.avatar4j.engine.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
+ * {@link dev.avatar4j.io.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
  * the audio held whole.
  */
 public final class LongCatEngine implements FamilyEngine<GenerationRequest> {

@@ -1,8 +1,8 @@
 package dev.avatar4j.family.preview;
 
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.media.AudioClip;
-import dev.avatar4j.engine.GraphContract;
+import dev.avatar4j.backend.GraphContract;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;

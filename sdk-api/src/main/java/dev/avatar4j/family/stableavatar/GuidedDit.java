@@ -1,7 +1,7 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.Progress;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.GraphSession;

@@ -1,7 +1,7 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.family.GenerationRequest;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.DType;

@@ -1,9 +1,9 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.GraphContract;
-import dev.avatar4j.engine.Sessions;
-import dev.avatar4j.engine.StreamingVaeDecoder;
+import dev.avatar4j.backend.GraphContract;
+import dev.avatar4j.backend.Sessions;
+import dev.avatar4j.family.StreamingVaeDecoder;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;

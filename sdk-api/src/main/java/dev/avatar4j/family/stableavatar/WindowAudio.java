@@ -1,7 +1,7 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.TensorScope;

@@ -2,8 +2,8 @@ package dev.avatar4j.family.longcat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.testing.TestMedia;
 import dev.avatar4j.tensor.Tensor;

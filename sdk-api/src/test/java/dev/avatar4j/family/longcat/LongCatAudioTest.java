@@ -3,7 +3,7 @@ package dev.avatar4j.family.longcat;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.avatar4j.audio.WhisperLogMel;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.spi.GraphSession;

@@ -145,7 +145,7 @@ class PreviewModelTest {
     }
 
     private static dev.avatar4j.spi.GraphSession sessionOf() {
-        return dev.avatar4j.engine.Sessions.open(dev.avatar4j.bundle.Bundle.open(PreviewFixtures.BUNDLE),
+        return dev.avatar4j.backend.Sessions.open(dev.avatar4j.bundle.Bundle.open(PreviewFixtures.BUNDLE),
                 VoiceActivity.GRAPH, backend, dev.avatar4j.spi.SessionOptions.defaults(), VoiceActivity.contract());
     }
 
