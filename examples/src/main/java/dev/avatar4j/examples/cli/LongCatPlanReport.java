@@ -1,10 +1,10 @@
 package dev.avatar4j.examples.cli;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.Region;
 import dev.avatar4j.family.longcat.LongCatConfig;
 import dev.avatar4j.family.longcat.LongCatPlan;
-import dev.avatar4j.family.longcat.LongCatSchedule;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -95,11 +95,11 @@ final class LongCatPlanReport {
         m.put("schedule", c.distilled() ? "distilled" : "full");
         m.put("steps", p.schedule(0).steps());
         m.put("shift", c.shift());
-        LongCatSchedule first = p.schedule(0);
+        SigmaSchedule first = p.schedule(0);
         m.put("sigmas", floats(first.sigmas()));
         m.put("timesteps", floats(first.timesteps()));
         if (!c.distilled()) {
-            LongCatSchedule cont = p.schedule(1);
+            SigmaSchedule cont = p.schedule(1);
             m.put("continuationSigmas", floats(cont.sigmas()));
             m.put("continuationTimesteps", floats(cont.timesteps()));
         }
@@ -153,7 +153,7 @@ final class LongCatPlanReport {
                 p.height()));
         out.println(Avatar4jCli.format("segments  %d of %d frames (%d context + %d new after the first)",
                 p.segments(), c.segmentFrames(), c.contextFrames(), c.newFrames()));
-        LongCatSchedule s = p.schedule(0);
+        SigmaSchedule s = p.schedule(0);
         out.println(Avatar4jCli.format("sampler   %s, %d steps, shift %s, sigmas %s", c.distilled() ? "distilled"
                 : "full", s.steps(), c.shift(), floats(s.sigmas())));
         out.println(Avatar4jCli.format("cost      %d DiT forward passes (%d branch%s), %d decoder calls",

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.Progress;
@@ -269,7 +270,7 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                         putFrame(x, j, k, noise.segment(), 0, c, hw);
                     }
                     fillPositionsAndMask(s, nc, k, positions, mask);
-                    LongCatSchedule schedule = p.schedule(s);
+                    SigmaSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
                         ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
                                 + schedule.steps());
@@ -285,7 +286,8 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                         }
                         ctx.advance(Progress.Stage.DENOISING, guidance.branches());
                         // x ← x + (σ' − σ)(−out) on the noisy latents only, channel by channel
-                        float scale = schedule.eulerScale(i);
+                        // the output is the negated velocity: x + dt·(−out) = x + (−dt)·out, exactly
+                        float scale = -schedule.dt(i);
                         for (int ch = 0; ch < c; ch++) {
                             long off = ((long) ch * k + nc) * hw;
                             EulerStep.apply(x.segment(), off, guided.segment(), off, scale, (k - nc) * hw);

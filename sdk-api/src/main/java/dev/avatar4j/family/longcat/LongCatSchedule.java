@@ -1,7 +1,7 @@
 package dev.avatar4j.family.longcat;
 
-import dev.avatar4j.sampling.EulerStep;
-import java.util.Arrays;
+import dev.avatar4j.sampling.SigmaSchedule;
+
 
 /**
  * The sigma and timestep tables of LongCat-Video-Avatar's flow-matching Euler sampler
@@ -30,12 +30,10 @@ import java.util.Arrays;
  * width (checked with PyTorch 1.13: index 749 of linspace(0, 1, 1000) is 0.7497498 instead of
  * 0.7497497), a difference of at most 6e-8 in σ.
  *
- * <p>The model's output is negated before the Euler step, {@code x ← x + (σ_{i+1} − σ_i)(−out)}:
- * {@link #eulerScale(int)} returns {@code −(σ_{i+1} − σ_i)} so that
- * {@link EulerStep#apply(java.lang.foreign.MemorySegment, java.lang.foreign.MemorySegment, float, long)}
- * performs exactly that update (a sign flip is exact in float32).
- *
- * <p>Immutable; accessors return copies of arrays.
+ * <p>Each table is a {@link SigmaSchedule}, the one table of the flow-matching families, with its
+ * one sign convention: {@link SigmaSchedule#dt(int)} = {@code σ_{i+1} − σ_i}, negative. The model's
+ * output is negated before the Euler step, {@code x ← x + (σ_{i+1} − σ_i)(−out)}; the engine steps
+ * the raw output with {@code −dt}, the same float32 number (a sign flip is exact).
  */
 public final class LongCatSchedule {
 
@@ -50,14 +48,7 @@ public final class LongCatSchedule {
     /** Number of uniform {@code enhance_hf} tail steps. */
     public static final int ENHANCE_HF_TAIL_STEPS = 10;
 
-    private final float[] sigmas;     // steps + 1 values, trailing 0
-    private final float[] timesteps;  // steps values
-    private final double shift;
-
-    private LongCatSchedule(float[] sigmas, float[] timesteps, double shift) {
-        this.sigmas = sigmas;
-        this.timesteps = timesteps;
-        this.shift = shift;
+    private LongCatSchedule() {
     }
 
     /**
@@ -68,7 +59,7 @@ public final class LongCatSchedule {
      * @return the schedule with n steps
      * @throws IllegalArgumentException if an argument is out of range
      */
-    public static LongCatSchedule distilled(int distilledSteps, double shift) {
+    public static SigmaSchedule distilled(int distilledSteps, double shift) {
         if (distilledSteps < 1 || distilledSteps > TRAIN_TIMESTEPS) {
             throw new IllegalArgumentException(
                     "distilled steps must be in [1, " + TRAIN_TIMESTEPS + "], got " + distilledSteps);
@@ -94,7 +85,7 @@ public final class LongCatSchedule {
      * @return the schedule with N steps
      * @throws IllegalArgumentException if an argument is out of range
      */
-    public static LongCatSchedule full(int steps, double shift) {
+    public static SigmaSchedule full(int steps, double shift) {
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be >= 1, got " + steps);
         }
@@ -111,13 +102,15 @@ public final class LongCatSchedule {
     }
 
     /**
-     * This schedule with the {@code enhance_hf} tail: timesteps &gt; 500 are kept, then
+     * A schedule with the {@code enhance_hf} tail: its timesteps &gt; 500 are kept, then
      * 500, 450, …, 50 (float32), and σ = t/1000 in float32 with a terminal 0. The reference only
      * uses it for continuation segments of the non-distilled model.
      *
+     * @param schedule the schedule of the first segment ({@link #full(int, double)})
      * @return the new schedule
      */
-    public LongCatSchedule enhanceHighFrequency() {
+    public static SigmaSchedule enhanceHighFrequency(SigmaSchedule schedule) {
+        float[] timesteps = schedule.timesteps();
         int kept = 0;
         for (float t : timesteps) {
             if (t > ENHANCE_HF_START) {
@@ -139,10 +132,10 @@ public final class LongCatSchedule {
         for (int i = 0; i < ts.length; i++) {
             sg[i] = ts[i] / (float) TRAIN_TIMESTEPS;
         }
-        return new LongCatSchedule(sg, ts, shift);
+        return SigmaSchedule.of(sg, ts);
     }
 
-    private static LongCatSchedule shifted(float[] raw, double shift) {
+    private static SigmaSchedule shifted(float[] raw, double shift) {
         float sh = (float) shift;
         float shm1 = (float) (shift - 1);
         float[] sg = new float[raw.length + 1];
@@ -152,73 +145,12 @@ public final class LongCatSchedule {
             sg[i] = sh * s / (1f + shm1 * s);
             ts[i] = sg[i] * (float) TRAIN_TIMESTEPS;
         }
-        return new LongCatSchedule(sg, ts, shift);
+        return SigmaSchedule.of(sg, ts);
     }
 
     private static void requireShift(double shift) {
         if (!(shift > 0) || !Double.isFinite(shift)) {
             throw new IllegalArgumentException("shift must be finite and > 0, got " + shift);
         }
-    }
-
-    /** {@return the number of denoising steps (model evaluations per guidance branch)} */
-    public int steps() {
-        return timesteps.length;
-    }
-
-    /** {@return the time shift this schedule was built with} */
-    public double shift() {
-        return shift;
-    }
-
-    /** {@return a copy of the steps + 1 sigmas, float32, descending, the last one 0} */
-    public float[] sigmas() {
-        return sigmas.clone();
-    }
-
-    /** {@return a copy of the timesteps fed to the model, {@code float32(σ_i)·1000}} */
-    public float[] timesteps() {
-        return timesteps.clone();
-    }
-
-    /**
-     * One sigma.
-     *
-     * @param i index in {@code [0, steps]}
-     * @return σ_i
-     */
-    public float sigma(int i) {
-        return sigmas[i];
-    }
-
-    /**
-     * One timestep.
-     *
-     * @param i step index in {@code [0, steps)}
-     * @return the timestep the model sees at step i
-     */
-    public float timestep(int i) {
-        return timesteps[i];
-    }
-
-    /**
-     * The factor by which the <em>raw</em> model output is multiplied in the Euler step:
-     * {@code −(σ_{i+1} − σ_i)}, positive. The reference negates the output and adds
-     * {@code (σ_{i+1} − σ_i)·(−out)}; the products are bit-identical.
-     *
-     * @param i step index in {@code [0, steps)}
-     * @return the factor for {@link EulerStep}
-     * @throws IndexOutOfBoundsException if i is out of range
-     */
-    public float eulerScale(int i) {
-        if (i < 0 || i >= timesteps.length) {
-            throw new IndexOutOfBoundsException("step " + i + " outside [0, " + timesteps.length + ")");
-        }
-        return -(sigmas[i + 1] - sigmas[i]);
-    }
-
-    @Override
-    public String toString() {
-        return "LongCatSchedule[steps=" + steps() + ", shift=" + shift + ", sigmas=" + Arrays.toString(sigmas) + "]";
     }
 }

@@ -1,6 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
-import java.util.Arrays;
+import dev.avatar4j.sampling.SigmaSchedule;
 
 /**
  * The sigma and timestep tables of a flow-matching Euler sampler, reproducing diffusers 0.30.1
@@ -8,21 +8,15 @@ import java.util.Arrays;
  * §1.3, Appendix A block A).
  *
  * <p>The reference keeps σ in float32 and feeds the model the float32 product {@code σ_i·1000}
- * as its timestep; this class stores exactly those float32 values. The intermediate linspace and
+ * as its timestep; the table holds exactly those float32 values. The intermediate linspace and
  * second shift are computed in float64 before the cast, as numpy does in the reference.
  *
- * <p>Instances are immutable; accessors return copies of arrays.
+ * <p>It builds the family's {@link SigmaSchedule}, the table (and Euler step convention) that the
+ * flow-matching families share.
  */
 public final class FlowMatchSchedule {
 
-    private final int steps;
-    private final float[] sigmas;     // steps + 1 values, trailing 0
-    private final float[] timesteps;  // steps values
-
-    private FlowMatchSchedule(float[] sigmas, float[] timesteps) {
-        this.steps = timesteps.length;
-        this.sigmas = sigmas;
-        this.timesteps = timesteps;
+    private FlowMatchSchedule() {
     }
 
     /**
@@ -35,7 +29,7 @@ public final class FlowMatchSchedule {
      * @return the schedule
      * @throws IllegalArgumentException if an argument is out of range
      */
-    public static FlowMatchSchedule create(int steps, double shift, ShiftMode mode, int trainTimesteps) {
+    public static SigmaSchedule create(int steps, double shift, ShiftMode mode, int trainTimesteps) {
         if (steps < 1) {
             throw new IllegalArgumentException("steps must be >= 1, got " + steps);
         }
@@ -71,7 +65,7 @@ public final class FlowMatchSchedule {
             ts[i] = sig[i] * (float) trainTimesteps;
         }
         sig[steps] = 0f; // diffusers appends a terminal zero
-        return new FlowMatchSchedule(sig, ts);
+        return SigmaSchedule.of(sig, ts);
     }
 
     /** One entry of the shifted float32 training table, σ(k/T) for k in 1..T, in float32 as torch does. */
@@ -94,58 +88,5 @@ public final class FlowMatchSchedule {
         }
         y[n - 1] = stop;
         return y;
-    }
-
-    /** {@return the number of denoising steps N} */
-    public int steps() {
-        return steps;
-    }
-
-    /** {@return a copy of the N + 1 sigmas, float32, descending, the last one 0} */
-    public float[] sigmas() {
-        return sigmas.clone();
-    }
-
-    /** {@return a copy of the N timesteps fed to the model, {@code float32(σ_i)·1000} in float32} */
-    public float[] timesteps() {
-        return timesteps.clone();
-    }
-
-    /**
-     * One sigma of the table.
-     *
-     * @param i index in {@code [0, N]}
-     * @return σ_i ({@code σ_N = 0})
-     */
-    public float sigma(int i) {
-        return sigmas[i];
-    }
-
-    /**
-     * One timestep of the table.
-     *
-     * @param i step index in {@code [0, N)}
-     * @return the timestep the model sees at step i
-     */
-    public float timestep(int i) {
-        return timesteps[i];
-    }
-
-    /**
-     * The Euler step size of step i, {@code σ_{i+1} − σ_i} in float32 (negative).
-     *
-     * @param i step index in {@code [0, N)}
-     * @return the step size
-     */
-    public float dt(int i) {
-        if (i < 0 || i >= steps) {
-            throw new IndexOutOfBoundsException("step " + i + " outside [0, " + steps + ")");
-        }
-        return sigmas[i + 1] - sigmas[i];
-    }
-
-    @Override
-    public String toString() {
-        return "FlowMatchSchedule[steps=" + steps + ", sigmas=" + Arrays.toString(sigmas) + "]";
     }
 }

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
@@ -144,7 +145,7 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
         int lh = p.latentHeight();
         int lw = p.latentWidth();
         long hw = (long) lh * lw;
-        FlowMatchSchedule schedule = p.schedule();
+        SigmaSchedule schedule = p.schedule();
         double st = Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance();
         double sa = Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance();
         Guidance guidance = Guidance.textAudio(st, sa);

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.sampling.EulerStep;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -87,7 +88,7 @@ public final class WavefrontDenoiser {
     private final WindowPlan plan;
     private final List<Window> windows;
     private final float[] weights;
-    private final FlowMatchSchedule schedule;
+    private final SigmaSchedule schedule;
     private final int channels;
     private final long hw;
     private final long frameFloats;
@@ -107,7 +108,7 @@ public final class WavefrontDenoiser {
      * @param hw latent pixels per frame, h·w
      * @throws IllegalArgumentException if the weights do not match the overlap or a size is &lt; 1
      */
-    public WavefrontDenoiser(WindowPlan plan, float[] overlapWeights, FlowMatchSchedule schedule,
+    public WavefrontDenoiser(WindowPlan plan, float[] overlapWeights, SigmaSchedule schedule,
                              int channels, long hw) {
         Objects.requireNonNull(plan, "plan");
         Objects.requireNonNull(overlapWeights, "overlapWeights");

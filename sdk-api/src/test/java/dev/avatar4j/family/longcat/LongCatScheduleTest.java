@@ -1,5 +1,6 @@
 package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.sampling.EulerStep;
 import dev.avatar4j.sampling.Guidance;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,7 +25,7 @@ class LongCatScheduleTest {
 
     @Test
     void distilledShift7MatchesBlockI() {
-        LongCatSchedule s = LongCatSchedule.distilled(8, 7.0);
+        SigmaSchedule s = LongCatSchedule.distilled(8, 7.0);
         assertThat(s.steps()).isEqualTo(8);
         double[] blockI = {1, 0.97997755, 0.9544875, 0.9209361, 0.8747809, 0.8072772, 0.69915766, 0.49799198, 0};
         for (int i = 0; i < blockI.length; i++) {
@@ -35,7 +36,7 @@ class LongCatScheduleTest {
 
     @Test
     void distilledShift12MatchesBlockI() {
-        LongCatSchedule s = LongCatSchedule.distilled(8, 12.0);
+        SigmaSchedule s = LongCatSchedule.distilled(8, 12.0);
         double[] blockI = {1, 0.988222, 0.9729379, 0.9523083, 0.92293465, 0.87776256, 0.79935795, 0.629708, 0};
         for (int i = 0; i < blockI.length; i++) {
             assertThat((double) s.sigma(i)).as("sigma %d", i).isCloseTo(blockI[i], within(1e-7));
@@ -45,7 +46,7 @@ class LongCatScheduleTest {
     @Test
     void distilledShiftOneIsTheRawTable() {
         // shift 1 leaves σ unchanged: the raw 1 − idx/999 table of block I
-        LongCatSchedule s = LongCatSchedule.distilled(8, 1.0);
+        SigmaSchedule s = LongCatSchedule.distilled(8, 1.0);
         double[] raw = {1, 0.8748749, 0.7497497, 0.6246246, 0.4994995, 0.37437436, 0.24924925, 0.12412412};
         for (int i = 0; i < raw.length; i++) {
             assertThat((double) s.sigma(i)).isCloseTo(raw[i], within(1e-7));
@@ -56,7 +57,7 @@ class LongCatScheduleTest {
     @CsvSource({"8,7", "8,12", "8,5", "4,7"})
     void distilledTablesAreBitExact(int n, double shift) {
         String key = "distilled.n" + n + ".shift" + (int) shift;
-        LongCatSchedule s = LongCatSchedule.distilled(n, shift);
+        SigmaSchedule s = LongCatSchedule.distilled(n, shift);
         assertThat(s.sigmas()).containsExactly(GOLDEN.floats(key + ".sigmas"));
         assertThat(s.timesteps()).containsExactly(GOLDEN.floats(key + ".timesteps"));
         assertThat(LongCatSchedule.distilled(n, 1.0).sigmas())
@@ -65,7 +66,7 @@ class LongCatScheduleTest {
 
     @Test
     void fullScheduleMatchesBlockI() {
-        LongCatSchedule s = LongCatSchedule.full(50, 7.0);
+        SigmaSchedule s = LongCatSchedule.full(50, 7.0);
         double[] first = {1, 0.9970357, 0.99396396, 0.990779, 0.9874743};
         for (int i = 0; i < first.length; i++) {
             assertThat((double) s.sigma(i)).isCloseTo(first[i], within(1e-7));
@@ -81,17 +82,17 @@ class LongCatScheduleTest {
     @CsvSource({"50,7", "30,12", "8,7"})
     void fullAndEnhanceHfTablesAreBitExact(int n, double shift) {
         String key = "full.n" + n + ".shift" + (int) shift;
-        LongCatSchedule s = LongCatSchedule.full(n, shift);
+        SigmaSchedule s = LongCatSchedule.full(n, shift);
         assertThat(s.sigmas()).containsExactly(GOLDEN.floats(key + ".sigmas"));
         assertThat(s.timesteps()).containsExactly(GOLDEN.floats(key + ".timesteps"));
-        LongCatSchedule hf = s.enhanceHighFrequency();
+        SigmaSchedule hf = LongCatSchedule.enhanceHighFrequency(s);
         assertThat(hf.timesteps()).containsExactly(GOLDEN.floats(key + ".hf.timesteps"));
         assertThat(hf.sigmas()).containsExactly(GOLDEN.floats(key + ".hf.sigmas"));
     }
 
     @Test
     void enhanceHfTailIsBlockI() {
-        LongCatSchedule hf = LongCatSchedule.full(50, 7.0).enhanceHighFrequency();
+        SigmaSchedule hf = LongCatSchedule.enhanceHighFrequency(LongCatSchedule.full(50, 7.0));
         float[] ts = hf.timesteps();
         float[] tail = java.util.Arrays.copyOfRange(ts, ts.length - 10, ts.length);
         assertThat(tail).containsExactly(500f, 450f, 400f, 350f, 300f, 250f, 200f, 150f, 100f, 50f);
@@ -101,8 +102,8 @@ class LongCatScheduleTest {
     }
 
     @Test
-    void eulerScaleAppliesTheNegatedOutput() {
-        LongCatSchedule s = LongCatSchedule.distilled(8, 7.0);
+    void minusDtAppliesTheNegatedOutput() {
+        SigmaSchedule s = LongCatSchedule.distilled(8, 7.0);
         try (Arena arena = Arena.ofConfined()) {
             int n = 5;
             MemorySegment x = arena.allocate(ValueLayout.JAVA_FLOAT, n);
@@ -114,16 +115,16 @@ class LongCatScheduleTest {
                 out.setAtIndex(ValueLayout.JAVA_FLOAT, i, os[i]);
             }
             for (int step = 0; step < s.steps(); step++) {
-                assertThat(s.eulerScale(step)).isPositive();
                 float dt = s.sigma(step + 1) - s.sigma(step);
-                EulerStep.apply(x, out, s.eulerScale(step), n);
+                assertThat(s.dt(step)).isNegative().isEqualTo(dt); // one sign convention with StableAvatar
+                EulerStep.apply(x, out, -s.dt(step), n); // as LongCatEngine steps the raw output
                 for (int i = 0; i < n; i++) {
                     xs[i] = xs[i] + dt * (-os[i]); // the reference: x + dt·(−out)
                     assertThat(x.getAtIndex(ValueLayout.JAVA_FLOAT, i)).isEqualTo(xs[i]);
                 }
             }
         }
-        assertThatThrownBy(() -> s.eulerScale(8)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> s.dt(8)).isInstanceOf(IndexOutOfBoundsException.class);
     }
 
     @Test

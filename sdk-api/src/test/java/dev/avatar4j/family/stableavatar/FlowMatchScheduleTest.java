@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -12,7 +13,7 @@ class FlowMatchScheduleTest {
     private static final double TS_TOL = 1e-4;
     private static final double SIGMA_TOL = 1e-7;
 
-    private static FlowMatchSchedule reference(int steps) {
+    private static SigmaSchedule reference(int steps) {
         return FlowMatchSchedule.create(steps, 5.0, ShiftMode.DIFFUSERS_0_30_1, 1000);
     }
 
@@ -31,7 +32,7 @@ class FlowMatchScheduleTest {
 
     @Test
     void fiftyStepsMatchBlockA() {
-        FlowMatchSchedule s = reference(50);
+        SigmaSchedule s = reference(50);
         assertThat(s.steps()).isEqualTo(50);
         assertThat(s.timesteps()).hasSize(50);
         assertThat(s.sigmas()).hasSize(51);
@@ -71,14 +72,14 @@ class FlowMatchScheduleTest {
             596.7152709960938f, 567.753173828125f, 536.10400390625f, 501.3756103515625f,
             463.0956726074219f, 420.68994140625f, 373.45343017578125f, 320.5108947753906f,
             260.7618713378906f, 192.80360412597656f, 114.81946563720703f, 24.414066314697266f};
-        FlowMatchSchedule s = reference(50);
+        SigmaSchedule s = reference(50);
         assertThat(s.sigmas()).containsExactly(sigmas);
         assertThat(s.timesteps()).containsExactly(timesteps);
     }
 
     @Test
     void thirtyStepsMatchBlockA() {
-        FlowMatchSchedule s = reference(30);
+        SigmaSchedule s = reference(30);
         assertPrefix(s.timesteps(), TS_TOL, 1000., 992.9441, 985.4784, 977.566, 969.1658, 960.2309);
         assertSuffix(s.timesteps(), TS_TOL, 376.8832, 284.308, 169.77324, 24.414066);
         assertThat(s.sigma(30)).isZero();
@@ -86,7 +87,7 @@ class FlowMatchScheduleTest {
 
     @Test
     void tenStepsMatchBlockA() {
-        FlowMatchSchedule s = reference(10);
+        SigmaSchedule s = reference(10);
         assertPrefix(s.timesteps(), TS_TOL, 1000., 975.743, 946.27295, 909.70715, 863.13196, 801.7857,
                 717.31744, 593.6192, 395.09537, 24.414066);
         assertThat(s.sigmas()).containsExactly(1.0f, 0.9757429957389832f, 0.9462729692459106f,
@@ -104,7 +105,7 @@ class FlowMatchScheduleTest {
         assertThat((double) last).isCloseTo(0.02441407, within(SIGMA_TOL));
         assertThat((double) last).isNotCloseTo(naive, within(0.01));
 
-        FlowMatchSchedule single = FlowMatchSchedule.create(50, 5.0, ShiftMode.SINGLE, 1000);
+        SigmaSchedule single = FlowMatchSchedule.create(50, 5.0, ShiftMode.SINGLE, 1000);
         assertThat((double) single.sigma(49)).isCloseTo(0.0049800798, within(1e-9));
         assertThat(single.sigma(0)).isEqualTo(1f);
         assertThat((double) single.sigma(1)).isCloseTo(0.99585485, within(SIGMA_TOL));
@@ -113,7 +114,7 @@ class FlowMatchScheduleTest {
 
     @Test
     void dtIsTheFloat32DifferenceAndSumsToMinusOne() {
-        FlowMatchSchedule s = reference(30);
+        SigmaSchedule s = reference(30);
         double sum = 0;
         for (int i = 0; i < s.steps(); i++) {
             assertThat(s.dt(i)).isEqualTo(s.sigma(i + 1) - s.sigma(i)).isNegative();
@@ -125,7 +126,7 @@ class FlowMatchScheduleTest {
 
     @Test
     void oneStepGoesStraightFromOneToZero() {
-        FlowMatchSchedule s = reference(1);
+        SigmaSchedule s = reference(1);
         assertThat(s.sigmas()).containsExactly(1f, 0f);
         assertThat(s.timesteps()).containsExactly(1000f);
         assertThat(s.dt(0)).isEqualTo(-1f);
@@ -133,7 +134,7 @@ class FlowMatchScheduleTest {
 
     @Test
     void accessorsReturnCopies() {
-        FlowMatchSchedule s = reference(10);
+        SigmaSchedule s = reference(10);
         s.sigmas()[0] = 42f;
         s.timesteps()[0] = 42f;
         assertThat(s.sigma(0)).isEqualTo(1f);

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.sampling.EulerStep;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +37,7 @@ public final class LockstepDenoiser {
 
     private final WindowPlan plan;
     private final float[] weights;
-    private final FlowMatchSchedule schedule;
+    private final SigmaSchedule schedule;
     private final int channels;
     private final long hw;
 
@@ -51,7 +52,7 @@ public final class LockstepDenoiser {
      * @param hw latent pixels per frame, h·w
      * @throws IllegalArgumentException if the weights do not match the overlap or a size is &lt; 1
      */
-    public LockstepDenoiser(WindowPlan plan, float[] overlapWeights, FlowMatchSchedule schedule,
+    public LockstepDenoiser(WindowPlan plan, float[] overlapWeights, SigmaSchedule schedule,
                             int channels, long hw) {
         if (overlapWeights.length != plan.overlap()) {
             throw new IllegalArgumentException("got " + overlapWeights.length

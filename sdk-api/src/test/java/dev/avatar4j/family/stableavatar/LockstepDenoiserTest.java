@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -19,7 +20,7 @@ class LockstepDenoiserTest {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
-    private static FlowMatchSchedule schedule(int steps) {
+    private static SigmaSchedule schedule(int steps) {
         return FlowMatchSchedule.create(steps, 5.0, ShiftMode.DIFFUSERS_0_30_1, 1000);
     }
 
@@ -50,7 +51,7 @@ class LockstepDenoiserTest {
     private static float[] toy(int steps, float[] weights) {
         int channels = 2;
         int hw = 3;
-        FlowMatchSchedule sched = schedule(steps);
+        SigmaSchedule sched = schedule(steps);
         WindowPlan plan = WindowPlan.create(32, 21, 5);
         WindowVelocity model = (w, step, t, x, v) -> {
             float target = w.index() + 1;
@@ -121,7 +122,7 @@ class LockstepDenoiserTest {
     }
 
     /** The reference pseudocode of docs/REFERENCE.md §1.5 on plain arrays, with prev_end bookkeeping. */
-    private static float[][] referenceDwsw(float[][] latents, int f, int o, float[] w, FlowMatchSchedule s,
+    private static float[][] referenceDwsw(float[][] latents, int f, int o, float[] w, SigmaSchedule s,
                                            int channels, int hw) {
         int total = latents.length;
         int frame = channels * hw;
@@ -197,7 +198,7 @@ class LockstepDenoiserTest {
                                              @ForAll long seed) {
         Assume.that(o < f);
         float[] w = log ? OverlapWeights.log(o) : OverlapWeights.uniform(o);
-        FlowMatchSchedule s = schedule(steps);
+        SigmaSchedule s = schedule(steps);
         try (LatentTimeline tl = new LatentTimeline(total, (long) channels * hw)) {
             fillNoise(tl, seed);
             float[][] expected = referenceDwsw(snapshot(tl), f, o, w, s, channels, hw);
@@ -226,7 +227,7 @@ class LockstepDenoiserTest {
         Assume.that(o < f);
         int channels = 2;
         int hw = 2;
-        FlowMatchSchedule s = schedule(steps);
+        SigmaSchedule s = schedule(steps);
         WindowPlan plan = WindowPlan.create(total, f, o);
         WindowVelocity model = (w, step, t, x, v) -> {
             int k = w.length();
@@ -282,7 +283,7 @@ class LockstepDenoiserTest {
         WindowPlan plan = WindowPlan.create(40, 21, 5); // windows [0,21) [16,37) [32,40)
         List<String> events = new ArrayList<>();
         List<Float> timesteps = new ArrayList<>();
-        FlowMatchSchedule s = schedule(2);
+        SigmaSchedule s = schedule(2);
         try (LatentTimeline tl = new LatentTimeline(40, 4)) {
             new LockstepDenoiser(plan, OverlapWeights.uniform(5), s, 1, 4).denoise(tl,
                     (w, step, t, x, v) -> {
@@ -299,7 +300,7 @@ class LockstepDenoiserTest {
     @Test
     void rejectsMismatchedShapes() {
         WindowPlan plan = WindowPlan.create(30, 21, 5);
-        FlowMatchSchedule s = schedule(2);
+        SigmaSchedule s = schedule(2);
         assertThatThrownBy(() -> new LockstepDenoiser(plan, OverlapWeights.uniform(4), s, 1, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overlap");
         LockstepDenoiser d = new LockstepDenoiser(plan, OverlapWeights.uniform(5), s, 2, 3);

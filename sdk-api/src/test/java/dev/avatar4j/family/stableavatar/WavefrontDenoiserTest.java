@@ -1,5 +1,6 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -21,7 +22,7 @@ class WavefrontDenoiserTest {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
-    private static FlowMatchSchedule schedule(int steps) {
+    private static SigmaSchedule schedule(int steps) {
         return FlowMatchSchedule.create(steps, 5.0, ShiftMode.DIFFUSERS_0_30_1, 1000);
     }
 
@@ -60,7 +61,7 @@ class WavefrontDenoiserTest {
     }
 
     /** The oracle: LockstepDenoiser over a materialised timeline filled with the same noise. */
-    private static int[][] lockstep(WindowPlan plan, float[] w, FlowMatchSchedule s, int channels, int hw,
+    private static int[][] lockstep(WindowPlan plan, float[] w, SigmaSchedule s, int channels, int hw,
                                     InitialLatents init, WindowVelocity model) {
         try (LatentTimeline tl = new LatentTimeline(plan.latentFrames(), (long) channels * hw)) {
             for (int t = 0; t < tl.frames(); t++) {
@@ -94,7 +95,7 @@ class WavefrontDenoiserTest {
      * increasing order, every (window, step) once respecting the dependency rules, finals in
      * order exactly once.
      */
-    private static Observed wavefront(WindowPlan plan, float[] w, FlowMatchSchedule s, int channels, int hw,
+    private static Observed wavefront(WindowPlan plan, float[] w, SigmaSchedule s, int channels, int hw,
                                       InitialLatents init, WindowVelocity model) {
         int total = plan.latentFrames();
         int steps = s.steps();
@@ -167,7 +168,7 @@ class WavefrontDenoiserTest {
         int o = 2 + overlapPick % (f - 2); // O in [2, F−1]
         WindowPlan plan = WindowPlan.create(total, f, o);
         float[] w = log ? OverlapWeights.log(o) : OverlapWeights.uniform(o);
-        FlowMatchSchedule s = schedule(steps);
+        SigmaSchedule s = schedule(steps);
         InitialLatents init = noise(seed);
         WindowVelocity model = mixingModel(channels, hw);
 
@@ -246,7 +247,7 @@ class WavefrontDenoiserTest {
 
     private static void assertFailureStopsEverything(FailAt where) {
         WindowPlan plan = WindowPlan.create(300, 21, 5);
-        FlowMatchSchedule s = schedule(4);
+        SigmaSchedule s = schedule(4);
         List<String> events = new ArrayList<>();
         List<MemorySegment> seen = new ArrayList<>();
         Boom boom = new Boom();
@@ -311,7 +312,7 @@ class WavefrontDenoiserTest {
     private static float[] toy(int steps, float[] weights) {
         int channels = 2;
         int hw = 3;
-        FlowMatchSchedule sched = schedule(steps);
+        SigmaSchedule sched = schedule(steps);
         WindowPlan plan = WindowPlan.create(32, 21, 5);
         WindowVelocity model = (w, step, t, x, v) -> {
             float target = w.index() + 1;
@@ -371,7 +372,7 @@ class WavefrontDenoiserTest {
     @Test
     void rejectsBadArguments() {
         WindowPlan plan = WindowPlan.create(30, 21, 5);
-        FlowMatchSchedule s = schedule(2);
+        SigmaSchedule s = schedule(2);
         assertThatThrownBy(() -> new WavefrontDenoiser(plan, OverlapWeights.uniform(4), s, 1, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("overlap");
         assertThatThrownBy(() -> new WavefrontDenoiser(plan, OverlapWeights.uniform(5), s, 0, 1))
