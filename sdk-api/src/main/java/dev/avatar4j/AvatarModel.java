@@ -119,12 +119,46 @@ public final class AvatarModel implements AutoCloseable {
         return m;
     }
 
-    private static Path configuredDefault() {
+    /** The default model's directory as configured ({@code -Davatar4j.model}, then $AVATAR4J_MODEL), or null. */
+    static Path configuredDefault() {
         String p = System.getProperty(MODEL_PROPERTY);
         if (p == null || p.isBlank()) {
             p = System.getenv(MODEL_ENV);
         }
         return p == null || p.isBlank() ? null : Path.of(p);
+    }
+
+    /**
+     * What a generation with a bundle would compute — frames, duration, size, and where the family
+     * has them, steps, windows and model calls (see {@link Plan}) — worked out from the bundle's
+     * manifest and the length of the speech, without loading the model: graph files are neither
+     * verified nor opened. The speech is counted as a generation decodes it (resampled to the
+     * model's rate), in bounded memory whatever its length.
+     *
+     * @param bundleDir a bundle directory or {@code .zip} file, or null for the default model (as
+     *                  {@link #defaultModel()} finds it)
+     * @param request the speech and the options
+     * @return the plan
+     * @throws BundleException       if the bundle is missing or its manifest is malformed
+     * @throws InvalidInputException if the speech cannot be read or an option is out of range for
+     *                               the model
+     */
+    public static Plan plan(Path bundleDir, PlanRequest request) {
+        return Planner.plan(bundleDir, java.util.Objects.requireNonNull(request, "request"));
+    }
+
+    /**
+     * What a generation with this model would compute, as {@link #plan(Path, PlanRequest)} works it
+     * out for this model's bundle.
+     *
+     * @param request the speech and the options
+     * @return the plan
+     * @throws InvalidInputException if the speech cannot be read or an option is out of range for
+     *                               the model
+     */
+    public Plan plan(PlanRequest request) {
+        return Planner.plan(bundle.directory(), bundle.manifest(), java.util.Objects.requireNonNull(request,
+                "request"));
     }
 
     private static AvatarModel loadBundle(Bundle bundle, String backendName, SessionOptions options, boolean shared) {
