@@ -16,7 +16,7 @@ import dev.avatar4j.sampling.SigmaSchedule;
  *       [1, 0.874875, …, 0.124124].</li>
  *   <li>{@link #full(int, double) full}: {@code linspace(1, 0.001, N)}, the non-distilled schedule
  *       (reference default N = 50).</li>
- *   <li>{@link #enhanceHighFrequency() enhanceHighFrequency}: the {@code enhance_hf} variant the
+ *   <li>{@link #enhanceHighFrequency(SigmaSchedule) enhanceHighFrequency}: the {@code enhance_hf} variant the
  *       reference uses for continuation segments without distillation: the timesteps above 500 are
  *       kept and ten uniform steps 500, 450, …, 50 follow; σ = t/1000.</li>
  * </ul>

@@ -14,7 +14,7 @@ import java.util.Objects;
 /**
  * StableAvatar's DWSW denoising (docs/REFERENCE.md §1.5) in dependency order instead of
  * lock-step order (docs/ARCHITECTURE.md §3.1): bounded memory, streaming output, and latents that are
- * bit-for-bit identical to {@link LockstepDenoiser}.
+ * bit-for-bit identical to the reference's lock-step order ({@code LockstepDenoiser}, in the test sources).
  *
  * <h2>Work items and dependencies</h2>
  * A work item {@code (k, i)} advances window k by step i. In the lock-step reference it
@@ -77,7 +77,7 @@ import java.util.Objects;
  * frame order), never for the whole timeline. Frames are handed to the {@link FinalFrameSink} in
  * increasing order as soon as the window owning them finishes the last step.
  *
- * <p>All arithmetic is float32 and written exactly like {@link LockstepDenoiser}'s. An instance
+ * <p>All arithmetic is float32 and written exactly like {@code LockstepDenoiser}'s. An instance
  * holds no per-run state except the statistic {@link #peakLiveFrames()}; use one instance per
  * concurrent run.
  */
