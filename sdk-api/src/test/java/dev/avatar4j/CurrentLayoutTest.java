@@ -109,6 +109,25 @@ class CurrentLayoutTest {
     }
 
     @Test
+    void anImageEncoderWithoutAFixedSquareSizeIsRefusedWhenTheModelLoads() throws Exception {
+        Path b = FakeBundles.write(dir.resolve("b"));
+        try {
+            FakeBackendProvider.INSTANCE.inputOverrides.put("image_encoder.onnx",
+                    List.of(new dev.avatar4j.spi.TensorSpec("pixel_values", dev.avatar4j.tensor.DType.FLOAT32,
+                            new long[] {1, 3, -1, -1})));
+            assertThatThrownBy(() -> AvatarModel.builder(b).backend("fake").load()).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("fixed square size");
+            FakeBackendProvider.INSTANCE.inputOverrides.put("image_encoder.onnx",
+                    List.of(new dev.avatar4j.spi.TensorSpec("pixel_values", dev.avatar4j.tensor.DType.FLOAT32,
+                            new long[] {1, 3, 224, 112})));
+            assertThatThrownBy(() -> AvatarModel.builder(b).backend("fake").load()).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("[1,3,224,112]");
+        } finally {
+            FakeBackendProvider.INSTANCE.inputOverrides.clear();
+        }
+    }
+
+    @Test
     void promptsOfDifferentLengthsArePaddedWithZerosToMaxTokens() throws Exception {
         // negative prompt 5 tokens, default prompt 3 (FakeBundles), width 8
         try (AvatarModel m = AvatarModel.builder(FakeBundles.write(dir.resolve("b"))).backend("fake").load()) {
