@@ -127,6 +127,42 @@ class CurrentLayoutTest {
         }
     }
 
+    private static List<dev.avatar4j.spi.TensorSpec> ditInputs(long[] context, long[] clip) {
+        var f = dev.avatar4j.tensor.DType.FLOAT32;
+        return List.of(new dev.avatar4j.spi.TensorSpec("x", f, new long[] {-1, 16, -1, -1, -1}),
+                new dev.avatar4j.spi.TensorSpec("t", f, new long[] {-1}),
+                new dev.avatar4j.spi.TensorSpec("context", f, context),
+                new dev.avatar4j.spi.TensorSpec("clip", f, clip),
+                new dev.avatar4j.spi.TensorSpec("y", f, new long[] {-1, 20, -1, -1, -1}),
+                new dev.avatar4j.spi.TensorSpec("audio_tokens", f, new long[] {1, -1, -1}),
+                new dev.avatar4j.spi.TensorSpec("audio_index", dev.avatar4j.tensor.DType.INT64, new long[] {21, -1}),
+                new dev.avatar4j.spi.TensorSpec("audio_gate", f, new long[] {-1}));
+    }
+
+    @Test
+    void graphsThatDoNotFitTogetherAreRefusedWhenTheModelLoads() throws Exception {
+        Path b = FakeBundles.write(dir.resolve("b"));
+        try {
+            // prompt embeddings are 8 wide (FakeBundles), the DiT takes 9
+            FakeBackendProvider.INSTANCE.inputOverrides.put("dit.onnx",
+                    ditInputs(new long[] {-1, -1, 9}, new long[] {-1, -1, -1}));
+            assertThatThrownBy(() -> AvatarModel.builder(b).backend("fake").load()).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("do not fit together").hasMessageContaining("8 wide")
+                    .hasMessageContaining("takes 9");
+            // the image encoder gives 257 tokens, the DiT takes 65 (a CLIP of another input size)
+            FakeBackendProvider.INSTANCE.inputOverrides.put("dit.onnx",
+                    ditInputs(new long[] {-1, -1, 8}, new long[] {-1, 65, -1}));
+            assertThatThrownBy(() -> AvatarModel.builder(b).backend("fake").load()).isInstanceOf(BundleException.class)
+                    .hasMessageContaining("257 CLIP tokens").hasMessageContaining("takes 65");
+            // fixed sizes that agree load
+            FakeBackendProvider.INSTANCE.inputOverrides.put("dit.onnx",
+                    ditInputs(new long[] {-1, -1, 8}, new long[] {-1, 257, 4}));
+            AvatarModel.builder(b).backend("fake").load().close();
+        } finally {
+            FakeBackendProvider.INSTANCE.inputOverrides.clear();
+        }
+    }
+
     @Test
     void promptsOfDifferentLengthsArePaddedWithZerosToMaxTokens() throws Exception {
         // negative prompt 5 tokens, default prompt 3 (FakeBundles), width 8

@@ -79,6 +79,35 @@ final class StableAvatarGraphs {
                 .input("audio_gate", DType.FLOAT32, ANY)
                 .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
         vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
+        // graphs exported from checkpoints that do not belong together fail here, not mid-generation
+        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 1, "clip", "CLIP tokens");
+        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 2, "clip", "CLIP width");
+        fits(bundle, audioEncoder, "audio-encoder", "last_hidden_state", 2, "audio_tokens", "audio feature width");
+    }
+
+    /**
+     * Checks that dimension {@code dim} of {@code producer}'s output equals the same dimension of the
+     * DiT's input {@code ditInput}, when both graphs fix it.
+     */
+    private void fits(Bundle bundle, GraphSession producer, String key, String output, int dim, String ditInput,
+                      String what) {
+        long a = dimOf(producer.outputs(), output, dim);
+        long b = dimOf(dit.inputs(), ditInput, dim);
+        if (a > 0 && b > 0 && a != b) {
+            throw new BundleException(bundle.directory() + ": the graphs do not fit together: " + key + " gives " + a
+                    + " " + what + " (" + output + " dimension " + dim + "), the dit takes " + b + " (" + ditInput
+                    + "); were they exported from the same model?");
+        }
+    }
+
+    /** The size of dimension {@code dim} of the named tensor, or −1 when unknown. */
+    static long dimOf(List<TensorSpec> specs, String name, int dim) {
+        for (TensorSpec s : specs) {
+            if (s.name().equals(name) && dim < s.shape().length) {
+                return s.shape()[dim];
+            }
+        }
+        return -1;
     }
 
     private static GraphContract cached(GraphContract g, List<StreamingVaeDecoder.Cache> caches, boolean step) {
