@@ -28,6 +28,11 @@ final class TimedBackend implements Backend {
     }
 
     @Override
+    public java.util.List<String> graphVariants() {
+        return inner.graphVariants(); // time the graphs the wrapped backend would load
+    }
+
+    @Override
     public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
         return new Session(inner.open(graph, options), graph.name().replace(".onnx", ""));
     }

@@ -4,6 +4,7 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
+import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
 import java.nio.file.Path;
@@ -22,10 +23,12 @@ public final class Sessions {
      */
     public static GraphSession open(Bundle bundle, String key, Backend backend, SessionOptions options,
                                     GraphContract contract) {
-        Path file = bundle.graphFile(key);
+        bundle.graphFile(key); // a clear error when the manifest lacks the graph
+        GraphSource source = bundle.graph(key, backend.graphVariants()); // the backend's variant, if listed
+        Path file = source.path();
         GraphSession s;
         try {
-            s = backend.open(bundle.graph(key), options); // the verified bytes, never the path
+            s = backend.open(source, options); // the verified bytes, never the path
         } catch (BackendException e) {
             throw new BackendException("cannot load graph \"" + key + "\" (" + file.getFileName() + ") on "
                     + backend.name() + ": " + e.getMessage(), e);

@@ -8,7 +8,8 @@
  * implements. Shared by several families: the seeded per-frame noise
  * ({@link dev.avatar4j.family.NoiseSource}; preview, stableavatar, latentsync) and the streaming VAE
  * decoder of the Wan-based families ({@link dev.avatar4j.family.StreamingVaeDecoder}; stableavatar,
- * longcat). Each family lives in a sub-package. See {@code docs/ARCHITECTURE.md} §3–§4.
+ * longcat) with its encoder counterpart ({@link dev.avatar4j.family.StreamingVaeEncoder}; used by
+ * stableavatar today, kept next to the decoder whose cache format it shares). Each family lives in a sub-package. See {@code docs/ARCHITECTURE.md} §3–§4.
  *
  * <p>Internal package: not exported.
  */

@@ -52,6 +52,12 @@ class OnnxGraphSessionTest {
         return (OnnxGraphSession) backend.open(Fixtures.path(fixture), SessionOptions.defaults());
     }
 
+    @Test
+    void prefersTheOnnxRuntimeGraphVariant() {
+        // a bundle's "onnxruntime" variant (e.g. the DiT with com.microsoft::MultiHeadAttention) is what this backend loads
+        assertThat(backend.graphVariants()).containsExactly("onnxruntime");
+    }
+
     // --- signatures ------------------------------------------------------------------------------
 
     @Test

@@ -21,6 +21,18 @@ class LifetimeTest {
     Path tmp;
 
     @Test
+    void prefersTheTensorRtGraphVariantNeverTheOnnxRuntimeOne() throws Exception {
+        TestDouble.load();
+        TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(tmp.resolve("c"), true, 8)).create();
+        try {
+            // com.microsoft contrib ops (the "onnxruntime" DiT variant) do not build in TensorRT
+            assertThat(b.graphVariants()).containsExactly("tensorrt");
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
     void tenThousandRunsReuseTheDeviceBuffersAndCloseFreesEverything() throws Exception {
         TestDouble.load();
         TrtLogger.handle(); // the process-wide logger lives forever; create it before counting

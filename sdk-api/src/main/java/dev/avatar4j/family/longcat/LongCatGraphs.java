@@ -21,7 +21,7 @@ final class LongCatGraphs {
     final GraphSession audioEncoder;
     final GraphSession vaeEncoder;
     final GraphSession dit;
-    final GraphSession vaeDecoder;
+    final StreamingVaeDecoder.Graphs vaeDecoder;
 
     LongCatGraphs(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options, TensorScope owner) {
         long c = cfg.latentChannels();
@@ -45,14 +45,6 @@ final class LongCatGraphs {
                 .input("audio_latter", DType.FLOAT32, ANY, ANY, ANY, u, LongCatAudio.GROUPS, ANY)
                 .input("person_mask", DType.FLOAT32, ANY, ANY, ANY)
                 .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
-        GraphContract dec = GraphContract.of("vae-decoder")
-                .input("latent", DType.FLOAT32, 1, c, 1, ANY, ANY)
-                .input("first", DType.INT64, 1)
-                .output("frames", DType.FLOAT32, 1, 3, ANY, ANY, ANY);
-        for (StreamingVaeDecoder.Cache cache : cfg.caches()) {
-            dec.input(cache.input(), DType.FLOAT32, 1, ANY, ANY, ANY, ANY);
-            dec.output(cache.output(), DType.FLOAT32, 1, ANY, ANY, ANY, ANY);
-        }
-        vaeDecoder = owner.attach(Sessions.open(bundle, "vae-decoder", backend, options, dec));
+        vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
     }
 }

@@ -2,6 +2,7 @@ package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.family.StreamingVaeEncoder;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.DType;
@@ -18,7 +19,7 @@ import java.util.Set;
  * once and cut to each window's length.
  */
 final class ImageConditioning {
-    /** {@code [1, 257, Dc]} CLIP tokens. */
+    /** {@code [1, 1 + (S/p)², Dc]} CLIP tokens ({@code [1, 257, 1280]} for ViT-H/14 at S = 224). */
     final Tensor clip;
     /** {@code [4 + C, F, h, w]}: mask channels (1 on latent frame 0) then the VAE latent of [ref, 0 × 80]. */
     final Tensor y;
@@ -39,9 +40,10 @@ final class ImageConditioning {
         RgbImage img = ImageOps.resize(req.image(), w, h);
         try (TensorScope work = scope.newSubScope()) {
             Tensor signed = work.allocate(DType.FLOAT32, 3, h, w);
-            Tensor pixels = work.allocate(DType.FLOAT32, 1, 3, 224, 224);
+            int s = g.clipSize; // the image encoder's input side, read from its graph
+            Tensor pixels = work.allocate(DType.FLOAT32, 1, 3, s, s);
             ImageOps.toSignedUnit(img, signed.segment());
-            ImageOps.clipPreprocess(signed.segment(), h, w, pixels.segment());
+            ImageOps.clipPreprocess(signed.segment(), h, w, s, pixels.segment());
             checkpoint.run();
             Tensor clip = scope.attach(g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")))
                     .get("image_embeds");
@@ -51,7 +53,10 @@ final class ImageConditioning {
         }
     }
 
-    /** VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels. */
+    /**
+     * VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels: with
+     * the streamed pair when the bundle has it (one chunk in memory), else the whole-clip graph.
+     */
     private static Tensor encodeReference(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
                                           Tensor signed, int h, int w) {
         int frames = cfg.windowFrames();
@@ -61,12 +66,25 @@ final class ImageConditioning {
         int lh = h / cfg.spatialStride();
         int lw = w / cfg.spatialStride();
         try (TensorScope call = scope.newSubScope()) {
-            Tensor video = call.allocate(DType.FLOAT32, 1, 3, frames, h, w);
-            for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
-                MemorySegment.copy(signed.segment(), ch * plane * 4, video.segment(), (long) ch * frames * plane * 4,
-                        plane * 4);
+            Tensor latent;
+            if (g.vaeEncoderFirst != null) {
+                StreamingVaeEncoder enc = new StreamingVaeEncoder(call, g.vaeEncoderFirst, g.vaeEncoderStep,
+                        cfg.encoderCaches(), c, cfg.temporalStride(), lh, lw, w, h);
+                latent = enc.encode(frames, (i, dst) -> { // frame 0 the reference, frames 1.. 0 (mid-grey)
+                    if (i == 0) {
+                        MemorySegment.copy(signed.segment(), 0, dst, 0, 3 * plane * 4);
+                    } else {
+                        dst.asSlice(0, 3 * plane * 4).fill((byte) 0);
+                    }
+                }, call);
+            } else {
+                Tensor video = call.allocate(DType.FLOAT32, 1, 3, frames, h, w);
+                for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
+                    MemorySegment.copy(signed.segment(), ch * plane * 4, video.segment(), (long) ch * frames * plane * 4,
+                            plane * 4);
+                }
+                latent = call.attach(g.vaeEncoder.run(Map.of("video", video), Set.of("latent"))).get("latent");
             }
-            Tensor latent = call.attach(g.vaeEncoder.run(Map.of("video", video), Set.of("latent"))).get("latent");
             long[] expect = {1, c, f, lh, lw};
             if (!java.util.Arrays.equals(latent.shape(), expect)) {
                 throw new BundleException("vae-encoder returned " + latent + ", expected "

@@ -45,6 +45,12 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
         this.resources = resources;
         this.graphs = new StableAvatarGraphs(bundle, cfg, backend, options, resources);
         this.text = new TextConditioning(bundle, cfg, graphs.textEncoder, resources);
+        long width = StableAvatarGraphs.dimOf(graphs.dit.inputs(), "context", 2);
+        if (width > 0 && width != text.dim()) {
+            throw new BundleException(bundle.directory() + ": the graphs do not fit together: the prompt embeddings "
+                    + "are " + text.dim() + " wide, the dit's context takes " + width + "; were they exported from the "
+                    + "same model?");
+        }
     }
 
     /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */

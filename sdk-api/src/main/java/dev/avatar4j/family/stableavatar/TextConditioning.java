@@ -17,7 +17,10 @@ import java.util.Set;
  * default prompts (loaded once, owned by the engine's scope), or a custom prompt run through the
  * text encoder (owned by the generation's scope). As in the reference, the encoder output is cut to
  * the true token count and zero-padded back to {@code maxTokens} (the DiT attends to the padding;
- * no mask).
+ * no mask): every branch's context has the same length {@code maxTokens} whatever its prompt's L,
+ * and a real export's DiT pads to its {@code text_len} (512) inside the graph anyway. A precomputed
+ * prompt longer than {@code maxTokens} is refused when the bundle loads (the reference cannot run
+ * one either; it used to be cut silently).
  */
 final class TextConditioning {
     private final StableAvatarConfig cfg;
@@ -46,7 +49,11 @@ final class TextConditioning {
                 throw new BundleException(file + ": tensor \"embeddings\" must be [tokens, dim]");
             }
             long d = raw.dim(1);
-            long l = Math.min(raw.dim(0), cfg.maxTokens());
+            long l = raw.dim(0);
+            if (l < 1 || l > cfg.maxTokens()) {
+                throw new BundleException(file + ": tensor \"embeddings\" has " + l + " tokens; a prompt must have 1 to "
+                        + cfg.maxTokens() + " (text.maxTokens; the DiT's text length)");
+            }
             Tensor out = owner.allocate(raw.dtype(), cfg.maxTokens(), d);
             MemorySegment.copy(raw.segment(), 0, out.segment(), 0, l * d * 4);
             return out;
@@ -69,9 +76,15 @@ final class TextConditioning {
         if (prompt == null) {
             return defaultPrompt;
         }
-        if (encoder == null || cfg.tokenizer() == null) {
+        if (encoder == null && StableAvatarConfig.SENTENCEPIECE.equals(cfg.tokenizer())) {
+            throw new InvalidInputException("this model's text encoder needs the sentencepiece tokenizer, which this "
+                    + "SDK does not run yet, so it only supports its built-in prompt; remove the prompt (or export the "
+                    + "bundle with the prompt you want: tools/export/stableavatar --prompt TEXT)");
+        }
+        if (encoder == null) {
             throw new InvalidInputException("this model has no text encoder, so it only supports its built-in "
-                    + "prompt; remove the prompt");
+                    + "prompt; remove the prompt (or export the bundle with the prompt you want: "
+                    + "tools/export/stableavatar --prompt TEXT)");
         }
         byte[] bytes = prompt.getBytes(StandardCharsets.UTF_8);
         int n = Math.min(bytes.length, cfg.maxTokens());

@@ -23,7 +23,7 @@ class StableAvatarPlanTest {
     /** The released model's geometry (512², 81-frame windows, 84-frame audio slices). */
     static StableAvatarConfig config(TailMode tail) {
         return new StableAvatarConfig(25, 512, 512, 81, 4, 8, 16, new int[] {1, 2, 2}, SR, 84, 5.0,
-                ShiftMode.DIFFUSERS_0_30_1, 1000, 50, 3.0, 5.0, 5, "log", tail, "utf8-bytes", 512, List.of());
+                ShiftMode.DIFFUSERS_0_30_1, 1000, 50, 3.0, 5.0, 5, "log", tail, "utf8-bytes", 512, List.of(), List.of());
     }
 
     private static StableAvatarPlan plan(double seconds, int steps, int overlap, String weights) {
