@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden numbers for dev.avatar4j.sampling.DdimSchedule / DdimStep (DdimScheduleTest).
+"""Golden numbers for dev.avatar4j.family.latentsync.DdimSchedule / DdimStep (DdimScheduleTest).
 
 Run with Debian's torch (python3-torch 1.13):
 

@@ -25,7 +25,7 @@ import torch
 
 from . import manifest as mf
 from .checkpoint import open_checkpoint
-from .onnxio import DEFAULT_EXTERNAL_THRESHOLD, export_graph
+from .onnxio import DEFAULT_EXTERNAL_THRESHOLD, export_graph, share_external_data
 from .progress import Progress
 
 PRETRAINED_FILES = [
@@ -39,6 +39,7 @@ PRETRAINED_FILES = [
 ]
 DEFAULT_PROMPT = "The protagonist is singing"  # inference.py's --validation_prompts default
 CLIP_TOKENS = 257  # the reference DiT's cross-attention takes context[:, :257] as the image tokens
+ORT_VARIANT = "onnxruntime"  # the manifest variant name ONNX Runtime loads (docs/BUNDLE-FORMAT.md)
 
 
 class UsageError(Exception):
@@ -245,6 +246,16 @@ def run(args, progress=None):
             check_consistency(bundle, entries, tensors, model)
         _export_all(parts["dit"].graphs(model), bundle, entries, progress, threshold,
                         args.precision)
+        if args.dit_variants == "both":
+            # ONNX Runtime's variant: fused com.microsoft::MultiHeadAttention (TensorRT loads the plain
+            # graph); same initializers, so it shares dit.onnx.data (docs/BUNDLE-FORMAT.md "Graph variants")
+            mha = parts["dit"].graphs(model, attention="mha")
+            for g in mha:
+                g.key = f"{g.key}@{ORT_VARIANT}"
+            _export_all(mha, bundle, entries, progress, threshold, args.precision)
+            for g in mha:
+                entries[g.key] = share_external_data(bundle, entries[g.key], entries[g.key.split("@")[0]],
+                                                     progress)
     finally:
         base.close()
         tr.close()
@@ -282,6 +293,10 @@ def parser():
                    help="negative prompt, precomputed (default: the reference's Chinese negative prompt)")
     p.add_argument("--text-encoder", action="store_true",
                    help="also export the umT5 text-encoder graph (custom prompts; ~23 GB fp32)")
+    p.add_argument("--dit-variants", choices=("both", "plain"), default="both",
+                   help="both (default): dit.onnx with plain MatMul-Softmax-MatMul attention (TensorRT fuses it)"
+                        " and its ONNX Runtime variant dit_mha.onnx (com.microsoft::MultiHeadAttention), sharing"
+                        " one weights file; plain: dit.onnx only (half the DiT export time)")
     p.add_argument("--steps", type=int, default=50, help="sampler.defaultSteps (inference.sh: 50)")
     p.add_argument("--name", default="stableavatar-1.3b", help="manifest name")
     p.add_argument("--license", default="Apache-2.0 (StableAvatar, Wan2.1); see the model cards",

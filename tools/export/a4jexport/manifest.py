@@ -13,8 +13,14 @@ import torch
 from .checkpoint import write_safetensors
 from .onnxio import sha256_file
 
-GRAPH_KEYS = ("audio-encoder", "image-encoder", "text-encoder", "vae-encoder", "dit", "vae-decoder")
-REQUIRED_GRAPHS = ("audio-encoder", "image-encoder", "vae-encoder", "dit", "vae-decoder")
+GRAPH_KEYS = ("audio-encoder", "image-encoder", "text-encoder", "vae-encoder", "vae-encoder-first",
+              "vae-encoder-step", "dit", "vae-decoder-first", "vae-decoder")
+REQUIRED_GRAPHS = ("audio-encoder", "image-encoder", "dit", "vae-decoder")
+#: first-frame graph -> step graph: the pairs whose ``caches`` lists must agree (docs/BUNDLE-FORMAT.md)
+CACHE_PAIRS = {"vae-decoder-first": "vae-decoder", "vae-encoder-first": "vae-encoder-step"}
+KEY = r"[a-z0-9]+(-[a-z0-9]+)*"
+VARIANT = r"[a-z0-9]{1,40}(-[a-z0-9]{1,40})*"
+CACHE_NAME = r"[A-Za-z0-9_.:/-]{1,200}"
 SIZES = {"512x512": (512, 512), "480x832": (480, 832), "832x480": (832, 480)}
 
 
@@ -39,8 +45,10 @@ def write_embeddings(path, embeddings):
     write_safetensors(path, {"embeddings": e.contiguous()})
 
 
-def _entry(bundle, entry):
-    """Re-hashes a graph/tensor entry's files; returns a clean copy."""
+def _entry(bundle, entry, digests=None):
+    """Re-hashes a graph/tensor entry's files; returns a clean copy. ``digests``: path -> sha256 of files
+    already hashed (a variant shares its main graph's external data file: hashed once)."""
+    digests = {} if digests is None else digests
     out = dict(entry)
     f = os.path.join(bundle, out["file"])
     if not os.path.isfile(f):
@@ -52,10 +60,60 @@ def _entry(bundle, entry):
             p = os.path.join(bundle, x["file"])
             if not os.path.isfile(p):
                 raise FileNotFoundError(f"manifest names external data {x['file']}, but {p} does not exist")
-            ext.append({"file": x["file"], "sha256": sha256_file(p), "size": os.path.getsize(p)})
+            if p not in digests:
+                digests[p] = sha256_file(p)
+            ext.append({"file": x["file"], "sha256": digests[p], "size": os.path.getsize(p)})
         if len(ext) > 64:
             raise ValueError(f"{out['file']}: {len(ext)} external data files (at most 64)")
         out["externalData"] = ext
+    return out
+
+
+def _check_caches(graphs):
+    """The ``caches`` lists as the SDK reads them: full entries, unique names, a pair's lists equal."""
+    for key, e in graphs.items():
+        caches = e.get("caches")
+        if caches is None:
+            continue
+        names = set()
+        for i, c in enumerate(caches):
+            where = f"graphs.{key}.caches[{i}]"
+            if set(c) != {"name", "output", "channels", "frames", "scale"}:
+                raise ValueError(f"{where} must have exactly name, output, channels, frames, scale: {c}")
+            if not all(re.fullmatch(CACHE_NAME, str(c[k])) for k in ("name", "output")) or c["name"] == c["output"]:
+                raise ValueError(f"{where}: name and output must be two different tensor names")
+            if not all(isinstance(c[k], int) and c[k] >= 1 for k in ("channels", "frames", "scale")):
+                raise ValueError(f"{where}: channels, frames and scale must be integers >= 1")
+            for n in (c["name"], c["output"]):
+                if n in names:
+                    raise ValueError(f"{where} reuses the name {n!r}")
+                names.add(n)
+    for first, step in CACHE_PAIRS.items():
+        if first in graphs:
+            if step not in graphs:
+                raise ValueError(f"graph {first} needs its step graph {step}")
+            if not graphs[step].get("caches"):
+                raise ValueError(f"graphs.{step}.caches must list the caches {first} produces")
+            if graphs[first].get("caches", graphs[step]["caches"]) != graphs[step]["caches"]:
+                raise ValueError(f"graphs.{first}.caches and graphs.{step}.caches differ")
+    if ("vae-encoder-first" in graphs) != ("vae-encoder-step" in graphs):
+        raise ValueError("vae-encoder-first and vae-encoder-step come as a pair")
+
+
+def _fold_variants(graphs):
+    """``{"dit": e, "dit@onnxruntime": v}`` -> ``{"dit": {**e, "variants": {"onnxruntime": v}}}``."""
+    out = {k: dict(v) for k, v in graphs.items() if "@" not in k}
+    for k, v in graphs.items():
+        if "@" not in k:
+            continue
+        key, name = k.split("@", 1)
+        if key not in out:
+            raise ValueError(f"graph variant {k!r} has no main graph {key!r}")
+        if not re.fullmatch(VARIANT, name):
+            raise ValueError(f"graph variant name {name!r} must be lowercase words joined by '-'")
+        if "variants" in v:
+            raise ValueError(f"graph variant {k!r} must not have variants of its own")
+        out[key].setdefault("variants", {})[name] = dict(v)
     return out
 
 
@@ -67,14 +125,22 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
 
     Defaults are the reference's (inference.sh: 50 steps, text guidance 3.0, audio 5.0, overlap 5,
     81-frame windows, 25 fps; audio slice 84 frames at the reference HEAD). ``text``: None (only the
-    precomputed prompts) or e.g. ``{"tokenizer": "sentencepiece", ...}`` once the SDK reads it.
+    precomputed prompts) or e.g. ``{"tokenizer": "sentencepiece", ...}`` (recognised by the SDK, not
+    run: such a bundle still only supports its precomputed prompts).
+
+    ``graphs`` keys ``<key>@<variant>`` (e.g. ``dit@onnxruntime``) become ``graphs.<key>.variants.<variant>``
+    (docs/BUNDLE-FORMAT.md "Graph variants"); ``caches`` lists are checked as the SDK reads them.
     """
+    graphs = _fold_variants(graphs)
     missing = [k for k in REQUIRED_GRAPHS if k not in graphs]
+    if "vae-encoder" not in graphs and "vae-encoder-first" not in graphs:
+        missing.append("vae-encoder (or vae-encoder-first + vae-encoder-step)")
     if missing:
         raise ValueError(f"a stableavatar bundle needs the graphs {', '.join(missing)}")
-    bad = [k for k in graphs if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", k)]
+    bad = [k for k in graphs if not re.fullmatch(KEY, k)]
     if bad:
         raise ValueError(f"graph keys must be lowercase words joined by '-': {bad}")
+    _check_caches(graphs)
     for k in ("text-default", "text-negative"):
         if k not in tensors:
             raise ValueError(f"a stableavatar bundle needs the tensor {k}")
@@ -99,7 +165,13 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
         m["text"] = text
     # the documented keys in the documented order, then any others (e.g. vae-decoder-first) as given
     order = [k for k in GRAPH_KEYS if k in graphs] + [k for k in graphs if k not in GRAPH_KEYS]
-    m["graphs"] = {k: _entry(bundle, graphs[k]) for k in order}
+    m["graphs"] = {}
+    digests = {}
+    for k in order:
+        e = _entry(bundle, {x: y for x, y in graphs[k].items() if x != "variants"}, digests)
+        if "variants" in graphs[k]:
+            e["variants"] = {n: _entry(bundle, v, digests) for n, v in graphs[k]["variants"].items()}
+        m["graphs"][k] = e
     m["tensors"] = {k: _entry(bundle, {"file": f}) for k, f in tensors.items()}
     return m
 

@@ -271,3 +271,72 @@ def export_graph(g, out_dir, external_threshold=DEFAULT_EXTERNAL_THRESHOLD, opse
     progress.file(g.file, os.path.getsize(path))
     entry.update(g.manifest)
     return entry
+
+
+def share_external_data(out_dir, entry, base, progress=NULL):
+    """Points the external initializers of graph ``entry`` (a variant, e.g. ``dit_mha.onnx``) into the
+    external data file of graph ``base`` (``dit.onnx.data``) and deletes the variant's own data file,
+    so that the bundle stores the weights once (docs/BUNDLE-FORMAT.md "Graph variants").
+
+    Every external initializer of the variant must exist in ``base`` under the same name with the same
+    type, dims and bytes (compared chunk by chunk from the two files); otherwise nothing changes and
+    ``entry`` is returned as it was. Returns the updated manifest entry (new sha256, ``externalData``
+    = base's list).
+    """
+    if not entry.get("externalData") or not base.get("externalData"):
+        return entry
+    base_data = base["externalData"][0]["file"]
+    own_data = entry["externalData"][0]["file"]
+    if own_data == base_data:
+        return entry
+    path = os.path.join(out_dir, entry["file"])
+    model = onnx.load(path, load_external_data=False)
+    bm = onnx.load(os.path.join(out_dir, base["file"]), load_external_data=False)
+    at = {t.name: t for t in bm.graph.initializer if _is_external(t)}
+    own_path = os.path.join(out_dir, own_data)
+    base_path = os.path.join(out_dir, base_data)
+    moves = []
+    for t in model.graph.initializer:
+        if not _is_external(t):
+            continue
+        b = at.get(t.name)
+        if b is None or b.data_type != t.data_type or list(b.dims) != list(t.dims):
+            progress.warn(f"{entry['file']}: initializer {t.name!r} differs from {base['file']}; keeping {own_data}")
+            return entry
+        mine, theirs = _external_info(t), _external_info(b)
+        if int(mine["length"]) != int(theirs["length"]) or not _same_bytes(
+                own_path, int(mine.get("offset", 0)), base_path, int(theirs.get("offset", 0)), int(mine["length"])):
+            progress.warn(f"{entry['file']}: initializer {t.name!r} has other bytes than in {base['file']};"
+                          f" keeping {own_data}")
+            return entry
+        moves.append((t, theirs))
+    for t, theirs in moves:
+        del t.external_data[:]
+        for k in ("location", "offset", "length"):
+            e = t.external_data.add()
+            e.key, e.value = k, (base_data if k == "location" else str(theirs.get(k, 0)))
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    del model, bm
+    verify_external(path, base_data)
+    onnx.checker.check_model(path)
+    os.remove(own_path)
+    out = dict(entry)
+    out["sha256"] = sha256_file(path)
+    out["externalData"] = [dict(x) for x in base["externalData"]]
+    progress.info(f"{entry['file']} shares {base_data} ({len(moves)} initializers); {own_data} removed")
+    return out
+
+
+def _same_bytes(pa, oa, pb, ob, length, chunk=64 * 2 ** 20):
+    with open(pa, "rb") as fa, open(pb, "rb") as fb:
+        fa.seek(oa)
+        fb.seek(ob)
+        left = length
+        while left:
+            n = min(chunk, left)
+            a, b = fa.read(n), fb.read(n)
+            if len(a) != n or a != b:
+                return False
+            left -= n
+    return True

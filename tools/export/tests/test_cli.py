@@ -60,6 +60,9 @@ def _graph(key, file, w, manifest=None):
                        output_names=["y"], manifest=manifest or {})
 
 
+CACHE = {"name": "cache_in_0", "output": "cache_out_0", "channels": 16, "frames": 2, "scale": 1}
+
+
 def _fake_parts(calls):
     clip = types.ModuleType("clip")
     clip.build = lambda sd, source=None, **k: calls.setdefault("clip", (source, sd["w"])) and _Scale(sd["w"])
@@ -69,7 +72,7 @@ def _fake_parts(calls):
     vae.graphs = lambda m, **k: [
         _graph("vae-encoder", "vae_encoder.onnx", m.w.reshape(-1)),
         _graph("vae-decoder-first", "vae_decoder_first.onnx", m.w.reshape(-1)),
-        _graph("vae-decoder", "vae_decoder.onnx", m.w.reshape(-1), {"caches": [{"name": "cache_in_0", "scale": 1}]})]
+        _graph("vae-decoder", "vae_decoder.onnx", m.w.reshape(-1), {"caches": [CACHE]})]
     umt5 = types.ModuleType("umt5")
 
     def umt5_build(sd, source=None, storage_dtype=torch.float32, **k):
@@ -95,7 +98,8 @@ def _fake_parts(calls):
         calls["dit"] = (config, sd["w"], transformer["w"])
         return _Scale(sd["w"] + transformer["w"])
     dit.build = dit_build
-    dit.graphs = lambda m, **k: [_graph("dit", "dit.onnx", m.w.reshape(-1))]
+    dit.graphs = lambda m, attention="plain", **k: [
+        _graph("dit", "dit.onnx" if attention == "plain" else "dit_mha.onnx", m.w.reshape(-1), {"attention": attention})]
     return {"clip": clip, "vae": vae, "umt5": umt5, "dit": dit}
 
 
@@ -213,7 +217,7 @@ class CliTest(unittest.TestCase):
         with open(os.path.join(self.out, "avatar-bundle.json"), encoding="utf-8") as f:
             m = json.load(f)
         self.assertEqual(list(m["graphs"]), ["audio-encoder", "image-encoder", "vae-encoder", "dit",
-                                             "vae-decoder", "vae-decoder-first"])
+                                             "vae-decoder-first", "vae-decoder"])
         self.assertEqual((m["video"]["width"], m["video"]["height"]), (480, 832))
         self.assertNotIn("text-encoder", m["graphs"])
         for e in list(m["graphs"].values()) + list(m["tensors"].values()):
@@ -221,8 +225,14 @@ class CliTest(unittest.TestCase):
         ext = m["graphs"]["audio-encoder"]["externalData"]  # 120 KB of weights > the 50 KB threshold
         self.assertEqual(ext[0]["file"], "audio_encoder.onnx.data")
         self.assertEqual(ext[0]["size"], os.path.getsize(os.path.join(self.out, "audio_encoder.onnx.data")))
-        self.assertEqual(m["graphs"]["vae-decoder"]["caches"], [{"name": "cache_in_0", "scale": 1}])
+        self.assertEqual(m["graphs"]["vae-decoder"]["caches"], [CACHE])
+        # the DiT and its ONNX Runtime variant, which shares dit.onnx.data
+        v = m["graphs"]["dit"]["variants"]["onnxruntime"]
+        self.assertEqual((v["file"], v["attention"]), ("dit_mha.onnx", "mha"))
+        self.assertEqual(v["sha256"], sha256_file(os.path.join(self.out, "dit_mha.onnx")))
+        self.assertEqual(v.get("externalData"), m["graphs"]["dit"].get("externalData"))
         files = {e["file"] for e in list(m["graphs"].values()) + list(m["tensors"].values())} | {"avatar-bundle.json"}
+        files |= {v["file"] for e in m["graphs"].values() for v in e.get("variants", {}).values()}
         files |= {x["file"] for e in m["graphs"].values() for x in e.get("externalData", [])}
         self.assertEqual(set(os.listdir(self.out)), files)  # nothing else left in the bundle
 
@@ -235,9 +245,16 @@ class CliTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(err, "")
         with open(os.path.join(self.out, "avatar-bundle.json"), encoding="utf-8") as f:
-            self.assertIn("text-encoder", json.load(f)["graphs"])
+            m2 = json.load(f)
+        self.assertIn("text-encoder", m2["graphs"])
+        self.assertIn("variants", m2["graphs"]["dit"])
         w = onnx.load(os.path.join(self.out, "audio_encoder.onnx"))
         self.assertIn(TensorProto.FLOAT16, {t.data_type for t in w.graph.initializer})
+        with _installed(_fake_parts({})):
+            rc, err = _run(self.argv("--force", "--quiet", "--dit-variants", "plain"))
+        self.assertEqual(rc, 0, err)
+        with open(os.path.join(self.out, "avatar-bundle.json"), encoding="utf-8") as f:
+            self.assertNotIn("variants", json.load(f)["graphs"]["dit"])
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def _sha(p):
 
 
 class ManifestTest(unittest.TestCase):
+    CACHE = {"name": "cache_in_0", "output": "cache_out_0", "channels": 16, "frames": 2, "scale": 1}
+
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory()
         self.b = self._tmp.name
@@ -34,7 +36,7 @@ class ManifestTest(unittest.TestCase):
         with open(os.path.join(self.b, "dit.onnx.data"), "wb") as fh:
             fh.write(b"x" * 100)
         self.graphs["dit"]["externalData"] = [{"file": "dit.onnx.data", "sha256": "stale", "size": 1}]
-        self.graphs["vae-decoder"]["caches"] = [{"name": "cache_in_0", "scale": 1}]
+        self.graphs["vae-decoder"]["caches"] = [self.CACHE]
         write_embeddings(os.path.join(self.b, "text_default.safetensors"), torch.randn(1, 7, 12))
         write_embeddings(os.path.join(self.b, "text_negative.safetensors"), torch.randn(5, 12))
         self.tensors = {"text-negative": "text_negative.safetensors", "text-default": "text_default.safetensors"}
@@ -62,7 +64,7 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual(m["graphs"]["dit"]["externalData"],
                          [{"file": "dit.onnx.data", "sha256": _sha(os.path.join(self.b, "dit.onnx.data")),
                            "size": 100}])
-        self.assertEqual(m["graphs"]["vae-decoder"]["caches"], [{"name": "cache_in_0", "scale": 1}])
+        self.assertEqual(m["graphs"]["vae-decoder"]["caches"], [self.CACHE])
         self.assertEqual(m["tensors"]["text-default"]["sha256"],
                          _sha(os.path.join(self.b, "text_default.safetensors")))
 
@@ -86,12 +88,67 @@ class ManifestTest(unittest.TestCase):
         g = dict(self.graphs)
         with open(os.path.join(self.b, "vae_decoder_first.onnx"), "wb") as fh:
             fh.write(b"first")
-        g = {"vae-decoder-first": {"file": "vae_decoder_first.onnx"}, **g}
+        with open(os.path.join(self.b, "extra.onnx"), "wb") as fh:
+            fh.write(b"extra")
+        g = {"extra-graph": {"file": "extra.onnx"}, "vae-decoder-first": {"file": "vae_decoder_first.onnx"}, **g}
         m = stableavatar_manifest(self.b, g, self.tensors)
         self.assertEqual(list(m["graphs"]), ["audio-encoder", "image-encoder", "vae-encoder", "dit",
-                                             "vae-decoder", "vae-decoder-first"])
+                                             "vae-decoder-first", "vae-decoder", "extra-graph"])
         with self.assertRaisesRegex(ValueError, "lowercase"):
             stableavatar_manifest(self.b, dict(g, **{"Bad Key": {"file": "dit.onnx"}}), self.tensors)
+
+    def _file(self, name, data=b"g"):
+        with open(os.path.join(self.b, name), "wb") as fh:
+            fh.write(data)
+        return {"file": name, "sha256": "stale"}
+
+    def test_variants_fold_into_their_graph_and_share_external_data(self):
+        """docs/BUNDLE-FORMAT.md "Graph variants": what the SDK's BundleManifest parses."""
+        g = dict(self.graphs)
+        g["dit@onnxruntime"] = dict(self._file("dit_mha.onnx", b"mha"), attention="mha",
+                                    externalData=[{"file": "dit.onnx.data", "sha256": "stale", "size": 1}])
+        m = stableavatar_manifest(self.b, g, self.tensors)
+        self.assertNotIn("dit@onnxruntime", m["graphs"])
+        v = m["graphs"]["dit"]["variants"]
+        self.assertEqual(list(v), ["onnxruntime"])
+        self.assertEqual(v["onnxruntime"]["file"], "dit_mha.onnx")
+        self.assertEqual(v["onnxruntime"]["sha256"], _sha(os.path.join(self.b, "dit_mha.onnx")))
+        self.assertEqual(v["onnxruntime"]["externalData"], m["graphs"]["dit"]["externalData"])
+        with self.assertRaisesRegex(ValueError, "no main graph"):
+            stableavatar_manifest(self.b, {**self.graphs, "text-encoder@onnxruntime": {"file": "dit.onnx"}},
+                                  self.tensors)
+        with self.assertRaisesRegex(ValueError, "lowercase"):
+            stableavatar_manifest(self.b, {**self.graphs, "dit@Onnx": {"file": "dit.onnx"}}, self.tensors)
+
+    def test_cache_lists_are_checked_as_the_sdk_reads_them(self):
+        first = self._file("vae_decoder_first.onnx")
+        ok = stableavatar_manifest(self.b, {**self.graphs, "vae-decoder-first": dict(first, caches=[self.CACHE])},
+                                   self.tensors)
+        self.assertEqual(ok["graphs"]["vae-decoder-first"]["caches"], ok["graphs"]["vae-decoder"]["caches"])
+        other = dict(self.CACHE, frames=1)
+        with self.assertRaisesRegex(ValueError, "differ"):
+            stableavatar_manifest(self.b, {**self.graphs, "vae-decoder-first": dict(first, caches=[other])},
+                                  self.tensors)
+        legacy = dict(self.graphs, **{"vae-decoder": dict(self.graphs["vae-decoder"],
+                                                          caches=[{"name": "cache_in_0", "scale": 1}])})
+        with self.assertRaisesRegex(ValueError, "exactly name, output"):
+            stableavatar_manifest(self.b, legacy, self.tensors)
+        dup = dict(self.graphs, **{"vae-decoder": dict(self.graphs["vae-decoder"],
+                                                       caches=[self.CACHE, dict(self.CACHE, name="x")])})
+        with self.assertRaisesRegex(ValueError, "reuses"):
+            stableavatar_manifest(self.b, dup, self.tensors)
+        enc = self._file("vae_encoder_first.onnx")
+        with self.assertRaisesRegex(ValueError, "pair|step graph"):
+            stableavatar_manifest(self.b, {**self.graphs, "vae-encoder-first": dict(enc, caches=[self.CACHE])},
+                                  self.tensors)
+        # the streamed pair alone is enough (no whole-clip vae-encoder)
+        g = {k: v for k, v in self.graphs.items() if k != "vae-encoder"}
+        step = self._file("vae_encoder_step.onnx")
+        m = stableavatar_manifest(self.b, {**g, "vae-encoder-first": dict(enc, caches=[self.CACHE]),
+                                           "vae-encoder-step": dict(step, caches=[self.CACHE])}, self.tensors)
+        self.assertIn("vae-encoder-step", m["graphs"])
+        with self.assertRaisesRegex(ValueError, "vae-encoder"):
+            stableavatar_manifest(self.b, g, self.tensors)
 
     def test_missing_parts_are_refused(self):
         g = dict(self.graphs)

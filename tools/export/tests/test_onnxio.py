@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from exportutil import out_dir, write_cases
 from a4jexport.graph import GraphExport
 from a4jexport.onnxio import (ALIGN, export_graph, finalize_onnx, sha256_file,  # noqa: F401
-                              verify_external)
+                              share_external_data, verify_external)
 
 
 class Small(torch.nn.Module):
@@ -116,6 +116,42 @@ class ExportGraphTest(unittest.TestCase):
         os.remove(os.path.join(self.dir, "small.onnx.data"))
         with self.assertRaisesRegex(ValueError, "missing"):
             verify_external(path, "small.onnx.data")
+
+
+class ShareExternalDataTest(unittest.TestCase):
+    """A graph variant with the same initializers reads its main graph's data file (stored once)."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.dir = self._tmp.name
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def test_same_initializers_share(self):
+        base = export_graph(_graph("g.onnx"), self.dir, external_threshold=1000)
+        var = export_graph(_graph("g_mha.onnx"), self.dir, external_threshold=1000)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "g_mha.onnx.data")))
+        before = _initializers(os.path.join(self.dir, "g_mha.onnx"))
+        out = share_external_data(self.dir, var, base)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "g_mha.onnx.data")))
+        self.assertEqual(out["externalData"], base["externalData"])
+        self.assertEqual(out["sha256"], sha256_file(os.path.join(self.dir, "g_mha.onnx")))
+        verify_external(os.path.join(self.dir, "g_mha.onnx"), "g.onnx.data")
+        after = _initializers(os.path.join(self.dir, "g_mha.onnx"))
+        self.assertEqual(sorted(before), sorted(after))
+        for k in before:
+            np.testing.assert_array_equal(before[k], after[k])
+
+    def test_other_bytes_are_not_shared(self):
+        base = export_graph(_graph("g.onnx"), self.dir, external_threshold=1000)
+        other = _graph("h.onnx")
+        with torch.no_grad():
+            other.module.a.weight.add_(1.0)
+        var = export_graph(other, self.dir, external_threshold=1000)
+        out = share_external_data(self.dir, var, base)
+        self.assertEqual(out, var)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "h.onnx.data")))
 
 
 class Fp16WeightsTest(unittest.TestCase):

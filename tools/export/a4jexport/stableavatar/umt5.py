@@ -304,9 +304,9 @@ class Tokenizer:
 
 
 def text_manifest(tokenizer, model_file="spiece.model"):
-    """The manifest's proposed ``text`` section for a bundle that ships the tokenizer model (format change:
-    ``tokenizer: sentencepiece``; docs/BUNDLE-FORMAT.md knows only ``utf8-bytes`` today). The writer adds
-    ``sha256`` to ``model`` as it does for graph files."""
+    """The manifest's ``text`` section for a bundle that ships the tokenizer model (docs/BUNDLE-FORMAT.md:
+    ``tokenizer: sentencepiece`` is recognised by the SDK but not run yet, so such a bundle still only
+    supports its precomputed prompts). The writer adds ``sha256`` to ``model`` as it does for graph files."""
     return {"tokenizer": "sentencepiece", "model": {"file": model_file}, "maxTokens": tokenizer.max_length,
             "eos": tokenizer.eos, "pad": tokenizer.pad}
 

@@ -1,10 +1,5 @@
 package dev.avatar4j;
 
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
-import dev.avatar4j.engine.Speaker;
-import dev.avatar4j.engine.SpeakerLayout;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -18,8 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Function;
 
 /**
  * A talking-avatar request: a reference image, speech, and options. Immutable — every method
@@ -39,35 +32,35 @@ public final class Avatar {
     /** Default number of frames kept for {@link Generation#frames()}. */
     public static final int DEFAULT_FRAME_BUFFER = 64;
 
-    private final Path imagePath;
-    private final RgbImage image;
-    private final Path audioPath;
-    private final AudioClip audio;
-    private final Integer steps;
-    private final Long seed;
-    private final Integer width;
-    private final Integer height;
-    private final String prompt;
-    private final double textGuidance;
-    private final double audioGuidance;
-    private final AvatarModel model;
-    private final List<FrameListener> frameListeners;
-    private final List<ProgressListener> progressListeners;
-    private final int frameBuffer;
-    private final List<SpeakerInput> speakers;
-    private final AudioMode audioMode;
-    private final int quality;
-    private final long bitrate;
+    final Path imagePath;
+    final RgbImage image;
+    final Path audioPath;
+    final AudioClip audio;
+    final Integer steps;
+    final Long seed;
+    final Integer width;
+    final Integer height;
+    final String prompt;
+    final double textGuidance;
+    final double audioGuidance;
+    final AvatarModel model;
+    final List<FrameListener> frameListeners;
+    final List<ProgressListener> progressListeners;
+    final int frameBuffer;
+    final List<SpeakerInput> speakers;
+    final AudioMode audioMode;
+    final int quality;
+    final long bitrate;
     /** The image as bytes (from {@link #from(byte[])} or {@link #from(InputStream)}), or null. */
-    private final StreamInput imageInput;
+    final StreamInput imageInput;
     /** The speech as bytes or a stream ({@link #speak(byte[])}, {@link #speak(InputStream)}), or null. */
-    private final StreamInput audioInput;
+    final StreamInput audioInput;
 
     /**
      * One person of a multi-speaker request: a region (null for the default of its position, see
      * {@link #speaker(Path)}) and a track (file, samples, or silence).
      */
-    private record SpeakerInput(Region region, Path path, AudioClip clip) {
+    record SpeakerInput(Region region, Path path, AudioClip clip) {
     }
 
     private Avatar(Path imagePath, RgbImage image, Path audioPath, AudioClip audio, Integer steps, Long seed,
@@ -253,10 +246,11 @@ public final class Avatar {
      * @param sampleRate their sample rate in Hz (positive)
      * @return a new request with this speech
      * @throws NullPointerException if {@code samples} is null
-     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speak(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         return withSpeech(null, new AudioClip(samples.clone(), sampleRate), null);
     }
 
@@ -298,11 +292,13 @@ public final class Avatar {
      * {@link #speaker(Path)}).
      *
      * @param samples the speech
-     * @param sampleRate its sample rate in Hz
+     * @param sampleRate its sample rate in Hz, positive
      * @return a new request with the speaker added
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speaker(float[] samples, int sampleRate) {
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         AudioClip clip = new AudioClip(samples.clone(), sampleRate);
         return copy(b -> b.speakers.add(new SpeakerInput(null, null, clip)));
     }
@@ -312,12 +308,14 @@ public final class Avatar {
      *
      * @param region the part of the frame this speaker drives
      * @param samples the speech
-     * @param sampleRate its sample rate in Hz
+     * @param sampleRate its sample rate in Hz, positive
      * @return a new request with the speaker added
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Avatar speaker(Region region, float[] samples, int sampleRate) {
         Objects.requireNonNull(region, "region");
         Objects.requireNonNull(samples, "samples");
+        checkSampleRate(sampleRate);
         AudioClip clip = new AudioClip(samples.clone(), sampleRate);
         return copy(b -> b.speakers.add(new SpeakerInput(region, null, clip)));
     }
@@ -469,11 +467,11 @@ public final class Avatar {
      *
      * @param frames buffer capacity in frames, at least 1
      * @return a new request with the buffer size set
-     * @throws IllegalArgumentException if {@code frames} is less than 1
+     * @throws InvalidInputException if {@code frames} is less than 1
      */
     public Avatar frameBuffer(int frames) {
         if (frames < 1) {
-            throw new IllegalArgumentException("frameBuffer must be >= 1");
+            throw new InvalidInputException("frameBuffer must be >= 1, got " + frames);
         }
         return copy(b -> b.frameBuffer = frames);
     }
@@ -539,7 +537,7 @@ public final class Avatar {
      */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(new Spools(), req -> sink, sink, null, 1).await();
+        return launch(new GenerationRunner.Output.Sink(sink), 1).await();
     }
 
     /**
@@ -553,7 +551,7 @@ public final class Avatar {
      * @throws InvalidInputException if the request has no image or no speech
      */
     public Generation start() {
-        return launch(new Spools(), null, null, null, frameBuffer);
+        return launch(new GenerationRunner.Output.None(), frameBuffer);
     }
 
     /**
@@ -580,10 +578,7 @@ public final class Avatar {
             inputs.add(sp.path());
         }
         refuseOverwritingInputs(out, inputs);
-        Path target = out.toAbsolutePath();
-        Spools spools = new Spools();
-        return launch(spools, req -> MediaRegistry.global().openVideo(target, videoSpec(req, spools)), null, target,
-                buffer);
+        return launch(new GenerationRunner.Output.File(out.toAbsolutePath()), buffer);
     }
 
     /**
@@ -624,37 +619,7 @@ public final class Avatar {
 
     private Generation launchStream(OutputStream out, int buffer) {
         Objects.requireNonNull(out, "out");
-        Spools spools = new Spools();
-        return launch(spools, req -> new PipelinedFrameSink(MediaRegistry.global().openVideo(out,
-                videoSpec(req, spools)), Generation.encoderQueueFrames(req.width(), req.height())), null, null, buffer);
-    }
-
-    /** The video a sink writes for {@code req}: its size and rate, the speech to mux, the encoding. */
-    private VideoSpec videoSpec(GenerationRequest req, Spools spools) {
-        return new VideoSpec(req.width(), req.height(), resolveModel().fps(), muxed(req),
-                speakers.isEmpty() ? (audioPath != null ? audioPath : spools.audio) : null,
-                req.source().inMemory() ? null : req.source()::stream).withEncoding(quality, bitrate);
-    }
-
-    /**
-     * The temporary files one generation spooled its byte and stream inputs to (see
-     * {@link StreamInput}), deleted when it ends; the speech's is also muxed by a video sink.
-     */
-    private static final class Spools {
-        private final List<Path> files = new java.util.concurrent.CopyOnWriteArrayList<>();
-        /** The spooled speech file (written on the generation thread before the sink opens). */
-        private volatile Path audio;
-
-        Path add(Path file) {
-            files.add(file);
-            return file;
-        }
-
-        void deleteAll() {
-            for (Path f : files) {
-                StreamInput.delete(f);
-            }
-        }
+        return launch(new GenerationRunner.Output.Stream(out), buffer);
     }
 
     /**
@@ -665,6 +630,13 @@ public final class Avatar {
      * @param inputs input paths, {@code null} entries ignored
      * @throws InvalidInputException if {@code out} is one of them
      */
+    /** Argument check of the sample-based speech setters (here and in {@link Dub}). */
+    static void checkSampleRate(int sampleRate) {
+        if (sampleRate <= 0) {
+            throw new InvalidInputException("the sample rate of the speech must be positive, got " + sampleRate);
+        }
+    }
+
     static void refuseOverwritingInputs(Path out, List<Path> inputs) {
         if (!Files.exists(out)) {
             return; // a file that does not exist is no input (a dangling link is replaced, not followed)
@@ -687,16 +659,6 @@ public final class Avatar {
     }
 
     /**
-     * The clip a video sink muxes: none (empty) while the speech is streamed, from its file or as
-     * the mix of several speakers' tracks, which the sink then reads itself chunk by chunk
-     * ({@link VideoSpec#audioFile()}, {@link VideoSpec#audioStream()}); decoding it whole here
-     * would hold a long input in memory.
-     */
-    private static AudioClip muxed(GenerationRequest req) {
-        return req.source().inMemory() ? req.audio() : new AudioClip(new float[0], req.audioRate());
-    }
-
-    /**
      * Starts generating into {@code sink} in the background, as {@link #render(FrameSink)} does, on
      * a daemon thread (see {@link #start(Path)}: wait for it with {@link Generation#await()}).
      *
@@ -706,95 +668,23 @@ public final class Avatar {
      */
     public Generation start(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return launch(new Spools(), req -> sink, sink, null, frameBuffer);
+        return launch(new GenerationRunner.Output.Sink(sink), frameBuffer);
     }
 
-    private Generation launch(Spools spools, Function<GenerationRequest, FrameSink> sink, FrameSink given,
-                              Path output, int buffer) {
+    /** Starts the generation of this request into {@code output}: its inputs are resolved on its thread. */
+    private Generation launch(GenerationRunner.Output output, int buffer) {
         if (imagePath == null && image == null && imageInput == null) {
             throw new InvalidInputException("no image: use Avatar.from(image)");
         }
         if (audioPath == null && audio == null && audioInput == null && speakers.isEmpty()) {
             throw new InvalidInputException("no speech: call speak(audio) before rendering");
         }
-        AvatarModel m = resolveModel();
+        AvatarModel m = model != null ? model : AvatarModel.defaultModel();
         if (audioInput != null && speakers.isEmpty()) {
             audioInput.claim(); // an InputStream is read once: a second generation is refused here
         }
-        Generation g = Generation.start(new Generation.Job(m, model -> resolve(model, spools), sink, given, output,
-                frameListeners, progressListeners, buffer));
-        g.toFuture().whenComplete((r, e) -> spools.deleteAll()); // after the sink completed or aborted
-        return g;
-    }
-
-    private AvatarModel resolveModel() {
-        return model != null ? model : AvatarModel.defaultModel();
-    }
-
-    /** Decodes the inputs and applies the model's defaults (runs on the generation thread). */
-    private GenerationRequest resolve(AvatarModel m, Spools spools) {
-        MediaRegistry media = MediaRegistry.global();
-        RgbImage img;
-        if (image != null) {
-            img = image;
-        } else if (imageInput != null) {
-            Path tmp = imageInput.spool(); // read at once and deleted below: not a spool of the generation
-            try {
-                img = media.readImage(tmp);
-            } catch (AvatarException e) {
-                throw imageInput.renamed(e, tmp);
-            } finally {
-                StreamInput.delete(tmp);
-            }
-        } else {
-            img = media.readImage(imagePath);
-        }
-        int rate = m.engine().sampleRate();
-        List<Speaker> placed = List.of();
-        AudioClip clip = null;
-        dev.avatar4j.engine.AudioSource streamed = null;
-        if (speakers.isEmpty()) {
-            if (audio != null) {
-                clip = media.resample(audio, rate);
-            } else if (audioInput != null) {
-                Path tmp = spools.add(audioInput.spool());
-                try {
-                    streamed = media.openAudio(tmp, rate); // counted now, decoded as the engine reads it
-                } catch (AvatarException e) {
-                    throw audioInput.renamed(e, tmp);
-                }
-                spools.audio = tmp;
-            } else {
-                streamed = media.openAudio(audioPath, rate); // counted now, decoded as the engine reads it
-            }
-        } else {
-            List<Speaker> tracks = new ArrayList<>();
-            try {
-                for (int i = 0; i < speakers.size(); i++) {
-                    SpeakerInput in = speakers.get(i);
-                    // a file is streamed (counted now, decoded as the engine reads it), never held whole
-                    dev.avatar4j.engine.AudioSource t = in.path() != null ? media.openAudio(in.path(), rate)
-                            : dev.avatar4j.engine.AudioSource.of(in.clip().length() == 0
-                                    ? new AudioClip(new float[0], rate) : media.resample(in.clip(), rate));
-                    Region r = in.region() != null ? in.region() : Region.defaultFor(i, speakers.size());
-                    tracks.add(new Speaker(t, r.x(), r.y(), r.w(), r.h()));
-                }
-                placed = SpeakerLayout.arrange(tracks, audioMode == AudioMode.SEQUENTIAL);
-                if (placed.get(0).audio().length() == 0) {
-                    throw new InvalidInputException("every speaker is silent: give at least one speaker some audio");
-                }
-                streamed = SpeakerLayout.mix(placed); // read by range for the engine's and the muxer's needs
-            } catch (RuntimeException e) {
-                for (Speaker t : tracks) {
-                    t.audio().close();
-                }
-                throw e;
-            }
-        }
-        long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-        return new GenerationRequest(img, clip, width != null ? width : m.defaultWidth(),
-                height != null ? height : m.defaultHeight(), steps != null ? steps : m.defaultSteps(), s, prompt,
-                textGuidance, audioGuidance, NoiseSource.seeded(s), null, placed, streamed);
+        return GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.of(this), output, frameListeners,
+                progressListeners, buffer));
     }
 
     private Avatar copy(java.util.function.Consumer<Mutable> change) {

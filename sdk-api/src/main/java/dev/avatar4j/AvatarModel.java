@@ -3,9 +3,9 @@ package dev.avatar4j;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.DefaultBundle;
 import dev.avatar4j.bundle.ZipBundle;
-import dev.avatar4j.engine.BackendRegistry;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyEngines;
+import dev.avatar4j.backend.BackendRegistry;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyEngines;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import java.nio.file.Path;
@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #close()} waits for running generations to finish before it frees the model;
  * {@link #close(Duration)} gives up waiting after a timeout. Neither may be called from a
- * generation's own thread (a {@link FrameListener} or {@link ProgressListener} of a generation on
- * this model, or the thread of a running {@link Dub#render(Path) dub}): it would wait for itself,
+ * generation's own thread (a {@link FrameListener} or {@link ProgressListener} of a generation or
+ * a {@link Dub dub} on this model): it would wait for itself,
  * so it fails fast with {@link IllegalStateException} instead; cancel the generation, or close the
  * model once it has ended.
  */
@@ -47,7 +47,7 @@ public final class AvatarModel implements AutoCloseable {
 
     private final Bundle bundle;
     private final Backend backend;
-    private final FamilyEngine engine;
+    private final FamilyEngine<?> engine;
     private final boolean shared;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition idle = lock.newCondition();
@@ -57,7 +57,7 @@ public final class AvatarModel implements AutoCloseable {
     private boolean closed;
     private boolean freed;
 
-    private AvatarModel(Bundle bundle, Backend backend, FamilyEngine engine, boolean shared) {
+    private AvatarModel(Bundle bundle, Backend backend, FamilyEngine<?> engine, boolean shared) {
         this.bundle = bundle;
         this.backend = backend;
         this.engine = engine;
@@ -119,7 +119,8 @@ public final class AvatarModel implements AutoCloseable {
         return m;
     }
 
-    private static Path configuredDefault() {
+    /** The default model's directory as configured ({@code -Davatar4j.model}, then $AVATAR4J_MODEL), or null. */
+    static Path configuredDefault() {
         String p = System.getProperty(MODEL_PROPERTY);
         if (p == null || p.isBlank()) {
             p = System.getenv(MODEL_ENV);
@@ -127,9 +128,42 @@ public final class AvatarModel implements AutoCloseable {
         return p == null || p.isBlank() ? null : Path.of(p);
     }
 
+    /**
+     * What a generation with a bundle would compute — frames, duration, size, and where the family
+     * has them, steps, windows and model calls (see {@link Plan}) — worked out from the bundle's
+     * manifest and the length of the speech, without loading the model: graph files are neither
+     * verified nor opened. The speech is counted as a generation decodes it (resampled to the
+     * model's rate), in bounded memory whatever its length.
+     *
+     * @param bundleDir a bundle directory or {@code .zip} file, or null for the default model (as
+     *                  {@link #defaultModel()} finds it)
+     * @param request the speech and the options
+     * @return the plan
+     * @throws BundleException       if the bundle is missing or its manifest is malformed
+     * @throws InvalidInputException if the speech cannot be read or an option is out of range for
+     *                               the model
+     */
+    public static Plan plan(Path bundleDir, PlanRequest request) {
+        return Planner.plan(bundleDir, java.util.Objects.requireNonNull(request, "request"));
+    }
+
+    /**
+     * What a generation with this model would compute, as {@link #plan(Path, PlanRequest)} works it
+     * out for this model's bundle.
+     *
+     * @param request the speech and the options
+     * @return the plan
+     * @throws InvalidInputException if the speech cannot be read or an option is out of range for
+     *                               the model
+     */
+    public Plan plan(PlanRequest request) {
+        return Planner.plan(bundle.directory(), bundle.manifest(), java.util.Objects.requireNonNull(request,
+                "request"));
+    }
+
     private static AvatarModel loadBundle(Bundle bundle, String backendName, SessionOptions options, boolean shared) {
         Backend backend;
-        FamilyEngine engine;
+        FamilyEngine<?> engine;
         try {
             backend = BackendRegistry.global().select(backendName);
             engine = FamilyEngines.create(bundle, backend, options);
@@ -242,7 +276,7 @@ public final class AvatarModel implements AutoCloseable {
         }
     }
 
-    FamilyEngine engine() {
+    FamilyEngine<?> engine() {
         return engine;
     }
 
@@ -255,7 +289,7 @@ public final class AvatarModel implements AutoCloseable {
             this.owner = owner;
         }
 
-        FamilyEngine engine() {
+        FamilyEngine<?> engine() {
             return engine;
         }
 
@@ -393,11 +427,11 @@ public final class AvatarModel implements AutoCloseable {
          *
          * @param threads number of threads, or 0 (default) to let the backend decide
          * @return this builder
-         * @throws IllegalArgumentException if {@code threads} is negative
+         * @throws InvalidInputException if {@code threads} is negative
          */
         public Builder threads(int threads) {
             if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0");
+                throw new InvalidInputException("threads must be >= 0 (0: the backend decides), got " + threads);
             }
             this.threads = threads;
             return this;

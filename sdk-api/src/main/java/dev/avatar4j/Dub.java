@@ -1,18 +1,13 @@
 package dev.avatar4j;
 
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.family.latentsync.LatentSyncEngine;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
-import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoSpec;
+import java.io.OutputStream;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A dubbing request: an existing talking-head video, new speech, and options. The mouth region of
@@ -21,13 +16,21 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <pre>{@code
  * try (AvatarModel model = AvatarModel.load(Path.of("models/latentsync"))) {
- *     Avatar.dub(Path.of("talk.mp4"))
+ *     Generation dub = Avatar.dub(Path.of("talk.mp4"))
  *           .speak(Path.of("new-speech.wav"))
  *           .model(model)
  *           .noFace(NoFace.PASSTHROUGH)
- *           .render(Path.of("dubbed.mp4"));
+ *           .onProgress(p -> bar.show(p.fraction()))
+ *           .start(Path.of("dubbed.mp4"));
+ *     dub.await();              // or dub.cancel(), dub.frames(), dub.toFuture()
  * }
  * }</pre>
+ *
+ * <p>A dub runs like a portrait generation, through the same runner: {@link #start()} and its
+ * variants return a {@link Generation} (progress, {@link Generation#cancel() cancel}, await, future,
+ * {@link Generation#frames() frames} and {@link Generation#publisher() publisher}) and run on a daemon
+ * thread; {@code render} waits for it. Listeners run on that thread, and a listener that throws fails
+ * the dub, as for {@link Avatar}.
  *
  * <p>The output has the input video's resolution and the speech's duration (25 fps): a shorter
  * video is played forward and backward until the speech ends, a longer one is cut. Frames are
@@ -39,22 +42,24 @@ import java.util.concurrent.ThreadLocalRandom;
  * which must then be a {@code latentsync} bundle.
  */
 public final class Dub {
-    private final Path video;
-    private final Path audioPath;
-    private final AudioClip audio;
-    private final AvatarModel model;
-    private final Integer steps;
-    private final Double guidance;
-    private final Long seed;
-    private final NoFace noFace;
-    private final List<FrameListener> frameListeners;
-    private final List<ProgressListener> progressListeners;
-    private final int quality;
-    private final long bitrate;
+    final Path video;
+    final Path audioPath;
+    final AudioClip audio;
+    final AvatarModel model;
+    final Integer steps;
+    final Double guidance;
+    final Long seed;
+    final NoFace noFace;
+    final List<FrameListener> frameListeners;
+    final List<ProgressListener> progressListeners;
+    final int quality;
+    final long bitrate;
+    final int frameBuffer;
 
     private Dub(Path video, Path audioPath, AudioClip audio, AvatarModel model, Integer steps, Double guidance,
                 Long seed, NoFace noFace, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                int quality, long bitrate) {
+                int quality, long bitrate, int frameBuffer) {
+        this.frameBuffer = frameBuffer;
         this.quality = quality;
         this.bitrate = bitrate;
         this.video = video;
@@ -70,7 +75,7 @@ public final class Dub {
     }
 
     static Dub of(Path video) {
-        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0);
+        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0, Avatar.DEFAULT_FRAME_BUFFER);
     }
 
     /**
@@ -84,7 +89,7 @@ public final class Dub {
      */
     public Dub speak(Path audio) {
         return new Dub(video, Objects.requireNonNull(audio, "audio"), null, model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -95,11 +100,13 @@ public final class Dub {
      * @param sampleRate their sample rate in Hz, positive
      * @return a new request with this speech
      * @throws NullPointerException if {@code samples} is null
-     * @throws IllegalArgumentException if {@code sampleRate} is not positive
+     * @throws InvalidInputException if {@code sampleRate} is not positive
      */
     public Dub speak(float[] samples, int sampleRate) {
+        Objects.requireNonNull(samples, "samples");
+        Avatar.checkSampleRate(sampleRate);
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -112,7 +119,7 @@ public final class Dub {
      */
     public Dub model(AvatarModel model) {
         return new Dub(video, audioPath, audio, Objects.requireNonNull(model, "model"), steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -126,7 +133,7 @@ public final class Dub {
         if (steps < 1 || steps > 1000) {
             throw new InvalidInputException("steps must be in 1..1000, got " + steps);
         }
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -141,7 +148,7 @@ public final class Dub {
         if (!(scale > 0) || !Double.isFinite(scale)) {
             throw new InvalidInputException("guidance must be finite and positive, got " + scale);
         }
-        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate);
+        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -153,7 +160,7 @@ public final class Dub {
      * @return a new request with the seed set
      */
     public Dub seed(long seed) {
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -165,12 +172,13 @@ public final class Dub {
      */
     public Dub noFace(NoFace policy) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, Objects.requireNonNull(policy, "policy"),
-                frameListeners, progressListeners, quality, bitrate);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
-     * Also calls {@code listener} with every output frame, in order, on the rendering thread (the
-     * thread that called {@code render}). An exception thrown by the listener fails the dub.
+     * Also calls {@code listener} with every output frame, in order, as soon as it is final, on the
+     * dub's thread (a slow listener slows the dub). An exception thrown by the listener fails the dub
+     * with an {@link AvatarException} naming the frame.
      *
      * @param listener the listener; not null
      * @return a new request with the listener added
@@ -179,17 +187,18 @@ public final class Dub {
     public Dub onFrame(FrameListener listener) {
         List<FrameListener> l = new ArrayList<>(frameListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners, quality, bitrate);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners, quality,
+                bitrate, frameBuffer);
     }
 
     /**
-     * Also calls {@code listener} with progress updates on the rendering thread, the same
+     * Also calls {@code listener} with progress updates on the dub's thread, the same
      * {@link Progress} as portrait generation: {@link Progress.Stage#PREPARING} while the speech is
      * encoded and the faces are located (frames total known from the start), then
      * {@link Progress.Stage#DENOISING} after every DDIM step of a chunk and
      * {@link Progress.Stage#DECODING} after its faces are decoded (work = UNet passes plus decoded
      * faces, known once the faces are located), {@link Progress.Stage#FINISHING} once every frame is
-     * written and {@link Progress.Stage#DONE} when the output is complete. An exception thrown by the
+     * out and {@link Progress.Stage#DONE} when the output is complete. An exception thrown by the
      * listener fails the dub.
      *
      * @param listener the listener; not null
@@ -199,12 +208,32 @@ public final class Dub {
     public Dub onProgress(ProgressListener listener) {
         List<ProgressListener> l = new ArrayList<>(progressListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l, quality, bitrate);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l, quality,
+                bitrate, frameBuffer);
+    }
+
+    /**
+     * Frames kept for {@link Generation#frames()} before the oldest are dropped, as
+     * {@link Avatar#frameBuffer(int)} (default {@value Avatar#DEFAULT_FRAME_BUFFER}). Each frame holds
+     * {@code width * height * 3} bytes of the video's size.
+     *
+     * @param frames buffer capacity in frames, at least 1
+     * @return a new request with the buffer size set
+     * @throws InvalidInputException if {@code frames} is less than 1
+     */
+    public Dub frameBuffer(int frames) {
+        if (frames < 1) {
+            throw new InvalidInputException("frameBuffer must be >= 1, got " + frames);
+        }
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
+                progressListeners, quality, bitrate, frames);
     }
 
     /**
      * Dubs and writes an MP4 (H.264 + AAC, the new speech muxed in) to {@code out}, blocking until
-     * done. The file appears only when complete; on failure nothing is left. Needs {@code sdk-media}.
+     * done: {@link #start(Path)} then {@link Generation#await()}. The extension chooses the container
+     * as for {@link Avatar#render(Path)}. The file appears only when complete; on failure nothing is
+     * left. Needs {@code sdk-media}.
      *
      * @param out the video file to write; not null
      * @return what was produced: {@link RenderResult#output()} holds {@code out} as an absolute path
@@ -217,13 +246,27 @@ public final class Dub {
      *         link): it would be replaced
      */
     public RenderResult render(Path out) {
+        return launchVideo(out, 1).await(); // nobody can iterate: keep no frames for frames()
+    }
+
+    /**
+     * Starts dubbing to the video file {@code out} in the background, as {@link #render(Path)} does
+     * in the foreground. The dub runs on a daemon thread: call {@link Generation#await()} before
+     * {@code main} returns, or the JVM exits and {@code out} is never written.
+     *
+     * @param out the video file to write; not null
+     * @return the running dub, to await, cancel, or read frames from
+     * @throws InvalidInputException if {@code out} is the input video or speech file, or the request
+     *                               has no speech
+     */
+    public Generation start(Path out) {
+        return launchVideo(out, frameBuffer);
+    }
+
+    private Generation launchVideo(Path out, int buffer) {
         Objects.requireNonNull(out, "out");
         Avatar.refuseOverwritingInputs(out, java.util.Arrays.asList(video, audioPath));
-        Path target = out.toAbsolutePath();
-        // by default at least the input's own bit rate, and the default quality cap
-        return run(p -> MediaRegistry.global().openVideo(target, new VideoSpec(p.width, p.height, p.fps, p.speech,
-                audioPath).withEncoding(quality != 0 || bitrate != 0 ? quality : VideoSpec.DEFAULT_QUALITY,
-                        bitrate != 0 ? bitrate : p.sourceBitrate)), target);
+        return launch(new GenerationRunner.Output.File(out.toAbsolutePath()), buffer);
     }
 
     /**
@@ -240,7 +283,7 @@ public final class Dub {
                     + VideoSpec.MAX_QUALITY + " (lower is better), got " + quality);
         }
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
-                progressListeners, quality, bitrate);
+                progressListeners, quality, bitrate, frameBuffer);
     }
 
     /**
@@ -255,13 +298,14 @@ public final class Dub {
             throw new InvalidInputException("bitrate must be at least 10000 bit/s, got " + bitsPerSecond);
         }
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
-                progressListeners, quality, bitsPerSecond);
+                progressListeners, quality, bitsPerSecond, frameBuffer);
     }
 
     /**
-     * Dubs into a caller-supplied sink, blocking until done. The sink is opened with the input
-     * video's size and receives the frames in order, then {@link FrameSink#complete()} on success
-     * (it is closed in every case).
+     * Dubs into a caller-supplied sink, blocking until done. The sink receives the frames (of the
+     * input video's size) in order, then {@link FrameSink#complete()} on success, or
+     * {@link FrameSink#abort()} on failure or cancellation (even before its first frame); it is not
+     * closed here beyond that.
      *
      * @param sink where the frames go; not null
      * @return what was produced ({@link RenderResult#output()} is empty)
@@ -273,157 +317,68 @@ public final class Dub {
      */
     public RenderResult render(FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        return run(p -> sink, null);
+        return launch(new GenerationRunner.Output.Sink(sink), 1).await();
     }
 
-    private record Prepared(int width, int height, int fps, AudioClip speech, long sourceBitrate) {
+    /**
+     * Starts dubbing into {@code sink} in the background, as {@link #render(FrameSink)} does in the
+     * foreground, on a daemon thread (wait for it with {@link Generation#await()}).
+     *
+     * @param sink where the frames go; not null
+     * @return the running dub
+     */
+    public Generation start(FrameSink sink) {
+        Objects.requireNonNull(sink, "sink");
+        return launch(new GenerationRunner.Output.Sink(sink), frameBuffer);
     }
 
-    private RenderResult run(java.util.function.Function<Prepared, FrameSink> sinks, Path output) {
+    /**
+     * Dubs to a fragmented MP4 written to {@code out} as the frames are made, blocking until done,
+     * as {@link Avatar#render(OutputStream)} does (the caller owns {@code out}; it is flushed, never
+     * closed; a failure leaves what was written). Needs {@code sdk-media}.
+     *
+     * @param out where the video goes
+     * @return the result (with no output path)
+     * @throws AvatarException (one of its subtypes) when the dub failed or was cancelled
+     */
+    public RenderResult render(OutputStream out) {
+        Objects.requireNonNull(out, "out");
+        return launch(new GenerationRunner.Output.Stream(out), 1).await();
+    }
+
+    /**
+     * Starts dubbing to a fragmented MP4 written to {@code out}, as {@link #render(OutputStream)}
+     * does in the foreground.
+     *
+     * @param out where the video goes; owned by the caller (never closed by the SDK)
+     * @return the running dub
+     */
+    public Generation start(OutputStream out) {
+        Objects.requireNonNull(out, "out");
+        return launch(new GenerationRunner.Output.Stream(out), frameBuffer);
+    }
+
+    /**
+     * Starts dubbing in the background, on a new daemon thread; frames go to the listeners and to
+     * {@link Generation#frames()} / {@link Generation#publisher()} (which keep at most
+     * {@link #frameBuffer(int)} unread frames). Errors in the inputs are reported by the returned
+     * generation ({@link Generation#await()}).
+     *
+     * @return the running dub, to await, iterate, or cancel
+     * @throws InvalidInputException if the request has no speech
+     */
+    public Generation start() {
+        return launch(new GenerationRunner.Output.None(), frameBuffer);
+    }
+
+    /** Starts the dub into {@code output}: its inputs are resolved on its thread. */
+    private Generation launch(GenerationRunner.Output output, int buffer) {
         if (audioPath == null && audio == null) {
             throw new InvalidInputException("no speech: call speak(audio) before rendering");
         }
         AvatarModel m = model != null ? model : AvatarModel.defaultModel();
-        long started = System.nanoTime();
-        try (AvatarModel.Usage usage = m.acquire()) {
-            if (!(usage.engine() instanceof LatentSyncEngine engine)) {
-                throw new BundleException("model '" + m.name() + "' is of family " + m.family()
-                        + "; dubbing needs a latentsync bundle (pass it with model(...), CLI --model)");
-            }
-            Reporter progress = new Reporter(progressListeners, started);
-            MediaRegistry media = MediaRegistry.global();
-            AudioClip speech = audio != null ? media.resample(audio, engine.sampleRate())
-                    : media.readAudio(audioPath, engine.sampleRate());
-            if (speech.samples().length == 0) {
-                throw new InvalidInputException("the speech is empty");
-            }
-            int fps = engine.fps();
-            int n = engine.frameCount(speech.samples().length);
-            progress.planned(n, 0);
-            progress.publish(Progress.Stage.PREPARING);
-            int st = steps != null ? steps : engine.defaultSteps();
-            double g = guidance != null ? guidance : engine.defaultGuidance();
-            long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
-            Output out = new Output(sinks, fps, speech, progress);
-            try {
-                // the video is opened twice (faces first, then frames) and decoded on demand
-                engine.dub(() -> {
-                    dev.avatar4j.media.VideoStream vs = media.openVideoStream(video, fps, n);
-                    out.sourceBitrate = Math.max(out.sourceBitrate, vs.bitRate());
-                    return vs;
-                }, speech, st, g, noFace.name(), s,
-                        () -> Thread.currentThread().isInterrupted(), out);
-                progress.publish(Progress.Stage.FINISHING);
-                out.complete();
-            } finally {
-                out.close();
-            }
-            progress.publish(Progress.Stage.DONE);
-            return new RenderResult(Optional.ofNullable(output), out.count, out.width, out.height, fps, st,
-                    s, m.backendName(), Duration.ofNanos(System.nanoTime() - started));
-        }
-    }
-
-    /** Turns the engine's plan and work into {@link Progress} for the listeners. */
-    private static final class Reporter {
-        private final List<ProgressListener> listeners;
-        private final long started;
-        private int framesTotal;
-        private int framesDone;
-        private long workTotal;
-        private long workDone;
-        private Progress.Stage stage = Progress.Stage.PREPARING;
-
-        Reporter(List<ProgressListener> listeners, long started) {
-            this.listeners = listeners;
-            this.started = started;
-        }
-
-        void planned(int frames, long work) {
-            framesTotal = frames;
-            workTotal = work;
-        }
-
-        void advance(Progress.Stage s, long units) {
-            workDone += units;
-            publish(s);
-        }
-
-        void frame() {
-            framesDone++;
-            publish(stage);
-        }
-
-        void publish(Progress.Stage s) {
-            stage = s;
-            if (listeners.isEmpty()) {
-                return;
-            }
-            Progress p = new Progress(s, framesDone, framesTotal, Math.min(workDone, workTotal), workTotal,
-                    Duration.ofNanos(System.nanoTime() - started));
-            for (ProgressListener l : listeners) {
-                l.onProgress(p);
-            }
-        }
-    }
-
-    /** Opens the sink at the first frame (its size is the video's) and hands frames on. */
-    private final class Output implements LatentSyncEngine.Listener {
-        private final java.util.function.Function<Prepared, FrameSink> sinks;
-        private final int fps;
-        private final AudioClip speech;
-        private final Reporter progress;
-        private FrameSink sink;
-        int count;
-        int width;
-        int height;
-        volatile long sourceBitrate;
-
-        Output(java.util.function.Function<Prepared, FrameSink> sinks, int fps, AudioClip speech, Reporter progress) {
-            this.sinks = sinks;
-            this.fps = fps;
-            this.speech = speech;
-            this.progress = progress;
-        }
-
-        @Override
-        public void planned(int frames, long workUnits) {
-            progress.planned(frames, workUnits);
-            progress.publish(Progress.Stage.PREPARING);
-        }
-
-        @Override
-        public void advanced(Progress.Stage stage, long units) {
-            progress.advance(stage, units);
-        }
-
-        @Override
-        public void frame(RgbImage img) {
-            if (sink == null) {
-                width = img.width();
-                height = img.height();
-                sink = sinks.apply(new Prepared(width, height, fps, speech, sourceBitrate));
-            }
-            Frame f = new Frame(count++, fps, img.width(), img.height(), img.toRgbArray());
-            sink.accept(f);
-            for (FrameListener l : frameListeners) {
-                l.onFrame(f);
-            }
-            progress.frame();
-        }
-
-        void complete() {
-            if (sink == null) {
-                throw new InvalidInputException("the video gave no frame");
-            }
-            sink.complete();
-        }
-
-        void close() {
-            if (sink != null) {
-                sink.close();
-            }
-        }
+        return GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.of(this), output, frameListeners,
+                progressListeners, buffer));
     }
 
     @Override

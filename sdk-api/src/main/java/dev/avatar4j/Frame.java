@@ -1,51 +1,44 @@
 package dev.avatar4j;
 
-import java.awt.image.BufferedImage;
-import java.nio.ByteBuffer;
+import dev.avatar4j.media.RgbImage;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * One final video frame: packed 8-bit RGB, row-major, no padding. Immutable; safe to keep and to
- * pass between threads.
+ * One final video frame: its position in the video and its picture, an {@link RgbImage} (packed
+ * 8-bit RGB, row-major, no padding). Immutable; safe to keep and to pass between threads. The
+ * pixels are read through {@link #image()}.
  */
 public final class Frame {
     private final int index;
     private final double fps;
-    private final int width;
-    private final int height;
+    private final RgbImage image;
+    /** The image's own pixel array (never handed out), for the SDK's buffer recycling. */
     private final byte[] rgb;
 
     /**
-     * Creates a frame holding a copy of {@code rgb} (for sinks and tests; generations create their
-     * own frames).
+     * Creates a frame (for sinks and tests; generations create their own frames).
      *
-     * @param index  0-based frame number in the video
-     * @param fps    frame rate of the video
-     * @param width  width in pixels
-     * @param height height in pixels
-     * @param rgb    {@code width*height*3} bytes; copied
-     * @throws IllegalArgumentException if {@code index} is negative, a size or {@code fps} is not
-     *                                  positive, or {@code rgb} has the wrong length
-     * @throws NullPointerException if {@code rgb} is null
+     * @param index 0-based frame number in the video, at least 0
+     * @param fps   frame rate of the video, positive
+     * @param image the picture; not null
+     * @throws InvalidInputException if {@code index} is negative or {@code fps} is not positive
+     *                               (or not a number)
+     * @throws NullPointerException if {@code image} is null
      */
-    public Frame(int index, double fps, int width, int height, byte[] rgb) {
-        this(index, fps, width, height, Objects.requireNonNull(rgb, "rgb"), true);
+    public Frame(int index, double fps, RgbImage image) {
+        this(index, fps, Objects.requireNonNull(image, "image"), null);
     }
 
-    private Frame(int index, double fps, int width, int height, byte[] rgb, boolean copy) {
-        if (index < 0 || width <= 0 || height <= 0 || fps <= 0) {
-            throw new IllegalArgumentException("bad frame geometry: index " + index + ", " + width + "x" + height
-                    + " @ " + fps + " fps");
-        }
-        if (rgb.length != (long) width * height * 3) {
-            throw new IllegalArgumentException("expected " + (long) width * height * 3 + " RGB bytes, got " + rgb.length);
+    private Frame(int index, double fps, RgbImage image, byte[] rgb) {
+        if (index < 0 || !(fps > 0)) {
+            throw new InvalidInputException("a frame needs an index >= 0 and a positive frame rate, got index "
+                    + index + " @ " + fps + " fps");
         }
         this.index = index;
         this.fps = fps;
-        this.width = width;
-        this.height = height;
-        this.rgb = copy ? rgb.clone() : rgb;
+        this.image = image;
+        this.rgb = rgb;
     }
 
     /**
@@ -55,24 +48,6 @@ public final class Frame {
      */
     public int index() {
         return index;
-    }
-
-    /**
-     * The width.
-     *
-     * @return width in pixels
-     */
-    public int width() {
-        return width;
-    }
-
-    /**
-     * The height.
-     *
-     * @return height in pixels
-     */
-    public int height() {
-        return height;
     }
 
     /**
@@ -94,66 +69,48 @@ public final class Frame {
     }
 
     /**
-     * The pixels without copying them.
+     * The picture.
      *
-     * @return a read-only buffer over the packed RGB bytes ({@code width * height * 3},
-     *         row-major), positioned at 0
+     * @return the image: its size, its pixels ({@link RgbImage#pixels()} without copying,
+     *         {@link RgbImage#rgb(int, int)} one by one) and conversions
      */
-    public ByteBuffer rgb() {
-        return ByteBuffer.wrap(rgb).asReadOnlyBuffer();
+    public RgbImage image() {
+        return image;
     }
 
     /**
-     * The pixels as a new array.
+     * The width, the same as {@code image().width()}.
      *
-     * @return a copy of the packed RGB bytes ({@code width * height * 3}, row-major), free to modify
+     * @return width in pixels
      */
-    public byte[] toRgbArray() {
-        return rgb.clone();
+    public int width() {
+        return image.width();
     }
 
     /**
-     * One pixel. The coordinates are not checked one by one: outside the frame the result is
-     * unspecified (an {@link ArrayIndexOutOfBoundsException} or another pixel).
+     * The height, the same as {@code image().height()}.
      *
-     * @param x column, 0 (left) to {@code width() - 1}
-     * @param y row, 0 (top) to {@code height() - 1}
-     * @return red, green and blue packed as {@code 0xRRGGBB} (the top byte is 0)
+     * @return height in pixels
      */
-    public int rgbAt(int x, int y) {
-        int i = (y * width + x) * 3;
-        return (rgb[i] & 0xff) << 16 | (rgb[i + 1] & 0xff) << 8 | (rgb[i + 2] & 0xff);
-    }
-
-    /**
-     * Converts to AWT.
-     *
-     * @return a new {@link BufferedImage#TYPE_INT_RGB} image of the same size and pixels
-     */
-    public BufferedImage toBufferedImage() {
-        BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        int[] row = new int[width];
-        for (int y = 0; y < height; y++) {
-            for (int x = 0; x < width; x++) {
-                row[x] = rgbAt(x, y);
-            }
-            img.setRGB(0, y, width, 1, row, 0, width);
-        }
-        return img;
+    public int height() {
+        return image.height();
     }
 
     /** A frame over {@code rgb} without copying it: the caller hands the array over (the engine's frames). */
     static Frame adopt(int index, double fps, int width, int height, byte[] rgb) {
-        return new Frame(index, fps, width, height, rgb, false);
+        return new Frame(index, fps, RgbImage.ofOwned(width, height, rgb), rgb);
     }
 
-    /** The array itself, not a copy: for the SDK's own buffer recycling ({@link PipelinedFrameSink}). */
+    /**
+     * The pixel array itself, not a copy: for the SDK's own buffer recycling
+     * ({@link PipelinedFrameSink}); null for a frame made with the public constructor.
+     */
     byte[] buffer() {
         return rgb;
     }
 
     @Override
     public String toString() {
-        return "Frame[" + index + ", " + width + "x" + height + "]";
+        return "Frame[" + index + ", " + width() + "x" + height() + "]";
     }
 }

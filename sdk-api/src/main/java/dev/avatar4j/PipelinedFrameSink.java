@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class PipelinedFrameSink implements FrameSink {
     private static final AtomicInteger THREADS = new AtomicInteger();
     /** Marks the end of the frames; compared by identity. */
-    private static final Frame END = new Frame(0, 1, 1, 1, new byte[3]);
+    private static final Frame END = Frame.adopt(0, 1, 1, 1, new byte[3]);
 
     private final FrameSink delegate;
     private final BlockingQueue<Frame> queue;
@@ -57,7 +57,7 @@ final class PipelinedFrameSink implements FrameSink {
 
     private void drain() {
         // encode in the CPU the graphs leave idle rather than preempting their workers
-        dev.avatar4j.engine.BackgroundPriority.lowerCurrentThread();
+        BackgroundPriority.lowerCurrentThread();
         try {
             while (true) {
                 Frame f = queue.take();
@@ -100,7 +100,7 @@ final class PipelinedFrameSink implements FrameSink {
         if (buf == null) {
             buf = new byte[bytes];
         }
-        System.arraycopy(frame.buffer(), 0, buf, 0, bytes);
+        frame.image().pixels().get(buf, 0, bytes);
         return Frame.adopt(frame.index(), frame.fps(), frame.width(), frame.height(), buf);
     }
 

@@ -75,11 +75,13 @@ public record Region(double x, double y, double w, double h) {
      * @param persons how many persons the request has
      * @return the region
      * @throws InvalidInputException for three or more persons, whose regions must be given (the
-     *         reference has no default for them either)
+     *         reference has no default for them either), or when {@code index} is not one of the
+     *         {@code persons}
      */
     public static Region defaultFor(int index, int persons) {
         if (index < 0 || index >= persons) {
-            throw new IllegalArgumentException("person " + index + " of " + persons);
+            throw new InvalidInputException("person " + index + " of " + persons + ": the index must be 0 to "
+                    + (persons - 1));
         }
         return switch (persons) {
             case 1 -> whole();

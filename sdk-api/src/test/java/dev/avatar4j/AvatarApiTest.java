@@ -100,8 +100,8 @@ class AvatarApiTest {
         assertThat(iterated).hasSize(rendered.size());
         assertThat(listened).hasSize(rendered.size());
         for (int i = 0; i < rendered.size(); i++) {
-            assertThat(iterated.get(i).toRgbArray()).isEqualTo(rendered.get(i).toRgbArray());
-            assertThat(listened.get(i).toRgbArray()).isEqualTo(rendered.get(i).toRgbArray());
+            assertThat(iterated.get(i).image().toRgbArray()).isEqualTo(rendered.get(i).image().toRgbArray());
+            assertThat(listened.get(i).image().toRgbArray()).isEqualTo(rendered.get(i).image().toRgbArray());
         }
         assertThat(g.isDone()).isTrue();
         assertThat(g.progress().stage()).isEqualTo(Progress.Stage.DONE);
@@ -161,8 +161,8 @@ class AvatarApiTest {
         request(2.0).render(a);
         request(2.0).render(b);
         request(2.0).seed(8).render(c);
-        assertThat(a.frames.get(a.frames.size() - 1).toRgbArray()).isEqualTo(b.frames.get(b.frames.size() - 1).toRgbArray());
-        assertThat(a.frames.get(a.frames.size() - 1).toRgbArray()).isNotEqualTo(c.frames.get(c.frames.size() - 1).toRgbArray());
+        assertThat(a.frames.get(a.frames.size() - 1).image().toRgbArray()).isEqualTo(b.frames.get(b.frames.size() - 1).image().toRgbArray());
+        assertThat(a.frames.get(a.frames.size() - 1).image().toRgbArray()).isNotEqualTo(c.frames.get(c.frames.size() - 1).image().toRgbArray());
     }
 
     @Test

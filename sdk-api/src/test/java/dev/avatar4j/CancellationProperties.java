@@ -74,7 +74,7 @@ class CancellationProperties {
         List<byte[]> out = new ArrayList<>();
         synchronized (sink.frames) {
             for (Frame f : sink.frames) {
-                out.add(f.toRgbArray());
+                out.add(f.image().toRgbArray());
             }
         }
         return out;
@@ -105,6 +105,7 @@ class CancellationProperties {
         FAKE.failOn = null;
         FAKE.nanOn = null;
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         int ditBefore = calls("dit.onnx");
         int[] atCancel = new int[2];
         AtomicReference<Generation> self = new AtomicReference<>();
@@ -139,7 +140,7 @@ class CancellationProperties {
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
         assertThat(calls("dit.onnx")).as("DiT calls after the cancel").isEqualTo(atCancel[0]);
         assertThat(calls("vae_decoder.onnx")).as("decoder calls after the cancel").isEqualTo(atCancel[1]);
-        assertCleanEnd(sink, expected, liveBefore);
+        assertCleanEnd(sink, expected, liveBefore, liveBeforeBytes);
         if (trigger == Trigger.ON_FRAME) {
             assertThat(sink.frames).as("the frame being emitted still reaches the sink, then nothing")
                     .hasSize(frame + 1);
@@ -151,6 +152,7 @@ class CancellationProperties {
                                                   @ForAll @IntRange(min = 0, max = 3) int seed) {
         List<byte[]> expected = reference(seed);
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         RecordingSink sink = new RecordingSink();
         Generation g = request(seed).start(sink);
         LockSupport.parkNanos(delayMicros * 1000L);
@@ -177,10 +179,11 @@ class CancellationProperties {
         assertThat(calls("dit.onnx") - ditAtCancel).as("DiT calls after the cancel").isLessThanOrEqualTo(1);
         assertThat(calls("vae_decoder.onnx") - decAtCancel).as("decoder calls after the cancel")
                 .isLessThanOrEqualTo(1);
-        assertCleanEnd(sink, expected, liveBefore);
+        assertCleanEnd(sink, expected, liveBefore, liveBeforeBytes);
     }
 
-    private static void assertCleanEnd(RecordingSink sink, List<byte[]> expected, long liveBefore) {
+    private static void assertCleanEnd(RecordingSink sink, List<byte[]> expected, long liveBefore,
+                                       long liveBeforeBytes) {
         assertThat(sink.aborted).as("sink aborted").isTrue();
         assertThat(sink.completed).as("sink completed").isFalse();
         List<byte[]> got = frames(sink);
@@ -191,6 +194,7 @@ class CancellationProperties {
             assertThat(got.get(i)).as("frame %d before the cancel", i).isEqualTo(expected.get(i));
         }
         assertThat(TensorLeaks.live()).as("live tensors after a cancelled generation").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
     }
 
     @Property(tries = 8)
@@ -213,6 +217,7 @@ class CancellationProperties {
     void twoHundredCancelledGenerationsLeakNoTensor() {
         reference(0); // warm-up: text embeddings, caches
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         for (int i = 0; i < 200; i++) {
             int at = (i * 37) % 40;
             Generation g = SelfCancel.atFrame(Avatar.from(TestMedia.gradient(16, 16))
@@ -220,5 +225,6 @@ class CancellationProperties {
             assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
         }
         assertThat(TensorLeaks.live()).as("live tensors after 200 cancelled generations").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.media.FrameSink;
+import dev.avatar4j.media.RgbImage;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -52,7 +53,7 @@ class PipelinedFrameSinkTest {
     }
 
     private static Frame frame(int i) {
-        return new Frame(i, 25, 2, 2, new byte[12]);
+        return new Frame(i, 25, RgbImage.of(2, 2, new byte[12]));
     }
 
     @Test
@@ -137,12 +138,12 @@ class PipelinedFrameSinkTest {
 
     @Test
     void encoderQueueHoldsAboutThirtyTwoMegabytesOfFrames() {
-        assertThat(Generation.encoderQueueFrames(256, 256)).isEqualTo(170); // 32 MiB / 196,608 B
-        assertThat(Generation.encoderQueueFrames(512, 512)).isEqualTo(42);
-        assertThat(Generation.encoderQueueFrames(4096, 4096)).isEqualTo(8);   // at least 8
-        assertThat(Generation.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
-        long bytes = 3L * 1280 * 720 * Generation.encoderQueueFrames(1280, 720);
-        assertThat(bytes).isLessThanOrEqualTo(Generation.ENCODER_QUEUE_BYTES);
+        assertThat(GenerationRunner.encoderQueueFrames(256, 256)).isEqualTo(170); // 32 MiB / 196,608 B
+        assertThat(GenerationRunner.encoderQueueFrames(512, 512)).isEqualTo(42);
+        assertThat(GenerationRunner.encoderQueueFrames(4096, 4096)).isEqualTo(8);   // at least 8
+        assertThat(GenerationRunner.encoderQueueFrames(16, 16)).isEqualTo(256);     // at most 256
+        long bytes = 3L * 1280 * 720 * GenerationRunner.encoderQueueFrames(1280, 720);
+        assertThat(bytes).isLessThanOrEqualTo(GenerationRunner.ENCODER_QUEUE_BYTES);
     }
 
     @Test
@@ -156,7 +157,7 @@ class PipelinedFrameSinkTest {
             @Override
             public void accept(Frame f) {
                 arrays.add(f.buffer());
-                byte[] px = f.toRgbArray();
+                byte[] px = f.image().toRgbArray();
                 for (byte b : px) {
                     if (b != (byte) f.index()) {
                         wrong.add(f.index() + ": " + b);

@@ -60,6 +60,6 @@ class RegionTest {
         assertThat(Region.defaultFor(1, 2)).isEqualTo(Region.rightPerson());
         assertThatThrownBy(() -> Region.defaultFor(0, 3)).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining("every region must be given");
-        assertThatThrownBy(() -> Region.defaultFor(2, 2)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Region.defaultFor(2, 2)).isInstanceOf(InvalidInputException.class);
     }
 }

@@ -70,7 +70,7 @@ class ReliabilityTest {
     static List<byte[]> frames(RecordingSink sink) {
         List<byte[]> out = new ArrayList<>();
         for (Frame f : sink.frames) {
-            out.add(f.toRgbArray());
+            out.add(f.image().toRgbArray());
         }
         return out;
     }
@@ -89,6 +89,7 @@ class ReliabilityTest {
     void nonFiniteVelocityFailsNamingTheGraphWindowAndStep(float poison) {
         List<byte[]> clean = frames(render(request(4.0, 7)));
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         // 4 s: 2 windows × 2 steps in wavefront order (0,0) (1,0) (0,1) (1,1); the 3rd call is window 0, step 1
         FAKE.runs.clear();
         FAKE.nanOn = "dit.onnx";
@@ -104,6 +105,7 @@ class ReliabilityTest {
         assertThat(sink.frames).as("no frame is final before window 0's last step").isEmpty();
         assertThat(FAKE.runs.get("dit.onnx").get()).as("stops at the bad call").isEqualTo(3);
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
 
         FAKE.nanOn = null;
         assertSameFrames(frames(render(request(4.0, 7))), clean);
@@ -113,6 +115,7 @@ class ReliabilityTest {
     void nonFiniteAudioFeaturesFailNamingTheWindow() {
         List<byte[]> clean = frames(render(request(4.0, 7)));
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         FAKE.runs.clear();
         FAKE.nanOn = "audio_encoder.onnx";
         FAKE.nanAfter = 1; // the second window's features
@@ -121,6 +124,7 @@ class ReliabilityTest {
                 .hasMessageContaining("audio-encoder produced a non-finite feature").hasMessageContaining("window 1");
         assertThat(sink.completed).isFalse();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
         FAKE.nanOn = null;
         FAKE.nanAfter = 0;
         assertSameFrames(frames(render(request(4.0, 7))), clean);
@@ -195,6 +199,7 @@ class ReliabilityTest {
     @ValueSource(ints = {0, 5, -1})
     void failingSinkFailsTheGenerationOnceAndIsAborted(int failAt) {
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         FailingSink sink = new FailingSink(failAt, false);
         assertThatThrownBy(() -> request(4.0, 7).render(sink)).isInstanceOf(AvatarException.class)
                 .hasMessage("No space left on device") // the cause's own words, no class names (issue 22 item 10)
@@ -202,6 +207,7 @@ class ReliabilityTest {
         assertThat(sink.aborts).as("aborted exactly once").hasValue(1);
         assertThat(sink.completed).isFalse();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
         assertThat(render(request(2.0, 7)).frames).isNotEmpty();
     }
 
@@ -343,6 +349,7 @@ class ReliabilityTest {
             sequential.add(frames(render(concurrent(i))));
         }
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             CountDownLatch go = new CountDownLatch(1);
@@ -368,6 +375,7 @@ class ReliabilityTest {
             pool.shutdownNow();
         }
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
     }
 
     @Test

@@ -61,7 +61,7 @@ class StreamsApiTest {
     private static List<byte[]> frames(Avatar a) {
         RecordingSink sink = new RecordingSink();
         a.model(model).seed(3).render(sink);
-        return sink.frames.stream().map(Frame::toRgbArray).toList();
+        return sink.frames.stream().map(f -> f.image().toRgbArray()).toList();
     }
 
     private static Set<Path> spooled() throws IOException {

@@ -1,6 +1,6 @@
 package dev.avatar4j.bench;
 
-import dev.avatar4j.audio.Wav2Vec2Normalizer;
+import dev.avatar4j.family.stableavatar.Wav2Vec2Normalizer;
 import dev.avatar4j.audio.WhisperLogMel;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.sampling.Guidance;

@@ -1,7 +1,7 @@
 package dev.avatar4j.bench;
 
 import dev.avatar4j.spi.Backend;
-import dev.avatar4j.engine.ForwardingGraphSession;
+import dev.avatar4j.backend.ForwardingGraphSession;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
@@ -28,6 +28,11 @@ final class TimedBackend implements Backend {
     }
 
     @Override
+    public java.util.List<String> graphVariants() {
+        return inner.graphVariants(); // time the graphs the wrapped backend would load
+    }
+
+    @Override
     public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
         return new Session(inner.open(graph, options), graph.name().replace(".onnx", ""));
     }
@@ -47,7 +52,7 @@ final class TimedBackend implements Backend {
         }
 
         @Override
-        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+        public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
             long c0 = CPU.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             try {

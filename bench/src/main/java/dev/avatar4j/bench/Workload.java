@@ -172,7 +172,7 @@ final class Workload {
                     }
                     frames[0]++;
                     if (md != null) {
-                        md.update(f.rgb());
+                        md.update(f.image().pixels());
                     }
                     if (stopAfterFirstFrame) {
                         gen.get().cancel();

@@ -95,14 +95,19 @@ public final class Bundle {
         Map<String, Path> files = new LinkedHashMap<>();
         Map<String, List<GraphSource.ExternalFile>> external = new LinkedHashMap<>();
         Map<String, List<GraphSource.ExternalTensor>> externalTensors = new LinkedHashMap<>();
-        for (BundleManifest.FileEntry e : manifest.graphs().values()) {
+        Map<Path, String> verified = new java.util.HashMap<>(); // a file shared by several entries is hashed once
+        for (BundleManifest.FileEntry e : manifest.graphFiles()) {
             Path file = resolve(real, e);
             byte[] bytes = readVerified(file, e);
             List<GraphSource.ExternalTensor> tensors = OnnxExternalRefs.scan(bytes, "graph " + file + " (" + e.key() + ")");
             List<GraphSource.ExternalFile> ext = externalFiles(real, file, e, manifest.externalData(e.key()), tensors);
             for (GraphSource.ExternalFile f : ext) {
+                if (f.sha256().equals(verified.get(f.file()))) {
+                    continue;
+                }
                 verify(real, new BundleManifest.FileEntry(e.key() + ".externalData", real.relativize(f.file()).toString(),
                         f.sha256(), e.extra()));
+                verified.put(f.file(), f.sha256());
             }
             files.put("graphs." + e.key(), file);
             external.put(e.key(), ext);
@@ -195,12 +200,26 @@ public final class Bundle {
      * @throws BundleException when the manifest has no such graph or the file changed since {@link #open}
      */
     public GraphSource graph(String key) {
-        Path file = graphFile(key);
-        BundleManifest.FileEntry e = manifest.graphs().get(key);
+        return graph(key, List.of());
+    }
+
+    /**
+     * The graph {@code key} as {@link #graph(String)}, or the first of its {@code variants} the
+     * manifest lists ({@code graphs.<key>.variants}): how a backend gets the export made for it.
+     *
+     * @param key      the graph's key
+     * @param variants variant names, best first ({@link dev.avatar4j.spi.Backend#graphVariants()})
+     * @return the chosen file's verified bytes and external data
+     * @throws BundleException when the manifest has no such graph or the file changed since {@link #open}
+     */
+    public GraphSource graph(String key, List<String> variants) {
+        graphFile(key); // a clear error for a missing graph
+        BundleManifest.FileEntry e = manifest.graphFor(key, variants);
+        Path file = files.get("graphs." + e.key());
         // the bytes match the digest open() checked, so they hold the external tensors it found
         byte[] bytes = readVerified(file, e);
-        return new GraphSource(file, bytes, e.sha256(), externalFiles.getOrDefault(key, List.of()),
-                externalTensors.getOrDefault(key, List.of()));
+        return new GraphSource(file, bytes, e.sha256(), externalFiles.getOrDefault(e.key(), List.of()),
+                externalTensors.getOrDefault(e.key(), List.of()));
     }
 
     /**

@@ -28,6 +28,8 @@ public final class BundleManifest {
     public static final int MAX_VIDEO_SIDE = 4096;
     /** At most this many external-data files per graph. */
     static final int MAX_EXTERNAL_FILES = 64;
+    /** A graph variant's name: lowercase words joined by '-', e.g. {@code onnxruntime}. */
+    static final String VARIANT_NAME = "[a-z0-9]{1,40}(-[a-z0-9]{1,40})*";
     /** Longest {@code name} accepted. */
     static final int MAX_NAME_CHARS = 200;
 
@@ -38,6 +40,8 @@ public final class BundleManifest {
     private final Map<String, FileEntry> graphs;
     private final Map<String, FileEntry> tensors;
     private final Map<String, List<ExternalDataEntry>> externalData;
+    /** Graph key -> variant name -> the variant's file (its key is {@code <graph>@<variant>}). */
+    private final Map<String, Map<String, FileEntry>> variants;
 
     /**
      * A file named by the manifest.
@@ -74,10 +78,17 @@ public final class BundleManifest {
         this.graphs = files(root, "graphs");
         this.tensors = root.has("tensors") ? files(root, "tensors") : Map.of();
         Map<String, List<ExternalDataEntry>> ext = new LinkedHashMap<>();
+        Map<String, Map<String, FileEntry>> vars = new LinkedHashMap<>();
         for (FileEntry g : graphs.values()) {
             ext.put(g.key(), externalData(g));
+            Map<String, FileEntry> vs = variants(g);
+            vars.put(g.key(), vs);
+            for (FileEntry v : vs.values()) {
+                ext.put(v.key(), externalData(v));
+            }
         }
         this.externalData = Map.copyOf(ext);
+        this.variants = Map.copyOf(vars);
         checkVideoSize(root);
     }
 
@@ -115,6 +126,36 @@ public final class BundleManifest {
         }
     }
 
+    /**
+     * The per-backend variants of a graph ({@code graphs.<key>.variants.<name>}: the same graph
+     * exported differently, e.g. with ONNX Runtime's fused attention), each a file entry of its own
+     * with its own {@code externalData}, keyed {@code <key>@<name>}.
+     */
+    private static Map<String, FileEntry> variants(FileEntry graph) {
+        if (!graph.extra().has("variants")) {
+            return Map.of();
+        }
+        JsonObject vs = graph.extra().object("variants");
+        Map<String, FileEntry> out = new LinkedHashMap<>();
+        for (String name : vs.keys()) {
+            String where = "graphs." + graph.key() + ".variants." + name;
+            if (!name.matches(VARIANT_NAME)) {
+                throw new BundleException(FILE_NAME + ": \"graphs." + graph.key() + ".variants\" has a variant name that is not"
+                        + " lowercase words joined by '-' (at most 40 characters)");
+            }
+            JsonObject e = vs.object(name);
+            if (e.has("variants")) {
+                throw new BundleException(FILE_NAME + ": \"" + where + "\" must not have variants of its own");
+            }
+            String sha = e.string("sha256").toLowerCase(java.util.Locale.ROOT);
+            if (!sha.matches("[0-9a-f]{64}")) {
+                throw new BundleException(FILE_NAME + ": \"" + where + ".sha256\" must be 64 hex digits");
+            }
+            out.put(name, new FileEntry(graph.key() + "@" + name, e.string("file"), sha, e));
+        }
+        return Map.copyOf(out);
+    }
+
     private static List<ExternalDataEntry> externalData(FileEntry graph) {
         List<JsonObject> list = graph.extra().objects("externalData");
         String where = "graphs." + graph.key() + ".externalData";
@@ -147,6 +188,10 @@ public final class BundleManifest {
         JsonObject s = root.object(section);
         Map<String, FileEntry> out = new LinkedHashMap<>();
         for (String k : s.keys()) {
+            if (k.contains("@")) {
+                throw new BundleException(FILE_NAME + ": \"" + section + "\" keys must not contain '@' (it separates a graph"
+                        + " from its variant)");
+            }
             JsonObject e = s.object(k);
             String sha = e.string("sha256").toLowerCase(java.util.Locale.ROOT);
             if (!sha.matches("[0-9a-f]{64}")) {
@@ -242,7 +287,54 @@ public final class BundleManifest {
         return Optional.ofNullable(graphs.get(key));
     }
 
-    /** The external-data files listed for graph {@code key} (empty when the graph keeps its weights inside). */
+    /**
+     * The variants of graph {@code key} by name ({@code graphs.<key>.variants}), each keyed
+     * {@code <key>@<name>}; empty when it has none.
+     */
+    public Map<String, FileEntry> variants(String key) {
+        return variants.getOrDefault(key, Map.of());
+    }
+
+    /**
+     * Every graph file: each graph's main file, then its variants (keys {@code <graph>@<variant>}).
+     * All of them are verified when the bundle opens, and extracted from zips.
+     */
+    public List<FileEntry> graphFiles() {
+        List<FileEntry> out = new ArrayList<>(graphs.values());
+        for (FileEntry g : graphs.values()) {
+            out.addAll(variants(g.key()).values());
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * The file a backend should load for graph {@code key}: the first of {@code preferred} variant
+     * names the graph has, else its main file.
+     *
+     * @param key       the graph's key
+     * @param preferred variant names, best first (a backend's {@link dev.avatar4j.spi.Backend#graphVariants()})
+     * @return the chosen entry, whose key is {@code key} or {@code key@variant}
+     * @throws BundleException when the manifest has no graph {@code key}
+     */
+    public FileEntry graphFor(String key, List<String> preferred) {
+        FileEntry main = graphs.get(key);
+        if (main == null) {
+            throw new BundleException(FILE_NAME + ": no graph \"" + key + "\"");
+        }
+        Map<String, FileEntry> vs = variants(key);
+        for (String p : preferred) {
+            FileEntry v = vs.get(p);
+            if (v != null) {
+                return v;
+            }
+        }
+        return main;
+    }
+
+    /**
+     * The external-data files listed for graph {@code key}, or for a variant keyed {@code <key>@<name>}
+     * (empty when the graph keeps its weights inside).
+     */
     public List<ExternalDataEntry> externalData(String key) {
         return externalData.getOrDefault(key, List.of());
     }
@@ -253,8 +345,8 @@ public final class BundleManifest {
      * graph's entry) and the tensors.
      */
     public List<FileEntry> files() {
-        List<FileEntry> out = new ArrayList<>(graphs.values());
-        for (FileEntry g : graphs.values()) {
+        List<FileEntry> out = new ArrayList<>(graphFiles());
+        for (FileEntry g : graphFiles()) {
             List<ExternalDataEntry> ext = externalData(g.key());
             for (int i = 0; i < ext.size(); i++) {
                 out.add(new FileEntry(g.key() + ".externalData[" + i + "]", ext.get(i).file(), ext.get(i).sha256(), g.extra()));

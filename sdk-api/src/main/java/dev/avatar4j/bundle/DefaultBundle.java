@@ -54,9 +54,13 @@ public final class DefaultBundle {
                     entries.add(new BundleManifest.FileEntry(k, n.string("file"), n.string("sha256"), n));
                 }
             }
+            java.util.Set<String> copied = new java.util.HashSet<>();
             for (BundleManifest.FileEntry e : entries) {
                 if (e.file().contains("/") || e.file().contains("\\") || e.file().startsWith(".")) {
                     throw new BundleException("built-in bundle file names must be plain: " + e.file());
+                }
+                if (!copied.add(e.file())) {
+                    continue; // a graph variant may share its graph's external data file
                 }
                 try (InputStream in = open(resourceDir, e.file())) {
                     Files.copy(in, staging.resolve(e.file()));

@@ -13,7 +13,10 @@ public final class ImageOps {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
-    /** CLIP input side. */
+    /**
+     * The published CLIP ViT-H/14's input side. Engines read the side from the image-encoder graph's
+     * {@code pixel_values} input and call {@link #clipPreprocess(MemorySegment, int, int, int, MemorySegment)}.
+     */
     public static final int CLIP_SIZE = 224;
 
     /** OpenAI CLIP per-channel mean (R, G, B), as float32 like torchvision's Normalize. */
@@ -101,19 +104,37 @@ public final class ImageOps {
      * @param dst224 destination, float32 {@code [3, 224, 224]}
      */
     public static void clipPreprocess(MemorySegment srcCHWSignedUnit, int h, int w, MemorySegment dst224) {
+        clipPreprocess(srcCHWSignedUnit, h, w, CLIP_SIZE, dst224);
+    }
+
+    /**
+     * CLIP preprocessing as {@link #clipPreprocess(MemorySegment, int, int, MemorySegment)}, to a
+     * {@code size}×{@code size} input (the image-encoder graph's side; the aspect ratio is not kept,
+     * as in the reference).
+     *
+     * @param srcCHWSignedUnit float32 {@code [3, h, w]} image in [−1, 1]
+     * @param h    source height
+     * @param w    source width
+     * @param size the CLIP input side, at least 1
+     * @param dst  destination, float32 {@code [3, size, size]}
+     */
+    public static void clipPreprocess(MemorySegment srcCHWSignedUnit, int h, int w, int size, MemorySegment dst) {
         if (h < 1 || w < 1) {
             throw new IllegalArgumentException("source size must be >= 1x1, got " + w + "x" + h);
         }
+        if (size < 1) {
+            throw new IllegalArgumentException("CLIP input size must be >= 1, got " + size);
+        }
         requireFloats(srcCHWSignedUnit, 3L * h * w, "srcCHWSignedUnit");
-        long plane = (long) CLIP_SIZE * CLIP_SIZE;
-        requireFloats(dst224, 3 * plane, "dst224");
-        TorchBicubic.resize(srcCHWSignedUnit, 3, h, w, dst224, CLIP_SIZE, CLIP_SIZE);
+        long plane = (long) size * size;
+        requireFloats(dst, 3 * plane, "dst");
+        TorchBicubic.resize(srcCHWSignedUnit, 3, h, w, dst, size, size);
         for (int c = 0; c < 3; c++) {
             float mean = CLIP_MEAN[c];
             float std = CLIP_STD[c];
             for (long i = c * plane, end = (c + 1) * plane; i < end; i++) {
-                float x = dst224.getAtIndex(F32, i) * 0.5f + 0.5f;
-                dst224.setAtIndex(F32, i, (x - mean) / std);
+                float x = dst.getAtIndex(F32, i) * 0.5f + 0.5f;
+                dst.setAtIndex(F32, i, (x - mean) / std);
             }
         }
     }

@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * Decoded mono audio read front to back in chunks, so that a long input (hours of speech) never
- * has to be held in memory at once. Returned by {@link MediaCodec#openAudio}; the samples are
+ * has to be held in memory at once. Returned by {@link MediaCodec#readAudioStream}; the samples are
  * exactly those {@link MediaCodec#readAudio} returns for the same file and rate, in order.
  *
  * <p>Not thread-safe. Close it to release the file and any native decoder.

@@ -133,7 +133,7 @@ public final class FrameSinks {
                         Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
                 image = new BufferedImage(rgb, raster, false, null);
             }
-            frame.rgb().get(pixels);
+            frame.image().pixels().get(pixels);
             return image;
         }
 

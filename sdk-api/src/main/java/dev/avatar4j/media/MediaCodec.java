@@ -8,6 +8,10 @@ import java.nio.file.Path;
  * {@link java.util.ServiceLoader}. The SDK always has a JDK-only codec (WAV, PNG, JPEG, PNG
  * sequences); {@code sdk-media} adds FFmpeg (every format it reads, MP4 output). Codecs are tried
  * in {@link #rank()} order, lowest first.
+ *
+ * <p>The names say which way the data goes: the decoders read ({@link #readImage}, {@link #readAudio}
+ * and {@link #readVideo} whole, {@link #readAudioStream} and {@link #readVideoStream} on demand,
+ * {@link #countAudio}); the encoder is opened as a writer ({@link #openVideoWriter}).
  */
 public interface MediaCodec {
 
@@ -79,7 +83,7 @@ public interface MediaCodec {
      *         when {@code readVideo} would throw it)
      * @throws dev.avatar4j.InvalidInputException if the file is broken or holds no video frame
      */
-    default VideoStream openVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
+    default VideoStream readVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
         return VideoStream.of(readVideo(file, fps, maxFrames));
     }
 
@@ -111,7 +115,7 @@ public interface MediaCodec {
      *         when {@code readAudio} would throw it)
      * @throws dev.avatar4j.InvalidInputException if the file is broken
      */
-    default AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+    default AudioStream readAudioStream(Path file, int sampleRate) throws UnsupportedMediaException {
         return AudioStream.of(readAudio(file, sampleRate));
     }
 
@@ -129,7 +133,7 @@ public interface MediaCodec {
      *         aborts it) and closes it
      * @throws UnsupportedMediaException if this codec cannot write video
      */
-    FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException;
+    FrameSink openVideoWriter(Path out, VideoSpec spec) throws UnsupportedMediaException;
 
     /**
      * Opens a video writer that streams a fragmented MP4 (H.264 + AAC; {@code movflags}
@@ -144,7 +148,7 @@ public interface MediaCodec {
      * @return the writer
      * @throws UnsupportedMediaException if this codec cannot write video to a stream
      */
-    default FrameSink openVideo(OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
+    default FrameSink openVideoWriter(OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
         throw new UnsupportedMediaException("the " + name() + " codec does not write video to a stream");
     }
 }

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * Video frames at a constant frame rate, decoded front to back on demand, so that a long input is
- * never held in memory at once. Returned by {@link MediaCodec#openVideoStream}; the frames are
+ * never held in memory at once. Returned by {@link MediaCodec#readVideoStream}; the frames are
  * exactly those {@link MediaCodec#readVideo} returns for the same file, rate and frame limit, in
  * order. Frames that the frame-rate conversion duplicates may be the same {@link RgbImage}
  * instance.

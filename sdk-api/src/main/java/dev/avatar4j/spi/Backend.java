@@ -23,6 +23,18 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /**
+     * The graph variants this backend prefers, best first: names of a manifest's
+     * {@code graphs.<key>.variants} (docs/BUNDLE-FORMAT.md), e.g. a graph exported with ONNX
+     * Runtime's fused {@code com.microsoft::MultiHeadAttention} under {@code onnxruntime}. A graph
+     * with none of them loads its main file. The default prefers none.
+     *
+     * @return variant names, best first; empty to always load the main file
+     */
+    default java.util.List<String> graphVariants() {
+        return java.util.List.of();
+    }
+
+    /**
      * Opens a graph from its verified content. Implementations load {@link GraphSource#bytes()} and
      * the external data through {@link GraphSource.ExternalFile#load} or
      * {@link GraphSource.ExternalFile#copyTo} (which re-check the digests on the bytes they hand

@@ -1,8 +1,14 @@
 package dev.avatar4j.spi;
 
+import dev.avatar4j.BackendException;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
+import java.lang.foreign.MemorySegment;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -36,10 +42,11 @@ public interface GraphSession extends AutoCloseable {
      * @param inputs  every graph input by name; the tensors stay owned by the caller and are only
      *                read during the call
      * @param outputs names of the outputs wanted
-     * @return newly allocated output tensors owned by the caller (close them)
-     * @throws dev.avatar4j.BackendException when the backend fails
+     * @return the outputs, owned by the returned result: close it (or
+     *         {@linkplain TensorScope#attach attach} it to a scope) when done with them
+     * @throws BackendException when the backend fails
      */
-    Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs);
+    Result run(Map<String, Tensor> inputs, Set<String> outputs);
 
     /**
      * Runs the graph writing into caller-provided output tensors whose shapes the caller knows
@@ -51,19 +58,15 @@ public interface GraphSession extends AutoCloseable {
      * @param outputs the outputs wanted, by name, with their exact shapes and types
      */
     default void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
-        Map<String, Tensor> results = run(inputs, outputs.keySet());
-        try {
+        try (Result results = run(inputs, outputs.keySet())) {
             for (Map.Entry<String, Tensor> e : outputs.entrySet()) {
                 Tensor got = results.get(e.getKey());
                 Tensor want = e.getValue();
-                if (got == null || got.dtype() != want.dtype() || got.byteSize() != want.byteSize()) {
-                    throw new dev.avatar4j.BackendException("output '" + e.getKey() + "' is " + got
-                            + ", expected " + want);
+                if (got.dtype() != want.dtype() || got.byteSize() != want.byteSize()) {
+                    throw new BackendException("output '" + e.getKey() + "' is " + got + ", expected " + want);
                 }
-                java.lang.foreign.MemorySegment.copy(got.segment(), 0, want.segment(), 0, want.byteSize());
+                MemorySegment.copy(got.segment(), 0, want.segment(), 0, want.byteSize());
             }
-        } finally {
-            results.values().forEach(Tensor::close);
         }
     }
 
@@ -77,4 +80,65 @@ public interface GraphSession extends AutoCloseable {
     /** Frees the session's native resources. */
     @Override
     void close();
+
+    /**
+     * The outputs of one {@link #run}, owning their memory, like ONNX Runtime's
+     * {@code OrtSession.Result}: the tensors are valid until the result is closed, and closing it
+     * frees them all. Use it in try-with-resources, or attach it to the {@link TensorScope} of the
+     * span that needs the outputs.
+     *
+     * <p>A backend allocates the output tensors in a {@link TensorScope} of its own and hands that
+     * scope to the result, which closes it.
+     */
+    final class Result implements AutoCloseable {
+        private final TensorScope memory;
+        private final Map<String, Tensor> outputs;
+
+        /**
+         * A result over {@code outputs}, whose memory {@code memory} owns (for backends).
+         *
+         * @param memory  the scope holding the outputs' memory; the result closes it
+         * @param outputs the outputs by name, in the order requested; copied
+         */
+        public Result(TensorScope memory, Map<String, Tensor> outputs) {
+            this.memory = Objects.requireNonNull(memory, "memory");
+            this.outputs = Collections.unmodifiableMap(new LinkedHashMap<>(outputs));
+        }
+
+        /**
+         * One output.
+         *
+         * @param name the output's name
+         * @return the tensor, valid until this result is closed
+         * @throws BackendException if the run produced no output of that name
+         */
+        public Tensor get(String name) {
+            Tensor t = outputs.get(name);
+            if (t == null) {
+                throw new BackendException("the graph returned no output '" + name + "' (returned: "
+                        + outputs.keySet() + ")");
+            }
+            return t;
+        }
+
+        /**
+         * The outputs' names.
+         *
+         * @return the names, in the order the backend returned them; unmodifiable
+         */
+        public Set<String> names() {
+            return outputs.keySet();
+        }
+
+        /** Frees the outputs' memory. Idempotent. */
+        @Override
+        public void close() {
+            memory.close();
+        }
+
+        @Override
+        public String toString() {
+            return "Result" + outputs;
+        }
+    }
 }

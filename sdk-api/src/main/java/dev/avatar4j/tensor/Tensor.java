@@ -12,28 +12,42 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A dense, row-major tensor in off-heap memory (native byte order).
  *
- * <p>A tensor either owns its memory (created by {@link #allocate}; freed by {@link #close()}) or
- * is a view over memory owned by someone else ({@link #wrap}; {@code close()} does nothing).
+ * <p>A tensor's memory has one of three owners:
+ * <ul>
+ *   <li>a {@link TensorScope} ({@link TensorScope#allocate} and friends): freed when the scope
+ *       closes, all at once with the scope's other tensors; {@code close()} does nothing. This is
+ *       how engine code makes tensors (one scope per generation, window or model call).</li>
+ *   <li>the tensor itself ({@link #allocate}, {@link #ofFloats}, {@link #ofLongs}): freed by
+ *       {@link #close()}; for a tensor whose life matches no scope.</li>
+ *   <li>someone else ({@link #wrap}): a view, {@code close()} does nothing.</li>
+ * </ul>
  * Tensors are not thread-safe for concurrent writes; reading from many threads is fine.
  */
 public final class Tensor implements AutoCloseable {
     /**
-     * Owning tensors allocated and not yet closed, process-wide. For leak tests only (read through
-     * the test helper {@code dev.avatar4j.tensor.TensorLeaks}); one atomic increment per allocation
-     * and one decrement per close.
+     * Owners of tensor memory (owning tensors and open {@link TensorScope}s) not yet closed,
+     * process-wide, and the bytes they hold. For leak tests only (read through the test helper
+     * {@code dev.avatar4j.tensor.TensorLeaks}); a few atomic additions per allocation and close.
      */
     private static final AtomicLong LIVE = new AtomicLong();
+    private static final AtomicLong LIVE_BYTES = new AtomicLong();
 
     private final DType dtype;
     private final long[] shape;
     private final MemorySegment segment;
-    private final Arena arena; // null for views
+    private final Arena arena; // null for views and scope tensors
+    private final boolean scoped;
 
     private Tensor(DType dtype, long[] shape, MemorySegment segment, Arena arena) {
+        this(dtype, shape, segment, arena, false);
+    }
+
+    private Tensor(DType dtype, long[] shape, MemorySegment segment, Arena arena, boolean scoped) {
         this.dtype = dtype;
         this.shape = shape;
         this.segment = segment;
         this.arena = arena;
+        this.scoped = scoped;
     }
 
     /**
@@ -55,7 +69,7 @@ public final class Tensor implements AutoCloseable {
         try {
             MemorySegment seg = ZeroedMemory.allocate(arena, bytes);
             Tensor t = new Tensor(dtype, s, seg.asSlice(0, bytes), arena);
-            LIVE.incrementAndGet();
+            ownerOpened(bytes);
             return t;
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
@@ -126,7 +140,12 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
-    private static long[] checkShape(long[] shape) {
+    /** A tensor over memory of a {@link TensorScope} (freed with the scope; {@code close()} does nothing). */
+    static Tensor scoped(DType dtype, long[] shape, MemorySegment segment) {
+        return new Tensor(dtype, shape, segment, null, true);
+    }
+
+    static long[] checkShape(long[] shape) {
         Objects.requireNonNull(shape, "shape");
         for (long d : shape) {
             if (d < 0) {
@@ -210,7 +229,7 @@ public final class Tensor implements AutoCloseable {
     /**
      * The memory of this tensor, for zero-copy exchange with native code.
      *
-     * @return the segment, exactly {@link #byteSize()} bytes; not valid after an owning tensor is
+     * @return the segment, exactly {@link #byteSize()} bytes; not valid after an owning tensor (or the scope of a scoped one) is
      *         closed
      */
     public MemorySegment segment() {
@@ -286,28 +305,51 @@ public final class Tensor implements AutoCloseable {
      * Whether this tensor owns its memory.
      *
      * @return {@code true} if created by {@link #allocate} (or {@code ofFloats}/{@code ofLongs}) and
-     *         freed by {@link #close()}; {@code false} for a view made by {@link #wrap}
+     *         freed by {@link #close()}; {@code false} for a view made by {@link #wrap} and for a
+     *         tensor of a {@link TensorScope} (freed with the scope)
      */
     public boolean ownsMemory() {
         return arena != null;
     }
 
-    /** Frees owned memory; a no-op for views. Idempotent. */
+    /** Frees owned memory; a no-op for views and tensors of a {@link TensorScope}. Idempotent. */
     @Override
     public void close() {
         if (arena != null && arena.scope().isAlive()) {
             arena.close(); // a racing second close throws here, so the count stays exact
-            LIVE.decrementAndGet();
+            ownerClosed(segment.byteSize());
         }
     }
 
-    /** Owning tensors not yet closed, process-wide (for leak tests). */
+    /** An owner of tensor memory (an owning tensor of {@code bytes}, or a scope with 0) was made. */
+    static void ownerOpened(long bytes) {
+        LIVE.incrementAndGet();
+        LIVE_BYTES.addAndGet(bytes);
+    }
+
+    /** A scope allocated {@code bytes} more. */
+    static void allocatedInScope(long bytes) {
+        LIVE_BYTES.addAndGet(bytes);
+    }
+
+    /** An owner closed, freeing {@code bytes}. */
+    static void ownerClosed(long bytes) {
+        LIVE.decrementAndGet();
+        LIVE_BYTES.addAndGet(-bytes);
+    }
+
+    /** Owners of tensor memory not yet closed, process-wide (for leak tests). */
     static long liveCount() {
         return LIVE.get();
     }
 
+    /** Bytes of tensor memory not yet freed, process-wide (for leak tests). */
+    static long liveBytes() {
+        return LIVE_BYTES.get();
+    }
+
     @Override
     public String toString() {
-        return "Tensor[" + dtype + " " + Arrays.toString(shape) + (arena == null ? ", view]" : "]");
+        return "Tensor[" + dtype + " " + Arrays.toString(shape) + (scoped ? ", scoped]" : arena == null ? ", view]" : "]");
     }
 }

@@ -24,14 +24,24 @@ public final class CacheChild {
         }
         try {
             Bundle b = args[0].equals("preview") ? DefaultBundle.open() : Bundle.open(zip);
-            Files.writeString(result, "ok " + b.directory());
+            publish(result, "ok " + b.directory());
         } catch (RuntimeException e) {
-            Files.writeString(result, "failed " + e);
+            publish(result, "failed " + e);
             System.exit(3);
         }
         while (hold != null && !Files.exists(hold) && System.nanoTime() < deadline) {
             Thread.sleep(5);
         }
         System.exit(0);
+    }
+
+    /**
+     * Writes {@code text} to {@code result} atomically: the parent polls for the file, and a plain write
+     * let it read the file between its creation and its content (an empty result under load).
+     */
+    private static void publish(Path result, String text) throws java.io.IOException {
+        Path part = result.resolveSibling(result.getFileName() + ".part");
+        Files.writeString(part, text);
+        Files.move(part, result, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 }

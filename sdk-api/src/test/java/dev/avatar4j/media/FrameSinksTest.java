@@ -33,7 +33,7 @@ class FrameSinksTest {
                 rgb[i + 2] = (byte) (255 - y * 13);
             }
         }
-        return new Frame(index, 25, w, h, rgb);
+        return new Frame(index, 25, RgbImage.of(w, h, rgb));
     }
 
     static List<String> names(Path dir) throws IOException {
@@ -62,7 +62,7 @@ class FrameSinksTest {
             for (int y = 0; y < 5; y++) {
                 for (int x = 0; x < 7; x++) {
                     assertThat(img.getRGB(x, y) & 0xffffff).as("frame %d (%d,%d)", f.index(), x, y)
-                            .isEqualTo(f.rgbAt(x, y));
+                            .isEqualTo(f.image().rgb(x, y));
                 }
             }
         }

@@ -83,7 +83,7 @@ class PartFilesTest {
         Files.writeString(stale.resolve("frame_000007.png"), "png");
         FrameSink sink = FrameSinks.pngSequence(dir);
         assertThat(stale).doesNotExist();
-        sink.accept(new Frame(0, 25, 2, 2, new byte[12]));
+        sink.accept(new Frame(0, 25, RgbImage.of(2, 2, new byte[12])));
         sink.complete();
         assertThat(PartFiles.deleteOwn()).as("nothing of a completed sink is in progress").isZero();
         try (var files = Files.list(dir)) {

@@ -1,6 +1,6 @@
 package dev.avatar4j.testing;
 
-import dev.avatar4j.engine.ForwardingGraphSession;
+import dev.avatar4j.backend.ForwardingGraphSession;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
@@ -51,8 +51,8 @@ public final class CountingBackend implements Backend {
         GraphSession s = inner.open(graph, options);
         return new ForwardingGraphSession(s) {
             @Override
-            public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> out) {
-                Map<String, Tensor> r = delegate.run(in, out);
+            public Result run(Map<String, Tensor> in, Set<String> out) {
+                Result r = delegate.run(in, out);
                 afterRun.accept(runs.incrementAndGet());
                 return r;
             }

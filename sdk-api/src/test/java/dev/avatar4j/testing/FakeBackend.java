@@ -1,13 +1,14 @@
 package dev.avatar4j.testing;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.audio.Wav2Vec2Geometry;
+import dev.avatar4j.family.stableavatar.Wav2Vec2Geometry;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -40,6 +41,13 @@ public final class FakeBackend implements Backend {
     public volatile String nanOn;
     public volatile int nanAfter;
     public volatile float nanValue = Float.NaN;
+    /** What {@link #graphVariants()} returns (the manifest variants this backend prefers). */
+    public volatile List<String> variants = List.of();
+    /** The last {@code context} the DiT was given, and its shape. */
+    public volatile float[] lastContext;
+    public volatile long[] lastContextShape;
+    /** The shape of the last {@code pixel_values} an image encoder was given. */
+    public volatile long[] lastPixelValues;
     /** Signature overrides by file name, to test contract checks. */
     public final Map<String, List<TensorSpec>> inputOverrides = new HashMap<>();
 
@@ -54,6 +62,11 @@ public final class FakeBackend implements Backend {
     }
 
     @Override
+    public List<String> graphVariants() {
+        return variants;
+    }
+
+    @Override
     public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
         String name = graph.name();
         return switch (name) {
@@ -61,6 +74,56 @@ public final class FakeBackend implements Backend {
                     List.of(spec("last_hidden_state", DType.FLOAT32, 1, -1, AUDIO_DIM)), this::audio);
             case "image_encoder.onnx" -> session(name, List.of(spec("pixel_values", DType.FLOAT32, 1, 3, 224, 224)),
                     List.of(spec("image_embeds", DType.FLOAT32, 1, 257, CLIP_DIM)), this::image);
+            case "image_encoder_112.onnx" -> session(name, List.of(spec("pixel_values", DType.FLOAT32, 1, 3, 112, 112)),
+                    List.of(spec("image_embeds", DType.FLOAT32, 1, 65, CLIP_DIM)), this::image);
+            // the current layout's streamed encoder, equivalent to the whole-clip fake (which writes
+            // the reference's latent on latent frame 0 only): the first graph keeps the latent as its
+            // cache [1, 16, 1, h, w], each step passes the cache on and returns a zero latent
+            case "vae_encoder_first.onnx" -> session(name, List.of(spec("video", DType.FLOAT32, 1, 3, 1, -1, -1)),
+                    List.of(spec("latent", DType.FLOAT32, 1, 16, 1, -1, -1),
+                            spec("cache_out_0", DType.FLOAT32, 1, -1, -1, -1, -1)), in -> {
+                        Tensor z = vaeEncode(in).get("latent");
+                        Tensor c = Tensor.allocate(DType.FLOAT32, z.shape());
+                        c.segment().copyFrom(z.segment());
+                        return Map.of("latent", z, "cache_out_0", c);
+                    });
+            case "vae_encoder_step.onnx" -> session(name, List.of(spec("video", DType.FLOAT32, 1, 3, 4, -1, -1),
+                    spec("cache_in_0", DType.FLOAT32, 1, 16, 1, -1, -1)),
+                    List.of(spec("latent", DType.FLOAT32, 1, 16, 1, -1, -1),
+                            spec("cache_out_0", DType.FLOAT32, 1, 16, 1, -1, -1)), in -> {
+                        Tensor c = in.get("cache_in_0");
+                        Tensor z = Tensor.allocate(DType.FLOAT32, c.shape());
+                        Tensor out = Tensor.allocate(DType.FLOAT32, c.shape());
+                        out.segment().copyFrom(c.segment());
+                        return Map.of("latent", z, "cache_out_0", out);
+                    });
+            case "dit_mha.onnx" -> session(name, List.of(spec("x", DType.FLOAT32, -1, 16, -1, -1, -1),
+                    spec("t", DType.FLOAT32, -1), spec("context", DType.FLOAT32, -1, -1, -1),
+                    spec("clip", DType.FLOAT32, -1, -1, -1), spec("y", DType.FLOAT32, -1, 20, -1, -1, -1),
+                    spec("audio_tokens", DType.FLOAT32, 1, -1, -1), spec("audio_index", DType.INT64, 21, -1),
+                    spec("audio_gate", DType.FLOAT32, -1)),
+                    List.of(spec("velocity", DType.FLOAT32, -1, 16, -1, -1, -1)), this::dit);
+            // the current layout's decoder pair: the first graph produces the cache (1 = one latent
+            // frame decoded, as the older graph's first call on a zero cache), the step adds 1
+            case "vae_decoder_first.onnx" -> session(name, List.of(spec("latent", DType.FLOAT32, 1, 16, 1, -1, -1)),
+                    List.of(spec("frames", DType.FLOAT32, 1, 3, 1, -1, -1),
+                            spec("cache_out_0", DType.FLOAT32, 1, -1, -1, -1, -1)), in -> {
+                        Tensor z = in.get("latent");
+                        Tensor zero = Tensor.allocate(DType.FLOAT32, 1, 2, 2, z.dim(3), z.dim(4));
+                        Tensor one = Tensor.ofLongs(new long[] {1}, 1);
+                        try (zero; one) {
+                            return vaeDecode(Map.of("latent", z, "first", one, "cache_in_0", zero));
+                        }
+                    });
+            case "vae_decoder_step.onnx" -> session(name, List.of(spec("latent", DType.FLOAT32, 1, 16, 1, -1, -1),
+                    spec("cache_in_0", DType.FLOAT32, 1, -1, -1, -1, -1)),
+                    List.of(spec("frames", DType.FLOAT32, 1, 3, -1, -1, -1),
+                            spec("cache_out_0", DType.FLOAT32, 1, -1, -1, -1, -1)), in -> {
+                        try (Tensor zero = Tensor.ofLongs(new long[] {0}, 1)) {
+                            return vaeDecode(Map.of("latent", in.get("latent"), "first", zero,
+                                    "cache_in_0", in.get("cache_in_0")));
+                        }
+                    });
             case "vae_encoder.onnx" -> session(name, List.of(spec("video", DType.FLOAT32, 1, 3, -1, -1, -1)),
                     List.of(spec("latent", DType.FLOAT32, 1, 16, -1, -1, -1)), this::vaeEncode);
             case "dit.onnx" -> session(name, List.of(spec("x", DType.FLOAT32, -1, 16, -1, -1, -1),
@@ -98,7 +161,7 @@ public final class FakeBackend implements Backend {
             }
 
             @Override
-            public Map<String, Tensor> run(Map<String, Tensor> given, Set<String> wanted) {
+            public Result run(Map<String, Tensor> given, Set<String> wanted) {
                 if (closed) {
                     throw new IllegalStateException("session closed");
                 }
@@ -117,15 +180,15 @@ public final class FakeBackend implements Backend {
                     Tensor first = all.get(out.get(0).name());
                     first.setFloat(first.elementCount() / 2, nanValue);
                 }
+                TensorScope memory = TensorScope.open(); // the result's; it closes every output
                 Map<String, Tensor> res = new HashMap<>();
                 all.forEach((k, v) -> {
+                    memory.attach(v);
                     if (wanted.contains(k)) {
                         res.put(k, v);
-                    } else {
-                        v.close();
                     }
                 });
-                return res;
+                return new Result(memory, res);
             }
 
             @Override
@@ -166,19 +229,21 @@ public final class FakeBackend implements Backend {
 
     private Map<String, Tensor> image(Map<String, Tensor> in) {
         Tensor x = in.get("pixel_values");
+        lastPixelValues = x.shape();
         double mean = 0;
         for (long i = 0; i < x.elementCount(); i++) {
             mean += f(x, i);
         }
         mean /= x.elementCount();
-        Tensor out = Tensor.allocate(DType.FLOAT32, 1, 257, CLIP_DIM);
+        long side = x.dim(2) / 14;
+        Tensor out = Tensor.allocate(DType.FLOAT32, 1, 1 + side * side, CLIP_DIM);
         for (long i = 0; i < out.elementCount(); i++) {
             out.setFloat(i, (float) (mean * ((i % 7) - 3) / 3));
         }
         return Map.of("image_embeds", out);
     }
 
-    /** Latent = the reference frame average-pooled 8×8, channel c from RGB channel c % 3, on every latent frame. */
+    /** Latent = the reference frame average-pooled 8×8, channel c from RGB channel c % 3, on latent frame 0 (others 0). */
     private Map<String, Tensor> vaeEncode(Map<String, Tensor> in) {
         Tensor v = in.get("video");
         long frames = v.dim(2);
@@ -211,6 +276,8 @@ public final class FakeBackend implements Backend {
         Tensor y = in.get("y");
         Tensor gate = in.get("audio_gate");
         Tensor tokens = in.get("audio_tokens");
+        lastContext = in.get("context").toFloatArray();
+        lastContextShape = in.get("context").shape();
         double audioMean = 0;
         for (long i = 0; i < tokens.elementCount(); i++) {
             audioMean += f(tokens, i);

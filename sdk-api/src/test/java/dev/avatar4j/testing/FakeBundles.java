@@ -77,6 +77,48 @@ public final class FakeBundles {
         return dir;
     }
 
+    /**
+     * Writes a fake bundle in the current layout of a real export (docs/BUNDLE-FORMAT.md): the
+     * streamed VAE encoder pair instead of the whole-clip graph, the decoder as a first-frame + step
+     * pair with the manifest's full cache entries, a {@code dit} with an {@code onnxruntime} variant
+     * ({@code dit_mha.onnx}), and an image encoder of side 112 ({@code [1, 65, Dc]} tokens).
+     */
+    public static Path writeCurrentLayout(Path dir) throws IOException {
+        write(dir);
+        Map<String, String> sha = new LinkedHashMap<>();
+        for (String g : new String[] {"image_encoder_112", "vae_encoder_first", "vae_encoder_step", "dit_mha",
+                "vae_decoder_first", "vae_decoder_step"}) {
+            Path f = dir.resolve(g + ".onnx");
+            Files.write(f, fakeGraph(g));
+            sha.put(g, sha256(Files.readAllBytes(f)));
+        }
+        Files.delete(dir.resolve("vae_encoder.onnx"));
+        Files.delete(dir.resolve("vae_decoder.onnx"));
+        Files.delete(dir.resolve("image_encoder.onnx"));
+        String enc = "[{\"name\": \"cache_in_0\", \"output\": \"cache_out_0\", \"channels\": 16, \"frames\": 1, \"scale\": 1}]";
+        String dec = "[{\"name\": \"cache_in_0\", \"output\": \"cache_out_0\", \"channels\": 2, \"frames\": 2, \"scale\": 1}]";
+        String m = Files.readString(dir.resolve("avatar-bundle.json"));
+        String graphs = m.substring(m.indexOf("\"graphs\""), m.indexOf("\"tensors\""));
+        String ditSha = graphs.replaceAll("(?s).*\"dit\": \\{\"file\": \"dit.onnx\", \"sha256\": \"([0-9a-f]+)\".*", "$1");
+        String audioSha = graphs.replaceAll("(?s).*\"audio-encoder\": \\{\"file\": \"audio_encoder.onnx\", \"sha256\": \"([0-9a-f]+)\".*", "$1");
+        String current = """
+                "graphs": {
+                    "audio-encoder": {"file": "audio_encoder.onnx", "sha256": "%s"},
+                    "image-encoder": {"file": "image_encoder_112.onnx", "sha256": "%s"},
+                    "vae-encoder-first": {"file": "vae_encoder_first.onnx", "sha256": "%s", "caches": %s},
+                    "vae-encoder-step": {"file": "vae_encoder_step.onnx", "sha256": "%s", "caches": %s},
+                    "dit": {"file": "dit.onnx", "sha256": "%s",
+                            "variants": {"onnxruntime": {"file": "dit_mha.onnx", "sha256": "%s"}}},
+                    "vae-decoder-first": {"file": "vae_decoder_first.onnx", "sha256": "%s", "caches": %s},
+                    "vae-decoder": {"file": "vae_decoder_step.onnx", "sha256": "%s", "caches": %s}
+                  },
+                  """.formatted(audioSha, sha.get("image_encoder_112"), sha.get("vae_encoder_first"), enc,
+                sha.get("vae_encoder_step"), enc, ditSha, sha.get("dit_mha"), sha.get("vae_decoder_first"), dec,
+                sha.get("vae_decoder_step"), dec);
+        Files.writeString(dir.resolve("avatar-bundle.json"), m.replace(graphs, current));
+        return dir;
+    }
+
     /** Writes a one-tensor safetensors file named "embeddings" of shape [rows, cols]; returns its sha256. */
     public static String writeTensor(Path file, int rows, int cols, float scale) throws IOException {
         String header = "{\"embeddings\":{\"dtype\":\"F32\",\"shape\":[" + rows + "," + cols + "],\"data_offsets\":[0,"

@@ -21,7 +21,7 @@ import static org.bytedeco.ffmpeg.global.swresample.swr_get_out_samples;
 import static org.bytedeco.ffmpeg.global.swresample.swr_init;
 
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.engine.AudioSamples;
+import dev.avatar4j.io.AudioSamples;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import org.bytedeco.ffmpeg.avformat.AVFormatContext;

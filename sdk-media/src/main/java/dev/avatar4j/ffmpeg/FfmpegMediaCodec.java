@@ -30,8 +30,8 @@ import java.util.Objects;
  *       resampled by libswresample, decoded as a stream.</li>
  *   <li>{@link #readVideo}: the first video track as RGB frames at a constant rate, converted with
  *       the rule of FFmpeg's {@code fps} filter, turned upright by its display matrix;
- *       {@link #openVideoStream} gives the same frames decoded on demand.</li>
- *   <li>{@link #openVideo}: a streaming video writer, the container chosen by the extension (MP4,
+ *       {@link #readVideoStream} gives the same frames decoded on demand.</li>
+ *   <li>{@link #openVideoWriter}: a streaming video writer, the container chosen by the extension (MP4,
  *       MOV, MKV with H.264 yuv420p + AAC; WebM with VP9 + Opus; others refused), at
  *       {@link VideoSpec#quality()} and {@link VideoSpec#bitrate()}. Frame {@code i} is
  *       presented at exactly {@code i / fps}; the audio track (the original file when FFmpeg
@@ -108,7 +108,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
      * file first ({@link #countAudio}), as {@code readAudio} does.
      */
     @Override
-    public AudioStream openAudio(Path file, int sampleRate) throws UnsupportedMediaException {
+    public AudioStream readAudioStream(Path file, int sampleRate) throws UnsupportedMediaException {
         if (sampleRate <= 0) {
             throw new IllegalArgumentException("sampleRate must be positive, got " + sampleRate);
         }
@@ -227,7 +227,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
     }
 
     @Override
-    public VideoStream openVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
+    public VideoStream readVideoStream(Path file, int fps, int maxFrames) throws UnsupportedMediaException {
         if (fps <= 0 || maxFrames <= 0) {
             throw new IllegalArgumentException("fps and maxFrames must be positive, got " + fps + ", " + maxFrames);
         }
@@ -237,7 +237,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
     }
 
     @Override
-    public FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException {
+    public FrameSink openVideoWriter(Path out, VideoSpec spec) throws UnsupportedMediaException {
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(spec, "spec");
         FfmpegNatives.ensureLoaded();
@@ -246,7 +246,7 @@ public final class FfmpegMediaCodec implements MediaCodec {
 
     /** Fragmented MP4 (H.264 + AAC) streamed to {@code out} as the frames arrive; see {@link Mp4FrameSink}. */
     @Override
-    public FrameSink openVideo(java.io.OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
+    public FrameSink openVideoWriter(java.io.OutputStream out, VideoSpec spec) throws UnsupportedMediaException {
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(spec, "spec");
         FfmpegNatives.ensureLoaded();

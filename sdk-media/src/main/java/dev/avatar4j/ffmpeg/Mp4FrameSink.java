@@ -208,7 +208,7 @@ final class Mp4FrameSink implements FrameSink {
     private int audioFrameSize;
     private long audioPts;
     private String videoEncoderName;
-    private final AudioSource audio;
+    private final MuxAudio audio;
     private long audioWritten; // samples per channel
     private int lastIndex = -1;
     private int frames;
@@ -264,10 +264,10 @@ final class Mp4FrameSink implements FrameSink {
     }
 
     /** Opens the audio, the encoders and the output; on failure releases everything and throws. */
-    private AudioSource start(VideoSpec spec) {
-        AudioSource source = null;
+    private MuxAudio start(VideoSpec spec) {
+        MuxAudio source = null;
         try {
-            source = AudioSource.open(spec);
+            source = MuxAudio.open(spec);
             open(spec, source);
             log.debug("writing {} ({}x{} @ {} fps, {} {}, audio {})", out, video.width(), video.height(), fps,
                     container.format(), videoEncoderName, source);
@@ -295,7 +295,7 @@ final class Mp4FrameSink implements FrameSink {
         return source;
     }
 
-    private void open(VideoSpec spec, AudioSource source) throws IOException {
+    private void open(VideoSpec spec, MuxAudio source) throws IOException {
         oc = new AVFormatContext(null);
         // the file name is kept as the context's url: +faststart reopens the file by it
         int ret;
@@ -401,7 +401,7 @@ final class Mp4FrameSink implements FrameSink {
         rgbStride.put(0, (int) stride);
     }
 
-    private void openAudio(AudioSource source) {
+    private void openAudio(MuxAudio source) {
         AVCodec codec = findEncoder(container.audioEncoders());
         if (codec == null) {
             throw new InvalidInputException("cannot write video " + name + ": this FFmpeg build has none of the "
@@ -487,7 +487,7 @@ final class Mp4FrameSink implements FrameSink {
         }
         try {
             ByteBuffer dst = rgb.asByteBuffer();
-            dst.put(frame.rgb());
+            dst.put(frame.image().pixels());
             check(av_frame_make_writable(picture), "av_frame_make_writable");
             sws_scale(sws, rgbPlanes, rgbStride, 0, height, picture.data(), picture.linesize());
             picture.pts(frame.index()); // pts = index in the 1/fps time base
@@ -757,8 +757,12 @@ final class Mp4FrameSink implements FrameSink {
         return AAC_RATES[AAC_RATES.length - 1];
     }
 
-    /** Where the audio track comes from: the decoded original file, or the in-memory clip. */
-    abstract static class AudioSource implements AutoCloseable {
+    /**
+     * The audio the sink muxes: PCM chunks for the AAC encoder, from the decoded original file, a
+     * stream (e.g. the mix of several speakers) or the in-memory clip. Not to be confused with the
+     * engines' streamed speech, {@code dev.avatar4j.io.AudioSource}.
+     */
+    abstract static class MuxAudio implements AutoCloseable {
         /** Rate of the samples handed to the encoder (resampled to the encoder's rate). */
         abstract int rate();
 
@@ -772,7 +776,7 @@ final class Mp4FrameSink implements FrameSink {
         }
 
         /** The source for {@code spec}, or null when there is no audio at all. */
-        static AudioSource open(VideoSpec spec) {
+        static MuxAudio open(VideoSpec spec) {
             if (spec.audioFile() != null) {
                 FfmpegAudioDecoder dec = null;
                 try {
@@ -780,7 +784,7 @@ final class Mp4FrameSink implements FrameSink {
                     dec.setOutput(aacRate(dec.nativeRate()), Math.min(2, dec.nativeChannels()));
                     FloatBuffer first = dec.next();
                     if (first != null && first.hasRemaining()) {
-                        return new FileSource(dec, first);
+                        return new FileMuxAudio(dec, first);
                     }
                     log.debug("{} decodes to no samples; muxing the decoded clip instead", spec.audioFile());
                     dec.close();
@@ -794,19 +798,19 @@ final class Mp4FrameSink implements FrameSink {
             }
             if (spec.audio().length() == 0 && spec.audioStream() != null) {
                 AudioStream stream = spec.audioStream().get();
-                StreamSource src = new StreamSource(stream, spec.audio().sampleRate());
+                StreamMuxAudio src = new StreamMuxAudio(stream, spec.audio().sampleRate());
                 if (src.hasSamples()) {
                     return src;
                 }
                 src.close();
                 return null;
             }
-            return spec.audio().length() == 0 ? null : new ClipSource(spec.audio());
+            return spec.audio().length() == 0 ? null : new ClipMuxAudio(spec.audio());
         }
     }
 
     /** Mono samples read chunk by chunk from a stream (e.g. the mix of several speakers' tracks). */
-    private static final class StreamSource extends AudioSource {
+    private static final class StreamMuxAudio extends MuxAudio {
         private final AudioStream stream;
         private final int rate;
         private final float[] samples = new float[AUDIO_CHUNK];
@@ -814,7 +818,7 @@ final class Mp4FrameSink implements FrameSink {
                 .order(ByteOrder.nativeOrder()).asFloatBuffer();
         private int pending = -1; // samples read ahead by hasSamples(), -1 when none
 
-        StreamSource(AudioStream stream, int rate) {
+        StreamMuxAudio(AudioStream stream, int rate) {
             this.stream = stream;
             this.rate = rate;
         }
@@ -857,11 +861,11 @@ final class Mp4FrameSink implements FrameSink {
         }
     }
 
-    private static final class FileSource extends AudioSource {
+    private static final class FileMuxAudio extends MuxAudio {
         private final FfmpegAudioDecoder dec;
         private FloatBuffer first;
 
-        FileSource(FfmpegAudioDecoder dec, FloatBuffer first) {
+        FileMuxAudio(FfmpegAudioDecoder dec, FloatBuffer first) {
             this.dec = dec;
             this.first = first;
         }
@@ -897,13 +901,13 @@ final class Mp4FrameSink implements FrameSink {
         }
     }
 
-    private static final class ClipSource extends AudioSource {
+    private static final class ClipMuxAudio extends MuxAudio {
         private final AudioClip clip;
         private final FloatBuffer chunk = ByteBuffer.allocateDirect(AUDIO_CHUNK * Float.BYTES)
                 .order(ByteOrder.nativeOrder()).asFloatBuffer();
         private int pos;
 
-        ClipSource(AudioClip clip) {
+        ClipMuxAudio(AudioClip clip) {
             this.clip = clip;
         }
 

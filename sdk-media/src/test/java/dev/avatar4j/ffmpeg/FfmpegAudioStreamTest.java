@@ -3,8 +3,8 @@ package dev.avatar4j.ffmpeg;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@link FfmpegMediaCodec#openAudio} streams exactly the samples {@link FfmpegMediaCodec#readAudio}
+ * {@link FfmpegMediaCodec#readAudioStream} streams exactly the samples {@link FfmpegMediaCodec#readAudio}
  * returns (the same decoder and converter, chunk by chunk), whatever the reads' sizes, for WAV at
  * and off the model rate and for compressed formats; and through a {@link MediaRegistry} source
  * read in overlapping windows.
@@ -47,7 +47,7 @@ class FfmpegAudioStreamTest {
         Random r = new Random(rate * 31L + channels);
         float[] streamed = new float[whole.length + 10];
         int at = 0;
-        try (AudioStream s = codec.openAudio(f, 16000)) {
+        try (AudioStream s = codec.readAudioStream(f, 16000)) {
             int n;
             while ((n = s.read(streamed, at, Math.min(1 + r.nextInt(3000), streamed.length - at))) > 0) {
                 at += n;
@@ -58,7 +58,7 @@ class FfmpegAudioStreamTest {
         assertThat(Arrays.copyOf(streamed, at)).containsExactly(whole);
 
         MediaRegistry media = new MediaRegistry(List.of(codec));
-        try (AudioSource src = media.openAudio(f, 16000, 5000)) {
+        try (AudioSource src = media.openAudioSource(f, 16000, 5000)) {
             assertThat(src.length()).isEqualTo(whole.length);
             float[] slice = new float[4096];
             for (int from = -100; from < whole.length + 100; from += 3000) {

@@ -47,7 +47,7 @@ class FfmpegImageTest {
         assertThat(codec.name()).isEqualTo("ffmpeg");
         assertThat(codec.rank()).isEqualTo(10);
         // the SDK's registry finds it and tries it before the JDK codec
-        assertThat(dev.avatar4j.engine.MediaRegistry.global().codecs().get(0)).isInstanceOf(FfmpegMediaCodec.class);
+        assertThat(dev.avatar4j.io.MediaRegistry.global().codecs().get(0)).isInstanceOf(FfmpegMediaCodec.class);
     }
 
     @Test

@@ -51,7 +51,7 @@ class FfmpegNativesTest {
     @Test
     void writingAVideoWithoutNativesSaysWhatIsMissing() throws Exception {
         FfmpegNatives.failureForTest = pulseMissing();
-        assertThatThrownBy(() -> new FfmpegMediaCodec().openVideo(dir.resolve("x.mp4"),
+        assertThatThrownBy(() -> new FfmpegMediaCodec().openVideoWriter(dir.resolve("x.mp4"),
                 new VideoSpec(16, 16, 25, new AudioClip(new float[0], 16_000), null)))
                 .isInstanceOf(UnsupportedMediaException.class)
                 .hasMessageContaining("libpulse.so.0: cannot open shared object file").hasMessageContaining("install");

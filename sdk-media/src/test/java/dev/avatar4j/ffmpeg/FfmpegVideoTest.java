@@ -125,7 +125,7 @@ class FfmpegVideoTest {
     void theStreamDecodesOnDemandAndGivesTheSameFrames() throws Exception {
         Path c = clip(31, "30", null);
         byte[][] ref = reference(c, W, H);
-        try (FfmpegVideoReader s = (FfmpegVideoReader) codec.openVideoStream(c, 25, 10_000)) {
+        try (FfmpegVideoReader s = (FfmpegVideoReader) codec.readVideoStream(c, 25, 10_000)) {
             assertThat(s.width()).isEqualTo(W);
             assertThat(s.height()).isEqualTo(H);
             assertThat(s.fps()).isEqualTo(25);
@@ -142,13 +142,13 @@ class FfmpegVideoTest {
             assertThat(i).isEqualTo(ref.length);
             assertThat(s.next()).isNull();
         }
-        try (var s = codec.openVideoStream(c, 25, 3)) {
+        try (var s = codec.readVideoStream(c, 25, 3)) {
             assertThat(s.next()).isNotNull();
             assertThat(s.next()).isNotNull();
             assertThat(s.next()).isNotNull();
             assertThat(s.next()).as("maxFrames").isNull();
         }
-        var closed = codec.openVideoStream(c, 25, 3);
+        var closed = codec.readVideoStream(c, 25, 3);
         closed.close();
         assertThatThrownBy(closed::next).isInstanceOf(IllegalStateException.class);
     }

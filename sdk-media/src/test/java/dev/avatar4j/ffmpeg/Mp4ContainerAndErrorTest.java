@@ -39,7 +39,7 @@ class Mp4ContainerAndErrorTest {
             for (int i = 0; i < rgb.length; i++) {
                 rgb[i] = (byte) (i * 7 + k * 13);
             }
-            sink.accept(new Frame(k, 25, w, h, rgb));
+            sink.accept(new Frame(k, 25, RgbImage.of(w, h, rgb)));
         }
     }
 
@@ -55,7 +55,7 @@ class Mp4ContainerAndErrorTest {
     @Test
     void webmIsWebmWithVp9AndOpus() throws Exception {
         Path out = dir.resolve("x.webm");
-        FrameSink sink = new FfmpegMediaCodec().openVideo(out, spec(64, 48));
+        FrameSink sink = new FfmpegMediaCodec().openVideoWriter(out, spec(64, 48));
         write(sink, 64, 48, 10);
         sink.complete();
         byte[] head = Files.readAllBytes(out);
@@ -77,7 +77,7 @@ class Mp4ContainerAndErrorTest {
     @Test
     void movIsQuickTime() throws Exception {
         Path out = dir.resolve("x.mov");
-        FrameSink sink = new FfmpegMediaCodec().openVideo(out, spec(32, 32));
+        FrameSink sink = new FfmpegMediaCodec().openVideoWriter(out, spec(32, 32));
         write(sink, 32, 32, 5);
         sink.complete();
         assertThat(magic(out).substring(4, 8)).isEqualTo("ftyp");
@@ -86,7 +86,7 @@ class Mp4ContainerAndErrorTest {
 
     @Test
     void anUnknownExtensionIsRefusedNamingTheSupportedOnes() {
-        assertThatThrownBy(() -> new FfmpegMediaCodec().openVideo(dir.resolve("x.avi"), spec(32, 32)))
+        assertThatThrownBy(() -> new FfmpegMediaCodec().openVideoWriter(dir.resolve("x.avi"), spec(32, 32)))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining(".avi")
                 .hasMessageContaining(".mp4").hasMessageContaining(".webm");
         assertThat(dir.toFile().list()).isEmpty();
@@ -98,7 +98,7 @@ class Mp4ContainerAndErrorTest {
         Mp4FrameSink.writeToForTest = Path.of("/dev/full");
         Path out = dir.resolve("full.mp4");
         assertThatThrownBy(() -> {
-            FrameSink sink = new FfmpegMediaCodec().openVideo(out, spec(320, 240));
+            FrameSink sink = new FfmpegMediaCodec().openVideoWriter(out, spec(320, 240));
             write(sink, 320, 240, 50);
             sink.complete();
         }).isInstanceOf(UncheckedIOException.class).hasMessageContaining("no space left on device")

@@ -45,7 +45,7 @@ class Mp4FrameSinkTest {
             px[p * 3 + 1] = (byte) (rgb >> 8);
             px[p * 3 + 2] = (byte) rgb;
         }
-        return new Frame(i, FPS, w, h, px);
+        return new Frame(i, FPS, RgbImage.of(w, h, px));
     }
 
     static VideoSpec spec(double audioSeconds, Path audioFile) {
@@ -54,7 +54,7 @@ class Mp4FrameSinkTest {
     }
 
     private void write(Path out, VideoSpec spec, int frames) {
-        try (FrameSink sink = codec.openVideo(out, spec)) {
+        try (FrameSink sink = codec.openVideoWriter(out, spec)) {
             for (int i = 0; i < frames; i++) {
                 sink.accept(frame(i, spec.width(), spec.height(), colour(i)));
             }
@@ -206,7 +206,7 @@ class Mp4FrameSinkTest {
     @Test
     void abortLeavesNothingBehind() throws Exception {
         Path out = dir.resolve("aborted.mp4");
-        FrameSink sink = codec.openVideo(out, spec(2.0, null));
+        FrameSink sink = codec.openVideoWriter(out, spec(2.0, null));
         for (int i = 0; i < 10; i++) {
             sink.accept(frame(i, W, H, colour(i)));
         }
@@ -222,7 +222,7 @@ class Mp4FrameSinkTest {
     @Test
     void closeWithoutCompleteAborts() throws Exception {
         Path out = dir.resolve("closed.mp4");
-        try (FrameSink sink = codec.openVideo(out, spec(1.0, null))) {
+        try (FrameSink sink = codec.openVideoWriter(out, spec(1.0, null))) {
             sink.accept(frame(0, W, H, colour(0)));
         }
         assertThat(out).doesNotExist();
@@ -235,7 +235,7 @@ class Mp4FrameSinkTest {
     void completeReplacesAnExistingFile() throws Exception {
         Path out = dir.resolve("replace.mp4");
         Files.writeString(out, "old content");
-        FrameSink sink = codec.openVideo(out, spec(1.0, null));
+        FrameSink sink = codec.openVideoWriter(out, spec(1.0, null));
         sink.accept(frame(0, W, H, colour(0)));
         assertThat(Files.readString(out)).isEqualTo("old content"); // untouched until complete()
         for (int i = 1; i < 25; i++) {
@@ -253,7 +253,7 @@ class Mp4FrameSinkTest {
     @Test
     void missingDirectoryIsInvalidAndCreatesNothing() {
         Path out = dir.resolve("no/such/dir/out.mp4");
-        assertThatThrownBy(() -> codec.openVideo(out, spec(1.0, null)))
+        assertThatThrownBy(() -> codec.openVideoWriter(out, spec(1.0, null)))
                 .isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining(out.toString());
         assertThat(dir.resolve("no")).doesNotExist();
@@ -265,7 +265,7 @@ class Mp4FrameSinkTest {
         assumeTrue(ro.toFile().setWritable(false, false) && !Files.isWritable(ro), "cannot make a read-only dir (root?)");
         try {
             Path out = ro.resolve("out.mp4");
-            assertThatThrownBy(() -> codec.openVideo(out, spec(1.0, null)))
+            assertThatThrownBy(() -> codec.openVideoWriter(out, spec(1.0, null)))
                     .isInstanceOf(InvalidInputException.class)
                     .hasMessageContaining(out.toString());
         } finally {
@@ -279,7 +279,7 @@ class Mp4FrameSinkTest {
     @Test
     void wrongFrameSizeIsRejected() throws Exception {
         Path out = dir.resolve("size.mp4");
-        try (FrameSink sink = codec.openVideo(out, spec(1.0, null))) {
+        try (FrameSink sink = codec.openVideoWriter(out, spec(1.0, null))) {
             assertThatThrownBy(() -> sink.accept(frame(0, W + 2, H, 0)))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("66x48");

@@ -223,7 +223,7 @@ class Mp4StreamTest {
                 throw new java.io.UncheckedIOException(e);
             }
         });
-        try (FrameSink sink = new FfmpegMediaCodec().openVideo(pipe, Mp4FrameSinkTest.spec(3.0, null))) {
+        try (FrameSink sink = new FfmpegMediaCodec().openVideoWriter(pipe, Mp4FrameSinkTest.spec(3.0, null))) {
             for (int i = 0; i < 75; i++) {
                 sink.accept(Mp4FrameSinkTest.frame(i, 64, 48, Mp4FrameSinkTest.colour(i)));
             }

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@link #close()} (ONNX Runtime Java releases it at JVM exit).
  */
 final class OnnxBackend implements Backend {
+    /** The manifest graph-variant name this backend prefers. */
+    static final String VARIANT = "onnxruntime";
     /** {@code -Davatar4j.onnx.spinning=true} lets idle intra-op workers spin (ONNX Runtime's own default). */
     private static final boolean SPINNING = Boolean.getBoolean("avatar4j.onnx.spinning");
 
@@ -60,6 +62,15 @@ final class OnnxBackend implements Backend {
     @Override
     public String name() {
         return OnnxBackendProvider.NAME;
+    }
+
+    /**
+     * {@value #VARIANT}: graphs exported with ONNX Runtime's contrib operators (fused
+     * {@code com.microsoft::MultiHeadAttention}), which only ONNX Runtime runs.
+     */
+    @Override
+    public java.util.List<String> graphVariants() {
+        return java.util.List.of(VARIANT);
     }
 
     /** {@code ONNX Runtime <version> (CPU)} or {@code ONNX Runtime <version> (CUDA device 0)}. */

@@ -14,6 +14,7 @@ import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,8 +41,11 @@ import org.slf4j.LoggerFactory;
  *       ONNX Runtime Java wraps a direct buffer as the OrtValue's data pointer instead of copying it
  *       ({@code OnnxTensor.ownsBuffer()} is false for such tensors). The OnnxTensors are closed after
  *       the call, which releases only the OrtValue, never the caller's memory.</li>
- *   <li><b>{@link #run} outputs</b> are allocated by ONNX Runtime and copied with one memcpy into new
- *       {@link Tensor}s (see {@link OrtBuffers}); the ONNX Runtime results are closed in all cases.</li>
+ *   <li><b>{@link #run} outputs</b> are allocated by ONNX Runtime and copied with one memcpy into
+ *       {@link Tensor}s of one {@link TensorScope} that the returned {@link GraphSession.Result} owns
+ *       (see {@link OrtBuffers}); the ONNX Runtime results are closed in all cases. Copying, rather
+ *       than handing out ONNX Runtime's own buffers, keeps a closed result's tensors failing with an
+ *       exception instead of reading freed native memory.</li>
  *   <li><b>{@link #runInto} outputs</b> are <em>pinned</em>: the caller's output tensors are wrapped
  *       the same zero-copy way and passed to {@code OrtSession.run(inputs, pinnedOutputs)}, so ONNX
  *       Runtime writes the results straight into the caller's memory.</li>
@@ -167,7 +171,7 @@ final class OnnxGraphSession implements GraphSession {
     }
 
     @Override
-    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> outputNames) {
+    public Result run(Map<String, Tensor> in, Set<String> outputNames) {
         Objects.requireNonNull(in, "inputs");
         Objects.requireNonNull(outputNames, "outputs");
         checkInputs(in);
@@ -185,19 +189,20 @@ final class OnnxGraphSession implements GraphSession {
             wrapAll(in, ortIn);
             long t0 = System.nanoTime();
             try (OrtSession.Result result = session.run(ortIn, outputNames)) {
+                TensorScope memory = TensorScope.open();
                 Map<String, Tensor> out = new LinkedHashMap<>();
                 try {
                     for (String name : outputNames) {
                         OnnxValue v = result.get(name).orElseThrow(
                                 () -> new BackendException("ONNX Runtime returned no output '" + name + "' for graph '" + graphName + "'"));
-                        out.put(name, copyOut(name, v));
+                        out.put(name, copyOut(name, v, memory));
                     }
                 } catch (RuntimeException | Error e) {
-                    out.values().forEach(Tensor::close);
+                    memory.close();
                     throw e;
                 }
                 logRun("run", t0);
-                return out;
+                return new Result(memory, out);
             }
         } catch (OrtException e) {
             throw ortError("run", graphName, e);
@@ -320,7 +325,7 @@ final class OnnxGraphSession implements GraphSession {
         return OnnxTensor.createTensor(env, direct, t.shape(), OrtBuffers.javaTypeOf(t.dtype()));
     }
 
-    private Tensor copyOut(String name, OnnxValue value) {
+    private Tensor copyOut(String name, OnnxValue value, TensorScope memory) {
         if (!(value instanceof OnnxTensor ot) || !(ot.getInfo() instanceof TensorInfo info)) {
             throw new BackendException("output '" + name + "' of graph '" + graphName + "' is not a tensor: " + value);
         }
@@ -329,21 +334,16 @@ final class OnnxGraphSession implements GraphSession {
             throw new BackendException("output '" + name + "' of graph '" + graphName + "' has element type "
                     + OrtBuffers.onnxTypeName(info.onnxType) + "; only float32, float16 and int64 are supported");
         }
-        Tensor t = Tensor.allocate(dtype, info.getShape());
-        try {
-            if (t.byteSize() > 0) {
-                ByteBuffer src = OrtBuffers.nativeView(ot);
-                if (src.remaining() != t.byteSize()) {
-                    throw new BackendException("output '" + name + "' of graph '" + graphName + "' holds " + src.remaining()
-                            + " bytes, expected " + t.byteSize() + " for " + dtype + shapeString(info.getShape()));
-                }
-                MemorySegment.copy(MemorySegment.ofBuffer(src), 0, t.segment(), 0, t.byteSize());
+        Tensor t = memory.allocate(dtype, info.getShape());
+        if (t.byteSize() > 0) {
+            ByteBuffer src = OrtBuffers.nativeView(ot);
+            if (src.remaining() != t.byteSize()) {
+                throw new BackendException("output '" + name + "' of graph '" + graphName + "' holds " + src.remaining()
+                        + " bytes, expected " + t.byteSize() + " for " + dtype + shapeString(info.getShape()));
             }
-            return t;
-        } catch (RuntimeException | Error e) {
-            t.close();
-            throw e;
+            MemorySegment.copy(MemorySegment.ofBuffer(src), 0, t.segment(), 0, t.byteSize());
         }
+        return t;
     }
 
     private static void closeAll(Collection<OnnxTensor> tensors) {

@@ -11,15 +11,15 @@ import dev.avatar4j.Progress;
 import dev.avatar4j.Region;
 import dev.avatar4j.RenderResult;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyEngines;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.Speaker;
-import dev.avatar4j.engine.SpeakerLayout;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyEngines;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.Speaker;
+import dev.avatar4j.io.SpeakerLayout;
 import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
@@ -98,7 +98,8 @@ class LongCatEngineTest {
             public void checkpoint() {
             }
         };
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             assertThat(engine.family()).isEqualTo("longcat-avatar");
             assertThat(engine.plan(r).frames()).isEqualTo(300);
             engine.generate(r, ctx);
@@ -194,7 +195,8 @@ class LongCatEngineTest {
                 public void checkpoint() {
                 }
             };
-            try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+            try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
                 assertThat(engine.plan(r).frames()).isEqualTo(850);
                 engine.generate(r, ctx);
             }
@@ -258,7 +260,7 @@ class LongCatEngineTest {
         FrameSink sink = new FrameSink() {
             @Override
             public void accept(dev.avatar4j.Frame frame) {
-                out.add(frame.toRgbArray());
+                out.add(frame.image().toRgbArray());
             }
 
             @Override
@@ -358,7 +360,8 @@ class LongCatEngineTest {
             public void checkpoint() {
             }
         };
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             engine.generate(r, ctx);
         }
         return frames;

@@ -4,15 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyEngines;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyEngines;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
 import dev.avatar4j.family.longcat.LongCatEngine;
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.Speaker;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.Speaker;
 import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
@@ -195,7 +195,8 @@ class LongCatParityTest {
                 g.height(),
                 g.steps(), 0L, null, guidance, guidance, source, tap);
         Collector ctx = new Collector();
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             assertThat(engine).isInstanceOf(LongCatEngine.class);
             ((LongCatEngine) engine).generate(request, speakers, ctx);
         }

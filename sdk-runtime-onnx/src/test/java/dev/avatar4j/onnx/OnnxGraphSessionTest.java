@@ -52,6 +52,12 @@ class OnnxGraphSessionTest {
         return (OnnxGraphSession) backend.open(Fixtures.path(fixture), SessionOptions.defaults());
     }
 
+    @Test
+    void prefersTheOnnxRuntimeGraphVariant() {
+        // a bundle's "onnxruntime" variant (e.g. the DiT with com.microsoft::MultiHeadAttention) is what this backend loads
+        assertThat(backend.graphVariants()).containsExactly("onnxruntime");
+    }
+
     // --- signatures ------------------------------------------------------------------------------
 
     @Test
@@ -98,9 +104,9 @@ class OnnxGraphSessionTest {
         try (GraphSession s = backend.open(Fixtures.path("add_scale.onnx"), new SessionOptions(2, false));
                 Tensor x = Tensor.ofFloats(new float[] {1, 2, 3}, 1, 3);
                 Tensor k = Tensor.ofLongs(new long[] {1, 2}, 2)) {
-            Map<String, Tensor> out = s.run(Map.of("x", x, "k", k), Set.of("y"));
+            GraphSession.Result out = s.run(Map.of("x", x, "k", k), Set.of("y"));
             assertThat(out.get("y").toFloatArray()).containsExactly(3, 5, 7);
-            out.values().forEach(Tensor::close);
+            out.close();
         }
     }
 
@@ -111,20 +117,22 @@ class OnnxGraphSessionTest {
         try (GraphSession s = open("add_scale.onnx");
                 Tensor x = Tensor.ofFloats(new float[] {0, 1, 2, -3, 4.5f, 100}, 2, 3);
                 Tensor k = Tensor.ofLongs(new long[] {41, Long.MAX_VALUE - 1}, 2)) {
-            Map<String, Tensor> out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
+            GraphSession.Result out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
+            Tensor y = out.get("y");
             try {
-                assertThat(out).containsOnlyKeys("y", "k2");
-                Tensor y = out.get("y");
+                assertThat(out.names()).containsExactlyInAnyOrder("y", "k2");
                 assertThat(y.dtype()).isEqualTo(DType.FLOAT32);
                 assertThat(y.shape()).containsExactly(2, 3);
-                assertThat(y.ownsMemory()).isTrue();
+                assertThat(y.ownsMemory()).as("owned by the result, not by the tensor").isFalse();
                 assertThat(y.toFloatArray()).containsExactly(1, 3, 5, -5, 10, 201);
                 Tensor k2 = out.get("k2");
                 assertThat(k2.dtype()).isEqualTo(DType.INT64);
                 assertThat(k2.segment().toArray(ValueLayout.JAVA_LONG)).containsExactly(42, Long.MAX_VALUE);
             } finally {
-                out.values().forEach(Tensor::close);
+                out.close();
             }
+            // closing the result freed the outputs: touching them fails instead of reading freed memory
+            assertThatThrownBy(() -> y.getFloat(0)).isInstanceOf(IllegalStateException.class);
         }
     }
 
@@ -133,10 +141,10 @@ class OnnxGraphSessionTest {
         try (GraphSession s = open("add_scale.onnx");
                 Tensor x = Tensor.ofFloats(new float[] {1, 1, 1}, 1, 3);
                 Tensor k = Tensor.ofLongs(new long[] {7, 8}, 2)) {
-            Map<String, Tensor> out = s.run(Map.of("x", x, "k", k), Set.of("k2"));
-            assertThat(out).containsOnlyKeys("k2");
+            GraphSession.Result out = s.run(Map.of("x", x, "k", k), Set.of("k2"));
+            assertThat(out.names()).containsExactlyInAnyOrder("k2");
             assertThat(out.get("k2").segment().toArray(ValueLayout.JAVA_LONG)).containsExactly(8, 9);
-            out.values().forEach(Tensor::close);
+            out.close();
         }
     }
 
@@ -147,22 +155,22 @@ class OnnxGraphSessionTest {
             for (int i = 0; i < values.length; i++) {
                 h.setFloat(i, values[i]);
             }
-            Map<String, Tensor> out = s.run(Map.of("h", h), Set.of("h_out"));
+            GraphSession.Result out = s.run(Map.of("h", h), Set.of("h_out"));
             Tensor o = out.get("h_out");
             assertThat(o.dtype()).isEqualTo(DType.FLOAT16);
             assertThat(o.shape()).containsExactly(2, 4);
             assertThat(o.toFloatArray()).containsExactly(values);
             assertThat(o.segment().mismatch(h.segment())).isEqualTo(-1L); // bit-identical
-            o.close();
+            out.close();
         }
     }
 
     @Test
     void runsAFixedShapeGraph() {
         try (GraphSession s = open("fixed_shape.onnx"); Tensor v = Tensor.ofFloats(new float[] {1, -2, 3, 0.5f}, 1, 4)) {
-            Map<String, Tensor> out = s.run(Map.of("v", v), Set.of("w"));
+            GraphSession.Result out = s.run(Map.of("v", v), Set.of("w"));
             assertThat(out.get("w").toFloatArray()).containsExactly(1, 4, 9, 0.25f);
-            out.get("w").close();
+            out.close();
         }
     }
 
@@ -171,9 +179,9 @@ class OnnxGraphSessionTest {
         try (GraphSession s = open("add_scale.onnx");
                 Tensor x = Tensor.allocate(DType.FLOAT32, 0, 3);
                 Tensor k = Tensor.ofLongs(new long[] {1, 2}, 2)) {
-            Map<String, Tensor> out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
+            GraphSession.Result out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
             assertThat(out.get("y").shape()).containsExactly(0, 3);
-            out.values().forEach(Tensor::close);
+            out.close();
         }
     }
 
@@ -245,9 +253,9 @@ class OnnxGraphSessionTest {
             s.runInto(Map.of("x", xReadOnly, "k", kIn), Map.of("y", yView, "k2", k2View));
             assertThat(yHeap).containsExactly(3, 5, 7);
             assertThat(kHeap).containsExactly(6, 7);
-            Map<String, Tensor> out = s.run(Map.of("x", xReadOnly, "k", k), Set.of("y"));
+            GraphSession.Result out = s.run(Map.of("x", xReadOnly, "k", k), Set.of("y"));
             assertThat(out.get("y").toFloatArray()).containsExactly(3, 5, 7);
-            out.values().forEach(Tensor::close);
+            out.close();
         }
     }
 
@@ -352,11 +360,11 @@ class OnnxGraphSessionTest {
                         }
                         try (Tensor x = Tensor.ofFloats(xs, rows, 3); Tensor k = Tensor.ofLongs(new long[] {id, r}, 2)) {
                             if (r % 2 == 0) {
-                                Map<String, Tensor> out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
+                                GraphSession.Result out = s.run(Map.of("x", x, "k", k), Set.of("y", "k2"));
                                 try {
                                     check(xs, out.get("y").toFloatArray(), out.get("k2"), id, r);
                                 } finally {
-                                    out.values().forEach(Tensor::close);
+                                    out.close();
                                 }
                             } else {
                                 try (Tensor y = Tensor.allocate(DType.FLOAT32, rows, 3); Tensor k2 = Tensor.allocate(DType.INT64, 2)) {
@@ -403,7 +411,7 @@ class OnnxGraphSessionTest {
                 try (Tensor a = Tensor.ofFloats(values, size, size)) {
                     while (true) {
                         started.incrementAndGet();
-                        Map<String, Tensor> out;
+                        GraphSession.Result out;
                         try {
                             out = s.run(Map.of("a", a), Set.of("out"));
                         } catch (BackendException e) {
@@ -417,7 +425,7 @@ class OnnxGraphSessionTest {
                             assertThat(out.get("out").shape()).containsExactly(size, size);
                             completed.incrementAndGet();
                         } finally {
-                            out.values().forEach(Tensor::close);
+                            out.close();
                         }
                     }
                 } catch (Throwable e) {

@@ -8,7 +8,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Frame;
 import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.TensorLeaks;
 import dev.avatar4j.testing.SelfCancel;
@@ -89,7 +89,7 @@ class OnnxReliabilityTest {
         assertThat(sink.completed).isTrue();
         List<byte[]> out = new ArrayList<>();
         for (Frame f : sink.frames) {
-            out.add(f.toRgbArray());
+            out.add(f.image().toRgbArray());
         }
         return out;
     }
@@ -111,6 +111,7 @@ class OnnxReliabilityTest {
             sequential.add(run.apply(i));
         }
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             CountDownLatch go = new CountDownLatch(1);
@@ -141,6 +142,7 @@ class OnnxReliabilityTest {
             pool.shutdownNow();
         }
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
     }
 
     /**
@@ -169,6 +171,7 @@ class OnnxReliabilityTest {
     @Test
     void closeWhileGenerationsRunWaitsThenRefuses() throws Exception {
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         AvatarModel m = AvatarModel.builder(BUNDLE).backend("onnx").load();
         int n = 4;
         CountDownLatch started = new CountDownLatch(n);
@@ -198,6 +201,7 @@ class OnnxReliabilityTest {
                 .render(new RecordingSink())).isInstanceOf(dev.avatar4j.AvatarException.class)
                 .hasMessageContaining("is closed");
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
     }
 
     @Test
@@ -209,6 +213,7 @@ class OnnxReliabilityTest {
             generate(i);
         }
         long liveBefore = TensorLeaks.live();
+        long liveBeforeBytes = TensorLeaks.liveBytes();
         long rssBefore = rssKb();
         long t0 = System.nanoTime();
         long rssSettled = -1;
@@ -228,6 +233,7 @@ class OnnxReliabilityTest {
         LOG.info("soak: {} generations in {} ms, RSS {} MB -> {} MB, live tensors {} -> {}", n, ms, rssBefore / 1024,
                 rssAfter / 1024, liveBefore, TensorLeaks.live());
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(liveBefore);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBeforeBytes);
         // RSS is reported, and only asserted in a manual run (-Davatar4j.soak.n): a collector may touch
         // committed heap pages late and in steps, which would make a CI-sized bound flaky; the
         // live-tensor count above is the exact, deterministic leak check. G1 touches the pages of its

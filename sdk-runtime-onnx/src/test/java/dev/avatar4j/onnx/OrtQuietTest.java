@@ -37,7 +37,7 @@ class OrtQuietTest {
         try (Backend b = new OnnxBackendProvider().create();
              GraphSession s = b.open(f, SessionOptions.defaults());
              Tensor x = Tensor.allocate(DType.FLOAT32, 1, 3)) {
-            s.run(Map.of("X", x), Set.of("Y"));
+            s.run(Map.of("X", x), Set.of("Y")).close();
             System.out.println("NO ERROR");
         } catch (BackendException e) {
             System.out.println("CAUGHT " + e.getClass().getSimpleName());

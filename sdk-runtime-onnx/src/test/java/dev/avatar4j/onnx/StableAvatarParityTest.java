@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyEngines;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyEngines;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;
@@ -201,7 +201,8 @@ class StableAvatarParityTest {
         GenerationRequest request = new GenerationRequest(image, new AudioClip(g.audio(), 16000), g.width(),
                 g.height(), g.steps(), 0L, null, textGuidance, audioGuidance, noise, tap);
         Collector ctx = new Collector();
-        try (FamilyEngine engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(bundleDir), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow()) {
             engine.generate(request, ctx);
         }
         return new Result(latents, ctx.frames);

@@ -9,7 +9,7 @@ import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.family.stableavatar.StableAvatarPlan;
@@ -80,7 +80,7 @@ class StreamedAudioTest {
 
     private static List<byte[]> frames(Avatar a) {
         List<byte[]> out = new ArrayList<>();
-        a.size(64, 64).steps(1).seed(7).model(model).onFrame(f -> out.add(f.toRgbArray()))
+        a.size(64, 64).steps(1).seed(7).model(model).onFrame(f -> out.add(f.image().toRgbArray()))
                 .render(new TestMedia.RecordingSink());
         return out;
     }

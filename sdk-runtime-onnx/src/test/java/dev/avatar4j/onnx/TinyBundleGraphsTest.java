@@ -152,9 +152,10 @@ class TinyBundleGraphsTest {
                     }
                 }
                 long t0 = System.nanoTime();
-                Map<String, Tensor> out = dit.run(in, Set.of("velocity"));
+                GraphSession.Result out = dit.run(in, Set.of("velocity"));
                 long first = System.nanoTime() - t0;
-                try (Tensor v = out.get("velocity")) {
+                try (out) {
+                    Tensor v = out.get("velocity");
                     assertThat(v.shape()).containsExactly(b, 16, k, h, w);
                     float[] values = v.toFloatArray();
                     for (float f : values) {

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.GraphContract;
-import dev.avatar4j.engine.Sessions;
+import dev.avatar4j.backend.GraphContract;
+import dev.avatar4j.backend.Sessions;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
@@ -65,9 +65,8 @@ class VerifiedGraphLoadingTest {
 
     private static float[] run(GraphSession s) {
         try (Tensor x = Tensor.allocate(DType.FLOAT32, 1, 4)) {
-            Map<String, Tensor> out = s.run(Map.of("X", x), Set.of("Y"));
-            try (Tensor y = out.get("Y")) {
-                return y.segment().toArray(ValueLayout.JAVA_FLOAT);
+            try (GraphSession.Result out = s.run(Map.of("X", x), Set.of("Y"))) {
+                return out.get("Y").segment().toArray(ValueLayout.JAVA_FLOAT);
             }
         }
     }

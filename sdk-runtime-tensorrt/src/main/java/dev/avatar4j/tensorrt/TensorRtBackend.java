@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
  * for its engine, context and stream; every call uses a confined arena for its arguments.
  */
 public final class TensorRtBackend implements Backend {
+    /** The manifest graph-variant name this backend prefers. */
+    public static final String VARIANT = "tensorrt";
     private static final Logger log = LoggerFactory.getLogger(TensorRtBackend.class);
 
     private final Shim.Machine machine;
@@ -67,6 +69,15 @@ public final class TensorRtBackend implements Backend {
     @Override
     public String name() {
         return "tensorrt";
+    }
+
+    /**
+     * {@value #VARIANT}: a graph exported for TensorRT (e.g. plain MatMul-Softmax-MatMul attention
+     * that its builder fuses); without one the main file, never the ONNX Runtime variant.
+     */
+    @Override
+    public java.util.List<String> graphVariants() {
+        return java.util.List.of(VARIANT);
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.spi.UsageGate;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import dev.avatar4j.tensorrt.ffi.AvatarTrt;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -141,19 +142,30 @@ final class TrtGraphSession implements GraphSession {
     }
 
     @Override
-    public Map<String, Tensor> run(Map<String, Tensor> in, Set<String> wanted) {
+    public Result run(Map<String, Tensor> in, Set<String> wanted) {
         Map<String, Tensor> results = new LinkedHashMap<>();
-        execute(in, wanted, results, true);
-        return results;
+        TensorScope memory = TensorScope.open(); // the result's: freed when the caller closes it
+        try {
+            execute(in, wanted, results, memory);
+            return new Result(memory, results);
+        } catch (RuntimeException | Error e) {
+            memory.close();
+            throw e;
+        }
     }
 
     @Override
     public void runInto(Map<String, Tensor> in, Map<String, Tensor> out) {
         Map<String, Tensor> targets = new LinkedHashMap<>(out);
-        execute(in, out.keySet(), targets, false);
+        execute(in, out.keySet(), targets, null);
     }
 
-    private void execute(Map<String, Tensor> in, Set<String> wanted, Map<String, Tensor> results, boolean allocate) {
+    /**
+     * Runs the engine; the wanted outputs are allocated in {@code memory}, or, when it is null, copied
+     * into the caller's tensors in {@code results}.
+     */
+    private void execute(Map<String, Tensor> in, Set<String> wanted, Map<String, Tensor> results, TensorScope memory) {
+        boolean allocate = memory != null;
         for (String w : wanted) {
             Integer i = index.get(w);
             if (i == null || isInput.get(w)) {
@@ -163,7 +175,6 @@ final class TrtGraphSession implements GraphSession {
         if (!gate.enter()) {
             throw new BackendException(graphName + ": the TensorRT session is closed");
         }
-        boolean ok = false;
         runLock.lock();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment err = call.allocate(Shim.ERR_CAP);
@@ -207,7 +218,7 @@ final class TrtGraphSession implements GraphSession {
                 long[] shape = outShapes.get(w);
                 Tensor target;
                 if (allocate) {
-                    target = Tensor.allocate(spec.dtype(), shape);
+                    target = memory.allocate(spec.dtype(), shape);
                     results.put(w, target);
                 } else {
                     target = results.get(w);
@@ -225,12 +236,7 @@ final class TrtGraphSession implements GraphSession {
             }
             Shim.check(AvatarTrt.a4j_stream_synchronize(stream, err, Shim.ERR_CAP), err, "synchronize " + graphName);
             heapCopies.forEach((staged, heap) -> heap.copyFrom(staged));
-            ok = true;
         } finally {
-            if (!ok && allocate) {
-                results.values().forEach(Tensor::close);
-                results.clear();
-            }
             runLock.unlock();
             gate.exit();
         }

@@ -20,7 +20,8 @@ class EngineCacheTest {
 
     private static float firstOutput(GraphSession s) {
         try (Tensor x = Tensor.ofFloats(new float[] {1, 2, 3, 4}, 1, 4); Tensor scale = Tensor.ofFloats(new float[] {3}, 1);
-             Tensor y = s.run(Map.of("x", x, "scale", scale), Set.of("y")).get("y")) {
+             GraphSession.Result yResult = s.run(Map.of("x", x, "scale", scale), Set.of("y"))) {
+            Tensor y = yResult.get("y");
             return y.getFloat(0);
         }
     }

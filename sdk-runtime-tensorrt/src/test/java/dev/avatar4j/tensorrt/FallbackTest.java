@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.engine.BackendRegistry;
+import dev.avatar4j.backend.BackendRegistry;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.BackendProbe;
 import dev.avatar4j.spi.BackendProvider;

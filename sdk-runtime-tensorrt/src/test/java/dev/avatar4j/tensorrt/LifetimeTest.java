@@ -21,6 +21,18 @@ class LifetimeTest {
     Path tmp;
 
     @Test
+    void prefersTheTensorRtGraphVariantNeverTheOnnxRuntimeOne() throws Exception {
+        TestDouble.load();
+        TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(tmp.resolve("c"), true, 8)).create();
+        try {
+            // com.microsoft contrib ops (the "onnxruntime" DiT variant) do not build in TensorRT
+            assertThat(b.graphVariants()).containsExactly("tensorrt");
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
     void tenThousandRunsReuseTheDeviceBuffersAndCloseFreesEverything() throws Exception {
         TestDouble.load();
         TrtLogger.handle(); // the process-wide logger lives forever; create it before counting
@@ -38,7 +50,8 @@ class LifetimeTest {
                 float[] x = new float[batch * 4];
                 x[x.length - 1] = i;
                 try (Tensor in = Tensor.ofFloats(x, batch, 4);
-                     Tensor y = s.run(Map.of("x", in, "scale", scale), Set.of("y")).get("y")) {
+                     GraphSession.Result yResult = s.run(Map.of("x", in, "scale", scale), Set.of("y"))) {
+                    Tensor y = yResult.get("y");
                     assertThat(y.getFloat(x.length - 1)).isEqualTo(2f * i + 0.5f);
                 }
                 if (i == 3) { // every batch size seen once: buffers are at their largest
@@ -72,7 +85,8 @@ class LifetimeTest {
         try {
             run = CompletableFuture.supplyAsync(() -> {
                 try (Tensor x = Tensor.ofFloats(new float[] {1, 2, 3, 4}, 1, 4); Tensor scale = Tensor.ofFloats(new float[] {1}, 1);
-                     Tensor y = s.run(Map.of("x", x, "scale", scale), Set.of("y")).get("y")) {
+                     GraphSession.Result yResult = s.run(Map.of("x", x, "scale", scale), Set.of("y"))) {
+                    Tensor y = yResult.get("y");
                     return y.toFloatArray();
                 }
             });

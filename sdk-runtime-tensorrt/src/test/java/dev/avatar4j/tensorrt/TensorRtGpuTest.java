@@ -59,7 +59,8 @@ class TensorRtGpuTest {
                     wave[i] = (float) Math.sin(2 * Math.PI * 220 * i / 16000.0);
                 }
                 try (Tensor in = Tensor.ofFloats(wave, 1, wave.length);
-                     Tensor out = s.run(Map.of("input_values", in), Set.of("last_hidden_state")).get("last_hidden_state")) {
+                     GraphSession.Result outResult = s.run(Map.of("input_values", in), Set.of("last_hidden_state"))) {
+                    Tensor out = outResult.get("last_hidden_state");
                     assertThat(out.dim(0)).isEqualTo(1);
                     assertThat(out.dim(2)).isEqualTo(32);
                     for (float v : out.toFloatArray()) {

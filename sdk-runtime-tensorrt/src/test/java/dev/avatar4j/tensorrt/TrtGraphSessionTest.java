@@ -62,8 +62,9 @@ class TrtGraphSessionTest {
         try (GraphSession s = backend.open(g, SessionOptions.defaults());
              Tensor x = Tensor.ofFloats(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 3, 4);
              Tensor scale = Tensor.ofFloats(new float[] {2f}, 1)) {
-            Map<String, Tensor> out = s.run(Map.of("x", x, "scale", scale), Set.of("y", "n"));
-            try (Tensor y = out.get("y"); Tensor n = out.get("n")) {
+            try (GraphSession.Result out = s.run(Map.of("x", x, "scale", scale), Set.of("y", "n"))) {
+                Tensor y = out.get("y");
+                Tensor n = out.get("n");
                 assertThat(y.shape()).containsExactly(3, 4);
                 assertThat(y.toFloatArray()).containsExactly(2.5f, 4.5f, 6.5f, 8.5f, 10.5f, 12.5f, 14.5f, 16.5f,
                         18.5f, 20.5f, 22.5f, 24.5f);
@@ -108,7 +109,8 @@ class TrtGraphSessionTest {
                     .isInstanceOf(BackendException.class).hasMessageContaining("no output 'nope'");
             // and the session still works afterwards
             try (Tensor x = Tensor.ofFloats(new float[] {1, 1, 1, 1}, 1, 4)) {
-                try (Tensor y = s.run(Map.of("x", x, "scale", scale), Set.of("y")).get("y")) {
+                try (GraphSession.Result yResult = s.run(Map.of("x", x, "scale", scale), Set.of("y"))) {
+                    Tensor y = yResult.get("y");
                     assertThat(y.toFloatArray()).containsExactly(1.5f, 1.5f, 1.5f, 1.5f);
                 }
             }

@@ -315,17 +315,17 @@ public final class Avatar4jCli implements Runnable {
      * @return whether a running generation was cancelled
      */
     boolean cancelForShutdown(Duration wait) {
-        return generate.cancelAndWait(wait) | shutdown.cancelAndWait(wait); // one of them runs at most
+        return shutdown.cancelAndWait(wait);
     }
 
-    /** Runs blocking work (a dub) so that a shutdown interrupts it; see {@link ShutdownCleanup}. */
+    /** Tracks the running generation or dub so that a shutdown cancels it; see {@link ShutdownCleanup}. */
     ShutdownCleanup shutdown() {
         return shutdown;
     }
 
     /** Whether a generation is running now (tests use it to cancel mid-run). */
     boolean generating() {
-        return generate.running();
+        return shutdown.running();
     }
 
     static String format(String pattern, Object... args) {

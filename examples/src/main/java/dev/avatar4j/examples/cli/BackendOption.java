@@ -2,14 +2,11 @@ package dev.avatar4j.examples.cli;
 
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.BackendException;
-import dev.avatar4j.engine.BackendRegistry;
-import dev.avatar4j.spi.BackendProbe;
-import dev.avatar4j.spi.BackendProvider;
+import dev.avatar4j.Backends;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -53,8 +50,8 @@ final class BackendOption {
         String name = backend.strip().toLowerCase(Locale.ROOT);
         List<String> valid = new ArrayList<>();
         valid.add("auto");
-        for (BackendProvider p : BackendRegistry.global().providers()) {
-            valid.add(p.name().toLowerCase(Locale.ROOT));
+        for (Backends.Status b : Backends.probe()) {
+            valid.add(b.name().toLowerCase(Locale.ROOT));
         }
         if (!valid.contains(name)) {
             throw new ParameterException(spec.commandLine(), "unknown backend '" + backend + "'; choose one of: "
@@ -72,26 +69,27 @@ final class BackendOption {
      * @return the backend name to load on, or null to let the SDK decide (and report)
      */
     static String resolve(String requested) {
-        String wanted = requested != null ? requested : BackendRegistry.configuredName();
+        String wanted = requested != null ? requested : Backends.configured().orElse(null);
         if (wanted != null && !wanted.equalsIgnoreCase("auto")) {
             // a named backend that cannot run here fails with its probe's reason before any model loads
-            BackendProbe probe = BackendRegistry.global().probeAll().get(wanted.toLowerCase(Locale.ROOT));
-            if (probe != null && !probe.available()) {
-                throw new BackendException("backend '" + wanted.toLowerCase(Locale.ROOT) + "' is not available: "
-                        + probe.detail());
+            String key = wanted.toLowerCase(Locale.ROOT);
+            for (Backends.Status b : Backends.probe()) {
+                if (b.name().equals(key) && !b.available()) {
+                    throw new BackendException("backend '" + key + "' is not available: " + b.detail());
+                }
             }
             return requested;
         }
         List<String> skipped = new ArrayList<>();
-        for (Map.Entry<String, BackendProbe> e : BackendRegistry.global().probeAll().entrySet()) {
-            if (e.getValue().available()) {
+        for (Backends.Status b : Backends.probe()) {
+            if (b.available()) {
                 if (!skipped.isEmpty()) {
-                    LoggerFactory.getLogger(BackendOption.class).debug("backend auto: {} ({})", e.getKey(),
+                    LoggerFactory.getLogger(BackendOption.class).debug("backend auto: {} ({})", b.name(),
                             String.join("; ", skipped));
                 }
-                return e.getKey();
+                return b.name();
             }
-            skipped.add(e.getKey() + " unavailable: " + e.getValue().detail());
+            skipped.add(b.name() + " unavailable: " + b.detail());
         }
         return requested; // none available: the SDK says so
     }
@@ -127,15 +125,15 @@ final class BackendOption {
      * for the duration of the load.
      */
     static AvatarModel defaultModelOn(String backendName) {
-        String previous = System.getProperty(BackendRegistry.BACKEND_PROPERTY);
-        System.setProperty(BackendRegistry.BACKEND_PROPERTY, backendName);
+        String previous = System.getProperty(Backends.PROPERTY);
+        System.setProperty(Backends.PROPERTY, backendName);
         try {
             return AvatarModel.defaultModel();
         } finally {
             if (previous == null) {
-                System.clearProperty(BackendRegistry.BACKEND_PROPERTY);
+                System.clearProperty(Backends.PROPERTY);
             } else {
-                System.setProperty(BackendRegistry.BACKEND_PROPERTY, previous);
+                System.setProperty(Backends.PROPERTY, previous);
             }
         }
     }

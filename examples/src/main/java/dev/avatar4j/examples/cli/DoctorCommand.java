@@ -2,17 +2,15 @@ package dev.avatar4j.examples.cli;
 
 import dev.avatar4j.AvatarException;
 import dev.avatar4j.AvatarModel;
-import dev.avatar4j.engine.BackendRegistry;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.Backends;
 import dev.avatar4j.Frame;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.MediaCodec;
+import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.UnsupportedMediaException;
 import dev.avatar4j.media.VideoClip;
 import dev.avatar4j.media.VideoSpec;
-import dev.avatar4j.spi.BackendProbe;
-import dev.avatar4j.spi.BackendProvider;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,20 +62,17 @@ final class DoctorCommand implements Callable<Integer> {
                 System.getProperty("os.name"), System.getProperty("os.version"), System.getProperty("os.arch"),
                 Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20));
 
-        BackendRegistry registry = BackendRegistry.global();
-        Map<String, BackendProbe> probes = registry.probeAll();
         out.println("backends  (preferred first)");
         String firstAvailable = null;
         List<String> names = new ArrayList<>();
-        for (BackendProvider p : registry.providers()) {
-            BackendProbe probe = probes.get(p.name());
-            names.add(p.name().toLowerCase(Locale.ROOT));
-            if (probe.available() && firstAvailable == null) {
-                firstAvailable = p.name();
+        for (Backends.Status b : Backends.probe()) {
+            names.add(b.name().toLowerCase(Locale.ROOT));
+            if (b.available() && firstAvailable == null) {
+                firstAvailable = b.name();
             }
-            out.println(Avatar4jCli.format("  %-10s rank %-3d %s", p.name(), p.rank(), probe.available()
-                    ? "available " + dash + " " + probe.detail()
-                    : "unavailable " + dash + " " + probe.detail()));
+            out.println(Avatar4jCli.format("  %-10s rank %-3d %s", b.name(), b.rank(), b.available()
+                    ? "available " + dash + " " + b.detail()
+                    : "unavailable " + dash + " " + b.detail()));
         }
         for (Map.Entry<String, String> known : KNOWN_BACKENDS.entrySet()) {
             if (!names.contains(known.getKey())) {
@@ -86,17 +81,16 @@ final class DoctorCommand implements Callable<Integer> {
             }
         }
         out.println("auto      " + (firstAvailable != null ? firstAvailable : "none: no backend is available"));
-        String configured = BackendRegistry.configuredName();
+        String configured = Backends.configured().orElse(null);
         if (configured != null) {
-            out.println("selected  " + configured + " (by -D" + BackendRegistry.BACKEND_PROPERTY + " or "
-                    + BackendRegistry.BACKEND_ENV + ")");
+            out.println("selected  " + configured + " (by -D" + Backends.PROPERTY + " or " + Backends.ENV + ")");
         }
 
         out.println("media     (preferred first)");
-        for (String line : mediaReport(MediaRegistry.global().codecs(), dash)) {
+        for (String line : mediaReport(Backends.mediaCodecs(), dash)) {
             out.println("  " + line);
         }
-        if (MediaRegistry.global().codecs().stream().allMatch(c -> c.name().equals("jdk"))) {
+        if (Backends.mediaCodecs().stream().allMatch(c -> c.name().equals("jdk"))) {
             out.println("          no MP4 output: add dev.avatar4j:sdk-media");
         }
 
@@ -138,11 +132,11 @@ final class DoctorCommand implements Callable<Integer> {
             for (int i = 0; i < tone.length; i++) {
                 tone[i] = (float) (0.3 * Math.sin(2 * Math.PI * 440 * i / 16_000.0));
             }
-            try (FrameSink sink = c.openVideo(clip, new VideoSpec(w, h, 25, new AudioClip(tone, 16_000), null))) {
+            try (FrameSink sink = c.openVideoWriter(clip, new VideoSpec(w, h, 25, new AudioClip(tone, 16_000), null))) {
                 for (int k = 0; k < 5; k++) {
                     byte[] rgb = new byte[w * h * 3];
                     Arrays.fill(rgb, (byte) (40 * k));
-                    sink.accept(new Frame(k, 25, w, h, rgb));
+                    sink.accept(new Frame(k, 25, RgbImage.of(w, h, rgb)));
                 }
                 sink.complete();
             }

@@ -2,10 +2,12 @@ package dev.avatar4j.examples.cli;
 
 import dev.avatar4j.Avatar;
 import dev.avatar4j.Dub;
+import dev.avatar4j.Generation;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -70,6 +72,16 @@ final class DubCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CountDownLatch finished = new CountDownLatch(1);
+        try {
+            return dub(finished);
+        } finally {
+            cli.shutdown().ended();
+            finished.countDown();
+        }
+    }
+
+    private int dub(CountDownLatch finished) {
         Dub request = encoding.apply(Avatar.dub(video).speak(audio).noFace(noFace));
         if (steps != null) {
             request = request.steps(steps);
@@ -86,7 +98,8 @@ final class DubCommand implements Callable<Integer> {
                 request = request.onProgress(progress::update);
             }
             Dub dub = request.model(loaded.model());
-            RenderResult r = cli.shutdown().interruptibly(() -> dub.render(out)); // Ctrl-C interrupts it
+            Generation generation = cli.shutdown().start(() -> dub.start(out), finished); // Ctrl-C cancels it
+            RenderResult r = generation.await();
             if (progress != null) {
                 progress.close();
             }

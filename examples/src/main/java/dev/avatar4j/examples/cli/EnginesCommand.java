@@ -2,7 +2,7 @@ package dev.avatar4j.examples.cli;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.BackendRegistry;
+import dev.avatar4j.backend.BackendRegistry;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.tensorrt.TensorRtBackend;
 import java.nio.file.Path;

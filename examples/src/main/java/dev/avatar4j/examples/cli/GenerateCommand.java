@@ -4,23 +4,20 @@ import dev.avatar4j.AudioMode;
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarException;
 import dev.avatar4j.Generation;
-import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.Region;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.FrameSinks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -45,9 +42,6 @@ import picocli.CommandLine.Spec;
                 "      --speaker 0,0,0.5,1:left.wav --speaker 0.5,0,0.5,1:right.wav"})
 final class GenerateCommand implements Callable<Integer> {
     private final Avatar4jCli cli;
-    private final Object lock = new Object();
-    private Running running;
-    private boolean shuttingDown;
 
     @Spec
     CommandSpec spec;
@@ -118,10 +112,6 @@ final class GenerateCommand implements Callable<Integer> {
         this.cli = cli;
     }
 
-    /** A generation in flight and the signal that its clean-up is over. */
-    private record Running(Generation generation, CountDownLatch finished) {
-    }
-
     @Override
     public Integer call() {
         CountDownLatch finished = new CountDownLatch(1);
@@ -130,9 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (RuntimeException | LinkageError e) {
             return cli.handleFailure(e);
         } finally {
-            synchronized (lock) {
-                running = null;
-            }
+            cli.shutdown().ended();
             finished.countDown();
         }
     }
@@ -150,26 +138,21 @@ final class GenerateCommand implements Callable<Integer> {
             boolean createdPngDir = false;
             ProgressDisplay progress = null;
             Generation generation;
-            synchronized (lock) {
-                if (shuttingDown) {
-                    throw new GenerationCancelledException("generation cancelled");
+            try {
+                if (pngDir != null) {
+                    createdPngDir = !Files.exists(pngDir);
+                    png = new GuardedSink(FrameSinks.pngSequence(pngDir));
+                    request = request.onFrame(png::accept);
                 }
-                try {
-                    if (pngDir != null) {
-                        createdPngDir = !Files.exists(pngDir);
-                        png = new GuardedSink(FrameSinks.pngSequence(pngDir));
-                        request = request.onFrame(png::accept);
-                    }
-                    if (showProgress()) {
-                        progress = new ProgressDisplay(cli.err());
-                        request = request.onProgress(progress::update);
-                    }
-                    generation = request.start(target);
-                } catch (RuntimeException e) {
-                    cleanUp(png, createdPngDir, progress);
-                    throw e;
+                if (showProgress()) {
+                    progress = new ProgressDisplay(cli.err());
+                    request = request.onProgress(progress::update);
                 }
-                running = new Running(generation, finished);
+                Avatar toStart = request;
+                generation = cli.shutdown().start(() -> toStart.start(target), finished); // Ctrl-C cancels it
+            } catch (RuntimeException e) {
+                cleanUp(png, createdPngDir, progress);
+                throw e;
             }
             RenderResult result;
             try {
@@ -346,34 +329,5 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return request;
-    }
-
-    /**
-     * Cancels the running generation, if any, and waits up to {@code wait} for its clean-up.
-     * After this no new generation starts on this command.
-     */
-    boolean cancelAndWait(Duration wait) {
-        Running r;
-        synchronized (lock) {
-            shuttingDown = true;
-            r = running;
-        }
-        if (r == null) {
-            return false;
-        }
-        boolean requested = r.generation().cancel();
-        try {
-            r.finished().await(wait.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return requested;
-    }
-
-    /** Whether a generation is running. */
-    boolean running() {
-        synchronized (lock) {
-            return running != null;
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.avatar4j.examples.cli;
 
+import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.media.PartFiles;
 import java.time.Duration;
@@ -8,89 +9,83 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * What the CLI does when the JVM shuts down (Ctrl-C, {@code kill}): cancel the running work, wait a
- * while for it to remove its partial output, then delete whatever partial output ({@link PartFiles})
- * of this process is still there, so that no exit path leaves a {@code .part} file or folder.
+ * What the CLI does when the JVM shuts down (Ctrl-C, {@code kill}): cancel the running generation or
+ * dub, wait a while for it to remove its partial output, then delete whatever partial output
+ * ({@link PartFiles}) of this process is still there, so that no exit path leaves a {@code .part}
+ * file or folder.
  *
- * <p>Work that can only be cancelled by interrupting its thread (a blocking {@code dub}) runs through
- * {@link #interruptibly(Supplier)}; the shutdown interrupts it.
+ * <p>{@code generate} and {@code dub} both start their work through {@link #start}, which tracks the
+ * {@link Generation} handle until the command has cleaned up: a shutdown cancels it
+ * ({@link Generation#cancel()}) the same way for both.
  */
 final class ShutdownCleanup {
     /** How long the shutdown waits for the work to clean up itself before it deletes the parts. */
     static final Duration WAIT = Duration.ofSeconds(10);
 
     private final Object lock = new Object();
-    private Thread worker;
-    private CountDownLatch workerDone;
+    private Running running;
     private boolean shuttingDown;
 
+    /** A generation in flight and the signal that the command's clean-up after it is over. */
+    private record Running(Generation generation, CountDownLatch finished) {
+    }
+
     /**
-     * Runs {@code work} on this thread so that a shutdown interrupts it. A failure after such an
-     * interrupt is reported as {@link GenerationCancelledException} (the interrupt surfaces in many
-     * shapes: an interrupted channel, a cancelled engine).
+     * Starts a generation or a dub through {@code start}, unless a shutdown began; until
+     * {@link #ended()} a shutdown cancels it and waits for {@code finished}.
      *
-     * @throws GenerationCancelledException if a shutdown began before or during the work
+     * @param start    starts the work (called under the lock, so a shutdown cannot slip in between)
+     * @param finished counted down by the command once it has cleaned up after the work
+     * @return the started generation
+     * @throws GenerationCancelledException if a shutdown began before
      */
-    <T> T interruptibly(Supplier<T> work) {
-        CountDownLatch done = new CountDownLatch(1);
+    Generation start(Supplier<Generation> start, CountDownLatch finished) {
         synchronized (lock) {
             if (shuttingDown) {
-                throw new GenerationCancelledException("cancelled");
+                throw new GenerationCancelledException("generation cancelled");
             }
-            worker = Thread.currentThread();
-            workerDone = done;
-        }
-        try {
-            return work.get();
-        } catch (RuntimeException e) {
-            if (cancelled()) {
-                GenerationCancelledException c = new GenerationCancelledException("cancelled");
-                c.initCause(e);
-                throw c;
-            }
-            throw e;
-        } finally {
-            synchronized (lock) {
-                worker = null;
-                workerDone = null;
-            }
-            if (cancelled()) {
-                Thread.interrupted(); // the interrupt was ours; it must not reach the exit path
-            }
-            done.countDown();
+            Generation g = start.get();
+            running = new Running(g, finished);
+            return g;
         }
     }
 
-    private boolean cancelled() {
+    /** The work started by {@link #start} is over; a shutdown has nothing to cancel any more. */
+    void ended() {
         synchronized (lock) {
-            return shuttingDown;
+            running = null;
+        }
+    }
+
+    /** Whether a generation or dub is running. */
+    boolean running() {
+        synchronized (lock) {
+            return running != null;
         }
     }
 
     /**
-     * Interrupts the work running through {@link #interruptibly} (if any) and waits up to {@code wait}
-     * for it to end; no new work starts afterwards.
+     * Cancels the running generation or dub (if any) and waits up to {@code wait} for the command's
+     * clean-up; no new work starts afterwards.
      *
-     * @return whether work was running
+     * @return whether this call requested the cancellation of running work
      */
     boolean cancelAndWait(Duration wait) {
-        Thread t;
-        CountDownLatch done;
+        Running r;
         synchronized (lock) {
             shuttingDown = true;
-            t = worker;
-            done = workerDone;
+            r = running;
         }
-        if (t == null) {
+        if (r == null) {
             return false;
         }
-        t.interrupt();
+        boolean requested = r.generation().cancel();
         try {
-            done.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+            r.finished().await(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return true;
+        return requested;
     }
 
     /**

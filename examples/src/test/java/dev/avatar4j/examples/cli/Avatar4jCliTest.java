@@ -283,7 +283,7 @@ class Avatar4jCliTest {
 
     /** Why TensorRT is unavailable here (the test is skipped on a machine where it is available). */
     private static String tensorRtReason() {
-        var probe = dev.avatar4j.engine.BackendRegistry.global().probeAll().get("tensorrt");
+        var probe = dev.avatar4j.backend.BackendRegistry.global().probeAll().get("tensorrt");
         assumeTrue(probe != null && !probe.available(), "TensorRT is available on this machine");
         return probe.detail();
     }

@@ -40,7 +40,7 @@ class DoctorMediaTest {
         }
 
         @Override
-        public FrameSink openVideo(Path out, VideoSpec spec) throws UnsupportedMediaException {
+        public FrameSink openVideoWriter(Path out, VideoSpec spec) throws UnsupportedMediaException {
             throw new UnsupportedMediaException(MISSING);
         }
     }
@@ -55,7 +55,7 @@ class DoctorMediaTest {
 
     @Test
     void theRealCodecsAreTestedInThisProcess() {
-        List<String> lines = DoctorCommand.mediaReport(dev.avatar4j.engine.MediaRegistry.global().codecs(), "-");
+        List<String> lines = DoctorCommand.mediaReport(dev.avatar4j.io.MediaRegistry.global().codecs(), "-");
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("ffmpeg").contains("available - wrote and decoded"));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("jdk").contains("WAV only"));
     }

@@ -9,7 +9,7 @@ import dev.avatar4j.Dub;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -60,13 +60,13 @@ class DubEndToEndTest {
         RgbImage coffee = media.readImage(REPO.resolve("sdk-runtime-onnx/src/test/resources/preview/coffee.png"));
         clip = tmp.resolve("clip.mp4");
         AudioClip silence = new AudioClip(new float[FRAMES * 640], 16_000);
-        FrameSink sink = media.openVideo(clip, new VideoSpec(W, H, 25, silence, null));
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(W, H, 25, silence, null));
         for (int f = 0; f < FRAMES; f++) {
             boolean face = f < FIRST_NO_FACE || f >= FIRST_NO_FACE + NO_FACE_FRAMES;
             RgbImage src = face ? portrait : coffee;
             int x0 = face ? panX(f) : 140;
             int y0 = face ? 0 : 80;
-            sink.accept(new dev.avatar4j.Frame(f, 25, W, H, crop(src, x0, y0)));
+            sink.accept(new dev.avatar4j.Frame(f, 25, RgbImage.of(W, H, crop(src, x0, y0))));
         }
         sink.complete();
         float[] hello = media.readAudio(REPO.resolve("examples/media/hello.wav"), 16_000).samples();
@@ -142,7 +142,7 @@ class DubEndToEndTest {
         double dubbedInside = 0;
         for (int f = 0; f < 25; f++) {
             RgbImage a = in.frames().get(f);
-            RgbImage b = RgbImage.of(W, H, got.get(f).toRgbArray());
+            RgbImage b = RgbImage.of(W, H, got.get(f).image().toRgbArray());
             assertThat(got.get(f).width()).isEqualTo(W);
             if (f >= FIRST_NO_FACE && f < FIRST_NO_FACE + NO_FACE_FRAMES) {
                 assertThat(b.toRgbArray()).as("frame %d without a face is passed through", f).isEqualTo(a.toRgbArray());
@@ -269,7 +269,7 @@ class DubEndToEndTest {
                 "--no-face", "passthrough", "--seed", "1");
         assertThat(onnx.code()).as("err: %s", onnx.err()).isZero();
         assertThat(onnx.out()).contains("wrote " + out).containsIgnoringCase("onnx");
-        var trt = dev.avatar4j.engine.BackendRegistry.global().probeAll().get("tensorrt");
+        var trt = dev.avatar4j.backend.BackendRegistry.global().probeAll().get("tensorrt");
         if (trt != null && !trt.available()) {
             Path none = tmp.resolve("b2.mp4");
             Avatar4jCliTest.Result r = Avatar4jCliTest.cli("dub", "--video", clip.toString(), "--audio", wav.toString(),

@@ -8,7 +8,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.NoFace;
 import dev.avatar4j.RenderResult;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoClip;
@@ -252,10 +252,10 @@ class DubRealClipTest {
         assertThat(dubbed.frames()).hasSize(OUT_FRAMES);
         // codec noise: the same frames, undubbed, through the same writer
         Path plain = tmp.resolve("reencoded-" + out.getFileName());
-        try (dev.avatar4j.media.FrameSink sink = media.openVideo(plain,
+        try (dev.avatar4j.media.FrameSink sink = media.openVideoWriter(plain,
                 new dev.avatar4j.media.VideoSpec(w, h, 25, speech, null))) {
             for (int k = 0; k < OUT_FRAMES; k++) {
-                sink.accept(new dev.avatar4j.Frame(k, 25, w, h, in.frames().get(looped(k, in.frameCount())).toRgbArray()));
+                sink.accept(new dev.avatar4j.Frame(k, 25, in.frames().get(looped(k, in.frameCount()))));
             }
             sink.complete();
         }
@@ -330,7 +330,7 @@ class DubRealClipTest {
             int f = looped(k, in.frameCount());
             int j = sourceAt(f, SOURCE_FRAMES);
             RgbImage expected = in.frames().get(f);
-            RgbImage out = RgbImage.of(640, 480, got.get(k).toRgbArray());
+            RgbImage out = RgbImage.of(640, 480, got.get(k).image().toRgbArray());
             Placement p = noFace(j) ? null : placement(j, 640, 480);
             assertThat(meanDiff(expected, out, p, false, 6)).as("frame %d (source %d) outside the face", k, j).isZero();
             if (p != null) {

@@ -16,7 +16,7 @@ import dev.avatar4j.AvatarModel;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.Frame;
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.examples.cli.Avatar4jCliTest.Result;
 import dev.avatar4j.tensor.TensorLeaks;
 import dev.avatar4j.testing.TestMedia.RecordingSink;
@@ -125,7 +125,7 @@ class InputMatrixTest {
         assertThat(sink.completed).isTrue();
         List<byte[]> frames = new ArrayList<>();
         for (Frame f : sink.frames) {
-            frames.add(f.toRgbArray());
+            frames.add(f.image().toRgbArray());
         }
         return frames;
     }
@@ -271,6 +271,7 @@ class InputMatrixTest {
         Path audio = bad.audio() == null ? goodAudio : bad.audio().make(Files.createDirectories(dir.resolve("api")));
         Path out = work.resolve("out.mp4");
         long live = TensorLeaks.live();
+        long liveBytes = TensorLeaks.liveBytes();
         long nativeBefore = Pointer.totalBytes();
         Throwable thrown = catchThrowable(() -> {
             AvatarModel m = bad.backend() == null ? model : AvatarModel.builder(tiny).backend(bad.backend()).load();
@@ -280,6 +281,7 @@ class InputMatrixTest {
         assertThat(thrown.getMessage()).as("one line").doesNotContain("\n");
         assertThat(listAll(work)).as("no output").isEmpty();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(live);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBytes);
         assertNoNativeGrowth(nativeBefore);
         assertSameFrames(render(model, request(goodImage, goodAudio)), reference);
     }
@@ -291,6 +293,7 @@ class InputMatrixTest {
         Path audio = bad.audio() == null ? goodAudio : bad.audio().make(Files.createDirectories(dir.resolve("cli")));
         Path out = work.resolve("out.mp4");
         long live = TensorLeaks.live();
+        long liveBytes = TensorLeaks.liveBytes();
         long nativeBefore = Pointer.totalBytes();
         Result r = Avatar4jCliTest.cli(cliArgs(image, audio, out, bad.cli()));
         LOG.info("{}: exit {}, {}", bad, r.code(), r.err().strip());
@@ -300,6 +303,7 @@ class InputMatrixTest {
         assertThat(r.out()).as("stdout").isEmpty();
         assertThat(listAll(work)).as("no output").isEmpty();
         assertThat(TensorLeaks.live()).as("live tensors").isEqualTo(live);
+        assertThat(TensorLeaks.liveBytes()).as("live tensor bytes").isEqualTo(liveBytes);
         assertNoNativeGrowth(nativeBefore);
     }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.avatar4j.AvatarModel;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

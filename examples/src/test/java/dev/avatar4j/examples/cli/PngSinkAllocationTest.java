@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.avatar4j.Frame;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.FrameSinks;
+import dev.avatar4j.media.RgbImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -28,10 +29,10 @@ class PngSinkAllocationTest {
         int h = 512;
         byte[] px = new byte[w * h * 3];
         new java.util.Random(1).nextBytes(px);
-        Frame f = new Frame(0, 25, w, h, px);
+        Frame f = new Frame(0, 25, RgbImage.of(w, h, px));
         FrameSink sink = FrameSinks.pngSequence(dir);
         for (int i = 0; i < 3; i++) { // warm-up: the writer's classes, the reused image
-            sink.accept(new Frame(i, 25, w, h, px));
+            sink.accept(new Frame(i, 25, RgbImage.of(w, h, px)));
         }
         long before = threads.getCurrentThreadAllocatedBytes();
         int n = 5;

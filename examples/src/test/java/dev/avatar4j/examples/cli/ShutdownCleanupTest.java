@@ -3,9 +3,12 @@ package dev.avatar4j.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.avatar4j.Avatar;
+import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Frame;
+import dev.avatar4j.Generation;
 import dev.avatar4j.GenerationCancelledException;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.PartFiles;
@@ -19,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import javax.sound.sampled.AudioFileFormat;
@@ -32,8 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 22 item 1: no exit path of the CLI leaves a {@code .part} file or folder. Ctrl-C (SIGINT) on a
  * forked {@code generate} (MP4 and {@code --png-dir}) and {@code dub} exits with 130 and leaves no
- * partial output; the shutdown deletes the parts itself when the work does not end in time; and the
- * next run sweeps the parts of dead processes but not those of live ones.
+ * partial output; the shutdown cancels generate's and dub's generations the same way, and deletes the
+ * parts itself when the work does not end in time; and the next run sweeps the parts of dead processes
+ * but not those of live ones.
  */
 class ShutdownCleanupTest {
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
@@ -119,10 +124,10 @@ class ShutdownCleanupTest {
         MediaRegistry media = MediaRegistry.global();
         RgbImage portrait = media.readImage(REPO.resolve("examples/media/portrait.png"));
         Path clip = tmp.resolve("clip.mp4");
-        FrameSink sink = media.openVideo(clip, new VideoSpec(320, 240, 25, new AudioClip(new float[25 * 640], 16_000),
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(320, 240, 25, new AudioClip(new float[25 * 640], 16_000),
                 null));
         for (int f = 0; f < 25; f++) {
-            sink.accept(new Frame(f, 25, 320, 240, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0)));
+            sink.accept(new Frame(f, 25, RgbImage.of(320, 240, DubEndToEndTest.crop(portrait, 20 + 2 * f, 0))));
         }
         sink.complete();
         Path out = Files.createDirectory(tmp.resolve("out"));
@@ -153,29 +158,35 @@ class ShutdownCleanupTest {
     }
 
     @Test
-    void aShutdownInterruptsBlockingWorkAndReportsItAsCancelled() throws Exception {
+    void aShutdownCancelsTheTrackedGenerationAndNoWorkStartsAfterIt() throws Exception {
         ShutdownCleanup shutdown = new ShutdownCleanup();
-        CompletableFuture<Void> started = new CompletableFuture<>();
-        CompletableFuture<Object> result = CompletableFuture.supplyAsync(() -> {
-            try {
-                return shutdown.interruptibly(() -> {
-                    started.complete(null);
-                    try {
-                        Thread.sleep(TimeUnit.HOURS.toMillis(1)); // a dub that only an interrupt stops
-                    } catch (InterruptedException e) {
-                        throw new IllegalStateException("interrupted while reading", e);
-                    }
-                    return "finished";
-                });
-            } catch (RuntimeException e) {
-                return e;
-            }
-        }, r -> new Thread(r).start());
-        started.get(1, TimeUnit.MINUTES);
-        assertThat(shutdown.cancelAndWait(Duration.ofMinutes(1))).isTrue();
-        assertThat(result.get(1, TimeUnit.MINUTES)).isInstanceOf(GenerationCancelledException.class);
-        assertThatThrownBy(() -> shutdown.interruptibly(() -> "after the shutdown"))
-                .isInstanceOf(GenerationCancelledException.class);
+        CountDownLatch finished = new CountDownLatch(1);
+        CompletableFuture<Void> firstFrame = new CompletableFuture<>();
+        Path speech = longSpeech(20);
+        try (AvatarModel preview = AvatarModel.load(PREVIEW)) {
+            Generation g = shutdown.start(() -> Avatar.from(REPO.resolve("examples/media/portrait.png")).speak(speech)
+                    .model(preview).onFrame(f -> firstFrame.complete(null)).start(), finished);
+            assertThat(shutdown.running()).isTrue();
+            firstFrame.get(1, TimeUnit.MINUTES);
+            CompletableFuture<Object> awaited = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return g.await();
+                } catch (RuntimeException e) {
+                    return e;
+                } finally { // the command's clean-up after the work
+                    shutdown.ended();
+                    finished.countDown();
+                }
+            }, r -> new Thread(r).start());
+            assertThat(shutdown.cancelAndWait(Duration.ofMinutes(1))).as("the cancel was requested").isTrue();
+            assertThat(finished.getCount()).as("cancelAndWait waited for the clean-up").isZero();
+            assertThat(awaited.get(1, TimeUnit.MINUTES)).isInstanceOf(GenerationCancelledException.class);
+            assertThat(g.progress().framesDone()).isLessThan(g.progress().framesTotal());
+            assertThat(shutdown.running()).isFalse();
+        }
+        assertThatThrownBy(() -> shutdown.start(() -> {
+            throw new AssertionError("started after the shutdown");
+        }, new CountDownLatch(1))).isInstanceOf(GenerationCancelledException.class);
     }
 
     @Test

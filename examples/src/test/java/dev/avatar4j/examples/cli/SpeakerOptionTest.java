@@ -2,7 +2,7 @@ package dev.avatar4j.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import java.io.IOException;
 import java.nio.file.Files;

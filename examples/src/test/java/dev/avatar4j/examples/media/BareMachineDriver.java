@@ -3,7 +3,7 @@ package dev.avatar4j.examples.media;
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarModel;
 import dev.avatar4j.Frame;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.FrameSink;
 import dev.avatar4j.media.RgbImage;
@@ -41,14 +41,14 @@ public final class BareMachineDriver {
         int w = 320;
         int h = 240;
         Path clip = dir.resolve("clip.mp4");
-        FrameSink sink = media.openVideo(clip, new VideoSpec(w, h, 25, new AudioClip(new float[16_000], 16_000), null));
+        FrameSink sink = media.openVideoWriter(clip, new VideoSpec(w, h, 25, new AudioClip(new float[16_000], 16_000), null));
         byte[] src = img.toRgbArray();
         for (int f = 0; f < 25; f++) {
             byte[] rgb = new byte[w * h * 3];
             for (int y = 0; y < h; y++) {
                 System.arraycopy(src, ((y + 10) * img.width() + 100 + f) * 3, rgb, y * w * 3, w * 3);
             }
-            sink.accept(new Frame(f, 25, w, h, rgb));
+            sink.accept(new Frame(f, 25, RgbImage.of(w, h, rgb)));
         }
         sink.complete();
         float[] speech = Arrays.copyOf(media.readAudio(hello, 16_000).samples(), 16_000);

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.avatar4j.Avatar;
 import dev.avatar4j.AvatarModel;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoClip;
@@ -129,7 +129,7 @@ class VideoQualityTest {
         boolean[] mask = new boolean[portrait.width() * portrait.height()];
         Arrays.fill(mask, true);
         Avatar.from(portrait).speak(speech, 16_000).model(preview).seed(1)
-                .onFrame(f -> keepUntouched(mask, f.toRgbArray(), ref)).render(out);
+                .onFrame(f -> keepUntouched(mask, f.image().toRgbArray(), ref)).render(out);
         int kept = 0;
         for (boolean b : mask) {
             kept += b ? 1 : 0;
@@ -186,7 +186,7 @@ class VideoQualityTest {
         Path out = tmp.resolve("dub.mp4");
         try (AvatarModel model = AvatarModel.load(REPO.resolve("models/latentsync-tiny"))) {
             Avatar.dub(clip).speak(Arrays.copyOf(speech, 32_000), 16_000).model(model).steps(1).seed(2)
-                    .onFrame(f -> keepUntouched(mask, f.toRgbArray(), input.frames().get(f.index()).toRgbArray()))
+                    .onFrame(f -> keepUntouched(mask, f.image().toRgbArray(), input.frames().get(f.index()).toRgbArray()))
                     .render(out);
         }
         VideoClip dubbed = media.readVideo(out, 25, 10_000);

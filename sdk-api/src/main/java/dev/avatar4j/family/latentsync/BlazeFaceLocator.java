@@ -1,6 +1,6 @@
 package dev.avatar4j.family.latentsync;
 
-import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.face.BlazeFace;
 import dev.avatar4j.media.RgbImage;
 import java.util.Optional;
 

@@ -1,6 +1,7 @@
 package dev.avatar4j.family.latentsync;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.media.RgbImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,7 @@ import java.util.Optional;
 
 /**
  * The per-frame face crops of a video: locates the face in every frame, applies the
- * {@link NoFacePolicy} to frames without one, and turns the points into smoothed frame-to-crop
+ * {@link NoFace} to frames without one, and turns the points into smoothed frame-to-crop
  * transforms with one {@link SimilarityAlignment} (smoothing runs over the frames that get a crop,
  * in order).
  */
@@ -25,15 +26,15 @@ final class FaceTrack {
      * @param alignment a fresh alignment for this video (its smoothing state is used)
      * @param policy what to do with frames without a face
      * @return per frame, its frame-to-crop transform, or empty for a frame passed through unchanged
-     * @throws InvalidInputException under {@link NoFacePolicy#FAIL} naming the first frame without a
-     *         face, or under {@link NoFacePolicy#HOLD} when no frame has a face
+     * @throws InvalidInputException under {@link NoFace#FAIL} naming the first frame without a
+     *         face, or under {@link NoFace#HOLD} when no frame has a face
      */
     static List<Optional<Affine>> align(List<RgbImage> frames, FaceLocator locator, SimilarityAlignment alignment,
-                                        NoFacePolicy policy) {
+                                        NoFace policy) {
         List<AlignmentPoints> points = new ArrayList<>(frames.size());
         for (int i = 0; i < frames.size(); i++) {
             Optional<AlignmentPoints> p = locator.locate(frames.get(i));
-            if (p.isEmpty() && policy == NoFacePolicy.FAIL) {
+            if (p.isEmpty() && policy == NoFace.FAIL) {
                 throw noFace(i);
             }
             points.add(p.orElse(null));
@@ -48,10 +49,10 @@ final class FaceTrack {
      * @param alignment a fresh alignment for this video (its smoothing state is used)
      * @param policy what to do with frames without a face
      * @return per frame, its frame-to-crop transform, or empty for a frame passed through unchanged
-     * @throws InvalidInputException as {@link #align(List, FaceLocator, SimilarityAlignment, NoFacePolicy)}
+     * @throws InvalidInputException as {@link #align(List, FaceLocator, SimilarityAlignment, NoFace)}
      */
     static List<Optional<Affine>> align(List<AlignmentPoints> located, SimilarityAlignment alignment,
-                                        NoFacePolicy policy) {
+                                        NoFace policy) {
         int n = located.size();
         List<AlignmentPoints> points = new ArrayList<>(located);
         AlignmentPoints firstFound = null;
@@ -60,11 +61,11 @@ final class FaceTrack {
                 if (firstFound == null) {
                     firstFound = points.get(i);
                 }
-            } else if (policy == NoFacePolicy.FAIL) {
+            } else if (policy == NoFace.FAIL) {
                 throw noFace(i);
             }
         }
-        if (policy == NoFacePolicy.HOLD) {
+        if (policy == NoFace.HOLD) {
             if (firstFound == null) {
                 throw new InvalidInputException("no face found in any of the " + n + " video frames");
             }
@@ -84,7 +85,7 @@ final class FaceTrack {
         return out;
     }
 
-    /** The {@link NoFacePolicy#FAIL} error for output frame {@code i} (at 25 fps). */
+    /** The {@link NoFace#FAIL} error for output frame {@code i} (at 25 fps). */
     static InvalidInputException noFace(int i) {
         return new InvalidInputException("no face found in video frame " + i + " (at "
                 + String.format(java.util.Locale.ROOT, "%.2f", i / 25.0)
@@ -97,19 +98,19 @@ final class FaceTrack {
      * in one bilinear resampling with the reference's border value 127. The reference resamples twice
      * (bilinear warp, then a LANCZOS4 resize); one resampling loses less detail.
      */
-    static FaceWarp.FloatImage cut(RgbImage frame, Affine frameToCrop, SimilarityAlignment alignment, int resolution) {
+    static AlignedFaceCrop.FloatImage cut(RgbImage frame, Affine frameToCrop, SimilarityAlignment alignment, int resolution) {
         Affine toSquare = frameToCrop.then(Affine.resize(alignment.cropWidth(), alignment.cropHeight(),
                 resolution, resolution));
-        return FaceWarp.warp(FaceWarp.FloatImage.of(frame), toSquare, resolution, resolution, 127f);
+        return AlignedFaceCrop.warp(AlignedFaceCrop.FloatImage.of(frame), toSquare, resolution, resolution, 127f);
     }
 
     /**
      * Pastes a generated {@code resolution×resolution} face back into its frame through the same
      * composed transform {@link #cut} used (the reference first resizes the face to the crop size).
      */
-    static RgbImage paste(RgbImage frame, FaceWarp.FloatImage face, Affine frameToCrop, SimilarityAlignment alignment) {
+    static RgbImage paste(RgbImage frame, AlignedFaceCrop.FloatImage face, Affine frameToCrop, SimilarityAlignment alignment) {
         Affine toSquare = frameToCrop.then(Affine.resize(alignment.cropWidth(), alignment.cropHeight(),
                 face.width(), face.height()));
-        return FaceWarp.pasteBack(frame, face, toSquare);
+        return AlignedFaceCrop.pasteBack(frame, face, toSquare);
     }
 }

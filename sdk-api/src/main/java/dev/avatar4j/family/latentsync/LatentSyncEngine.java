@@ -4,28 +4,28 @@ import dev.avatar4j.BackendException;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.Progress;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.GraphContract;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
-import dev.avatar4j.engine.Sessions;
-import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.family.DubRequest;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.backend.GraphContract;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
+import dev.avatar4j.backend.Sessions;
+import dev.avatar4j.face.BlazeFace;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoStream;
-import dev.avatar4j.sampling.DdimSchedule;
-import dev.avatar4j.sampling.DdimStep;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,14 +44,13 @@ import org.slf4j.LoggerFactory;
  * and the mask go into the UNet's 13-channel input and are denoised by DDIM with classifier-free
  * guidance (zero audio as the unconditional branch); all frames start from one shared noise frame.
  * Each decoded face is mixed with the original outside the mouth mask and pasted back; the chunk's
- * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFacePolicy}.
+ * frames are handed out as soon as it finishes. Frames without a face follow the {@link NoFace} policy.
  * Thread-safe when its sessions are (each call keeps its state on the stack).
  *
- * <p>As a {@link FamilyEngine} it only describes itself: the family dubs a video, so
- * {@link #plan} and {@link #generate} (portrait animation) refuse with an {@link InvalidInputException}
- * that points to {@code Avatar.dub(video)}.
+ * <p>Its job is a {@link DubRequest}: it runs through the same generation runner as the portrait
+ * families and reports frames, progress and checkpoints to the same {@link GenerationContext}.
  */
-public final class LatentSyncEngine implements FamilyEngine {
+public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     /** The family id in the manifest. */
     public static final String FAMILY = LatentSyncConfig.FAMILY;
 
@@ -61,6 +59,8 @@ public final class LatentSyncEngine implements FamilyEngine {
     private static final int Z = 4;
 
     private final LatentSyncConfig cfg;
+    /** The engine's lifetime: its graph sessions. */
+    private final TensorScope resources;
     private final GraphSession audio;
     private final GraphSession vaeEncoder;
     private final GraphSession vaeDecoder;
@@ -69,8 +69,9 @@ public final class LatentSyncEngine implements FamilyEngine {
     private final MouthMask mask;
     private final BlazeFace detector;
 
-    private LatentSyncEngine(LatentSyncConfig cfg, GraphSession[] s, MouthMask mask) {
+    private LatentSyncEngine(LatentSyncConfig cfg, TensorScope resources, GraphSession[] s, MouthMask mask) {
         this.cfg = cfg;
+        this.resources = resources;
         this.audio = s[0];
         this.vaeEncoder = s[1];
         this.vaeDecoder = s[2];
@@ -105,22 +106,23 @@ public final class LatentSyncEngine implements FamilyEngine {
             throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
         }
         GraphSession[] s = new GraphSession[5];
+        TensorScope resources = TensorScope.open();
         try {
-            s[0] = Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
+            s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
                     .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
-                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w));
-            s[1] = Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
-                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l));
-            s[2] = Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
-                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r));
-            s[3] = Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
+                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w)));
+            s[1] = resources.attach(Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
+                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)));
+            s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
+                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r)));
+            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
                     .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
                     .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l));
-            s[4] = Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract());
-            return new LatentSyncEngine(cfg, s, mask);
-        } catch (RuntimeException e) {
-            Sessions.closeAll(s);
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+            s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract()));
+            return new LatentSyncEngine(cfg, resources, s, mask);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
@@ -148,18 +150,8 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     @Override
-    public GenerationPlan plan(GenerationRequest request) {
-        throw notAPortraitModel();
-    }
-
-    @Override
-    public void generate(GenerationRequest request, GenerationContext context) {
-        throw notAPortraitModel();
-    }
-
-    private static InvalidInputException notAPortraitModel() {
-        return new InvalidInputException("a latentsync model dubs an existing video and cannot animate a still image: "
-                + "use Avatar.dub(video) (CLI: avatar4j dub --video ...)");
+    public Class<DubRequest> jobType() {
+        return DubRequest.class;
     }
 
     /** @return DDIM steps when the request gives none */
@@ -195,26 +187,13 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     /**
-     * Receives what {@link #dub} produces, on the dubbing thread. An exception thrown here fails the
-     * dub.
+     * The frames of a dub (the speech's duration at {@link #fps()}); the work (UNet passes and decoded
+     * faces) depends on the frames with a face, so it is given to {@link GenerationContext#replan}
+     * once they are located.
      */
-    public interface Listener {
-        /**
-         * The faces are located and the work is known (before any frame).
-         *
-         * @param frames    output frames
-         * @param workUnits model work: UNet passes (guidance branches × steps per chunk with a face)
-         *                  plus decoded faces
-         */
-        default void planned(int frames, long workUnits) {
-        }
-
-        /** {@code units} of model work were done in {@code stage}. */
-        default void advanced(Progress.Stage stage, long units) {
-        }
-
-        /** The next output frame, in order. */
-        void frame(RgbImage frame);
+    @Override
+    public GenerationPlan plan(DubRequest job) {
+        return new GenerationPlan(frameCount(job.speech().samples().length), 0);
     }
 
     /**
@@ -225,29 +204,34 @@ public final class LatentSyncEngine implements FamilyEngine {
      * second pass, since a decoder cannot play backwards. Frames repeated by the frame-rate
      * conversion (the same {@link RgbImage} instance twice in a row) are located once.
      *
-     * @param video     opens the video at {@link #fps()}, at most as many frames as the speech needs;
-     *                  called twice, both streams must give the same frames
-     * @param speech    the new speech at {@link #sampleRate()}
-     * @param steps     DDIM steps, 1 to 1000
-     * @param guidance  guidance scale (1 = no guidance, one branch)
-     * @param policy    frames without a face: {@code "fail"}, {@code "passthrough"} or {@code "hold"}
-     * @param seed      seed of the shared noise frame
-     * @param cancelled polled between steps and frames
-     * @param listener  receives the plan, progress and the output frames in order, chunk by chunk
-     * @throws InvalidInputException if the video has no frame, a frame has no face under {@code fail}
-     *         (naming the frame, before any output), or none has under {@code hold}
-     * @throws GenerationCancelledException if {@code cancelled} turns true
+     * <p>The job's video is opened twice (at {@link #fps()}, at most the speech's frames), both streams
+     * must give the same frames. The whole
+     * plan (frames, UNet passes plus decoded faces) goes to {@link GenerationContext#replan} once the
+     * faces are located, then progress after every DDIM step and decoded chunk, and the output frames
+     * in order, chunk by chunk; {@link GenerationContext#checkpoint()} is called between steps and frames.
+     *
+     * @param job     the video, the speech at {@link #sampleRate()}, DDIM steps (1..1000), guidance
+     *                (1 = no guidance, one branch; NaN for the bundle's), the no-face policy, the seed
+     * @param context receives the plan, progress and frames
+     * @throws InvalidInputException if the video has no frame, a frame has no face under {@code FAIL}
+     *         (naming the frame, before any output), or none has under {@code HOLD}
+     * @throws GenerationCancelledException at a checkpoint of a cancelled generation
      */
-    public void dub(Supplier<VideoStream> video, AudioClip speech, int steps, double guidance, String policy, long seed,
-                    BooleanSupplier cancelled, Listener listener) {
+    @Override
+    public void generate(DubRequest job, GenerationContext context) {
+        AudioClip speech = job.speech();
+        int steps = job.steps();
+        double guidance = Double.isNaN(job.guidance()) ? cfg.guidance() : job.guidance();
+        NoFace noFace = job.noFace();
+        Runnable cancelled = context::checkpoint;
         if (speech.sampleRate() != cfg.sampleRate()) {
             throw new IllegalArgumentException("speech must be at " + cfg.sampleRate() + " Hz");
         }
         if (steps < 1 || steps > 1000 || !Double.isFinite(guidance)) {
             throw new InvalidInputException("steps must be 1..1000 and guidance finite, got " + steps + ", " + guidance);
         }
-        NoFacePolicy noFace = NoFacePolicy.valueOf(policy.toUpperCase(java.util.Locale.ROOT));
         int n = frameCount(speech.samples().length);
+        Supplier<VideoStream> video = () -> job.video().open(cfg.fps(), n);
         Features feats = features(speech.samples(), cancelled);
         // pass 1: locate the face in each distinct frame; keep only the points
         List<AlignmentPoints> located = new ArrayList<>();
@@ -256,7 +240,7 @@ public final class LatentSyncEngine implements FamilyEngine {
             RgbImage previous = null;
             Optional<AlignmentPoints> found = Optional.empty();
             for (int i = 0; i < n; i++) {
-                checkCancelled(cancelled);
+                cancelled.run();
                 RgbImage f = s.next();
                 if (f == null) {
                     break;
@@ -265,7 +249,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                     found = locator.locate(f);
                     previous = f;
                 }
-                if (found.isEmpty() && noFace == NoFacePolicy.FAIL) {
+                if (found.isEmpty() && noFace == NoFace.FAIL) {
                     throw FaceTrack.noFace(i);
                 }
                 located.add(found.orElse(null));
@@ -287,11 +271,12 @@ public final class LatentSyncEngine implements FamilyEngine {
         }
         LOG.info("dubbing {} frames ({} with a face) from {} video frames, {} DDIM steps, guidance {}", n,
                 track.stream().filter(Optional::isPresent).count(), m, steps, guidance);
-        listener.planned(n, work);
+        context.replan(new GenerationPlan(n, work));
         int l = cfg.resolution() / 8;
         float[] noise = new float[Z * l * l];
-        try (Tensor t = Tensor.allocate(DType.FLOAT32, Z, l, l)) {
-            NoiseSource.seeded(seed).fill(0, t.segment(), noise.length);
+        try (TensorScope call = TensorScope.open()) {
+            Tensor t = call.allocate(DType.FLOAT32, Z, l, l);
+            NoiseSource.seeded(job.seed()).fill(0, t.segment(), noise.length);
             noise = t.toFloatArray();
         }
         DdimSchedule schedule = DdimSchedule.latentSync(steps);
@@ -301,7 +286,7 @@ public final class LatentSyncEngine implements FamilyEngine {
                 int end = Math.min(n, start + cfg.chunkFrames());
                 List<RgbImage> chunk = new ArrayList<>(end - start);
                 List<Integer> withFace = new ArrayList<>();
-                List<FaceWarp.FloatImage> faces = new ArrayList<>();
+                List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
                 List<float[]> windows = new ArrayList<>();
                 for (int i = start; i < end; i++) {
                     RgbImage frame = frames.get(i, m);
@@ -312,28 +297,28 @@ public final class LatentSyncEngine implements FamilyEngine {
                         windows.add(AudioWindows.window(feats.data(), feats.rows(), cfg.width(), i));
                     }
                 }
-                List<FaceWarp.FloatImage> generated = List.of();
+                List<AlignedFaceCrop.FloatImage> generated = List.of();
                 if (!faces.isEmpty()) {
                     float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
-                            () -> listener.advanced(Progress.Stage.DENOISING, branches));
+                            () -> context.advance(Progress.Stage.DENOISING, branches));
                     generated = decode(latents, faces);
-                    listener.advanced(Progress.Stage.DECODING, faces.size());
+                    context.advance(Progress.Stage.DECODING, faces.size());
                 }
                 int g = 0;
                 for (int i = start; i < end; i++) {
                     RgbImage frame = chunk.get(i - start);
                     if (g < withFace.size() && withFace.get(g) == i) {
-                        listener.frame(FaceTrack.paste(frame, generated.get(g), track.get(i).get(), alignment));
+                        context.emitFrame(FaceTrack.paste(frame, generated.get(g), track.get(i).get(), alignment));
                         g++;
                     } else {
-                        listener.frame(frame);
+                        context.emitFrame(frame);
                     }
                 }
             }
         }
     }
 
-    /** The face locator {@link #dub} uses (for tests). */
+    /** The face locator {@link #generate} uses (for tests). */
     FaceLocator locator() {
         return new BlazeFaceLocator(detector);
     }
@@ -341,12 +326,6 @@ public final class LatentSyncEngine implements FamilyEngine {
     /** Chunk size in frames. */
     int chunkFrames() {
         return cfg.chunkFrames();
-    }
-
-    private static void checkCancelled(BooleanSupplier cancelled) {
-        if (cancelled.getAsBoolean()) {
-            throw new GenerationCancelledException("dubbing cancelled");
-        }
     }
 
     /** The frames of the second pass, asked for in output order. */
@@ -386,12 +365,12 @@ public final class LatentSyncEngine implements FamilyEngine {
     private static final class Spilled implements Frames {
         private final FrameSpill spill;
 
-        Spilled(Supplier<VideoStream> video, int m, BooleanSupplier cancelled) {
+        Spilled(Supplier<VideoStream> video, int m, Runnable cancelled) {
             FrameSpill s = null;
             try (VideoStream stream = video.get()) {
                 s = new FrameSpill(stream.width(), stream.height());
                 for (RgbImage f = stream.next(); f != null && s.size() < m; f = stream.next()) {
-                    checkCancelled(cancelled);
+                    cancelled.run();
                     s.add(f);
                 }
                 if (s.size() != m) {
@@ -424,40 +403,41 @@ public final class LatentSyncEngine implements FamilyEngine {
 
     /** The encoder features of a 16 kHz signal (whole-file log-mel, 30 s segments, kept rows concatenated). */
     Features features(float[] samples) {
-        return features(samples, () -> false);
+        return features(samples, () -> { });
     }
 
     /**
-     * {@link #features(float[])}, checking {@code cancelled} every 10 s of audio of the log-mel pass
-     * and before every 30 s segment's encoder call.
+     * {@link #features(float[])}, calling the {@code cancelled} checkpoint every 10 s of audio of the
+     * log-mel pass and before every 30 s segment's encoder call.
      */
-    Features features(float[] samples, BooleanSupplier cancelled) {
+    Features features(float[] samples, Runnable cancelled) {
         if (samples.length <= 200) {
             throw new InvalidInputException("the speech is too short: " + samples.length + " samples");
         }
-        float[][] mel = new WhisperLogMelWholeFile().compute(samples, () -> checkCancelled(cancelled));
+        float[][] mel = new WhisperLogMelWholeFile().compute(samples, cancelled);
         return features(WhisperLogMelWholeFile.segments(mel), cancelled);
     }
 
     /** The encoder features of log-mel segments. */
     Features features(List<WhisperLogMelWholeFile.Segment> segments) {
-        return features(segments, () -> false);
+        return features(segments, () -> { });
     }
 
-    /** The encoder features of log-mel segments, checking {@code cancelled} before each encoder call. */
-    Features features(List<WhisperLogMelWholeFile.Segment> segments, BooleanSupplier cancelled) {
+    /** The encoder features of log-mel segments, calling the {@code cancelled} checkpoint before each encoder call. */
+    Features features(List<WhisperLogMelWholeFile.Segment> segments, Runnable cancelled) {
         int stride = AudioWindows.LAYERS * cfg.width();
         List<float[]> parts = new ArrayList<>();
         int rows = 0;
         for (WhisperLogMelWholeFile.Segment seg : segments) {
-            checkCancelled(cancelled);
+            cancelled.run();
             int frames = WhisperLogMelWholeFile.SEGMENT_FRAMES;
             float[] mel = new float[WhisperLogMelWholeFile.MEL_BINS * frames];
             for (int m = 0; m < WhisperLogMelWholeFile.MEL_BINS; m++) {
                 System.arraycopy(seg.mel()[m], 0, mel, m * frames, frames);
             }
             int keep = AudioWindows.keptRows(seg.validFrames());
-            try (Tensor in = Tensor.ofFloats(mel, 1, WhisperLogMelWholeFile.MEL_BINS, frames)) {
+            try (TensorScope call = TensorScope.open()) {
+                Tensor in = call.ofFloats(mel, 1, WhisperLogMelWholeFile.MEL_BINS, frames);
                 float[] hs = runOne(audio, Map.of("input_features", in), "hidden_states");
                 if (hs.length / stride < keep) {
                     throw new BackendException("audio encoder returned " + hs.length / stride + " rows, expected at least " + keep);
@@ -488,21 +468,21 @@ public final class LatentSyncEngine implements FamilyEngine {
      * @param noise   the shared noise frame, {@code [4, R/8, R/8]}
      * @return per face the decoded face mixed with the original outside the mouth mask, in [0, 255]
      */
-    List<FaceWarp.FloatImage> generate(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise,
-                                       DdimSchedule schedule, double guidance, BooleanSupplier cancelled) {
+    List<AlignedFaceCrop.FloatImage> generate(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise,
+                                       DdimSchedule schedule, double guidance, Runnable cancelled) {
         float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled);
         return decode(latents, faces);
     }
 
     /** The chunk's final latents {@code [4, n, R/8, R/8]}. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
-                    double guidance, BooleanSupplier cancelled) {
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                    double guidance, Runnable cancelled) {
         return denoise(faces, windows, noise, schedule, guidance, cancelled, () -> { });
     }
 
     /** As above, calling {@code onStep} after every DDIM step. */
-    float[] denoise(List<FaceWarp.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
-                    double guidance, BooleanSupplier cancelled, Runnable onStep) {
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                    double guidance, Runnable cancelled, Runnable onStep) {
         int n = faces.size();
         int r = cfg.resolution();
         int l = r / 8;
@@ -541,27 +521,26 @@ public final class LatentSyncEngine implements FamilyEngine {
             }
         }
         int sampleSize = 13 * n * plane;
-        try (Tensor sample = Tensor.allocate(DType.FLOAT32, branches, 13, n, l, l);
-             Tensor aud = Tensor.ofFloats(audioIn, branches, n, AudioWindows.TOKENS, cfg.width());
-             Tensor xs = Tensor.ofFloats(x, Z, n, l, l);
-             Tensor eps = Tensor.allocate(DType.FLOAT32, Z, n, l, l);
-             Tensor ts = Tensor.allocate(DType.FLOAT32, 1)) {
+        try (TensorScope chunk = TensorScope.open()) {
+            Tensor sample = chunk.allocate(DType.FLOAT32, branches, 13, n, l, l);
+            Tensor aud = chunk.ofFloats(audioIn, branches, n, AudioWindows.TOKENS, cfg.width());
+            Tensor xs = chunk.ofFloats(x, Z, n, l, l);
+            Tensor eps = chunk.allocate(DType.FLOAT32, Z, n, l, l);
+            Tensor ts = chunk.allocate(DType.FLOAT32, 1);
             for (int b = 0; b < branches; b++) {
                 MemorySegment.copy(cond, 0, sample.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
                         ((long) b * sampleSize + latSize) * 4, cond.length);
             }
             for (int step = 0; step < schedule.steps(); step++) {
-                if (cancelled.getAsBoolean()) {
-                    throw new GenerationCancelledException("dubbing cancelled");
-                }
+                cancelled.run();
                 for (int b = 0; b < branches; b++) {
                     MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
                 }
                 ts.setFloat(0, schedule.timestep(step));
-                Map<String, Tensor> res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud), Set.of("noise"));
-                try {
+                try (GraphSession.Result res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
+                        Set.of("noise"))) {
                     Tensor e = res.get("noise");
-                    if (e == null || e.elementCount() != (long) branches * latSize) {
+                    if (e.elementCount() != (long) branches * latSize) {
                         throw new BackendException("unet returned " + e + ", expected " + branches * latSize + " values");
                     }
                     MemorySegment es = e.segment();
@@ -574,8 +553,6 @@ public final class LatentSyncEngine implements FamilyEngine {
                         }
                         eps.setFloat(i, v);
                     }
-                } finally {
-                    res.values().forEach(Tensor::close);
                 }
                 DdimStep.apply(xs.segment(), eps.segment(), schedule, step, latSize);
                 onStep.run();
@@ -593,7 +570,8 @@ public final class LatentSyncEngine implements FamilyEngine {
      */
     float[] encode(float[] images, int n) {
         int r = cfg.resolution();
-        try (Tensor in = Tensor.ofFloats(images, n, 3, r, r)) {
+        try (TensorScope call = TensorScope.open()) {
+            Tensor in = call.ofFloats(images, n, 3, r, r);
             float[] lat = runOne(vaeEncoder, Map.of("image", in), "latent");
             for (int i = 0; i < lat.length; i++) {
                 lat[i] = (float) ((lat[i] - cfg.shift()) * cfg.scaling());
@@ -603,7 +581,7 @@ public final class LatentSyncEngine implements FamilyEngine {
     }
 
     /** Decodes latents {@code [4, n, l, l]} and mixes each face with its original outside the mouth. */
-    List<FaceWarp.FloatImage> decode(float[] latents, List<FaceWarp.FloatImage> originals) {
+    List<AlignedFaceCrop.FloatImage> decode(float[] latents, List<AlignedFaceCrop.FloatImage> originals) {
         int n = originals.size();
         int r = cfg.resolution();
         int plane = (r / 8) * (r / 8);
@@ -616,10 +594,10 @@ public final class LatentSyncEngine implements FamilyEngine {
             }
         }
         float[] images;
-        try (Tensor t = Tensor.ofFloats(in, n, Z, r / 8, r / 8)) {
-            images = runOne(vaeDecoder, Map.of("latent", t), "image");
+        try (TensorScope call = TensorScope.open()) {
+            images = runOne(vaeDecoder, Map.of("latent", call.ofFloats(in, n, Z, r / 8, r / 8)), "image");
         }
-        List<FaceWarp.FloatImage> out = new ArrayList<>(n);
+        List<AlignedFaceCrop.FloatImage> out = new ArrayList<>(n);
         int rr = r * r;
         for (int f = 0; f < n; f++) {
             float[] hwc = new float[3 * rr];
@@ -629,27 +607,20 @@ public final class LatentSyncEngine implements FamilyEngine {
                     hwc[3 * i + c] = Math.clamp(v, 0f, 1f) * 255f;
                 }
             }
-            out.add(mask.mix(new FaceWarp.FloatImage(r, r, 3, hwc), originals.get(f)));
+            out.add(mask.mix(new AlignedFaceCrop.FloatImage(r, r, 3, hwc), originals.get(f)));
         }
         return out;
     }
 
     private static float[] runOne(GraphSession s, Map<String, Tensor> in, String output) {
-        Map<String, Tensor> res = s.run(in, Set.of(output));
-        try {
-            Tensor t = res.get(output);
-            if (t == null) {
-                throw new BackendException("graph returned no \"" + output + "\"");
-            }
-            return t.toFloatArray();
-        } finally {
-            res.values().forEach(Tensor::close);
+        try (GraphSession.Result res = s.run(in, Set.of(output))) {
+            return res.get(output).toFloatArray();
         }
     }
 
     /** Closes the five graph sessions. */
     @Override
     public void close() {
-        Sessions.closeAll(audio, vaeEncoder, vaeDecoder, unet, face);
+        resources.close();
     }
 }

@@ -55,7 +55,7 @@ final class MouthMask {
      * @param face RGB floats in [0, 255], {@code res×res}
      * @return the normalised face
      */
-    float[] normalise(FaceWarp.FloatImage face) {
+    float[] normalise(AlignedFaceCrop.FloatImage face) {
         checkFace(face);
         int plane = resolution * resolution;
         float[] out = new float[3 * plane];
@@ -74,7 +74,7 @@ final class MouthMask {
      * @param face RGB floats in [0, 255], {@code res×res}
      * @return channel-major {@code [3, res, res]}
      */
-    float[] masked(FaceWarp.FloatImage face) {
+    float[] masked(AlignedFaceCrop.FloatImage face) {
         float[] n = normalise(face);
         for (int i = 0; i < n.length; i++) {
             n[i] *= keep[i];
@@ -107,7 +107,7 @@ final class MouthMask {
      * @param original the aligned original face, RGB floats
      * @return the mixed face
      */
-    FaceWarp.FloatImage mix(FaceWarp.FloatImage decoded, FaceWarp.FloatImage original) {
+    AlignedFaceCrop.FloatImage mix(AlignedFaceCrop.FloatImage decoded, AlignedFaceCrop.FloatImage original) {
         checkFace(decoded);
         checkFace(original);
         int plane = resolution * resolution;
@@ -120,10 +120,10 @@ final class MouthMask {
                 out[3 * i + c] = dd[3 * i + c] * (1 - m) + od[3 * i + c] * m;
             }
         }
-        return new FaceWarp.FloatImage(resolution, resolution, 3, out);
+        return new AlignedFaceCrop.FloatImage(resolution, resolution, 3, out);
     }
 
-    private void checkFace(FaceWarp.FloatImage face) {
+    private void checkFace(AlignedFaceCrop.FloatImage face) {
         if (face.width() != resolution || face.height() != resolution || face.channels() != 3) {
             throw new IllegalArgumentException("face must be " + resolution + "x" + resolution + " RGB, got "
                     + face.width() + "x" + face.height() + "x" + face.channels());

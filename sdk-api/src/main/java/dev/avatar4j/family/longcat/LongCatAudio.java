@@ -1,13 +1,12 @@
 package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.audio.LoudnessMeter;
-import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -22,7 +21,7 @@ import java.util.Set;
  * <p>The embedding is computed lazily, one 30 s encoder chunk at a time, and at most two chunks of
  * encoder states are kept (a segment's windows can straddle a chunk boundary): memory does not grow
  * with the audio length. Each row is the same float32 interpolation as
- * {@link dev.avatar4j.audio.AlignCornersInterpolation} (bit for bit), and segments read rows in
+ * {@link dev.avatar4j.family.longcat.AlignCornersInterpolation} (bit for bit), and segments read rows in
  * increasing order, so every chunk is encoded once.
  *
  * <p><b>Streamed track.</b> The track is never held whole either: the loudness is measured in a
@@ -154,18 +153,18 @@ final class LongCatAudio {
         }
         float[] m = mel.chunk(normalizedChunk(c), 0);
         float[] out;
-        try (Tensor in = Tensor.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES)) {
-            Map<String, Tensor> res = encoder.run(Map.of("input_features", in), Set.of("hidden_groups"));
-            try (Tensor hg = res.get("hidden_groups")) {
-                if (hg.dim(1) != STATES_PER_CHUNK) {
-                    throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
-                            + STATES_PER_CHUNK);
-                }
-                if (dim < 0) {
-                    dim = (int) hg.dim(3);
-                }
-                out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
+        try (TensorScope call = TensorScope.open()) {
+            Tensor in = call.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES);
+            Tensor hg = call.attach(encoder.run(Map.of("input_features", in), Set.of("hidden_groups")))
+                    .get("hidden_groups");
+            if (hg.dim(1) != STATES_PER_CHUNK) {
+                throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
+                        + STATES_PER_CHUNK);
             }
+            if (dim < 0) {
+                dim = (int) hg.dim(3);
+            }
+            out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
         }
         int slot = nextSlot;
         nextSlot = 1 - nextSlot;
@@ -214,11 +213,11 @@ final class LongCatAudio {
         }
     }
 
-    static Tensor allocateFirst(int persons, int dim) {
-        return Tensor.allocate(DType.FLOAT32, 1, persons, LongCatAudioWindows.FRAME_WINDOW, GROUPS, dim);
+    static Tensor allocateFirst(TensorScope scope, int persons, int dim) {
+        return scope.allocate(DType.FLOAT32, 1, persons, LongCatAudioWindows.FRAME_WINDOW, GROUPS, dim);
     }
 
-    static Tensor allocateLatter(int persons, int latents, int dim) {
-        return Tensor.allocate(DType.FLOAT32, 1, persons, latents, LongCatAudioWindows.LATENT_WINDOW, GROUPS, dim);
+    static Tensor allocateLatter(TensorScope scope, int persons, int latents, int dim) {
+        return scope.allocate(DType.FLOAT32, 1, persons, latents, LongCatAudioWindows.LATENT_WINDOW, GROUPS, dim);
     }
 }

@@ -2,6 +2,7 @@ package dev.avatar4j.family.longcat;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.family.StreamingVaeDecoder.Cache;
 import dev.avatar4j.bundle.JsonObject;
 import java.util.List;
 
@@ -40,19 +41,6 @@ public record LongCatConfig(int fps, int width, int height, int segmentFrames, i
 
     /** The family id. */
     public static final String FAMILY = "longcat-avatar";
-
-    /**
-     * A causal cache of the streaming VAE decoder.
-     *
-     * @param input the cache's input name ({@code cache_in_i}); its output is {@code cache_out_i}
-     * @param scale spatial size relative to the latent
-     */
-    public record Cache(String input, int scale) {
-        /** {@return the matching output name} */
-        public String output() {
-            return input.replaceFirst("^cache_in", "cache_out");
-        }
-    }
 
     /** {@return latents per segment, (segmentFrames − 1)/temporalStride + 1 (24)} */
     public int segmentLatents() {
@@ -101,8 +89,7 @@ public record LongCatConfig(int fps, int width, int height, int segmentFrames, i
         if (!schedule.equals("distilled") && !schedule.equals("full")) {
             throw bad("\"sampler.schedule\" must be \"distilled\" or \"full\", got \"" + schedule + "\"");
         }
-        List<Cache> caches = m.graph("vae-decoder").map(e -> e.extra().objects("caches")).orElse(List.of()).stream()
-                .map(c -> new Cache(c.string("name"), c.integer("scale"))).toList();
+        List<Cache> caches = Cache.declaredIn(m);
         LongCatConfig c = new LongCatConfig(video.integer("fps"), video.integer("width"), video.integer("height"),
                 video.integer("segmentFrames"), video.integer("contextFrames"), video.integer("temporalStride"),
                 video.integer("spatialStride"), video.integer("latentChannels"), video.integers("patch"),
@@ -135,11 +122,6 @@ public record LongCatConfig(int fps, int width, int height, int segmentFrames, i
         }
         if (refImageIndex < 0 || maskFrameRange < 0) {
             throw bad("continuation.refImageIndex and maskFrameRange must be >= 0");
-        }
-        for (Cache cache : caches) {
-            if (cache.scale() < 1 || !cache.input().startsWith("cache_in")) {
-                throw bad("graphs.vae-decoder.caches: bad entry " + cache);
-            }
         }
     }
 

@@ -1,26 +1,27 @@
 package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.InvalidInputException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.SafeTensors;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.Speaker;
-import dev.avatar4j.engine.StreamingVaeDecoder;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.Speaker;
+import dev.avatar4j.family.StreamingVaeDecoder;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
 import dev.avatar4j.sampling.Guidance;
-import dev.avatar4j.sampling.LongCatSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
@@ -42,23 +43,27 @@ import org.slf4j.LoggerFactory;
  * Each segment is denoised with the flow-matching Euler sampler (negated model output), decoded
  * and its new frames streamed out before the next segment starts, so frames, latents and decoder
  * state never exceed one segment whatever the audio length. The speakers' tracks are
- * {@link dev.avatar4j.engine.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
+ * {@link dev.avatar4j.io.AudioSource}s read by range (see {@link LongCatAudio}), so neither is
  * the audio held whole.
  */
-public final class LongCatEngine implements FamilyEngine {
+public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(LongCatEngine.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
     private final LongCatConfig cfg;
+    /** The engine's lifetime: its graph sessions and the bundle's text embeddings. */
+    private final TensorScope resources;
     private final LongCatGraphs graphs;
     private final Tensor positive; // [1, L, Dt]
     private final Tensor negative; // [1, L', Dt] or null when distilled
 
-    private LongCatEngine(LongCatConfig cfg, LongCatGraphs graphs, Tensor positive, Tensor negative) {
+    private LongCatEngine(LongCatConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
+                          SessionOptions options) {
         this.cfg = cfg;
-        this.graphs = graphs;
-        this.positive = positive;
-        this.negative = negative;
+        this.resources = resources;
+        this.graphs = new LongCatGraphs(bundle, cfg, backend, options, resources);
+        this.positive = text(bundle, "text-default", resources);
+        this.negative = cfg.distilled() ? null : text(bundle, "text-negative", resources);
     }
 
     /**
@@ -71,29 +76,23 @@ public final class LongCatEngine implements FamilyEngine {
      */
     public static LongCatEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         LongCatConfig cfg = LongCatConfig.from(bundle.manifest());
-        LongCatGraphs graphs = new LongCatGraphs(bundle, cfg, backend, options);
-        Tensor pos = null;
+        TensorScope resources = TensorScope.open();
         try {
-            pos = text(bundle, "text-default");
-            Tensor neg = cfg.distilled() ? null : text(bundle, "text-negative");
-            return new LongCatEngine(cfg, graphs, pos, neg);
-        } catch (RuntimeException e) {
-            if (pos != null) {
-                pos.close();
-            }
-            graphs.close();
+            return new LongCatEngine(cfg, resources, bundle, backend, options);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
 
-    private static Tensor text(Bundle bundle, String key) {
+    private static Tensor text(Bundle bundle, String key, TensorScope owner) {
         var file = bundle.tensorFile(key).orElseThrow(() -> new BundleException(
                 BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs tensor \"" + key + "\""));
         try (Tensor t = SafeTensors.readFloat32(file, "embeddings")) {
             if (t.rank() != 2) {
                 throw new BundleException(key + ": \"embeddings\" must be [L, Dt], is " + Arrays.toString(t.shape()));
             }
-            Tensor out = Tensor.allocate(DType.FLOAT32, 1, t.dim(0), t.dim(1));
+            Tensor out = owner.allocate(DType.FLOAT32, 1, t.dim(0), t.dim(1));
             MemorySegment.copy(t.segment(), 0, out.segment(), 0, t.byteSize());
             return out;
         }
@@ -173,6 +172,11 @@ public final class LongCatEngine implements FamilyEngine {
     }
 
     @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
+    }
+
+    @Override
     public GenerationPlan plan(GenerationRequest r) {
         LongCatPlan p = planOf(r, r.speakers());
         return new GenerationPlan(p.frames(), p.workUnits());
@@ -219,17 +223,17 @@ public final class LongCatEngine implements FamilyEngine {
                     ctx::checkpoint));
         }
         int dim = audio.get(0).dim();
-        try (Tensor ref = encodeImage(r.image(), r.width(), r.height());
-             Tensor personMask = Tensor.allocate(DType.FLOAT32, persons, lh, lw);
-             Tensor first = LongCatAudio.allocateFirst(persons, dim);
-             Tensor latter = LongCatAudio.allocateLatter(persons, segLat - 1, dim);
-             Tensor zeroFirst = LongCatAudio.allocateFirst(persons, dim);
-             Tensor zeroLatter = LongCatAudio.allocateLatter(persons, segLat - 1, dim);
-             Tensor noise = Tensor.allocate(DType.FLOAT32, frameFloats);
-             StreamingVaeDecoder decoder = new StreamingVaeDecoder(graphs.vaeDecoder, cfg.latentChannels(),
-                     cfg.temporalStride(), cfg.caches().stream()
-                             .map(k -> new StreamingVaeDecoder.Cache(k.input(), k.output(), k.scale())).toList(),
-                     lh, lw, r.width(), r.height())) {
+        // one scope owns every tensor of this generation; each segment has a sub-scope
+        try (TensorScope generation = TensorScope.open()) {
+            Tensor ref = encodeImage(generation, r.image(), r.width(), r.height());
+            Tensor personMask = generation.allocate(DType.FLOAT32, persons, lh, lw);
+            Tensor first = LongCatAudio.allocateFirst(generation, persons, dim);
+            Tensor latter = LongCatAudio.allocateLatter(generation, persons, segLat - 1, dim);
+            Tensor zeroFirst = LongCatAudio.allocateFirst(generation, persons, dim);
+            Tensor zeroLatter = LongCatAudio.allocateLatter(generation, persons, segLat - 1, dim);
+            Tensor noise = generation.allocate(DType.FLOAT32, frameFloats);
+            StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
+                    cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
             for (int q = 0; q < persons; q++) {
                 MemorySegment.copy(sp.get(q).mask(lh, lw), 0, personMask.segment(), F32, q * hw * Float.BYTES, (int) hw);
             }
@@ -243,18 +247,20 @@ public final class LongCatEngine implements FamilyEngine {
                 }
                 int nc = p.conditionLatents(s);
                 int k = nc + p.noisyLatents(s);
-                try (Tensor x = Tensor.allocate(DType.FLOAT32, 1, c, k, lh, lw);
-                     Tensor positions = Tensor.allocate(DType.FLOAT32, k);
-                     Tensor mask = Tensor.allocate(DType.FLOAT32, k, k);
-                     Tensor t = Tensor.allocate(DType.FLOAT32, 1, k);
-                     Tensor guided = Tensor.allocate(DType.FLOAT32, 1, c, k, lh, lw)) {
+                try (TensorScope segment = generation.newSubScope()) {
+                    Tensor x = segment.allocate(DType.FLOAT32, 1, c, k, lh, lw);
+                    Tensor positions = segment.allocate(DType.FLOAT32, k);
+                    Tensor mask = segment.allocate(DType.FLOAT32, k, k);
+                    Tensor t = segment.allocate(DType.FLOAT32, 1, k);
+                    Tensor guided = segment.allocate(DType.FLOAT32, 1, c, k, lh, lw);
+                    // the second guidance buffer; every DiT call overwrites all of it
+                    Tensor branch = guidance.branches() == 1 ? null : segment.allocate(DType.FLOAT32, guided.shape());
                     // condition latents: the portrait, or reference + re-encoded context
                     putFrame(x, 0, k, ref.segment(), 0, c, hw);
                     if (s > 0) {
-                        try (Tensor ctxLat = encodeContext(context, r.width(), r.height())) {
-                            for (int j = 0; j < cfg.contextLatents(); j++) {
-                                putFrame(x, 1 + j, k, ctxLat.segment(), j, c, hw);
-                            }
+                        Tensor ctxLat = encodeContext(segment, context, r.width(), r.height());
+                        for (int j = 0; j < cfg.contextLatents(); j++) {
+                            putFrame(x, 1 + j, k, ctxLat.segment(), j, c, hw);
                         }
                     }
                     int firstNoisy = s == 0 ? 1 : cfg.contextLatents(); // segment index of the first noisy latent
@@ -264,7 +270,7 @@ public final class LongCatEngine implements FamilyEngine {
                         putFrame(x, j, k, noise.segment(), 0, c, hw);
                     }
                     fillPositionsAndMask(s, nc, k, positions, mask);
-                    LongCatSchedule schedule = p.schedule(s);
+                    SigmaSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
                         ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
                                 + schedule.steps());
@@ -276,11 +282,12 @@ public final class LongCatEngine implements FamilyEngine {
                             runDit(x, t, positions, mask, positive, first, latter, personMask, guided);
                         } else {
                             denoiseGuided(guidance, x, t, positions, mask, first, latter, zeroFirst, zeroLatter,
-                                    personMask, guided);
+                                    personMask, guided, branch);
                         }
                         ctx.advance(Progress.Stage.DENOISING, guidance.branches());
                         // x ← x + (σ' − σ)(−out) on the noisy latents only, channel by channel
-                        float scale = schedule.eulerScale(i);
+                        // the output is the negated velocity: x + dt·(−out) = x + (−dt)·out, exactly
+                        float scale = -schedule.dt(i);
                         for (int ch = 0; ch < c; ch++) {
                             long off = ((long) ch * k + nc) * hw;
                             EulerStep.apply(x.segment(), off, guided.segment(), off, scale, (k - nc) * hw);
@@ -292,15 +299,14 @@ public final class LongCatEngine implements FamilyEngine {
                     ctx.activity("decoding segment " + (s + 1) + "/" + p.segments());
                     ctx.checkpoint();
                     List<byte[]> segmentFrames = new ArrayList<>();
-                    try (Tensor frame = Tensor.allocate(DType.FLOAT32, frameFloats)) {
-                        for (int j = from; j < k; j++) {
-                            getFrame(x, j, k, frame.segment(), c, hw);
-                            if (r.latentTap() != null) {
-                                r.latentTap().finalLatent(segLat * s + (j - from), frame.segment(), frameFloats);
-                            }
-                            decoder.decode(frame.segment(), segmentFrames::add);
-                            ctx.advance(Progress.Stage.DECODING, 1);
+                    Tensor frame = segment.allocate(DType.FLOAT32, frameFloats);
+                    for (int j = from; j < k; j++) {
+                        getFrame(x, j, k, frame.segment(), c, hw);
+                        if (r.latentTap() != null) {
+                            r.latentTap().finalLatent(segLat * s + (j - from), frame.segment(), frameFloats);
                         }
+                        decoder.decode(frame.segment(), segmentFrames::add);
+                        ctx.advance(Progress.Stage.DECODING, 1);
                     }
                     context.clear();
                     for (int f = segmentFrames.size() - cfg.contextFrames(); f < segmentFrames.size(); f++) {
@@ -317,17 +323,16 @@ public final class LongCatEngine implements FamilyEngine {
     }
 
     private void denoiseGuided(Guidance g, Tensor x, Tensor t, Tensor positions, Tensor mask, Tensor first,
-                               Tensor latter, Tensor zeroFirst, Tensor zeroLatter, Tensor personMask, Tensor out) {
+                               Tensor latter, Tensor zeroFirst, Tensor zeroLatter, Tensor personMask, Tensor out,
+                               Tensor b) {
         // branches [negative text + zero audio, negative text + audio, positive text + audio]
         long n = out.elementCount();
-        try (Tensor b = Tensor.allocate(DType.FLOAT32, out.shape())) {
-            runDit(x, t, positions, mask, negative, zeroFirst, zeroLatter, personMask, out);
-            scaleInto(out.segment(), g.coefficient(0), n);
-            runDit(x, t, positions, mask, negative, first, latter, personMask, b);
-            accumulate(out.segment(), b.segment(), g.coefficient(1), n);
-            runDit(x, t, positions, mask, positive, first, latter, personMask, b);
-            accumulate(out.segment(), b.segment(), g.coefficient(2), n);
-        }
+        runDit(x, t, positions, mask, negative, zeroFirst, zeroLatter, personMask, out);
+        scaleInto(out.segment(), g.coefficient(0), n);
+        runDit(x, t, positions, mask, negative, first, latter, personMask, b);
+        accumulate(out.segment(), b.segment(), g.coefficient(1), n);
+        runDit(x, t, positions, mask, positive, first, latter, personMask, b);
+        accumulate(out.segment(), b.segment(), g.coefficient(2), n);
     }
 
     private static void scaleInto(MemorySegment s, float c, long n) {
@@ -392,18 +397,22 @@ public final class LongCatEngine implements FamilyEngine {
         }
     }
 
-    private Tensor encodeImage(RgbImage image, int width, int height) {
+    /** The reference latent, owned by {@code into}; the encoder's input is freed on return. */
+    private Tensor encodeImage(TensorScope into, RgbImage image, int width, int height) {
         RgbImage img = ImageOps.resize(image, width, height);
-        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, 1, height, width)) {
+        try (TensorScope call = into.newSubScope()) {
+            Tensor video = call.allocate(DType.FLOAT32, 1, 3, 1, height, width);
             ImageOps.toSignedUnit(img, video.segment());
-            return encode(video);
+            return encode(into, video);
         }
     }
 
-    private Tensor encodeContext(Deque<byte[]> frames, int width, int height) {
+    /** The latent of the context frames, owned by {@code into}; the encoder's input is freed on return. */
+    private Tensor encodeContext(TensorScope into, Deque<byte[]> frames, int width, int height) {
         int n = frames.size();
         long plane = (long) width * height;
-        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, n, height, width)) {
+        try (TensorScope call = into.newSubScope()) {
+            Tensor video = call.allocate(DType.FLOAT32, 1, 3, n, height, width);
             MemorySegment v = video.segment();
             int f = 0;
             for (byte[] rgb : frames) {
@@ -415,13 +424,12 @@ public final class LongCatEngine implements FamilyEngine {
                 }
                 f++;
             }
-            return encode(video);
+            return encode(into, video);
         }
     }
 
-    private Tensor encode(Tensor video) {
-        Map<String, Tensor> out = graphs.vaeEncoder.run(Map.of("video", video), Set.of("latent"));
-        return out.get("latent");
+    private Tensor encode(TensorScope into, Tensor video) {
+        return into.attach(graphs.vaeEncoder.run(Map.of("video", video), Set.of("latent"))).get("latent");
     }
 
     /** Copies latent frame {@code src[.., srcFrame]} ({@code [1, C, T, h, w]} or {@code [C, h, w]}) into x at frame j. */
@@ -442,10 +450,6 @@ public final class LongCatEngine implements FamilyEngine {
 
     @Override
     public void close() {
-        positive.close();
-        if (negative != null) {
-            negative.close();
-        }
-        graphs.close();
+        resources.close();
     }
 }

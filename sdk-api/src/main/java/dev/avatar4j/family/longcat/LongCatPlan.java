@@ -1,6 +1,7 @@
 package dev.avatar4j.family.longcat;
 
-import dev.avatar4j.sampling.LongCatSchedule;
+import dev.avatar4j.sampling.SigmaSchedule;
+
 
 /**
  * Every number of a LongCat generation, computed before anything runs: the single source the
@@ -104,12 +105,12 @@ public record LongCatPlan(LongCatConfig config, int samples, int steps, int widt
      * @param segment segment index
      * @return distilled, full (segment 0) or full with the enhance_hf tail (later segments)
      */
-    public LongCatSchedule schedule(int segment) {
+    public SigmaSchedule schedule(int segment) {
         if (config.distilled()) {
             return LongCatSchedule.distilled(config.distilledSteps(), config.shift());
         }
-        LongCatSchedule full = LongCatSchedule.full(steps, config.shift());
-        return segment == 0 ? full : full.enhanceHighFrequency();
+        SigmaSchedule full = LongCatSchedule.full(steps, config.shift());
+        return segment == 0 ? full : LongCatSchedule.enhanceHighFrequency(full);
     }
 
     /** {@return guidance branches per DiT step: 1 when distilled, else 3} */

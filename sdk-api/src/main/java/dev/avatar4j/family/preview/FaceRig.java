@@ -1,5 +1,7 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.FaceDetection;
+
 /**
  * The face's own frame, built from BlazeFace's keypoints: origin at the mouth keypoint, axis
  * {@code ex} from the subject's right eye to the left eye (image left to right for an upright

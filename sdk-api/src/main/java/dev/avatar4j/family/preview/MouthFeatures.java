@@ -1,6 +1,6 @@
 package dev.avatar4j.family.preview;
 
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.media.AudioClip;
 
 /**

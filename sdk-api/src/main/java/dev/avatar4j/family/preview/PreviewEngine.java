@@ -1,19 +1,22 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.EyeRefinement;
+import dev.avatar4j.face.FaceDetection;
+import dev.avatar4j.face.FaceDetector;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.Sessions;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.backend.Sessions;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;
-import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.tensor.TensorScope;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,38 +26,38 @@ import org.slf4j.LoggerFactory;
  * and its keypoints once ({@link FaceDetector}, eyes refined by {@link EyeRefinement}); Silero VAD ({@link VoiceActivity}) and an energy
  * and spectrum analysis ({@link MouthFeatures}) turn the audio into per-frame mouth shapes, smoothed
  * with attack and release ({@link MouthTrack}); each frame is then the reference warped around the
- * keypoints ({@link FaceWarp}) with the mouth shape, a blink ({@link BlinkSchedule}) and a small
+ * keypoints ({@link FaceAnimator}) with the mouth shape, a blink ({@link BlinkSchedule}) and a small
  * head motion ({@link IdleMotion}), the last two seeded by the request's seed so that a seed
  * always gives the same video. Both graphs run through the {@link Backend} SPI. {@code steps} and
  * guidance are ignored (there is no sampler). Thread-safe.
  */
-public final class PreviewEngine implements FamilyEngine {
+public final class PreviewEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(PreviewEngine.class);
 
     private final PreviewConfig cfg;
-    private final GraphSession faceSession;
-    private final GraphSession vadSession;
+    /** The engine's lifetime: its graph sessions. */
+    private final TensorScope resources;
     private final FaceDetector detector;
     private final VoiceActivity vad;
 
-    private PreviewEngine(PreviewConfig cfg, GraphSession faceSession, GraphSession vadSession) {
+    private PreviewEngine(PreviewConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
+                          SessionOptions options) {
         this.cfg = cfg;
-        this.faceSession = faceSession;
-        this.vadSession = vadSession;
-        this.detector = new FaceDetector(faceSession, cfg.minScore());
-        this.vad = new VoiceActivity(vadSession);
+        this.resources = resources;
+        this.detector = new FaceDetector(resources.attach(Sessions.open(bundle, FaceDetector.GRAPH, backend, options,
+                FaceDetector.contract())), cfg.minScore());
+        this.vad = new VoiceActivity(resources.attach(Sessions.open(bundle, VoiceActivity.GRAPH, backend, options,
+                VoiceActivity.contract())));
     }
 
     /** Opens the bundle's two graphs on {@code backend} and checks them against the family contract. */
     public static PreviewEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         PreviewConfig cfg = PreviewConfig.from(bundle.manifest());
-        GraphSession face = null;
+        TensorScope resources = TensorScope.open();
         try {
-            face = Sessions.open(bundle, FaceDetector.GRAPH, backend, options, FaceDetector.contract());
-            GraphSession v = Sessions.open(bundle, VoiceActivity.GRAPH, backend, options, VoiceActivity.contract());
-            return new PreviewEngine(cfg, face, v);
-        } catch (RuntimeException e) {
-            Sessions.closeAll(face);
+            return new PreviewEngine(cfg, resources, bundle, backend, options);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
@@ -106,6 +109,11 @@ public final class PreviewEngine implements FamilyEngine {
     }
 
     @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
+    }
+
+    @Override
     public GenerationPlan plan(GenerationRequest r) {
         int frames = framesFor(r.audioLength());
         return new GenerationPlan(frames, frames + 2L);
@@ -147,7 +155,7 @@ public final class PreviewEngine implements FamilyEngine {
             double t = (double) f / cfg.fps();
             long r0 = System.nanoTime();
             byte[] frame = src.clone();
-            FaceWarp.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
+            FaceAnimator.render(src, frame, width, height, rig, mouth[f], blinks.closure(t), idle.pose(t, mouth[f].open()),
                     colour);
             renderNanos += System.nanoTime() - r0;
             ctx.emitFrame(frame);
@@ -250,6 +258,6 @@ public final class PreviewEngine implements FamilyEngine {
 
     @Override
     public void close() {
-        Sessions.closeAll(faceSession, vadSession);
+        resources.close();
     }
 }

@@ -1,11 +1,12 @@
 package dev.avatar4j.family.preview;
 
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.media.AudioClip;
-import dev.avatar4j.engine.GraphContract;
+import dev.avatar4j.backend.GraphContract;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.Set;
@@ -56,22 +57,20 @@ final class VoiceActivity {
         int chunks = Math.toIntExact((samples.length() + CHUNK - 1) / CHUNK);
         float[] out = new float[chunks];
         float[] window = new float[CONTEXT + CHUNK];
-        try (Tensor input = Tensor.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
-             Tensor state = Tensor.allocate(DType.FLOAT32, 2, 1, STATE);
-             Tensor sr = Tensor.ofLongs(new long[] {SAMPLE_RATE})) {
+        try (TensorScope pass = TensorScope.open()) {
+            Tensor input = pass.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
+            Tensor state = pass.allocate(DType.FLOAT32, 2, 1, STATE);
+            Tensor sr = pass.ofLongs(new long[] {SAMPLE_RATE});
             for (int c = 0; c < chunks; c++) {
                 checkpoint.run();
                 System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
                 samples.read((long) c * CHUNK, window, CONTEXT, CHUNK); // zero-padded past the end
                 MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
-                Map<String, Tensor> res = session.run(Map.of("input", input, "state", state, "sr", sr),
-                        Set.of("output", "stateN"));
-                try {
+                try (GraphSession.Result res = session.run(Map.of("input", input, "state", state, "sr", sr),
+                        Set.of("output", "stateN"))) {
                     out[c] = res.get("output").getFloat(0);
                     Tensor next = res.get("stateN");
                     MemorySegment.copy(next.segment(), 0, state.segment(), 0, state.byteSize());
-                } finally {
-                    res.values().forEach(Tensor::close);
                 }
             }
         }

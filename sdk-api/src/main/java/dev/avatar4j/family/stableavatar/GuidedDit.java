@@ -1,14 +1,13 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BackendException;
-import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.Progress;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowVelocity;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
@@ -18,10 +17,10 @@ import java.util.Map;
 /**
  * The guided velocity of one window: the guidance branches batched into one DiT call, combined
  * with the guidance coefficients (docs/ARCHITECTURE.md §3.1b — guidance is data). Buffers are allocated
- * once per generation and reused by every call; only the batch rows of branches whose coefficient
+ * once per generation in the generation's scope and reused by every call; only the batch rows of branches whose coefficient
  * is non-zero are run.
  */
-final class GuidedDit implements WindowVelocity, AutoCloseable {
+final class GuidedDit implements WindowVelocity {
     /**
      * One guidance branch: which text embedding it sees and the gate on the audio adapter's output
      * (0 = the reference's unconditional branch, whose adapter output is zeroed).
@@ -29,6 +28,7 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
     record Branch(boolean positiveText, float audioGate) {
     }
 
+    private final TensorScope scope;
     private final GraphSession dit;
     private final GenerationContext ctx;
     private final int branches;
@@ -48,8 +48,9 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
     private final Map<Integer, Tensor> yByLength = new HashMap<>();
     private final WindowAudio audio;
 
-    GuidedDit(GraphSession dit, GenerationContext ctx, StableAvatarConfig cfg, Guidance guidance, List<Branch> all,
+    GuidedDit(TensorScope scope, GraphSession dit, GenerationContext ctx, StableAvatarConfig cfg, Guidance guidance, List<Branch> all,
               Tensor negText, Tensor posText, ImageConditioning image, WindowAudio audio, int lh, int lw) {
+        this.scope = scope;
         this.dit = dit;
         this.ctx = ctx;
         this.audio = audio;
@@ -82,12 +83,12 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
         long textDim = negText.dim(1);
         long clipTokens = image.clip.dim(1);
         long clipDim = image.clip.dim(2);
-        this.xBatch = Tensor.allocate(DType.FLOAT32, branches, c, f, lh, lw);
-        this.velocity = Tensor.allocate(DType.FLOAT32, branches, c, f, lh, lw);
-        this.t = Tensor.allocate(DType.FLOAT32, branches);
-        this.context = Tensor.allocate(DType.FLOAT32, branches, textRows, textDim);
-        this.clip = Tensor.allocate(DType.FLOAT32, branches, clipTokens, clipDim);
-        this.gate = Tensor.allocate(DType.FLOAT32, branches);
+        this.xBatch = scope.allocate(DType.FLOAT32, branches, c, f, lh, lw);
+        this.velocity = scope.allocate(DType.FLOAT32, branches, c, f, lh, lw);
+        this.t = scope.allocate(DType.FLOAT32, branches);
+        this.context = scope.allocate(DType.FLOAT32, branches, textRows, textDim);
+        this.clip = scope.allocate(DType.FLOAT32, branches, clipTokens, clipDim);
+        this.gate = scope.allocate(DType.FLOAT32, branches);
         long textBytes = negText.byteSize();
         for (int i = 0; i < branches; i++) {
             Branch br = all.get(active.get(i));
@@ -114,19 +115,18 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
             t.segment().setAtIndex(ValueLayout.JAVA_FLOAT, b, timestep);
         }
         WindowAudio.Features a = audio.of(window);
-        try (Tensor xk = Tensor.wrap(xBatch.segment(), DType.FLOAT32, branches, c, k, lh, lw);
-             Tensor vk = Tensor.wrap(velocity.segment(), DType.FLOAT32, branches, c, k, lh, lw)) {
-            Map<String, Tensor> in = new HashMap<>();
-            in.put("x", xk);
-            in.put("t", t);
-            in.put("context", context);
-            in.put("clip", clip);
-            in.put("y", yFor(k));
-            in.put("audio_tokens", a.tokens());
-            in.put("audio_index", a.index());
-            in.put("audio_gate", gate);
-            dit.runInto(in, Map.of("velocity", vk));
-        }
+        Tensor xk = Tensor.wrap(xBatch.segment(), DType.FLOAT32, branches, c, k, lh, lw); // views: nothing to free
+        Tensor vk = Tensor.wrap(velocity.segment(), DType.FLOAT32, branches, c, k, lh, lw);
+        Map<String, Tensor> in = new HashMap<>();
+        in.put("x", xk);
+        in.put("t", t);
+        in.put("context", context);
+        in.put("clip", clip);
+        in.put("y", yFor(k));
+        in.put("audio_tokens", a.tokens());
+        in.put("audio_index", a.index());
+        in.put("audio_gate", gate);
+        dit.runInto(in, Map.of("velocity", vk));
         combine.combine(velocity.segment(), perBranch, velocityOut);
         checkFinite(window, step, velocityOut, perBranch);
         ctx.advance(Progress.Stage.DENOISING, 1);
@@ -169,7 +169,7 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
     private Tensor yFor(int k) {
         return yByLength.computeIfAbsent(k, len -> {
             long ch = 4 + c;
-            Tensor y = Tensor.allocate(DType.FLOAT32, branches, ch, len, lh, lw);
+            Tensor y = scope.allocate(DType.FLOAT32, branches, ch, len, lh, lw);
             long run = (long) len * hw * 4;
             for (int b = 0; b < branches; b++) {
                 for (long cc = 0; cc < ch; cc++) {
@@ -179,16 +179,5 @@ final class GuidedDit implements WindowVelocity, AutoCloseable {
             }
             return y;
         });
-    }
-
-    @Override
-    public void close() {
-        xBatch.close();
-        velocity.close();
-        t.close();
-        context.close();
-        clip.close();
-        gate.close();
-        yByLength.values().forEach(Tensor::close);
     }
 }

@@ -1,11 +1,13 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.engine.GenerationRequest;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.family.StreamingVaeEncoder;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Map;
@@ -16,8 +18,8 @@ import java.util.Set;
  * the I2V conditioning {@code y = [mask(4) | reference latent(C)]} for one full window, computed
  * once and cut to each window's length.
  */
-final class ImageConditioning implements AutoCloseable {
-    /** {@code [1, 257, Dc]} CLIP tokens. */
+final class ImageConditioning {
+    /** {@code [1, 1 + (S/p)², Dc]} CLIP tokens ({@code [1, 257, 1280]} for ViT-H/14 at S = 224). */
     final Tensor clip;
     /** {@code [4 + C, F, h, w]}: mask channels (1 on latent frame 0) then the VAE latent of [ref, 0 × 80]. */
     final Tensor y;
@@ -28,55 +30,68 @@ final class ImageConditioning implements AutoCloseable {
     }
 
     /**
+     * @param scope      owns the conditioning (the generation's scope)
      * @param checkpoint called before each encoder (CLIP, then the VAE encoder); throws to cancel
      */
-    static ImageConditioning compute(StableAvatarGraphs g, StableAvatarConfig cfg, GenerationRequest req,
-                                     Runnable checkpoint) {
+    static ImageConditioning compute(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
+                                     GenerationRequest req, Runnable checkpoint) {
         int w = req.width();
         int h = req.height();
         RgbImage img = ImageOps.resize(req.image(), w, h);
-        Tensor clip = null;
-        try (Tensor signed = Tensor.allocate(DType.FLOAT32, 3, h, w);
-             Tensor pixels = Tensor.allocate(DType.FLOAT32, 1, 3, 224, 224)) {
+        try (TensorScope work = scope.newSubScope()) {
+            Tensor signed = work.allocate(DType.FLOAT32, 3, h, w);
+            int s = g.clipSize; // the image encoder's input side, read from its graph
+            Tensor pixels = work.allocate(DType.FLOAT32, 1, 3, s, s);
             ImageOps.toSignedUnit(img, signed.segment());
-            ImageOps.clipPreprocess(signed.segment(), h, w, pixels.segment());
+            ImageOps.clipPreprocess(signed.segment(), h, w, s, pixels.segment());
             checkpoint.run();
-            clip = g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")).get("image_embeds");
+            Tensor clip = scope.attach(g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")))
+                    .get("image_embeds");
             checkpoint.run();
-            Tensor y = encodeReference(g, cfg, signed, h, w);
+            Tensor y = encodeReference(scope, g, cfg, signed, h, w);
             return new ImageConditioning(clip, y);
-        } catch (RuntimeException e) {
-            if (clip != null) {
-                clip.close();
-            }
-            throw e;
         }
     }
 
-    /** VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels. */
-    private static Tensor encodeReference(StableAvatarGraphs g, StableAvatarConfig cfg, Tensor signed, int h, int w) {
+    /**
+     * VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels: with
+     * the streamed pair when the bundle has it (one chunk in memory), else the whole-clip graph.
+     */
+    private static Tensor encodeReference(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
+                                          Tensor signed, int h, int w) {
         int frames = cfg.windowFrames();
         long plane = (long) h * w;
         int c = cfg.latentChannels();
         int f = cfg.windowLatents();
         int lh = h / cfg.spatialStride();
         int lw = w / cfg.spatialStride();
-        Tensor latent;
-        try (Tensor video = Tensor.allocate(DType.FLOAT32, 1, 3, frames, h, w)) {
-            for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
-                MemorySegment.copy(signed.segment(), ch * plane * 4, video.segment(), (long) ch * frames * plane * 4,
-                        plane * 4);
+        try (TensorScope call = scope.newSubScope()) {
+            Tensor latent;
+            if (g.vaeEncoderFirst != null) {
+                StreamingVaeEncoder enc = new StreamingVaeEncoder(call, g.vaeEncoderFirst, g.vaeEncoderStep,
+                        cfg.encoderCaches(), c, cfg.temporalStride(), lh, lw, w, h);
+                latent = enc.encode(frames, (i, dst) -> { // frame 0 the reference, frames 1.. 0 (mid-grey)
+                    if (i == 0) {
+                        MemorySegment.copy(signed.segment(), 0, dst, 0, 3 * plane * 4);
+                    } else {
+                        dst.asSlice(0, 3 * plane * 4).fill((byte) 0);
+                    }
+                }, call);
+            } else {
+                Tensor video = call.allocate(DType.FLOAT32, 1, 3, frames, h, w);
+                for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
+                    MemorySegment.copy(signed.segment(), ch * plane * 4, video.segment(), (long) ch * frames * plane * 4,
+                            plane * 4);
+                }
+                latent = call.attach(g.vaeEncoder.run(Map.of("video", video), Set.of("latent"))).get("latent");
             }
-            latent = g.vaeEncoder.run(Map.of("video", video), Set.of("latent")).get("latent");
-        }
-        try (latent) {
             long[] expect = {1, c, f, lh, lw};
             if (!java.util.Arrays.equals(latent.shape(), expect)) {
                 throw new BundleException("vae-encoder returned " + latent + ", expected "
                         + java.util.Arrays.toString(expect));
             }
             long framePlane = (long) lh * lw;
-            Tensor y = Tensor.allocate(DType.FLOAT32, 4 + c, f, lh, lw);
+            Tensor y = scope.allocate(DType.FLOAT32, 4 + c, f, lh, lw);
             for (int m = 0; m < 4; m++) { // mask: all four channels are 1 on latent frame 0
                 y.segment().asSlice((long) m * f * framePlane * 4, framePlane * 4).fill((byte) 0);
                 for (long i = 0; i < framePlane; i++) {
@@ -86,11 +101,5 @@ final class ImageConditioning implements AutoCloseable {
             MemorySegment.copy(latent.segment(), 0, y.segment(), 4L * f * framePlane * 4, (long) c * f * framePlane * 4);
             return y;
         }
-    }
-
-    @Override
-    public void close() {
-        clip.close();
-        y.close();
     }
 }

@@ -1,11 +1,9 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.audio.TailMode;
 import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.family.StreamingVaeDecoder.Cache;
 import dev.avatar4j.bundle.JsonObject;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.OverlapWeights;
 import java.util.List;
 import java.util.Locale;
 
@@ -31,30 +29,35 @@ import java.util.Locale;
  * @param overlap         latent frames shared by consecutive windows
  * @param weights         overlap weight scheme ({@code log} or {@code uniform})
  * @param tailMode        how the last window's audio is sliced
- * @param tokenizer       text tokenizer, or null when the bundle has no text encoder
- * @param maxTokens       text tokens fed to the DiT (512)
- * @param caches          the VAE decoder's causal caches (input name, spatial scale)
+ * @param tokenizer       the {@code text.tokenizer} kind ({@code utf8-bytes} or {@code sentencepiece}), or null
+ *                        when the manifest has no {@code text} section
+ * @param maxTokens       text tokens fed to the DiT: every prompt embedding is zero-padded to this
+ *                        length, and a longer one is refused (512)
+ * @param caches          the VAE decoder's causal caches ({@code graphs.vae-decoder.caches})
+ * @param encoderCaches   the streamed VAE encoder's caches ({@code graphs.vae-encoder-step.caches});
+ *                        empty when the bundle has only the whole-clip {@code vae-encoder}
  */
 public record StableAvatarConfig(int fps, int width, int height, int windowFrames, int temporalStride,
                                  int spatialStride, int latentChannels, int[] patch, int sampleRate, int sliceFrames,
                                  double shift, ShiftMode shiftMode, int trainTimesteps, int defaultSteps,
                                  double textGuidance, double audioGuidance, int overlap, String weights,
-                                 TailMode tailMode, String tokenizer, int maxTokens, List<Cache> caches) {
+                                 TailMode tailMode, String tokenizer, int maxTokens, List<Cache> caches,
+                                 List<Cache> encoderCaches) {
 
     /** The family id. */
     public static final String FAMILY = "stableavatar";
 
+    /** The {@code text.tokenizer} kind that tokenises ids as UTF-8 bytes + 1 (toy bundles). */
+    public static final String UTF8_BYTES = "utf8-bytes";
     /**
-     * A causal cache of the streaming VAE decoder.
-     *
-     * @param input  the cache's input name ({@code cache_in_i}); its output is {@code cache_out_i}
-     * @param scale  spatial size relative to the latent (h·scale, w·scale)
+     * umT5's sentencepiece tokenizer: recognised in manifests, but this SDK does not tokenise with it
+     * yet, so such a bundle supports only its precomputed prompts.
      */
-    public record Cache(String input, int scale) {
-        /** The matching output name. */
-        public String output() {
-            return input.replaceFirst("^cache_in", "cache_out");
-        }
+    public static final String SENTENCEPIECE = "sentencepiece";
+
+    /** Whether custom prompts can be tokenised for this bundle's text encoder. */
+    public boolean tokenizes() {
+        return UTF8_BYTES.equals(tokenizer);
     }
 
     /** Latent frames per full window: (windowFrames − 1)/temporalStride + 1. */
@@ -110,20 +113,34 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
         if (r.has("text")) {
             JsonObject text = r.object("text");
             tokenizer = text.string("tokenizer");
-            if (!tokenizer.equals("utf8-bytes")) {
-                throw bad("unsupported \"text.tokenizer\" \"" + tokenizer + "\" (supported: utf8-bytes)");
+            if (!tokenizer.equals(UTF8_BYTES) && !tokenizer.equals(SENTENCEPIECE)) {
+                throw bad("unsupported \"text.tokenizer\" \"" + tokenizer + "\" (known: " + UTF8_BYTES + ", "
+                        + SENTENCEPIECE + ")");
             }
-            maxTokens = text.integer("maxTokens");
+            if (tokenizer.equals(SENTENCEPIECE) && !text.has("model")) {
+                throw bad("\"text.tokenizer\" sentencepiece needs \"text.model\" {file, sha256}");
+            }
+            maxTokens = text.integer("maxTokens", 512);
         }
-        List<Cache> caches = m.graph("vae-decoder").map(e -> e.extra().objects("caches")).orElse(List.of()).stream()
-                .map(c -> new Cache(c.string("name"), c.integer("scale"))).toList();
+        // (which graphs exist is checked when they are opened: a manifest without graphs still plans)
+        if (m.graph("vae-encoder-first").isPresent() != m.graph("vae-encoder-step").isPresent()) {
+            throw bad("\"vae-encoder-first\" and \"vae-encoder-step\" come as a pair; the manifest has only one");
+        }
+        List<Cache> caches;
+        List<Cache> encoderCaches;
+        try {
+            caches = Cache.declaredIn(m);
+            encoderCaches = Cache.pair(m, "vae-encoder-first", "vae-encoder-step");
+        } catch (BundleException e) {
+            throw bad(e.getMessage().replace(BundleManifest.FILE_NAME + ": ", ""));
+        }
         StableAvatarConfig c = new StableAvatarConfig(video.integer("fps"), video.integer("width"),
                 video.integer("height"), video.integer("windowFrames"), video.integer("temporalStride"),
                 video.integer("spatialStride"), video.integer("latentChannels"), video.integers("patch"),
                 audio.integer("sampleRate"), audio.integer("sliceFrames", 84), sampler.number("shift"), shiftMode,
                 sampler.integer("trainTimesteps", 1000), sampler.integer("defaultSteps"), guidance.number("text"),
                 guidance.number("audio"), window.integer("overlap"), window.string("weights"), tail, tokenizer,
-                maxTokens, caches);
+                maxTokens, caches, encoderCaches);
         c.validate();
         return c;
     }
@@ -160,11 +177,6 @@ public record StableAvatarConfig(int fps, int width, int height, int windowFrame
         }
         if (overlap < 2 || overlap >= windowLatents()) {
             throw bad("window.overlap must be in [2, " + (windowLatents() - 1) + "], got " + overlap);
-        }
-        for (Cache cache : caches) {
-            if (cache.scale() < 1 || !cache.input().startsWith("cache_in")) {
-                throw bad("graphs.vae-decoder.caches: bad entry " + cache);
-            }
         }
     }
 

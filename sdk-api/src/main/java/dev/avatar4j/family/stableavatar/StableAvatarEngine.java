@@ -1,22 +1,20 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.BundleException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationPlan;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.StreamingVaeDecoder;
-import dev.avatar4j.sampling.FlowMatchSchedule;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.family.StreamingVaeDecoder;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.window.WavefrontDenoiser;
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowPlan;
+import dev.avatar4j.tensor.TensorScope;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * length, first frames early), and the streaming VAE decoder feeding frames out one latent frame
  * at a time as soon as each is final.
  */
-public final class StableAvatarEngine implements FamilyEngine {
+public final class StableAvatarEngine implements FamilyEngine<GenerationRequest> {
     private static final Logger log = LoggerFactory.getLogger(StableAvatarEngine.class);
 
     /** The reference's branch order: [neg text + zeroed audio, neg text + audio, pos text + audio]. */
@@ -36,23 +34,33 @@ public final class StableAvatarEngine implements FamilyEngine {
             new GuidedDit.Branch(false, 0f), new GuidedDit.Branch(false, 1f), new GuidedDit.Branch(true, 1f));
 
     private final StableAvatarConfig cfg;
+    /** The engine's lifetime: its graph sessions and the bundle's text embeddings. */
+    private final TensorScope resources;
     private final StableAvatarGraphs graphs;
     private final TextConditioning text;
 
-    private StableAvatarEngine(StableAvatarConfig cfg, StableAvatarGraphs graphs, TextConditioning text) {
+    private StableAvatarEngine(StableAvatarConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
+                               SessionOptions options) {
         this.cfg = cfg;
-        this.graphs = graphs;
-        this.text = text;
+        this.resources = resources;
+        this.graphs = new StableAvatarGraphs(bundle, cfg, backend, options, resources);
+        this.text = new TextConditioning(bundle, cfg, graphs.textEncoder, resources);
+        long width = StableAvatarGraphs.dimOf(graphs.dit.inputs(), "context", 2);
+        if (width > 0 && width != text.dim()) {
+            throw new BundleException(bundle.directory() + ": the graphs do not fit together: the prompt embeddings "
+                    + "are " + text.dim() + " wide, the dit's context takes " + width + "; were they exported from the "
+                    + "same model?");
+        }
     }
 
     /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */
     public static StableAvatarEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         StableAvatarConfig cfg = StableAvatarConfig.from(bundle.manifest());
-        StableAvatarGraphs graphs = new StableAvatarGraphs(bundle, cfg, backend, options);
+        TensorScope resources = TensorScope.open();
         try {
-            return new StableAvatarEngine(cfg, graphs, new TextConditioning(bundle, cfg, graphs.textEncoder));
-        } catch (RuntimeException e) {
-            graphs.close();
+            return new StableAvatarEngine(cfg, resources, bundle, backend, options);
+        } catch (RuntimeException | Error e) {
+            resources.close(); // whatever was opened before the failure
             throw e;
         }
     }
@@ -125,6 +133,11 @@ public final class StableAvatarEngine implements FamilyEngine {
     }
 
     @Override
+    public Class<GenerationRequest> jobType() {
+        return GenerationRequest.class;
+    }
+
+    @Override
     public GenerationPlan plan(GenerationRequest r) {
         StableAvatarPlan p = planOf(r);
         return new GenerationPlan(p.frames(), p.workUnits());
@@ -138,7 +151,7 @@ public final class StableAvatarEngine implements FamilyEngine {
         int lh = p.latentHeight();
         int lw = p.latentWidth();
         long hw = (long) lh * lw;
-        FlowMatchSchedule schedule = p.schedule();
+        SigmaSchedule schedule = p.schedule();
         double st = Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance();
         double sa = Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance();
         Guidance guidance = Guidance.textAudio(st, sa);
@@ -147,17 +160,17 @@ public final class StableAvatarEngine implements FamilyEngine {
 
         ctx.activity("encoding prompt and image");
         ctx.checkpoint();
-        Tensor positive = text.positive(r.prompt());
-        // the front end runs up to three encoders before the first window: a cancel is honoured
-        // before each of them, not after all (issue 22 item 1)
-        try (ImageConditioning image = ImageConditioning.compute(graphs, cfg, r, ctx::checkpoint);
-             WindowAudio audio = new WindowAudio(graphs.audioEncoder, cfg, r.source(), p);
-             GuidedDit dit = new GuidedDit(graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES, text.negative(),
-                     positive, image, audio, lh, lw);
-             StreamingVaeDecoder decoder = new StreamingVaeDecoder(graphs.vaeDecoder, cfg.latentChannels(),
-                     cfg.temporalStride(), cfg.caches().stream()
-                             .map(k -> new StreamingVaeDecoder.Cache(k.input(), k.output(), k.scale())).toList(),
-                     lh, lw, r.width(), r.height())) {
+        // one scope owns every tensor of this generation; each window's audio has a sub-scope
+        try (TensorScope generation = TensorScope.open()) {
+            Tensor positive = text.positive(r.prompt(), generation);
+            // the front end runs up to three encoders before the first window: a cancel is honoured
+            // before each of them, not after all (issue 22 item 1)
+            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, ctx::checkpoint);
+            WindowAudio audio = new WindowAudio(generation, graphs.audioEncoder, cfg, r.source(), p);
+            GuidedDit dit = new GuidedDit(generation, graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES,
+                    text.negative(), positive, image, audio, lh, lw);
+            StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
+                    cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
             ctx.checkpoint();
             float[] weights = p.overlapWeights();
             long frameFloats = cfg.latentChannels() * hw;
@@ -190,16 +203,11 @@ public final class StableAvatarEngine implements FamilyEngine {
                         decoder.decode(latent, ctx::emitFrame);
                         ctx.advance(Progress.Stage.DECODING, 1);
                     });
-        } finally {
-            if (!text.isShared(positive)) {
-                positive.close();
-            }
         }
     }
 
     @Override
     public void close() {
-        text.close();
-        graphs.close();
+        resources.close();
     }
 }

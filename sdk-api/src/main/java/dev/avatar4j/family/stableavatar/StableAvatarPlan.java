@@ -1,16 +1,7 @@
 package dev.avatar4j.family.stableavatar;
 
+import dev.avatar4j.sampling.SigmaSchedule;
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.audio.AudioTokenIndex;
-import dev.avatar4j.audio.AudioWindowSlicer;
-import dev.avatar4j.audio.TailMode;
-import dev.avatar4j.audio.Wav2Vec2Geometry;
-import dev.avatar4j.sampling.FlowMatchSchedule;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.OverlapWeights;
-import dev.avatar4j.window.WavefrontDenoiser;
-import dev.avatar4j.window.Window;
-import dev.avatar4j.window.WindowPlan;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -27,7 +18,7 @@ import java.util.Objects;
  *   <li>the DWSW windows over {@code [0, T)} ({@link WindowPlan}), each window's audio samples
  *       {@code [from, to)} ({@link AudioWindowSlicer}, with the bundle's tail mode) and its wav2vec2
  *       token count;</li>
- *   <li>the N + 1 sigmas and N timesteps in float32 ({@link FlowMatchSchedule}) and the O overlap
+ *   <li>the N + 1 sigmas and N timesteps in float32 ({@link SigmaSchedule}, built by {@link FlowMatchSchedule}) and the O overlap
  *       weights in float32 ({@link OverlapWeights});</li>
  *   <li>costs: DiT forward passes {@code N × windows} (each batches the {@link #branches()}
  *       guidance branches), VAE decoder calls {@code T};</li>
@@ -66,12 +57,12 @@ public final class StableAvatarPlan {
     private final int height;
     private final WindowPlan windows;
     private final List<AudioSlice> audio;
-    private final FlowMatchSchedule schedule;
+    private final SigmaSchedule schedule;
     private final String weightsScheme;
     private final float[] weights;
 
     private StableAvatarPlan(StableAvatarConfig cfg, long audioSamples, int width, int height, WindowPlan windows,
-                             List<AudioSlice> audio, FlowMatchSchedule schedule, String weightsScheme,
+                             List<AudioSlice> audio, SigmaSchedule schedule, String weightsScheme,
                              float[] weights) {
         this.cfg = cfg;
         this.audioSamples = audioSamples;
@@ -135,7 +126,7 @@ public final class StableAvatarPlan {
             int perLatent = tokens < 1 ? 0 : AudioTokenIndex.windowTokens(tokens, cfg.windowFrames());
             slices.add(new AudioSlice(r[0], r[1], tokens, perLatent));
         }
-        FlowMatchSchedule schedule = FlowMatchSchedule.create(steps, cfg.shift(), cfg.shiftMode(),
+        SigmaSchedule schedule = FlowMatchSchedule.create(steps, cfg.shift(), cfg.shiftMode(),
                 cfg.trainTimesteps());
         float[] weights = OverlapWeights.of(scheme, overlap);
         return new StableAvatarPlan(cfg, audioSamples, width, height, plan, List.copyOf(slices), schedule, scheme,
@@ -223,7 +214,7 @@ public final class StableAvatarPlan {
     }
 
     /** {@return the sigma/timestep schedule the sampler runs} */
-    public FlowMatchSchedule schedule() {
+    public SigmaSchedule schedule() {
         return schedule;
     }
 

@@ -1,12 +1,10 @@
 package dev.avatar4j.family.stableavatar;
 
 import dev.avatar4j.BundleException;
-import dev.avatar4j.audio.AudioTokenIndex;
-import dev.avatar4j.audio.Wav2Vec2Normalizer;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.window.Window;
+import dev.avatar4j.tensor.TensorScope;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
@@ -15,18 +13,16 @@ import java.util.Set;
  * Audio conditioning per window (docs/REFERENCE.md §1.1): the window's slice of the waveform
  * (zero-padded past the end), wav2vec2-normalised on its own, encoded once, plus the per-latent
  * token gather table. The reference re-encodes every window at every step; the result is
- * deterministic, so it is computed once per window and kept until {@link #release}.
+ * deterministic, so it is computed once per window and kept until {@link #release}: each window's
+ * features live in a sub-scope of the generation's scope, closed on release (or with the
+ * generation's scope when it ends first).
  */
-final class WindowAudio implements AutoCloseable {
-    /** One window's encoded audio. */
-    record Features(Tensor tokens, Tensor index) implements AutoCloseable {
-        @Override
-        public void close() {
-            tokens.close();
-            index.close();
-        }
+final class WindowAudio {
+    /** One window's encoded audio, owned by {@code scope}. */
+    record Features(TensorScope scope, Tensor tokens, Tensor index) {
     }
 
+    private final TensorScope scope;
     private final GraphSession encoder;
     private final StableAvatarConfig cfg;
     private final AudioSource samples;
@@ -37,7 +33,9 @@ final class WindowAudio implements AutoCloseable {
      * @param audio the speech, read window by window: windows advance monotonically and overlap,
      *              so a streamed source only keeps a bounded window of it
      */
-    WindowAudio(GraphSession encoder, StableAvatarConfig cfg, AudioSource audio, StableAvatarPlan plan) {
+    WindowAudio(TensorScope scope, GraphSession encoder, StableAvatarConfig cfg, AudioSource audio,
+                StableAvatarPlan plan) {
+        this.scope = scope;
         this.encoder = encoder;
         this.cfg = cfg;
         this.samples = audio;
@@ -58,7 +56,7 @@ final class WindowAudio implements AutoCloseable {
     void release(Window w) {
         Features f = cache.remove(w.index());
         if (f != null) {
-            f.close();
+            f.scope().close();
         }
     }
 
@@ -69,13 +67,16 @@ final class WindowAudio implements AutoCloseable {
         samples.read(range.from(), slice, 0, n); // zero past the end
         float[] normalized = Wav2Vec2Normalizer.normalize(slice);
         int expectedTokens = range.tokens();
+        // on failure the window's scope stays open until the generation's scope closes: a failure ends it
+        TensorScope window = scope.newSubScope();
         Tensor tokens;
-        try (Tensor input = Tensor.ofFloats(normalized, 1, n)) {
-            tokens = encoder.run(Map.of("input_values", input), Set.of("last_hidden_state")).get("last_hidden_state");
+        try (TensorScope call = window.newSubScope()) {
+            Tensor input = call.ofFloats(normalized, 1, n);
+            tokens = window.attach(encoder.run(Map.of("input_values", input), Set.of("last_hidden_state")))
+                    .get("last_hidden_state");
         }
         if (tokens.rank() != 3 || tokens.dim(1) != expectedTokens) {
             long got = tokens.rank() == 3 ? tokens.dim(1) : -1;
-            tokens.close();
             throw new BundleException("audio-encoder returned " + got + " tokens for " + n + " samples; wav2vec2's "
                     + "conv strides give " + expectedTokens);
         }
@@ -86,7 +87,7 @@ final class WindowAudio implements AutoCloseable {
         for (int i = 0; i < table.length; i++) {
             System.arraycopy(table[i], 0, flat, i * width, width);
         }
-        return new Features(tokens, Tensor.ofLongs(flat, table.length, width));
+        return new Features(window, tokens, window.ofLongs(flat, table.length, width));
     }
 
     /**
@@ -100,17 +101,10 @@ final class WindowAudio implements AutoCloseable {
         for (long i = 0; i < n; i++) {
             float v = s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i);
             if (!Float.isFinite(v)) {
-                tokens.close();
                 throw new dev.avatar4j.BackendException("audio-encoder produced a non-finite feature (" + v
                         + ") for window " + w.index() + " (element " + i + " of " + java.util.Arrays.toString(
                         tokens.shape()) + "); the graph or the backend's precision is broken for these inputs");
             }
         }
-    }
-
-    @Override
-    public void close() {
-        cache.values().forEach(Features::close);
-        cache.clear();
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.media.RgbImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +44,7 @@ class FaceTrackTest {
     void failNamesTheFirstFrameWithoutAFace() {
         List<RgbImage> f = frames(5);
         FaceLocator loc = scripted(f, A, B, null, A, null);
-        assertThatThrownBy(() -> FaceTrack.align(f, loc, new SimilarityAlignment(256), NoFacePolicy.FAIL))
+        assertThatThrownBy(() -> FaceTrack.align(f, loc, new SimilarityAlignment(256), NoFace.FAIL))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("frame 2 ");
     }
 
@@ -51,7 +52,7 @@ class FaceTrackTest {
     void passthroughLeavesFramesWithoutAFaceEmpty() {
         List<RgbImage> f = frames(4);
         List<Optional<Affine>> r = FaceTrack.align(f, scripted(f, null, A, null, B), new SimilarityAlignment(256),
-                NoFacePolicy.PASSTHROUGH);
+                NoFace.PASSTHROUGH);
         assertThat(r).extracting(Optional::isPresent).containsExactly(false, true, false, true);
     }
 
@@ -59,7 +60,7 @@ class FaceTrackTest {
     void holdUsesTheNearestEarlierFaceAndTheFirstOneBeforeIt() {
         List<RgbImage> f = frames(5);
         List<Optional<Affine>> r = FaceTrack.align(f, scripted(f, null, A, null, B, null), new SimilarityAlignment(256),
-                NoFacePolicy.HOLD);
+                NoFace.HOLD);
         assertThat(r).allMatch(Optional::isPresent);
         // unsmoothed, the held frames would equal their source; smoothing only moves them by < 1 px
         Affine a = SimilarityAlignment.estimate(A.toArray(), new SimilarityAlignment(256).template()).transform();
@@ -68,14 +69,7 @@ class FaceTrackTest {
         assertThat(r.get(4).get().a()).isEqualTo(r.get(3).get().a());
         List<RgbImage> none = frames(3);
         assertThatThrownBy(() -> FaceTrack.align(none, frame -> Optional.empty(), new SimilarityAlignment(256),
-                NoFacePolicy.HOLD)).isInstanceOf(InvalidInputException.class).hasMessageContaining("any of the 3");
-    }
-
-    @Test
-    void policyParsesTheCliSpelling() {
-        assertThat(NoFacePolicy.parse("hold")).isEqualTo(NoFacePolicy.HOLD);
-        assertThat(NoFacePolicy.parse(" PassThrough ")).isEqualTo(NoFacePolicy.PASSTHROUGH);
-        assertThatThrownBy(() -> NoFacePolicy.parse("skip")).isInstanceOf(IllegalArgumentException.class);
+                NoFace.HOLD)).isInstanceOf(InvalidInputException.class).hasMessageContaining("any of the 3");
     }
 
     @Test
@@ -93,13 +87,13 @@ class FaceTrackTest {
         RgbImage frame = RgbImage.of(128, 96, px);
         SimilarityAlignment al = new SimilarityAlignment(256);
         Affine m = al.next(AlignmentPoints.fromEyes(50, 40, 78, 41));
-        FaceWarp.FloatImage crop = FaceTrack.cut(frame, m, al, 256);
+        AlignedFaceCrop.FloatImage crop = FaceTrack.cut(frame, m, al, 256);
         assertThat(crop.width()).isEqualTo(256);
         RgbImage back = FaceTrack.paste(frame, crop, m, al);
         // inside the crop (two pixels from its edge) the round trip is near-lossless; at the edge
         // the reference's blend multiplies the face by the fractional eroded mask and darkens it
         Affine toSquare = m.then(Affine.resize(al.cropWidth(), al.cropHeight(), 256, 256));
-        float[] support = FaceWarp.warp(FaceWarp.FloatImage.filled(256, 256, 1f), toSquare.inverse(), 128, 96, 0f)
+        float[] support = AlignedFaceCrop.warp(AlignedFaceCrop.FloatImage.filled(256, 256, 1f), toSquare.inverse(), 128, 96, 0f)
                 .data();
         int maxDiff = 0;
         int at = -1;

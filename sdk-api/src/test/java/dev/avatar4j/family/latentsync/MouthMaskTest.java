@@ -26,10 +26,10 @@ class MouthMaskTest {
         return RgbImage.of(16, 16, px);
     }
 
-    private static FaceWarp.FloatImage flat(float v) {
+    private static AlignedFaceCrop.FloatImage flat(float v) {
         float[] d = new float[16 * 16 * 3];
         java.util.Arrays.fill(d, v);
-        return new FaceWarp.FloatImage(16, 16, 3, d);
+        return new AlignedFaceCrop.FloatImage(16, 16, 3, d);
     }
 
     @Test
@@ -52,7 +52,7 @@ class MouthMaskTest {
     @Test
     void mixKeepsTheOriginalWhereWhiteAndTheDecodedWhereBlack() {
         MouthMask m = MouthMask.of(mask(), 16);
-        FaceWarp.FloatImage mixed = m.mix(flat(10f), flat(200f));
+        AlignedFaceCrop.FloatImage mixed = m.mix(flat(10f), flat(200f));
         assertThat(mixed.get(3, 2, 0)).isEqualTo(200f);
         assertThat(mixed.get(3, 14, 1)).isEqualTo(10f);
         assertThat((double) mixed.get(9, 12, 2)).isCloseTo(10 * (1 - 0.2) + 200 * 0.2, within(1e-4));
@@ -64,7 +64,7 @@ class MouthMaskTest {
                 .hasMessageContaining("16x16");
         assertThatThrownBy(() -> MouthMask.of(mask(), 12)).isInstanceOf(IllegalArgumentException.class);
         MouthMask m = MouthMask.of(mask(), 16);
-        assertThatThrownBy(() -> m.masked(new FaceWarp.FloatImage(8, 8, 3, new float[192])))
+        assertThatThrownBy(() -> m.masked(new AlignedFaceCrop.FloatImage(8, 8, 3, new float[192])))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

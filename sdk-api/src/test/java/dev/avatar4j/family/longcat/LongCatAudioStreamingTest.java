@@ -2,11 +2,12 @@ package dev.avatar4j.family.longcat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.testing.TestMedia;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -37,17 +38,18 @@ class LongCatAudioStreamingTest {
 
         LongCatAudioTest.FakeEncoder streamedEncoder = new LongCatAudioTest.FakeEncoder();
         LongCatAudioTest.FakeEncoder memoryEncoder = new LongCatAudioTest.FakeEncoder();
-        try (AudioSource file = media.openAudio(wav, 16_000, 1 << 16);
+        try (AudioSource file = media.openAudioSource(wav, 16_000, 1 << 16);
              AudioSource memory = AudioSource.of(decoded)) {
             assertThat(file.length()).isEqualTo(track.length);
             LongCatAudio streamed = LongCatAudio.embed(streamedEncoder, cfg, file, plan.paddedSamples(), rows);
             LongCatAudio held = LongCatAudio.embed(memoryEncoder, cfg, memory, plan.paddedSamples(), rows);
             int latents = 23;
             for (int s = 0; s < plan.segments(); s++) {
-                try (Tensor f1 = LongCatAudio.allocateFirst(1, streamed.dim());
-                     Tensor l1 = LongCatAudio.allocateLatter(1, latents, streamed.dim());
-                     Tensor f2 = LongCatAudio.allocateFirst(1, held.dim());
-                     Tensor l2 = LongCatAudio.allocateLatter(1, latents, held.dim())) {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor f1 = LongCatAudio.allocateFirst(scope, 1, streamed.dim());
+                    Tensor l1 = LongCatAudio.allocateLatter(scope, 1, latents, streamed.dim());
+                    Tensor f2 = LongCatAudio.allocateFirst(scope, 1, held.dim());
+                    Tensor l2 = LongCatAudio.allocateLatter(scope, 1, latents, held.dim());
                     streamed.gather(plan.audioStart(s), 93, 1, 0, f1, l1);
                     held.gather(plan.audioStart(s), 93, 1, 0, f2, l2);
                     assertThat(Arrays.equals(f1.segment().toArray(ValueLayout.JAVA_FLOAT),

@@ -2,16 +2,15 @@ package dev.avatar4j.family.longcat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.audio.AlignCornersInterpolation;
-import dev.avatar4j.audio.LoudnessNormalizer;
 import dev.avatar4j.audio.WhisperLogMel;
-import dev.avatar4j.engine.AudioSource;
+import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.AudioStream;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
+import dev.avatar4j.tensor.TensorScope;
 import dev.avatar4j.testing.TestSignals;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -43,7 +42,7 @@ class LongCatAudioTest {
         }
 
         @Override
-        public Map<String, Tensor> run(Map<String, Tensor> inputs, Set<String> outputs) {
+        public Result run(Map<String, Tensor> inputs, Set<String> outputs) {
             float[] mel = inputs.get("input_features").toFloatArray();
             calls.add(Float.floatToIntBits(mel[7]));
             float[] out = new float[1500 * 5 * DIM];
@@ -56,7 +55,8 @@ class LongCatAudioTest {
                     }
                 }
             }
-            return Map.of("hidden_groups", Tensor.ofFloats(out, 1, 1500, 5, DIM));
+            TensorScope memory = TensorScope.open();
+            return new Result(memory, Map.of("hidden_groups", memory.ofFloats(out, 1, 1500, 5, DIM)));
         }
 
         @Override
@@ -85,8 +85,8 @@ class LongCatAudioTest {
         float[] states = new float[chunks * 1500 * 5 * DIM];
         for (int c = 0; c < chunks; c++) {
             try (Tensor in = Tensor.ofFloats(mel.chunk(x, c * WhisperLogMel.CHUNK_SAMPLES), 1, 128, 3000);
-                 Tensor hg = eagerEncoder.run(Map.of("input_features", in), Set.of()).get("hidden_groups")) {
-                float[] s = hg.toFloatArray();
+                 GraphSession.Result res = eagerEncoder.run(Map.of("input_features", in), Set.of())) {
+                float[] s = res.get("hidden_groups").toFloatArray();
                 System.arraycopy(s, 0, states, c * s.length, s.length);
             }
         }
@@ -119,8 +119,9 @@ class LongCatAudioTest {
         assertThat(audio.dim()).isEqualTo(DIM);
         int row = 5 * DIM;
         for (int s = 0; s < plan.segments(); s++) {
-            try (Tensor first = LongCatAudio.allocateFirst(1, DIM);
-                 Tensor latter = LongCatAudio.allocateLatter(1, 23, DIM)) {
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor first = LongCatAudio.allocateFirst(scope, 1, DIM);
+                Tensor latter = LongCatAudio.allocateLatter(scope, 1, 23, DIM);
                 audio.gather(plan.audioStart(s), 93, 1, 0, first, latter);
                 int[][] lat = LongCatAudioWindows.latentWindows(
                         LongCatAudioWindows.frameWindows(plan.audioStart(s), 93, 1, rows));

@@ -6,10 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.avatar4j.BundleException;
 import dev.avatar4j.InvalidInputException;
-import dev.avatar4j.audio.TailMode;
 import dev.avatar4j.bundle.BundleManifest;
-import dev.avatar4j.sampling.ShiftMode;
-import dev.avatar4j.window.Window;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -26,7 +23,7 @@ class StableAvatarPlanTest {
     /** The released model's geometry (512², 81-frame windows, 84-frame audio slices). */
     static StableAvatarConfig config(TailMode tail) {
         return new StableAvatarConfig(25, 512, 512, 81, 4, 8, 16, new int[] {1, 2, 2}, SR, 84, 5.0,
-                ShiftMode.DIFFUSERS_0_30_1, 1000, 50, 3.0, 5.0, 5, "log", tail, "utf8-bytes", 512, List.of());
+                ShiftMode.DIFFUSERS_0_30_1, 1000, 50, 3.0, 5.0, 5, "log", tail, "utf8-bytes", 512, List.of(), List.of());
     }
 
     private static StableAvatarPlan plan(double seconds, int steps, int overlap, String weights) {

@@ -4,10 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.Sessions;
-import dev.avatar4j.family.preview.BlazeFace;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.backend.Sessions;
+import dev.avatar4j.face.BlazeFace;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.onnx.OnnxBackendProvider;
 import dev.avatar4j.spi.Backend;
@@ -92,7 +93,7 @@ class BlazeFaceLocatorTest {
         RgbImage img = portrait();
         SimilarityAlignment alignment = new SimilarityAlignment(256);
         Affine toCrop = alignment.next(locator.locate(img).orElseThrow());
-        FaceWarp.FloatImage crop = FaceTrack.cut(img, toCrop, alignment, 256);
+        AlignedFaceCrop.FloatImage crop = FaceTrack.cut(img, toCrop, alignment, 256);
         assertThat(crop.width()).isEqualTo(256);
         int border = 0;
         for (int y = 0; y < 256; y++) {
@@ -111,15 +112,15 @@ class BlazeFaceLocatorTest {
     }
 
     @Test
-    void theNoFacePolicyNamesTheFirstFrameWithoutAFace() {
+    void theNoFaceNamesTheFirstFrameWithoutAFace() {
         RgbImage p = portrait();
         RgbImage c = coffee();
         List<RgbImage> frames = List.of(p, p, c, p);
-        assertThatThrownBy(() -> FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.FAIL))
+        assertThatThrownBy(() -> FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.FAIL))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("video frame 2");
-        List<Optional<Affine>> pass = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.PASSTHROUGH);
+        List<Optional<Affine>> pass = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.PASSTHROUGH);
         assertThat(pass).extracting(Optional::isPresent).containsExactly(true, true, false, true);
-        List<Optional<Affine>> hold = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFacePolicy.HOLD);
+        List<Optional<Affine>> hold = FaceTrack.align(frames, locator, new SimilarityAlignment(256), NoFace.HOLD);
         assertThat(hold).allMatch(Optional::isPresent);
     }
 

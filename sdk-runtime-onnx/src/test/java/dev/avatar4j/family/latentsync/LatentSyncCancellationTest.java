@@ -4,7 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.GenerationCancelledException;
+import dev.avatar4j.NoFace;
+import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.family.DubRequest;
+import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.onnx.OnnxBackendProvider;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.testing.CountingBackend;
@@ -47,9 +51,25 @@ class LatentSyncCancellationTest {
 
     private static void dubTwoMinutes() {
         // 120 s of speech: four 30 s encoder segments; the video is never reached
-        engine.dub(() -> {
+        engine.generate(new DubRequest((fps, max) -> {
             throw new AssertionError("the video was opened after the cancel");
-        }, LatentSyncStreamingTest.speech(3000), 2, 1.0, "passthrough", 1L, cancelled::get, frame -> { });
+        }, LatentSyncStreamingTest.speech(3000), 2, 1.0, NoFace.PASSTHROUGH, 1L), new GenerationContext() {
+            @Override
+            public void emitFrame(byte[] rgb) {
+                throw new AssertionError("no frame is made");
+            }
+
+            @Override
+            public void advance(Progress.Stage stage, long units) {
+            }
+
+            @Override
+            public void checkpoint() {
+                if (cancelled.get()) {
+                    throw new GenerationCancelledException("generation cancelled");
+                }
+            }
+        });
     }
 
     @Test

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.avatar4j.audio.WhisperLogMelWholeFile;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.sampling.DdimSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import java.io.IOException;
@@ -59,7 +58,7 @@ class LatentSyncParityTest {
         }
     }
 
-    static FaceWarp.FloatImage face(int f) {
+    static AlignedFaceCrop.FloatImage face(int f) {
         float[] d = new float[R * R * 3];
         for (int y = 0; y < R; y++) {
             for (int x = 0; x < R; x++) {
@@ -68,7 +67,7 @@ class LatentSyncParityTest {
                 }
             }
         }
-        return new FaceWarp.FloatImage(R, R, 3, d);
+        return new AlignedFaceCrop.FloatImage(R, R, 3, d);
     }
 
     static LatentSyncEngine.Features features() {
@@ -113,16 +112,16 @@ class LatentSyncParityTest {
         DdimSchedule schedule = DdimSchedule.latentSync(5);
         int plane = 64;
         float[] latents = new float[expected.length];
-        List<FaceWarp.FloatImage> mixed = new ArrayList<>();
+        List<AlignedFaceCrop.FloatImage> mixed = new ArrayList<>();
         for (int start = 0; start < FRAMES; start += CHUNK) {
             int n = Math.min(CHUNK, FRAMES - start);
-            List<FaceWarp.FloatImage> faces = new ArrayList<>();
+            List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
             List<float[]> windows = new ArrayList<>();
             for (int i = start; i < start + n; i++) {
                 faces.add(face(i));
                 windows.add(AudioWindows.window(feats.data(), feats.rows(), 384, i));
             }
-            float[] lat = engine.denoise(faces, windows, noise, schedule, 1.5, () -> false);
+            float[] lat = engine.denoise(faces, windows, noise, schedule, 1.5, () -> { });
             for (int c = 0; c < 4; c++) {
                 System.arraycopy(lat, c * n * plane, latents, (c * FRAMES + start) * plane, n * plane);
             }

@@ -4,19 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.avatar4j.InvalidInputException;
+import dev.avatar4j.NoFace;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.MediaRegistry;
+import dev.avatar4j.family.DubRequest;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationPlan;
+import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.media.VideoStream;
 import dev.avatar4j.onnx.OnnxBackendProvider;
-import dev.avatar4j.sampling.DdimSchedule;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
-import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.family.NoiseSource;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -137,37 +140,69 @@ class LatentSyncStreamingTest {
     record Run(List<RgbImage> frames, long maxHeld, List<Progress.Stage> stages, long workTotal, long workDone) {
     }
 
-    static Run stream(CountingVideo video, AudioClip speech, NoFacePolicy policy) {
+    static Run stream(CountingVideo video, AudioClip speech, NoFace policy) {
         List<RgbImage> out = new ArrayList<>();
         List<Progress.Stage> stages = new ArrayList<>();
         long[] firstPass = {-1};
         long[] maxHeld = {0};
         long[] work = {0, 0};
-        engine.dub(video::open, speech, 2, 1.5, policy.name(), 11, () -> false, new LatentSyncEngine.Listener() {
+        engine.generate(new DubRequest((fps, max) -> video.open(), speech, 2, 1.5, policy, 11), new GenerationContext() {
             @Override
-            public void planned(int frames, long workUnits) {
+            public void replan(GenerationPlan plan) {
                 firstPass[0] = video.read;
-                work[0] = workUnits;
+                work[0] = plan.workUnits();
             }
 
             @Override
-            public void advanced(Progress.Stage stage, long units) {
+            public void advance(Progress.Stage stage, long units) {
                 stages.add(stage);
                 work[1] += units;
                 maxHeld[0] = Math.max(maxHeld[0], video.read - firstPass[0] - out.size());
             }
 
             @Override
-            public void frame(RgbImage frame) {
+            public void emitFrame(RgbImage frame) {
                 out.add(frame);
                 maxHeld[0] = Math.max(maxHeld[0], video.read - firstPass[0] - out.size() + 1);
+            }
+
+            @Override
+            public void emitFrame(byte[] rgb) {
+                throw new AssertionError("a dub's frames bring their size");
+            }
+
+            @Override
+            public void checkpoint() {
             }
         });
         return new Run(out, maxHeld[0], stages, work[0], work[1]);
     }
 
+    /** A context that collects the frames into {@code out}. */
+    static GenerationContext collect(List<RgbImage> out) {
+        return new GenerationContext() {
+            @Override
+            public void emitFrame(RgbImage frame) {
+                out.add(frame);
+            }
+
+            @Override
+            public void emitFrame(byte[] rgb) {
+                throw new AssertionError("a dub's frames bring their size");
+            }
+
+            @Override
+            public void advance(Progress.Stage stage, long units) {
+            }
+
+            @Override
+            public void checkpoint() {
+            }
+        };
+    }
+
     /** The whole-clip algorithm: every frame in a list, looped, located, chunked, pasted. */
-    static List<RgbImage> inMemory(List<RgbImage> clip, AudioClip speech, NoFacePolicy policy) {
+    static List<RgbImage> inMemory(List<RgbImage> clip, AudioClip speech, NoFace policy) {
         int n = engine.frameCount(speech.samples().length);
         List<RgbImage> video = VideoLoop.pingPong(clip, n);
         LatentSyncEngine.Features feats = engine.features(speech.samples());
@@ -182,7 +217,7 @@ class LatentSyncStreamingTest {
         List<RgbImage> out = new ArrayList<>();
         for (int start = 0; start < n; start += engine.chunkFrames()) {
             int end = Math.min(n, start + engine.chunkFrames());
-            List<FaceWarp.FloatImage> faces = new ArrayList<>();
+            List<AlignedFaceCrop.FloatImage> faces = new ArrayList<>();
             List<float[]> windows = new ArrayList<>();
             for (int i = start; i < end; i++) {
                 if (track.get(i).isPresent()) {
@@ -190,8 +225,8 @@ class LatentSyncStreamingTest {
                     windows.add(AudioWindows.window(feats.data(), feats.rows(), 384, i));
                 }
             }
-            List<FaceWarp.FloatImage> gen = faces.isEmpty() ? List.of()
-                    : engine.generate(faces, windows, noise, schedule, 1.5, () -> false);
+            List<AlignedFaceCrop.FloatImage> gen = faces.isEmpty() ? List.of()
+                    : engine.generate(faces, windows, noise, schedule, 1.5, () -> { });
             int g = 0;
             for (int i = start; i < end; i++) {
                 out.add(track.get(i).isPresent()
@@ -219,7 +254,7 @@ class LatentSyncStreamingTest {
         int videoFrames = 200;
         CountingVideo video = new CountingVideo(LatentSyncStreamingTest::frame, videoFrames);
         AudioClip speech = speech(40);
-        Run run = stream(video, speech, NoFacePolicy.PASSTHROUGH);
+        Run run = stream(video, speech, NoFace.PASSTHROUGH);
         assertThat(video.opens).isEqualTo(2);
         assertThat(video.read).as("each pass stops at the speech's 40 frames").isEqualTo(80);
         assertThat(run.maxHeld()).as("frames read ahead of the output").isLessThanOrEqualTo(16);
@@ -227,7 +262,7 @@ class LatentSyncStreamingTest {
         for (int j = 0; j < 40; j++) {
             clip.add(frame(j));
         }
-        assertSame(run.frames(), inMemory(clip, speech, NoFacePolicy.PASSTHROUGH));
+        assertSame(run.frames(), inMemory(clip, speech, NoFace.PASSTHROUGH));
         // progress: 3 chunks with faces, 2 steps x 2 branches each, plus 37 decoded faces
         assertThat(run.workTotal()).isEqualTo(3 * 4 + 37);
         assertThat(run.workDone()).isEqualTo(run.workTotal());
@@ -239,14 +274,14 @@ class LatentSyncStreamingTest {
         Set<Path> before = spillFiles();
         CountingVideo video = new CountingVideo(LatentSyncStreamingTest::frame, 14);
         AudioClip speech = speech(45);
-        Run run = stream(video, speech, NoFacePolicy.HOLD);
+        Run run = stream(video, speech, NoFace.HOLD);
         assertThat(video.opens).isEqualTo(2);
         assertThat(video.read).isEqualTo(28);
         List<RgbImage> clip = new ArrayList<>();
         for (int j = 0; j < 14; j++) {
             clip.add(frame(j));
         }
-        assertSame(run.frames(), inMemory(clip, speech, NoFacePolicy.HOLD));
+        assertSame(run.frames(), inMemory(clip, speech, NoFace.HOLD));
         assertThat(spillFiles()).as("the spill file is deleted").isSubsetOf(before);
     }
 
@@ -254,7 +289,8 @@ class LatentSyncStreamingTest {
     void failStopsInTheFirstPassNamingTheFrameBeforeAnyOutput() {
         CountingVideo video = new CountingVideo(LatentSyncStreamingTest::frame, 30);
         List<RgbImage> out = new ArrayList<>();
-        assertThatThrownBy(() -> engine.dub(video::open, speech(30), 1, 1.0, "fail", 1, () -> false, out::add))
+        assertThatThrownBy(() -> engine.generate(new DubRequest((fps, max) -> video.open(), speech(30), 1, 1.0,
+                NoFace.FAIL, 1), collect(out)))
                 .isInstanceOf(InvalidInputException.class).hasMessageContaining("video frame 9 ");
         assertThat(out).isEmpty();
         assertThat(video.opens).isEqualTo(1);
@@ -299,7 +335,7 @@ class LatentSyncStreamingTest {
                 };
             }
         };
-        assertThatThrownBy(() -> engine.dub(shrinking::open, speech(25), 1, 1.0, "passthrough", 1, () -> false,
-                f -> { })).isInstanceOf(InvalidInputException.class).hasMessageContaining("second read");
+        assertThatThrownBy(() -> engine.generate(new DubRequest((fps, max) -> shrinking.open(), speech(25), 1, 1.0,
+                NoFace.PASSTHROUGH, 1), collect(new ArrayList<>()))).isInstanceOf(InvalidInputException.class).hasMessageContaining("second read");
     }
 }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.GenerationContext;
+import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.testing.CountingBackend;

@@ -1,5 +1,6 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.FaceDetection;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;

@@ -1,5 +1,7 @@
 package dev.avatar4j.family.preview;
 
+import dev.avatar4j.face.EyeRefinement;
+import dev.avatar4j.face.FaceDetection;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -143,7 +145,7 @@ class PreviewModelTest {
     }
 
     private static dev.avatar4j.spi.GraphSession sessionOf() {
-        return dev.avatar4j.engine.Sessions.open(dev.avatar4j.bundle.Bundle.open(PreviewFixtures.BUNDLE),
+        return dev.avatar4j.backend.Sessions.open(dev.avatar4j.bundle.Bundle.open(PreviewFixtures.BUNDLE),
                 VoiceActivity.GRAPH, backend, dev.avatar4j.spi.SessionOptions.defaults(), VoiceActivity.contract());
     }
 

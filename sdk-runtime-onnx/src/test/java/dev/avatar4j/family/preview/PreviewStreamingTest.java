@@ -2,10 +2,10 @@ package dev.avatar4j.family.preview;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.avatar4j.engine.AudioSource;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.io.AudioSource;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.spi.Backend;
@@ -43,7 +43,7 @@ class PreviewStreamingTest {
         engine.generate(PreviewFixtures.request(portrait, clip, 128, 5), inMemory);
 
         // a window of 3000 samples (0.19 s): the second pass re-opens the file
-        try (AudioSource streamed = MediaRegistry.global().openAudio(PreviewFixtures.SPEECH, 16_000, 3000)) {
+        try (AudioSource streamed = MediaRegistry.global().openAudioSource(PreviewFixtures.SPEECH, 16_000, 3000)) {
             GenerationRequest r = new GenerationRequest(portrait, null, 128, 128, 1, 5, null, Double.NaN, Double.NaN,
                     NoiseSource.seeded(5), null, List.of(), streamed);
             assertThat(engine.plan(r).frames()).isEqualTo(engine.plan(PreviewFixtures.request(portrait, clip, 128, 5))

@@ -6,12 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.avatar4j.GenerationCancelledException;
 import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
-import dev.avatar4j.engine.FamilyEngine;
-import dev.avatar4j.engine.FamilyEngines;
-import dev.avatar4j.engine.GenerationContext;
-import dev.avatar4j.engine.GenerationRequest;
-import dev.avatar4j.engine.MediaRegistry;
-import dev.avatar4j.engine.NoiseSource;
+import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyEngines;
+import dev.avatar4j.family.GenerationContext;
+import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.io.MediaRegistry;
+import dev.avatar4j.family.NoiseSource;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.onnx.OnnxBackendProvider;
@@ -38,7 +38,7 @@ class StableAvatarCancellationTest {
     private static final AtomicInteger cancelAfterRun = new AtomicInteger(-1);
     private static final AtomicBoolean cancelled = new AtomicBoolean();
     private static CountingBackend backend;
-    private static FamilyEngine engine;
+    private static FamilyEngine<GenerationRequest> engine;
 
     @BeforeAll
     static void open() {
@@ -49,7 +49,8 @@ class StableAvatarCancellationTest {
                 cancelled.set(true); // as if cancel() came while this model ran
             }
         };
-        engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults());
+        engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
+                .runs(GenerationRequest.class).orElseThrow();
     }
 
     @AfterAll
