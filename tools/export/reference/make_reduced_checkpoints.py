@@ -28,7 +28,7 @@ OUT_DIR, laid out as StableAvatar's README / inference.sh have users download th
 plus the goldens (reference forward, seeded inputs, at shapes that are NOT the exporter's tracing
 shapes): ``cases.txt`` (tools/OrtCheck.java's format, one file for the whole bundle: audio_encoder,
 image_encoder, text_encoder, vae_encoder, vae_encoder_first/step, vae_decoder_first, vae_decoder,
-dit) with the tensors under ``goldens/<part>/``, and ``prompts.json``: the default and negative
+dit and its ONNX Runtime variant dit_mha) with the tensors under ``goldens/<part>/``, and ``prompts.json``: the default and negative
 prompts, their reference token ids and the reference umT5 embeddings the bundle's
 ``text_default`` / ``text_negative`` tensors must hold.
 """
@@ -188,6 +188,8 @@ def assemble(work, out):
     lines = []
     for part in ("wav2vec2", "enc", "vae", "dit"):
         lines += _cases(work[part], part)
+        if part == "dit":  # ONNX Runtime's variant (fused attention) answers the same cases
+            lines += [("case dit_mha.onnx" if ln == "case dit.onnx" else ln) for ln in _cases(work[part], part)]
         d = os.path.join(out, "goldens", part)
         os.makedirs(d, exist_ok=True)
         for n in sorted(os.listdir(work[part])):

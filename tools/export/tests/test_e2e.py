@@ -90,9 +90,15 @@ class EndToEnd(unittest.TestCase):
     def test_every_graph_named_hashed_and_checked_by_the_goldens(self):
         m = self.manifest
         self.assertEqual({k: g["file"] for k, g in m["graphs"].items()}, GRAPHS)
-        cases = _cases()
-        self.assertEqual(set(cases), set(GRAPHS.values()), "every graph of the bundle has reference cases")
+        self.assertEqual(m["graphs"]["dit"]["variants"]["onnxruntime"]["file"], "dit_mha.onnx")
+        entries = dict(m["graphs"])
         for key, g in m["graphs"].items():
+            for v, ve in g.get("variants", {}).items():
+                entries[f"{key}@{v}"] = ve
+        cases = _cases()
+        self.assertEqual(set(cases), {g["file"] for g in entries.values()},
+                         "every graph of the bundle has reference cases")
+        for key, g in entries.items():
             path = os.path.join(self.bundle, g["file"])
             self.assertEqual(g["sha256"], sha256_file(path), key)
             self.assertNotIn("externalData", g, "reduced graphs are far below the external-data threshold")
@@ -106,7 +112,7 @@ class EndToEnd(unittest.TestCase):
         for key, t in m["tensors"].items():
             self.assertEqual(t["sha256"], sha256_file(os.path.join(self.bundle, t["file"])), key)
         files = set(os.listdir(self.bundle))
-        named = {g["file"] for g in m["graphs"].values()} | {t["file"] for t in m["tensors"].values()}
+        named = {g["file"] for g in entries.values()} | {t["file"] for t in m["tensors"].values()}
         self.assertEqual(files - named, {"avatar-bundle.json"}, "no stray files in the bundle")
 
     def test_decoder_cache_lists_match_the_graphs(self):
