@@ -30,7 +30,8 @@ REAL StableAvatar 1.3B shapes, exported with the documented command under ``/usr
 
 Disk: 30.3 GB of checkpoints (DiT 6.3 GB base safetensors + 7.0 GB transformer3d-square.pt, umT5 11.4
 GB, CLIP 4.8 GB, VAE 0.5 GB, wav2vec2 0.4 GB), the fp32 bundle (11.1 GB) and the DiT tensors torch stages
-during its export (7 GB): about 48 GB at the peak. Measured: 3 min 41 s, 14.9 GB peak RSS (BENCHMARKS.md).
+during its export (up to 14 GB with the ONNX Runtime variant): about 55 GB at the peak. Measured: 4 min
+35 s, 15.8 GB peak RSS (BENCHMARKS.md).
 """
 import argparse
 import json
