@@ -24,6 +24,7 @@ import sys
 import torch
 
 from . import manifest as mf
+from . import trtprofiles
 from .checkpoint import open_checkpoint
 from .onnxio import DEFAULT_EXTERNAL_THRESHOLD, export_graph, share_external_data
 from .progress import Progress
@@ -266,6 +267,11 @@ def run(args, progress=None):
     m = mf.stableavatar_manifest(bundle, entries, tensors, name=args.name, license=args.license,
                                  width=width, height=height, default_steps=args.steps)
     p = mf.write_manifest(bundle, m)
+    progress.info(f"wrote {p}")
+    try:  # the shapes a TensorRT engine accepts, read from the graphs just written
+        p = trtprofiles.write(bundle, m, w2v_config)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     progress.info(f"wrote {p}")
     return m
 

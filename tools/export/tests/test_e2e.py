@@ -62,6 +62,35 @@ def _cases():
     return cases
 
 
+def parse_tensorrt_profiles(path):
+    """``GRAPH-FILE/INPUT = MIN : OPT : MAX`` lines as sdk-runtime-tensorrt's ProfileRanges reads them
+    (java.util.Properties keys, rank 1..8, ``1 <= MIN <= OPT <= MAX`` per dim); AssertionError otherwise."""
+    out = {}
+    with open(path, encoding="ascii") as f:  # Properties reads ISO 8859-1: keep it ASCII
+        for line in f:
+            if not line.strip():
+                continue
+            key, sep, value = line.partition("=")
+            key = key.strip()
+            assert sep and key, line
+            assert not any(ch in key for ch in " :=\\#!\t"), f"{key}: needs escaping in a properties key"
+            slash = key.rfind("/")
+            assert 0 < slash < len(key) - 1, f"{key} must be GRAPH-FILE/INPUT"
+            parts = value.split(":")
+            assert len(parts) == 3, line
+            shapes = [tuple(int(d.strip()) for d in p.strip().split("x")) for p in parts]
+            assert len({len(s) for s in shapes}) == 1 and 1 <= len(shapes[0]) <= 8, line
+            assert all(1 <= a <= b <= c for a, b, c in zip(*shapes)), line
+            assert key not in out, f"{key} twice"
+            out[key] = tuple(shapes)
+    return out
+
+
+def fits(profile, shape):
+    mn, _, mx = profile
+    return len(shape) == len(mn) and all(a <= s <= b for a, s, b in zip(mn, shape, mx))
+
+
 class EndToEnd(unittest.TestCase):
     bundle = None
 
@@ -113,7 +142,8 @@ class EndToEnd(unittest.TestCase):
             self.assertEqual(t["sha256"], sha256_file(os.path.join(self.bundle, t["file"])), key)
         files = set(os.listdir(self.bundle))
         named = {g["file"] for g in entries.values()} | {t["file"] for t in m["tensors"].values()}
-        self.assertEqual(files - named, {"avatar-bundle.json"}, "no stray files in the bundle")
+        self.assertEqual(files - named, {"avatar-bundle.json", "tensorrt-profiles.properties"},
+                         "no stray files in the bundle")
 
     def test_decoder_cache_lists_match_the_graphs(self):
         for key in ("vae-decoder", "vae-encoder-step"):
@@ -142,6 +172,49 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(m["video"]["latentChannels"], 16)
         self.assertEqual(m["sampler"]["defaultSteps"], 50)
         self.assertEqual(set(m["tensors"]), {"text-default", "text-negative"})
+
+    def test_tensorrt_profiles_cover_every_dynamic_input_the_backend_loads(self):
+        path = os.path.join(self.bundle, "tensorrt-profiles.properties")
+        self.assertLessEqual(os.path.getsize(path), 64 * 1024, "ProfileRanges.MAX_FILE_BYTES")
+        profiles = parse_tensorrt_profiles(path)
+        trt = [k for k in GRAPHS if k != "vae-encoder"]  # the SDK runs the streamed pair, not the whole clip
+        want = set()
+        for key in trt:
+            g = self.manifest["graphs"][key]
+            model = onnx.load(os.path.join(self.bundle, g["file"]), load_external_data=False)
+            for vi in model.graph.input:
+                dims = vi.type.tensor_type.shape.dim
+                if not any(d.dim_param for d in dims):
+                    continue
+                name = f"{g['file']}/{vi.name}"
+                want.add(name)
+                self.assertIn(name, profiles)
+                mn, opt, mx = profiles[name]
+                self.assertEqual(len(mn), len(dims), name)
+                for i, d in enumerate(dims):
+                    if not d.dim_param:
+                        self.assertEqual((mn[i], opt[i], mx[i]), (d.dim_value,) * 3, f"{name} static dim {i}")
+        self.assertEqual(set(profiles), want, "a line for each dynamic input of the TensorRT graphs, no other")
+        self.assertNotIn("dit_mha.onnx", {k.split("/")[0] for k in profiles}, "TensorRT loads the plain DiT")
+        # the bundle's sizes: 512x512, 480x832 (its default: OPT), 832x480 -> latent 64x64, 104x60, 60x104
+        for h, w in ((64, 64), (104, 60), (60, 104)):
+            x = (3, 16, 21, h, w)
+            self.assertTrue(fits(profiles["dit.onnx/x"], x), x)
+            self.assertTrue(fits(profiles["vae_decoder.onnx/latent"], (1, 16, 1, h, w)))
+            self.assertTrue(fits(profiles["vae_encoder_step.onnx/video"], (1, 3, 4, 8 * h, 8 * w)))
+            for key in ("vae-decoder", "vae-encoder-step"):
+                g = self.manifest["graphs"][key]
+                for c in g["caches"]:
+                    shape = (1, c["channels"], c["frames"], c["scale"] * h, c["scale"] * w)
+                    self.assertTrue(fits(profiles[f"{g['file']}/{c['name']}"], shape), (c, shape))
+        self.assertEqual(profiles["dit.onnx/x"][1], (3, 16, 21, 104, 60), "OPT: 3 branches, 21 latents, 480x832")
+        self.assertEqual(profiles["dit.onnx/x"][0][:3], (1, 16, 1), "one branch, one latent frame")
+        # the audio of a full window slice (84 frames at 640 samples) and its wav2vec2 tokens / index width
+        self.assertTrue(fits(profiles["audio_encoder.onnx/input_values"], (1, 84 * 640)))
+        self.assertTrue(fits(profiles["dit.onnx/audio_tokens"], (1, 167, 32)))
+        self.assertTrue(fits(profiles["dit.onnx/audio_index"], (21, 17)))
+        self.assertTrue(fits(profiles["dit.onnx/context"], (3, 512, 32)))
+        self.assertTrue(fits(profiles["text_encoder.onnx/input_ids"], (1, 512)))
 
     def test_prompt_tensors_are_the_reference_embeddings(self):
         with open(os.path.join(E2E, "prompts.json"), encoding="utf-8") as f:

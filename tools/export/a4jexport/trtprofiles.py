@@ -1,0 +1,156 @@
+"""``tensorrt-profiles.properties`` for a stableavatar bundle (docs/BUNDLE-FORMAT.md "Optional:
+TensorRT optimisation profiles").
+
+One line per dynamic input of every graph the TensorRT backend loads (the plain ``dit.onnx``, not its
+ONNX Runtime variant; the streamed VAE pairs, or the whole-clip encoder only when there is no pair;
+the audio, image and text encoders). The inputs are read from the written graphs (without their
+external data): static dims are copied, each symbolic dim is mapped by its name to the range the SDK
+feeds; a symbolic dim this module cannot map is an error at export time rather than a bundle whose
+engine TensorRT refuses to build for a real window.
+
+Ranges (``MIN : OPT : MAX``):
+  - output sizes 512x512, 480x832, 832x480 (latent ``h = H/8``, ``w = W/8``; OPT: the manifest's size);
+    a cache input ``h*S`` is S times the latent size, S checked against the manifest's ``caches`` scale;
+  - latent frames ``k`` 1..F (F = (windowFrames - 1)/temporalStride + 1 = 21), OPT F; whole-clip
+    encoder frames ``Fp`` 1..windowFrames;
+  - guidance branches ``B`` 1..3, OPT 3; prompt tokens ``Lt`` / ``tokens`` 1..text.maxTokens (512), OPT the max;
+  - wav2vec2 samples ``N``: from its receptive field (one token) to the longest window slice the SDK
+    feeds (max(sliceFrames, windowFrames + 4) video frames at sampleRate / fps samples each), OPT the
+    full slice (sliceFrames frames); ``audio_tokens`` ``L``: wav2vec2's token counts of those lengths;
+    ``audio_index [F, W]``: F latent slots, W = 2 * floor(L / windowFrames * 2) + 9 slots per latent
+    (AudioTokenIndex in the SDK).
+"""
+import os
+
+from . import manifest as mf
+
+#: the sizes a bundle supports (width, height), docs/BUNDLE-FORMAT.md
+SIZES = ((512, 512), (480, 832), (832, 480))
+BRANCHES = 3
+MAX_TOKENS = 512
+#: wav2vec2-base's feature extractor (config.json conv_kernel / conv_stride)
+W2V_KERNELS = (10, 3, 3, 3, 3, 2, 2)
+W2V_STRIDES = (5, 2, 2, 2, 2, 2, 2)
+EXPAND = 4  # AudioTokenIndex.EXPAND
+
+
+def w2v_tokens(n, kernels=W2V_KERNELS, strides=W2V_STRIDES):
+    """wav2vec2's token count for ``n`` samples (0 when too short for one)."""
+    for k, s in zip(kernels, strides):
+        if n < k:
+            return 0
+        n = (n - k) // s + 1
+    return n
+
+
+def _receptive(kernels, strides):
+    n = 1
+    while w2v_tokens(n, kernels, strides) < 1:
+        n += 1
+    return n
+
+
+def _slots_width(tokens, clip_frames):
+    return 2 * int(tokens / clip_frames * 4 / 2) + 1 + 2 * EXPAND
+
+
+def ranges(manifest, w2v_config=None):
+    """symbol tables per graph kind: ``{"pixel"|"dit"|"audio"|"image"|"text": {symbol: (min, opt, max)}}``."""
+    v, a = manifest["video"], manifest["audio"]
+    stride = v.get("spatialStride", 8)
+    window = v.get("windowFrames", 81)
+    tstride = v.get("temporalStride", 4)
+    f = (window - 1) // tstride + 1
+    def rng(values, opt):
+        return (min(values), opt, max(values))
+    hs = [h for _, h in SIZES]
+    ws = [w for w, _ in SIZES]
+    H = rng(hs, v["height"])
+    W = rng(ws, v["width"])
+    h = tuple(x // stride for x in H)
+    w = tuple(x // stride for x in W)
+    cfg = w2v_config or {}
+    kernels = tuple(cfg.get("conv_kernel", W2V_KERNELS))
+    strides = tuple(cfg.get("conv_stride", W2V_STRIDES))
+    per_frame = a["sampleRate"] // v["fps"]
+    slice_frames = a.get("sliceFrames", 84)
+    n = (_receptive(kernels, strides), slice_frames * per_frame, max(slice_frames, window + 4) * per_frame)
+    lt = tuple(w2v_tokens(x, kernels, strides) for x in n)
+    text = (1, *(2 * [manifest.get("text", {}).get("maxTokens", MAX_TOKENS)]))  # the SDK pads to maxTokens
+    slots = tuple(_slots_width(x, window) for x in lt)
+    return {
+        "pixel": {"H": H, "W": W, "h": h, "w": w, "Fp": (1, window, window)},
+        "dit": {"B": (1, BRANCHES, BRANCHES), "k": (1, f, f), "h": h, "w": w, "Lt": text,
+                "L": lt, "F": (f, f, f), "W": slots},
+        "audio": {"N": n},
+        "image": {},  # S is fixed in the graph (the SDK resizes to it)
+        "text": {"tokens": text, "Lt": text},
+    }
+
+
+#: manifest key -> symbol table; the graphs the TensorRT backend loads
+KINDS = {"audio-encoder": "audio", "image-encoder": "image", "text-encoder": "text",
+         "vae-encoder": "pixel", "vae-encoder-first": "pixel", "vae-encoder-step": "pixel",
+         "dit": "dit", "vae-decoder-first": "pixel", "vae-decoder": "pixel"}
+
+
+def _scaled(sym, table):
+    """``h*8`` -> (base range, 8); ``h`` -> (range, 1); None when unknown."""
+    base, _, factor = sym.partition("*")
+    if base not in ("h", "w") or base not in table or (factor and not factor.isdigit()):
+        return None
+    return table[base], int(factor or 1)
+
+
+def profiles(bundle, manifest, w2v_config=None):
+    """``{"graph.onnx/input": (min, opt, max)}`` for the bundle's TensorRT-loaded graphs."""
+    import onnx
+    tables = ranges(manifest, w2v_config)
+    graphs = manifest["graphs"]
+    out = {}
+    for key, entry in graphs.items():
+        if key not in KINDS:
+            raise ValueError(f"tensorrt-profiles: no ranges known for graph {key!r}")
+        if key == "vae-encoder" and "vae-encoder-step" in graphs:
+            continue  # the SDK runs the streamed pair when the bundle has it
+        table = tables[KINDS[key]]
+        caches = {c["name"]: c for c in entry.get("caches") or []}
+        model = onnx.load(os.path.join(bundle, entry["file"]), load_external_data=False)
+        inits = {i.name for i in model.graph.initializer}
+        for vi in model.graph.input:
+            if vi.name in inits:
+                continue
+            dims = vi.type.tensor_type.shape.dim
+            where = f"{entry['file']}/{vi.name}"
+            if not any(d.dim_param or d.dim_value < 1 for d in dims):
+                continue  # static: TensorRT needs no profile
+            cache = caches.get(vi.name)
+            if cache is not None and len(dims) == 5 and (dims[1].dim_value, dims[2].dim_value) != (
+                    cache["channels"], cache["frames"]):
+                raise ValueError(f"tensorrt-profiles: {where} is [{dims[1].dim_value}, {dims[2].dim_value}] channels,"
+                                 f" frames, the manifest's caches entry says [{cache['channels']}, {cache['frames']}]")
+            shape = ([], [], [])
+            for i, d in enumerate(dims):
+                sym = d.dim_param
+                if d.dim_value >= 1 and not sym:
+                    r = (d.dim_value,) * 3
+                elif _scaled(sym, table) is not None and KINDS[key] == "pixel":
+                    base, s = _scaled(sym, table)
+                    if cache is not None and cache.get("scale", 1) != s:
+                        raise ValueError(f"tensorrt-profiles: {where} dim {i} is {sym!r}, the manifest's"
+                                         f" caches entry says scale {cache.get('scale', 1)}")
+                    r = tuple(x * s for x in base)
+                elif sym in table:
+                    r = table[sym]
+                else:
+                    raise ValueError(f"tensorrt-profiles: {where} dim {i} is {sym or '?'!r}, which the exporter"
+                                     f" cannot map to a range (known here: {sorted(table)})")
+                for s, x in zip(shape, r):
+                    s.append(x)
+            out[where] = tuple(tuple(s) for s in shape)
+    return out
+
+
+def write(bundle, manifest, w2v_config=None):
+    """Writes the bundle's ``tensorrt-profiles.properties``; returns its path."""
+    return mf.write_tensorrt_profiles(bundle, profiles(bundle, manifest, w2v_config))

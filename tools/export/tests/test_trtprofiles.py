@@ -1,0 +1,80 @@
+"""a4jexport.trtprofiles on small hand-made graphs: symbolic dims mapped, static dims copied, cache
+scales checked against the manifest, an unknown symbolic dim refused at export time."""
+import os
+import tempfile
+import unittest
+
+import onnx
+from onnx import TensorProto, helper
+
+import exportutil  # noqa: F401  (puts a4jexport on sys.path)
+from a4jexport import trtprofiles
+
+MANIFEST = {"video": {"fps": 25, "width": 480, "height": 832, "windowFrames": 81, "temporalStride": 4,
+                      "spatialStride": 8},
+            "audio": {"sampleRate": 16000, "sliceFrames": 84}}
+
+
+def _graph(path, inputs):
+    """An Identity graph per input: ``inputs`` = [(name, dims)] with ints or symbol strings."""
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, d) for n, d in inputs]
+    outs = [helper.make_tensor_value_info(n + "_o", TensorProto.FLOAT, d) for n, d in inputs]
+    nodes = [helper.make_node("Identity", [n], [n + "_o"]) for n, _ in inputs]
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", ins, outs)), path)
+
+
+class Profiles(unittest.TestCase):
+    def setUp(self):
+        self._t = tempfile.TemporaryDirectory()
+        self.b = self._t.name
+
+    def tearDown(self):
+        self._t.cleanup()
+
+    def _manifest(self, graphs):
+        return dict(MANIFEST, graphs=graphs)
+
+    def test_symbols_mapped_static_dims_copied_caches_scaled(self):
+        _graph(os.path.join(self.b, "dec.onnx"), [("latent", [1, 16, 1, "h", "w"]),
+                                                  ("cache_in_0", [1, 4, 2, "h*4", "w*4"]),
+                                                  ("static", [1, 2])])
+        _graph(os.path.join(self.b, "a.onnx"), [("input_values", [1, "N"])])
+        m = self._manifest({"vae-decoder": {"file": "dec.onnx", "caches": [
+            {"name": "cache_in_0", "output": "cache_out_0", "channels": 4, "frames": 2, "scale": 4}]},
+            "audio-encoder": {"file": "a.onnx"}})
+        p = trtprofiles.profiles(self.b, m)
+        self.assertEqual(set(p), {"dec.onnx/latent", "dec.onnx/cache_in_0", "a.onnx/input_values"})
+        self.assertEqual(p["dec.onnx/latent"], ((1, 16, 1, 60, 60), (1, 16, 1, 104, 60), (1, 16, 1, 104, 104)))
+        self.assertEqual(p["dec.onnx/cache_in_0"], ((1, 4, 2, 240, 240), (1, 4, 2, 416, 240), (1, 4, 2, 416, 416)))
+        # wav2vec2-base: 400 samples make one token; the longest slice is 85 frames x 640 samples
+        self.assertEqual(p["a.onnx/input_values"], ((1, 400), (1, 84 * 640), (1, 85 * 640)))
+        self.assertEqual(trtprofiles.w2v_tokens(399), 0)
+        self.assertEqual(trtprofiles.w2v_tokens(400), 1)
+        self.assertEqual(trtprofiles.w2v_tokens(53760), 167)  # AudioTokenIndex's L for a full window
+
+    def test_an_unknown_symbolic_dim_is_an_error_naming_it(self):
+        _graph(os.path.join(self.b, "d.onnx"), [("x", ["B", 16, "frames", "h", "w"])])
+        with self.assertRaisesRegex(ValueError, r"d\.onnx/x dim 2 is 'frames'"):
+            trtprofiles.profiles(self.b, self._manifest({"dit": {"file": "d.onnx"}}))
+
+    def test_a_cache_scale_other_than_the_manifest_is_an_error(self):
+        _graph(os.path.join(self.b, "dec.onnx"), [("cache_in_0", [1, 4, 2, "h*2", "w*2"])])
+        m = self._manifest({"vae-decoder": {"file": "dec.onnx", "caches": [
+            {"name": "cache_in_0", "output": "cache_out_0", "channels": 4, "frames": 2, "scale": 4}]}})
+        with self.assertRaisesRegex(ValueError, "scale 4"):
+            trtprofiles.profiles(self.b, m)
+
+    def test_the_ort_variant_and_the_whole_clip_encoder_beside_its_pair_get_no_lines(self):
+        _graph(os.path.join(self.b, "e.onnx"), [("video", [1, 3, "Fp", "H", "W"])])
+        _graph(os.path.join(self.b, "s.onnx"), [("video", [1, 3, 4, "H", "W"])])
+        _graph(os.path.join(self.b, "d.onnx"), [("t", ["B"])])
+        m = self._manifest({"vae-encoder": {"file": "e.onnx"}, "vae-encoder-step": {"file": "s.onnx"},
+                            "dit": {"file": "d.onnx", "variants": {"onnxruntime": {"file": "d_mha.onnx"}}}})
+        self.assertEqual(set(trtprofiles.profiles(self.b, m)), {"s.onnx/video", "d.onnx/t"})
+        del m["graphs"]["vae-encoder-step"]
+        p = trtprofiles.profiles(self.b, m)
+        self.assertEqual(p["e.onnx/video"], ((1, 3, 1, 480, 480), (1, 3, 81, 832, 480), (1, 3, 81, 832, 832)))
+
+
+if __name__ == "__main__":
+    unittest.main()
