@@ -231,7 +231,8 @@ class CliTest(unittest.TestCase):
         self.assertEqual((v["file"], v["attention"]), ("dit_mha.onnx", "mha"))
         self.assertEqual(v["sha256"], sha256_file(os.path.join(self.out, "dit_mha.onnx")))
         self.assertEqual(v.get("externalData"), m["graphs"]["dit"].get("externalData"))
-        files = {e["file"] for e in list(m["graphs"].values()) + list(m["tensors"].values())} | {"avatar-bundle.json"}
+        files = {e["file"] for e in list(m["graphs"].values()) + list(m["tensors"].values())}
+        files |= {"avatar-bundle.json", "tensorrt-profiles.properties"}
         files |= {v["file"] for e in m["graphs"].values() for v in e.get("variants", {}).values()}
         files |= {x["file"] for e in m["graphs"].values() for x in e.get("externalData", [])}
         self.assertEqual(set(os.listdir(self.out)), files)  # nothing else left in the bundle
