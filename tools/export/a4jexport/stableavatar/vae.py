@@ -598,37 +598,33 @@ def graphs(model: WanVAE, height=None, width=None, frames=5, encoders=('whole', 
             args=(torch.zeros(1, 3, frames, height, width),), input_names=['video'], output_names=['latent'],
             dynamic_axes={'video': {2: 'Fp', **pix}, 'latent': {2: 'f', **lat}}))
     if 'streamed' in encoders:
-        enc = model.encoder_caches()
-        ins = [c['name'] for c in enc]
-        outs = [c['output'] for c in enc]
-        axes = {'video': pix, 'latent': lat}
-        for c in enc:
-            axes.update(_cache_axes(c['name'], c))
-            axes.update(_cache_axes(c['output'], c))
-        out.append(GraphExport(
-            key='vae-encoder-first', file='vae_encoder_first.onnx', module=_EncoderChunk(model, True),
-            args=(torch.zeros(1, 3, 1, height, width),), input_names=['video'], output_names=['latent'] + outs,
-            dynamic_axes={k: v for k, v in axes.items() if k not in ins}, manifest={'caches': enc}))
-        out.append(GraphExport(
-            key='vae-encoder-step', file='vae_encoder_step.onnx', module=_EncoderChunk(model, False),
-            args=(torch.zeros(1, 3, ts, height, width), *[_zeros(c, h, w) for c in enc]),
-            input_names=['video'] + ins, output_names=['latent'] + outs, dynamic_axes=axes,
-            manifest={'caches': enc}))
-    dec = model.decoder_caches()
-    ins = [c['name'] for c in dec]
-    outs = [c['output'] for c in dec]
-    axes = {'latent': lat, 'frames': pix}
-    for c in dec:
-        axes.update(_cache_axes(c['name'], c))
-        axes.update(_cache_axes(c['output'], c))
-    out.append(GraphExport(
-        key='vae-decoder-first', file='vae_decoder_first.onnx', module=_DecoderFrame(model, True),
-        args=(torch.zeros(1, z, 1, h, w),), input_names=['latent'], output_names=['frames'] + outs,
-        dynamic_axes={k: v for k, v in axes.items() if k not in ins}, manifest={'caches': dec}))
-    out.append(GraphExport(
-        key='vae-decoder', file='vae_decoder.onnx', module=_DecoderFrame(model, False),
-        args=(torch.zeros(1, z, 1, h, w), *[_zeros(c, h, w) for c in dec]),
-        input_names=['latent'] + ins, output_names=['frames'] + outs, dynamic_axes=axes,
-        manifest={'caches': dec}))
+        out += _first_and_step(('vae-encoder-first', 'vae-encoder-step'),
+                               (_EncoderChunk(model, True), _EncoderChunk(model, False)),
+                               ('video', pix), ('latent', lat), torch.zeros(1, 3, 1, height, width),
+                               torch.zeros(1, 3, ts, height, width), model.encoder_caches(), h, w)
+    out += _first_and_step(('vae-decoder-first', 'vae-decoder'),
+                           (_DecoderFrame(model, True), _DecoderFrame(model, False)),
+                           ('latent', lat), ('frames', pix), torch.zeros(1, z, 1, h, w),
+                           torch.zeros(1, z, 1, h, w), model.decoder_caches(), h, w)
     return out
 
+
+def _first_and_step(keys, modules, x, y, x_first, x_step, caches, h, w):
+    """A first-chunk graph (no cache inputs; it produces the caches) and the step graph that takes and
+    returns them, both listing ``caches`` in the manifest. ``x``/``y``: (name, dynamic axes) of the
+    data input and output."""
+    ins = [c['name'] for c in caches]
+    outs = [c['output'] for c in caches]
+    axes = {x[0]: x[1], y[0]: y[1]}
+    for c in caches:
+        axes.update(_cache_axes(c['name'], c))
+        axes.update(_cache_axes(c['output'], c))
+    files = [k.replace('-', '_') + '.onnx' for k in keys]
+    first = GraphExport(
+        key=keys[0], file=files[0], module=modules[0], args=(x_first,), input_names=[x[0]],
+        output_names=[y[0]] + outs, dynamic_axes={k: v for k, v in axes.items() if k not in ins},
+        manifest={'caches': caches})
+    step = GraphExport(
+        key=keys[1], file=files[1], module=modules[1], args=(x_step, *[_zeros(c, h, w) for c in caches]),
+        input_names=[x[0]] + ins, output_names=[y[0]] + outs, dynamic_axes=axes, manifest={'caches': caches})
+    return [first, step]
