@@ -55,16 +55,15 @@ integer comparisons against thresholds evaluated here with the reference's float
 into row chunks of at most ``max_initializer_bytes`` (1 GiB): the fp32 table is 4.2 GB and one
 initializer must stay under 2 GB (docs/BUNDLE-FORMAT.md); the graph gathers from each chunk.
 """
-import json
 import math
 import re
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..graph import GraphExport
+from ..manifest import write_embeddings
 
 CHECKPOINT = "models_t5_umt5-xxl-enc-bf16.pth"
 TOKENIZER = "google/umt5-xxl/spiece.model"
@@ -316,19 +315,6 @@ def encode(model, tokenizer, text):
     """``embeddings [L, D]`` for ``text``: the reference's ``u[:v]`` (run on the L valid tokens only)."""
     ids = torch.tensor([tokenizer.ids(text)], dtype=torch.long)
     return model(ids, torch.ones_like(ids))[0].float().contiguous()
-
-
-def write_embeddings(path, tensor):
-    """A safetensors file holding one float32 tensor named ``embeddings``."""
-    t = tensor.detach().to(torch.float32).contiguous()
-    data = t.numpy().astype("<f4").tobytes()
-    header = json.dumps({"embeddings": {"dtype": "F32", "shape": list(t.shape), "data_offsets": [0, len(data)]}},
-                        separators=(",", ":")).encode("utf-8")
-    header += b" " * (-len(header) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(header)))
-        f.write(header)
-        f.write(data)
 
 
 def precompute(model, tokenizer, out_dir, prompt=DEFAULT_PROMPT, negative=NEGATIVE_PROMPT):
