@@ -2,6 +2,7 @@ package dev.avatar4j.tensorrt;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
@@ -42,6 +43,8 @@ public final class TensorRtBackend implements Backend {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment runtime;
     private final Set<TrtGraphSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<TrtDeviceScope> deviceScopes = ConcurrentHashMap.newKeySet();
+    private final TransferCounter transfers = new TransferCounter();
     private final UsageGate gate;
 
     TensorRtBackend(Shim.Machine machine, TrtOptions options) {
@@ -59,6 +62,9 @@ public final class TensorRtBackend implements Backend {
             throw e;
         }
         this.gate = new UsageGate(() -> {
+            for (TrtDeviceScope d : deviceScopes) {
+                d.close();
+            }
             for (TrtGraphSession s : sessions) {
                 s.close();
             }
@@ -110,7 +116,7 @@ public final class TensorRtBackend implements Backend {
             TrtGraphSession s = null;
             if (cached.isPresent()) {
                 try {
-                    s = TrtGraphSession.open(runtime, cached.get(), name, sessions::remove);
+                    s = TrtGraphSession.open(runtime, cached.get(), name, transfers, sessions::remove);
                     log.debug("engine for {} from cache {}", name, cache.path(graphFile, key));
                 } catch (TrtStatus.TrtException e) {
                     log.warn("cached engine {} is unusable ({}); rebuilding it", cache.path(graphFile, key), e.getMessage());
@@ -118,13 +124,43 @@ public final class TensorRtBackend implements Backend {
                 }
             }
             if (s == null) {
-                s = TrtGraphSession.open(runtime, buildAndCache(graph, key), name, sessions::remove);
+                s = TrtGraphSession.open(runtime, buildAndCache(graph, key), name, transfers, sessions::remove);
             }
             sessions.add(s);
             return s;
         } finally {
             gate.exit();
         }
+    }
+
+    /**
+     * A scope of GPU memory for one generation, with its own CUDA stream: its tensors persist across
+     * {@code enqueueV3} calls and are bound by address, so loop-carried state (the VAE decoder's
+     * caches, the DiT's inputs) never crosses the bus; its copies are counted
+     * ({@link DeviceScope#transfers()}).
+     */
+    @Override
+    public DeviceScope openDeviceScope() {
+        if (!gate.enter()) {
+            throw new BackendException("the TensorRT backend is closed");
+        }
+        try {
+            TrtDeviceScope d = new TrtDeviceScope(transfers, deviceScopes::remove);
+            deviceScopes.add(d);
+            return d;
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Host↔device bytes this backend has moved so far, over every session and device scope (a
+     * diagnostic: {@code bench/gpu} prints it per latent frame).
+     *
+     * @return {@code [to the device, to the host]}
+     */
+    public long[] transferredBytes() {
+        return new long[] {transfers.toDevice(), transfers.toHost()};
     }
 
     /**
