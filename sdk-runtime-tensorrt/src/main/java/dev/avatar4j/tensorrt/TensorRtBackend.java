@@ -192,7 +192,7 @@ public final class TensorRtBackend implements Backend {
     }
 
     private byte[] buildAndCache(GraphSource graph, EngineCache.Key key) {
-        log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(),
+        log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(graph.path()).text(),
                 graph.name(), cache.dir());
         byte[] plan = buildFromPrivateCopy(graph);
         cache.write(graph.path(), key, plan);
@@ -207,7 +207,7 @@ public final class TensorRtBackend implements Backend {
     /** The cache key of a graph under this backend's machine and options. */
     EngineCache.Key key(GraphSource graph) {
         return new EngineCache.Key(graph.contentSha256(), machine.tensorRt(), machine.computeCapability(),
-                options.profile(graph.path()), options.precision());
+                options.profile(graph.path()), options.precision(graph.path()).text());
     }
 
     /** Writes the verified bytes to a new private folder, builds from there, and removes the folder. */
@@ -271,7 +271,7 @@ public final class TensorRtBackend implements Backend {
                 }
             }
             int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(onnxFile.toAbsolutePath().toString()),
-                    options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, structs, ranges.size(),
+                    options.precision(graphFile).flags(), structs, ranges.size(),
                     options.dynamicMin(), options.dynamicOpt(), options.dynamicMax(), options.workspaceBytes(),
                     out, err, Shim.ERR_CAP);
             Shim.check(rc, err, "engine build for " + graphFile.getFileName());
