@@ -254,7 +254,7 @@ int32_t a4j_build_from_onnx(a4j_logger* logger, const char* onnx_path, int32_t f
         }
         if ((flags & A4J_BUILD_BF16) != 0) {
             // BF16 kernels (compute capability 8.0 and later): FP32's exponent range, for graphs whose
-            // activations overflow FP16's 65504
+            // activations overflow FP16's 65504; weakly typed and deprecated like kFP16 (10.12+)
             config->setFlag(nvinfer1::BuilderFlag::kBF16);
         }
         if (workspace_bytes > 0) {
