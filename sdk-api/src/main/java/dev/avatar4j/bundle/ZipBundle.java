@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * absolute path, a drive letter or colon, a backslash, an empty or {@code .} segment), when an entry is
  * a symbolic link or another special file (Unix mode bits in the external attributes), when two entries
  * have the same name (ignoring case), when it has more than {@value #MAX_ENTRIES} entries, or when the
- * central directory is inconsistent. Only the manifest, the files it names and the {@link #COMPANIONS} are extracted; while
+ * central directory is inconsistent. Only the manifest, the files it names and {@code tensorrt-profiles.properties} are extracted; while
  * they are inflated the bytes actually produced are counted (headers are never trusted) and extraction
  * stops as soon as one file exceeds 64 GiB, all files together exceed 128 GiB, a file inflates to
  * more than 200 times its compressed size beyond its first MiB, or all files together inflate to more
