@@ -164,7 +164,7 @@ class TinyBundleGraphsTest {
                 "clip", new long[] {b, -1, -1},
                 "y", new long[] {b, -1, k, h, w},
                 "audio_tokens", new long[] {1, audioLen, -1},
-                "audio_index", new long[] {-1, slots},
+                "audio_index", new long[] {k, slots}, // F latent slots: a window of 21
                 "audio_gate", new long[] {b});
         float[] plain = runDit(BUNDLE.resolve("dit.onnx"), wanted, b, k, h, w, audioLen);
         float[] fused = runDit(BUNDLE.resolve(m.variants("dit").get("onnxruntime").file()), wanted, b, k, h, w, audioLen);

@@ -31,7 +31,8 @@ final class ImageConditioning {
 
     /**
      * @param scope      owns the conditioning (the generation's scope)
-     * @param checkpoint called before each encoder (CLIP, then the VAE encoder); throws to cancel
+     * @param checkpoint called before each encoder call (CLIP, then the VAE encoder: every call of the
+     *                   streamed pair, 21 for an 81-frame window); throws to cancel
      */
     static ImageConditioning compute(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
                                      GenerationRequest req, Runnable checkpoint) {
@@ -48,7 +49,7 @@ final class ImageConditioning {
             Tensor clip = scope.attach(g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")))
                     .get("image_embeds");
             checkpoint.run();
-            Tensor y = encodeReference(scope, g, cfg, signed, h, w);
+            Tensor y = encodeReference(scope, g, cfg, signed, h, w, checkpoint);
             return new ImageConditioning(clip, y);
         }
     }
@@ -58,7 +59,7 @@ final class ImageConditioning {
      * the streamed pair when the bundle has it (one chunk in memory), else the whole-clip graph.
      */
     private static Tensor encodeReference(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
-                                          Tensor signed, int h, int w) {
+                                          Tensor signed, int h, int w, Runnable checkpoint) {
         int frames = cfg.windowFrames();
         long plane = (long) h * w;
         int c = cfg.latentChannels();
@@ -76,7 +77,7 @@ final class ImageConditioning {
                     } else {
                         dst.asSlice(0, 3 * plane * 4).fill((byte) 0);
                     }
-                }, call);
+                }, call, checkpoint);
             } else {
                 Tensor video = call.allocate(DType.FLOAT32, 1, 3, frames, h, w);
                 for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
