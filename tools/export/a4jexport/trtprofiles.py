@@ -9,7 +9,8 @@ feeds; a symbolic dim this module cannot map is an error at export time rather t
 engine TensorRT refuses to build for a real window.
 
 Ranges (``MIN : OPT : MAX``):
-  - output sizes 512x512, 480x832, 832x480 (latent ``h = H/8``, ``w = W/8``; OPT: the manifest's size);
+  - output sizes 512x512, 480x832, 832x480 and the manifest's own size (latent ``h = H/8``, ``w = W/8``;
+    OPT: the manifest's size, so a bundle exported with ``--size 128x128`` accepts it);
     a cache input ``h*S`` is S times the latent size, S checked against the manifest's ``caches`` scale;
   - latent frames ``k`` 1..F (F = (windowFrames - 1)/temporalStride + 1 = 21), OPT F; whole-clip
     encoder frames ``Fp`` 1..windowFrames;
@@ -63,8 +64,8 @@ def ranges(manifest, w2v_config=None):
     f = (window - 1) // tstride + 1
     def rng(values, opt):
         return (min(values), opt, max(values))
-    hs = [h for _, h in SIZES]
-    ws = [w for w, _ in SIZES]
+    hs = [h for _, h in SIZES] + [v["height"]]  # the manifest's own size is always in range
+    ws = [w for w, _ in SIZES] + [v["width"]]
     H = rng(hs, v["height"])
     W = rng(ws, v["width"])
     h = tuple(x // stride for x in H)

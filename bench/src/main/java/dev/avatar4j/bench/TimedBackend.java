@@ -58,7 +58,24 @@ final class TimedBackend implements Backend {
 
     @Override
     public GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
-        return new Session(inner.open(graph, options), graph.name().replace(".onnx", ""));
+        return new Session(inner.open(graph, options), stage(graph.name()));
+    }
+
+    /**
+     * The report's stage of a graph file: its name without {@code .onnx}, folded onto the longest
+     * {@link Report#STAGES} key it extends with {@code _…}, so that an exported bundle's
+     * {@code dit_mha.onnx} (the ONNX Runtime variant) counts as {@code dit} and the streamed
+     * {@code vae_encoder_first/_step.onnx} and {@code vae_decoder_first.onnx} as their VAE stage.
+     */
+    static String stage(String fileName) {
+        String name = fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName;
+        String best = name;
+        for (String s : Report.STAGES) {
+            if (name.startsWith(s + "_") && (best.equals(name) || s.length() > best.length())) {
+                best = s;
+            }
+        }
+        return best;
     }
 
     @Override

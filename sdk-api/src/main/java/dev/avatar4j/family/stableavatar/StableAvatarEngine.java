@@ -171,7 +171,7 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
             Tensor positive = text.positive(r.prompt(), generation);
             // the front end runs up to three encoders before the first window: a cancel is honoured
             // before each of them, not after all (issue 22 item 1)
-            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, ctx::checkpoint);
+            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, t, ctx::checkpoint);
             WindowAudio audio = new WindowAudio(generation, graphs.audioEncoder, cfg, r.source(), p);
             GuidedDit dit = new GuidedDit(generation, device, graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES,
                     text.negative(), positive, image, audio, lh, lw);
