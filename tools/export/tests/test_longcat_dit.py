@@ -1,0 +1,148 @@
+"""LongCat-Video-Avatar DiT exporter tests: the reduced reference checkpoint (fixtures/longcat_dit, made
+by reference/longcat_dit_goldens.py from LongCat-Video's own modules) -> our module -> goldens in both
+segment layouts and with 1, 2 and 3 persons; ONNX export of the six graphs to
+$A4J_EXPORT_OUT/longcat_dit/ (tools/export/test checks them with ONNX Runtime against the same
+cases); and the reference semantics a port gets wrong."""
+import json
+import os
+import sys
+import unittest
+
+import numpy as np
+import onnx
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from a4jexport.checkpoint import open_checkpoint  # noqa: E402
+from a4jexport.longcat import dit  # noqa: E402
+import exportutil  # noqa: E402
+
+FIX = os.path.join(HERE, "fixtures", "longcat_dit")
+TOL = 1e-4
+
+
+def load_cases():
+    cases, cur = [], None
+    with open(os.path.join(FIX, "cases.txt")) as f:
+        for line in f:
+            p = line.split()
+            if not p:
+                continue
+            if p[0] == "case":
+                cur = {"graph": p[1], "in": {}, "out": {}}
+                cases.append(cur)
+                continue
+            arr = np.fromfile(os.path.join(FIX, p[4]), dtype="<f4").reshape([int(s) for s in p[3].split(",")])
+            cur[p[0]][p[1]] = torch.from_numpy(arr.copy())
+    return cases
+
+
+def layout_of(case):
+    return "continuation" if "continuation" in case["graph"] else "first"
+
+
+def persons_of(case):
+    return case["in"]["audio_latter"].shape[1]
+
+
+def rel_err(got, ref):
+    return (got - ref).abs().max().item() / max(1.0, ref.abs().max().item())
+
+
+class LongCatDiTTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        ck = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))
+        cls.sd = {k: ck[k] for k in ck.keys()}
+        with open(os.path.join(FIX, "config.json")) as f:
+            cls.config = json.load(f)
+        cls.model = dit.build(cls.sd, cls.config)
+        cls.cases = load_cases()
+
+    def run_case(self, case, model=None, **override):
+        m = model or dit.variant(self.model, layout_of(case), persons_of(case))
+        ins = dict(case["in"], **override)
+        with torch.no_grad():
+            return m(*[ins[n] for n in dit.INPUT_NAMES if n in ins])
+
+    def test_every_layout_and_person_count_matches_the_reference(self):
+        seen = set()
+        for case in self.cases:
+            with self.subTest(graph=case["graph"]):
+                err = rel_err(self.run_case(case), case["out"]["velocity"])
+                self.assertLessEqual(err, TOL)
+                seen.add((layout_of(case), persons_of(case)))
+        self.assertEqual(seen, {(l, p) for l in ("first", "continuation") for p in (1, 2, 3)})
+
+    def test_sizes_come_from_the_checkpoint(self):
+        m = self.model
+        self.assertEqual((m.dim, m.depth, m.cin, m.cout, m.audio_tokens, m.audio_dim), (32, 2, 16, 16, 4, 16))
+        self.assertTrue(m.audio_prenorm)
+        with self.assertRaises(KeyError):
+            dit.build(self.sd, {})
+
+    def test_condition_latents_see_only_condition_latents(self):
+        # the reference's partition: in segment 0 the portrait attends only to itself (not to the
+        # noisy latents), and no cross-attention reaches condition latents
+        for case in self.cases:
+            with self.subTest(graph=case["graph"]):
+                nc = 1 if layout_of(case) == "first" else 5
+                base = self.run_case(case)
+                x = case["in"]["x"].clone()
+                x[:, :, nc:] = torch.randn_like(x[:, :, nc:])
+                changed = self.run_case(case, x=x, context=case["in"]["context"] * 2,
+                                        audio_latter=case["in"]["audio_latter"] * -1)
+                self.assertLess((changed[:, :, :nc] - base[:, :, :nc]).abs().max().item(), 1e-5)
+                self.assertGreater((changed[:, :, nc:] - base[:, :, nc:]).abs().max().item(), 1e-2)
+
+    def test_continuation_reference_and_context_are_separate_groups(self):
+        case = next(c for c in self.cases if c["graph"] == "dit_p1_continuation.onnx")
+        base = self.run_case(case)
+        x = case["in"]["x"].clone()
+        x[:, :, 1:5] = torch.randn_like(x[:, :, 1:5])  # new context: the reference latent must not notice
+        changed = self.run_case(case, x=x)
+        self.assertLess((changed[:, :, :1] - base[:, :, :1]).abs().max().item(), 1e-5)
+        self.assertGreater((changed[:, :, 1:5] - base[:, :, 1:5]).abs().max().item(), 1e-2)
+
+    def test_the_masked_noisy_range_is_what_the_reference_masks(self):
+        case = next(c for c in self.cases if c["graph"] == "dit_p1_continuation.onnx")
+        unmasked = dit.variant(self.model, "continuation", 1)
+        unmasked.mask_range = 0  # still a non-empty range (one latent), so shift it away instead
+        unmasked.ref_index = 100
+        self.assertGreater(rel_err(self.run_case(case, unmasked), case["out"]["velocity"]), 1e-3)
+
+    def test_person_routing_matters(self):
+        for graph in ("dit_p2.onnx", "dit_p3_continuation.onnx"):
+            case = next(c for c in self.cases if c["graph"] == graph)
+            with self.subTest(graph=graph):
+                masks = case["in"]["person_mask"].clone()
+                masks[[0, 1]] = masks[[1, 0]]
+                self.assertGreater(rel_err(self.run_case(case, person_mask=masks), case["out"]["velocity"]), 1e-3)
+                audio = case["in"]["audio_latter"].clone()
+                audio[:, [0, 1]] = audio[:, [1, 0]]
+                self.assertGreater(rel_err(self.run_case(case, audio_latter=audio), case["out"]["velocity"]), 1e-3)
+
+    def test_background_position_follows_the_mask_count(self):
+        # 12 with three masks, 100 with more (the reference's x_ref_attn_map.shape[0] <= 3)
+        case = next(c for c in self.cases if c["graph"] == "dit_p3.onnx")
+        three = self.run_case(case, person_mask=case["in"]["person_mask"][:3])
+        self.assertGreater(rel_err(three, case["out"]["velocity"]), 1e-4)
+
+    def test_export_every_graph(self):
+        out = exportutil.out_dir("longcat_dit")
+        files = set()
+        for g in dit.graphs(self.model, lh=4, lw=6):
+            path = os.path.join(out, g.file)
+            torch.onnx.export(g.module, tuple(g.args), path, input_names=g.input_names,
+                              output_names=g.output_names, dynamic_axes=g.dynamic_axes, opset_version=17)
+            onnx.checker.check_model(path)
+            files.add(g.file)
+            names = [i.name for i in onnx.load(path).graph.input]
+            self.assertEqual(names, g.input_names)
+        self.assertEqual(files, {c["graph"] for c in self.cases})
+
+
+if __name__ == "__main__":
+    unittest.main()
