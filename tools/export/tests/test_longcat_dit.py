@@ -83,6 +83,13 @@ class LongCatDiTTest(unittest.TestCase):
         with self.assertRaises(KeyError):
             dit.build(self.sd, {})
 
+    def test_checkpoint_shapes_are_the_reference_constructors(self):
+        shapes = dit.checkpoint_shapes(self.config)
+        self.assertEqual(shapes, {k: list(v.shape) for k, v in self.sd.items()})
+        full = dit.checkpoint_shapes({"audio_block": 5, "audio_channel": 1280})  # v1.5: Whisper-large groups
+        total = sum(int(np.prod(s)) for s in full.values())
+        self.assertAlmostEqual(total / 1e9, 15.85, places=2)
+
     def test_condition_latents_see_only_condition_latents(self):
         # the reference's partition: in segment 0 the portrait attends only to itself (not to the
         # noisy latents), and no cross-attention reaches condition latents

@@ -37,7 +37,9 @@ latent. ``P >= 2``: the P persons' tokens are concatenated per latent; keys get 
 query gets the position from its block's attention map to the first latent's tokens inside each
 mask (``get_attn_map_with_target``, head groups of ``H//2``): min-max scaled into [0, 4] (mask 0),
 [20, 24] (mask 1), or the background position when a mask >= 2 wins the argmax. The background
-position is 12 when ``M <= 3`` masks are given and 100 otherwise (computed in the graph from M).
+position is 12 when ``M <= 3`` masks are given and 100 otherwise (computed in the graph from M). An
+empty mask's map is NaN (0/0), which wins the argmax as in torch (so an empty background puts every
+query at the background position, as the reference does).
 """
 import copy
 import math
@@ -56,6 +58,83 @@ AUDIO_GROUPS = 5  # Whisper layer groups per audio row (v1.5)
 def pairs(a):
     """[.., n] -> [.., 2n] with every value twice in a row (einops ``(n r)``, r = 2)."""
     return torch.stack([a, a], dim=-1).reshape(a.shape[:-1] + (2 * a.shape[-1],))
+
+
+def checkpoint_shapes(config):
+    """{key: shape} of the reference's ``LongCatVideoAvatarTransformer3DModel(**config)`` state dict
+    (its constructor's sizes: SwiGLU width ``256 * ceil(int(2 * hidden * mlp_ratio / 3) / 256)``,
+    audio projection inputs ``audio_window`` and ``audio_window + vae_scale - 1`` rows of
+    ``audio_block x audio_channel``), for reduced and full-size random checkpoints."""
+    c = dict(in_channels=16, out_channels=16, hidden_size=4096, depth=48, num_heads=32, caption_channels=4096,
+             mlp_ratio=4, adaln_tembed_dim=512, frequency_embedding_size=256, patch_size=(1, 2, 2), audio_window=5,
+             audio_block=12, audio_channel=768, intermediate_dim=512, output_dim=768, context_tokens=32, vae_scale=4,
+             audio_prenorm=False)
+    c.update(config)
+    D, T, hd = c["hidden_size"], c["adaln_tembed_dim"], c["hidden_size"] // c["num_heads"]
+    ffn = int(2 * int(D * c["mlp_ratio"]) / 3)
+    ffn = 256 * ((ffn + 255) // 256)
+    a_in = c["audio_block"] * c["audio_channel"]
+    out = {"x_embedder.proj.weight": [D, c["in_channels"], *c["patch_size"]], "x_embedder.proj.bias": [D],
+           "t_embedder.mlp.0.weight": [T, c["frequency_embedding_size"]], "t_embedder.mlp.0.bias": [T],
+           "t_embedder.mlp.2.weight": [T, T], "t_embedder.mlp.2.bias": [T],
+           "y_embedder.y_proj.0.weight": [D, c["caption_channels"]], "y_embedder.y_proj.0.bias": [D],
+           "y_embedder.y_proj.2.weight": [D, D], "y_embedder.y_proj.2.bias": [D]}
+    for i in range(c["depth"]):
+        b = f"blocks.{i}."
+        lin = {"adaLN_modulation.1": (6 * D, T), "audio_adaLN_modulation.1": (3 * D, T), "attn.qkv": (3 * D, D),
+               "attn.proj": (D, D), "cross_attn.q_linear": (D, D), "cross_attn.kv_linear": (2 * D, D),
+               "cross_attn.proj": (D, D), "audio_cross_attn.q_linear": (D, D), "audio_cross_attn.proj": (D, D),
+               "audio_cross_attn.kv_linear": (2 * D, c["output_dim"])}
+        for name, (o, i_) in lin.items():
+            out[b + name + ".weight"] = [o, i_]
+            out[b + name + ".bias"] = [o]
+        for name in ("attn.q_norm", "attn.k_norm", "cross_attn.q_norm", "cross_attn.k_norm",
+                     "audio_cross_attn.q_norm", "audio_cross_attn.k_norm"):
+            out[b + name + ".weight"] = [hd]
+        for name in ("pre_crs_attn_norm", "pre_video_crs_attn_norm"):
+            out[b + name + ".weight"] = [D]
+            out[b + name + ".bias"] = [D]
+        if c["audio_prenorm"]:
+            out[b + "pre_audio_crs_attn_norm.weight"] = [c["output_dim"]]
+            out[b + "pre_audio_crs_attn_norm.bias"] = [c["output_dim"]]
+        out[b + "ffn.w1.weight"] = [ffn, D]
+        out[b + "ffn.w2.weight"] = [D, ffn]
+        out[b + "ffn.w3.weight"] = [ffn, D]
+    inter = c["intermediate_dim"]
+    for name, (o, i_) in {"proj1": (inter, c["audio_window"] * a_in),
+                          "proj1_vf": (inter, (c["audio_window"] + c["vae_scale"] - 1) * a_in),
+                          "proj2": (inter, inter), "proj3": (c["context_tokens"] * c["output_dim"], inter)}.items():
+        out[f"audio_proj.{name}.weight"] = [o, i_]
+        out[f"audio_proj.{name}.bias"] = [o]
+    out["audio_proj.norm.weight"] = [c["output_dim"]]
+    out["audio_proj.norm.bias"] = [c["output_dim"]]
+    p = c["patch_size"]
+    out["final_layer.linear.weight"] = [p[0] * p[1] * p[2] * c["out_channels"], D]
+    out["final_layer.linear.bias"] = [p[0] * p[1] * p[2] * c["out_channels"]]
+    out["final_layer.adaLN_modulation.1.weight"] = [2 * D, T]
+    out["final_layer.adaLN_modulation.1.bias"] = [2 * D]
+    return out
+
+
+def random_checkpoint(config, seed):
+    """Seeded random weights in the reference's key names and shapes, scaled as
+    reference/longcat_dit_goldens.py scales them (activations O(1))."""
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+    for name, shape in checkpoint_shapes(config).items():
+        if "adaLN_modulation" in name:
+            t = torch.randn(shape, generator=g) * (0.3 / shape[-1] ** 0.5 if len(shape) == 2 else 0.3)
+        elif len(shape) >= 2:
+            fan = 1
+            for d in shape[1:]:
+                fan *= d
+            t = torch.randn(shape, generator=g) / fan ** 0.5
+        elif "norm" in name and name.endswith("weight"):
+            t = 1 + 0.1 * torch.randn(shape, generator=g)
+        else:
+            t = 0.1 * torch.randn(shape, generator=g)
+        sd[name] = t
+    return sd
 
 
 def build(sd, config=None, layout="first", persons=1, context_latents=4, ref_index=10, mask_range=3):
@@ -348,7 +427,10 @@ class LongCatDiT(nn.Module):
             amap = self.ref_attn_map(q_self[:, :, self.nc * hw:], k_self[:, :, :hw], masks)  # [M, n*hw]
             h1 = self.scale(amap[0], self.rope_h1)
             h2 = self.scale(amap[1], self.rope_h2)
-            win = torch.argmax(amap, dim=0).clamp(max=2)
+            # an empty mask gives 0/0 = NaN; torch's argmax takes NaN as the maximum, ONNX's ArgMax is
+            # unspecified for NaN: make it explicit (regions that cover the frame leave no background)
+            win = torch.argmax(torch.where(torch.isnan(amap), torch.full_like(amap, float("inf")), amap),
+                               dim=0).clamp(max=2)
             pos = torch.where(win == 0, h1, torch.where(win == 1, h2, background.expand_as(h1)))
             q = self.rope1d(q.transpose(0, 1).reshape(nh, n * hw, hd), pos).reshape(nh, n, hw, hd).transpose(0, 1)
             per = self.persons
