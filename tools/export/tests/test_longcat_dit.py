@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from a4jexport.checkpoint import open_checkpoint  # noqa: E402
-from a4jexport.longcat import dit  # noqa: E402
+from a4jexport.longcat import dit, streamed  # noqa: E402
 import exportutil  # noqa: E402
 
 FIX = os.path.join(HERE, "fixtures", "longcat_dit")
@@ -149,6 +149,54 @@ class LongCatDiTTest(unittest.TestCase):
             names = [i.name for i in onnx.load(path).graph.input]
             self.assertEqual(names, g.input_names)
         self.assertEqual(files, {c["graph"] for c in self.cases})
+
+    def test_weights_as_inputs_export_streams_one_shared_data_file(self):
+        # the path the full 15.9B export takes: a model of shapes only, traced with zero-stride weights
+        # as inputs, bound to initializers read one at a time from the (lazy) checkpoint; the six graphs
+        # share one data file; tools/export/test runs the reference cases on them (cases.txt here)
+        out = exportutil.out_dir("longcat_dit_streamed")
+        ck = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))
+        shapes = {k: ck.shape(k) for k in ck.keys()}
+        model = dit.build_shapes(shapes, self.config)
+        self.assertEqual(len(model.w), 0)  # no weights held
+        reads = []
+
+        class Counting(dict):
+            def __getitem__(self, k):
+                reads.append(k)
+                return ck[k]
+
+        entries, shared, clamped = streamed.export_dit(shapes, self.config, Counting(), out)
+        self.assertEqual(set(entries), {dit.graph_key(l, p) for l in ("first", "continuation") for p in (1, 2, 3)})
+        self.assertEqual(len(reads), len(set(reads)), "every weight is read once for all six graphs")
+        self.assertNotIn("audio_proj.proj1.weight", reads)  # latent 0's projection never reaches an output
+        self.assertEqual(set(reads), set(shapes) - {"audio_proj.proj1.weight", "audio_proj.proj1.bias"})
+        for e in entries.values():
+            self.assertEqual(e["externalData"], [shared])
+            m = onnx.load(os.path.join(out, e["file"]), load_external_data=False)
+            self.assertEqual([i.name for i in m.graph.input], dit.INPUT_NAMES[:len(m.graph.input)])
+            for t in m.graph.initializer:  # no weight bytes inside the graph
+                if t.external_data:
+                    self.assertEqual({x.key: x.value for x in t.external_data}["location"], "dit.onnx.data")
+                else:
+                    self.assertLess(len(t.raw_data), 1024, t.name)
+        for case in self.cases:
+            exportutil.write_cases(out, case["graph"], case["in"], case["out"],
+                                   tag=case["graph"].replace(".onnx", ""))
+
+    def test_fp16_weights_are_stored_half_and_cast_back(self):
+        out = exportutil.out_dir("longcat_dit_fp16")
+        ck = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))
+        shapes = {k: ck.shape(k) for k in ck.keys()}
+        entries, shared, _ = streamed.export_dit(shapes, self.config, ck, out, persons=(1,), weights="fp16")
+        m = onnx.load(os.path.join(out, entries["dit-p1"]["file"]), load_external_data=False)
+        halves = [t for t in m.graph.initializer if t.name.endswith("__fp16")]
+        self.assertTrue(halves)
+        self.assertTrue(all(t.data_type == onnx.TensorProto.FLOAT16 for t in halves))
+        casts = {n.output[0] for n in m.graph.node if n.op_type == "Cast"}
+        self.assertTrue({t.name[:-len("__fp16")] for t in halves} <= casts)
+        fp32 = sum(int(np.prod(s)) for k, s in shapes.items() if not k.startswith("audio_proj.proj1.")) * 4
+        self.assertLessEqual(shared["size"], fp32 // 2 + 64 * len(shapes))
 
 
 if __name__ == "__main__":

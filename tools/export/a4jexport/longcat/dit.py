@@ -149,6 +149,36 @@ def build(sd, config=None, layout="first", persons=1, context_latents=4, ref_ind
                       class_interval=config.get("class_interval", 4)).eval()
 
 
+def build_shapes(shapes, config):
+    """A model without weights from ``{key: shape}`` (e.g. read from safetensors headers), for
+    :func:`weights_as_inputs`."""
+    config = dict(config or {})
+    if "num_heads" not in config:
+        raise KeyError("LongCat DiT: config.json lacks num_heads (the only size the tensors do not carry)")
+    return LongCatDiT(None, config["num_heads"], class_range=config.get("class_range", 24),
+                      class_interval=config.get("class_interval", 4), shapes=shapes).eval()
+
+
+class WeightsAsInputs(nn.Module):
+    """``model`` with its weights as trailing graph inputs (named by checkpoint key): traced with
+    zero-stride example tensors (``torch.zeros(1).expand(shape)``), the graph is tiny whatever the
+    model's size, and a second pass (a4jexport.longcat.streamed) turns those inputs into initializers
+    streamed from the checkpoint."""
+
+    def __init__(self, model, n_inputs, keys):
+        super().__init__()
+        self.model = model
+        self.n_inputs = n_inputs
+        self.keys = list(keys)
+
+    def forward(self, *args):
+        self.model._override = dict(zip(self.keys, args[self.n_inputs:]))
+        try:
+            return self.model(*args[:self.n_inputs])
+        finally:
+            self.model._override = None
+
+
 def variant(model, layout, persons):
     """The same weights for another layout / person count (shares the parameters)."""
     m = copy.copy(model)
@@ -209,7 +239,10 @@ class LongCatDiT(nn.Module):
     """The reference DiT for one layout and person count, weights as a flat parameter dict."""
 
     def __init__(self, sd, num_heads, layout="first", persons=1, context_latents=4, ref_index=10,
-                 mask_range=3, class_range=24, class_interval=4):
+                 mask_range=3, class_range=24, class_interval=4, shapes=None):
+        """``sd``: the weights (copied as float32 parameters); or ``sd=None`` and ``shapes``
+        ({key: shape}) for a model without weights whose every tensor must come from
+        :func:`weights_as_inputs` (a full-size trace holds no weights in memory)."""
         super().__init__()
         if layout not in ("first", "continuation"):
             raise ValueError(f"layout must be first or continuation, got {layout!r}")
@@ -217,7 +250,13 @@ class LongCatDiT(nn.Module):
             raise ValueError("persons must be >= 1")
         self.w = nn.ParameterDict()
         self._names = {}
-        for k in sd.keys():
+        self._override = None
+        self._shapes = None
+        if sd is None:
+            self._shapes = {k: tuple(v) for k, v in shapes.items()}
+            for k in self._shapes:
+                self._names[k] = k
+        for k in (sd.keys() if sd is not None else ()):
             name = k.replace(".", "__")
             self._names[k] = name
             self.w[name] = nn.Parameter(sd[k].detach().float().clone(), requires_grad=False)
@@ -231,8 +270,9 @@ class LongCatDiT(nn.Module):
         self.rope_h1 = (0, class_interval)
         self.rope_h2 = (class_range - class_interval, class_range)
         self.rope_bak = int(class_range // 2)
+        keys = self._names  # every checkpoint key
         self.depth = 0
-        while f"blocks.{self.depth}.attn.qkv.weight" in sd:
+        while f"blocks.{self.depth}.attn.qkv.weight" in keys:
             self.depth += 1
         pw = self.p("x_embedder.proj.weight")
         self.dim, self.cin = pw.shape[0], pw.shape[1]
@@ -243,13 +283,23 @@ class LongCatDiT(nn.Module):
         self.audio_dim = self.p("audio_proj.norm.weight").shape[0]
         self.audio_tokens = self.p("audio_proj.proj3.weight").shape[0] // self.audio_dim
         self.cout = self.p("final_layer.linear.weight").shape[0] // (self.patch[1] * self.patch[2])
-        self.audio_prenorm = "blocks.0.pre_audio_crs_attn_norm.weight" in sd
+        self.audio_prenorm = "blocks.0.pre_audio_crs_attn_norm.weight" in keys
 
     def p(self, key):
+        if self._override is not None:
+            return self._override[key]
+        if self._shapes is not None:
+            if key not in self._shapes:
+                raise KeyError(f"LongCat DiT checkpoint lacks {key!r}")
+            return torch.zeros(1).expand(self._shapes[key])  # shape only: no weights held
         try:
             return self.w[self._names[key]]
         except KeyError:
             raise KeyError(f"LongCat DiT checkpoint lacks {key!r}") from None
+
+    def weight_keys(self):
+        """Every checkpoint key the model was built with."""
+        return list(self._names)
 
     # -- helpers --------------------------------------------------------------------------------
     def linear(self, x, key, bias=True):
