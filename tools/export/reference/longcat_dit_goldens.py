@@ -7,7 +7,7 @@ REF_CHECKOUT is a meituan-longcat/LongCat-Video checkout (6b3f4b8). The referenc
 ``LongCatVideoAvatarTransformer3DModel`` is imported through longcat_stubs.py (copies of the reference
 files in a temporary package next to stand-ins for what this machine lacks; see there) and built
 through its own constructor at reduced size (hidden 32, 2 heads of 16, 2 blocks, caption 24, adaLN 32,
-frequency 32, audio 12 channels x 5 groups -> 24 -> 4 tokens x 16, audio pre-norm on,
+frequency 32, audio 8 channels x 5 groups -> 24 -> 4 tokens x 16, audio pre-norm on,
 ``cp_split_hw = [1, 1]``), weights seeded random and scaled so activations stay O(1).
 
 Cases run the reference's ``forward`` as its pipeline calls it (full sequence, no KV cache: the
@@ -22,8 +22,15 @@ tokens and get no cross-attention):
   [person 1, person 2, background]) and P = 3 (two speakers + the silent track, masks
   [person 1, person 2, background, other]), at a 4 x 6 latent (2 x 3 tokens per latent).
 
+LoRA cases (``lora_*``): the same model with a reduced distillation-style LoRA loaded and enabled
+by the reference (``load_lora(path, "dmd", multiplier=1.0, lora_network_dim=4, lora_network_alpha=2)``,
+``enable_loras(["dmd"])``), on five Linear layers including a split qkv (``lora_up.blocks.0..2``)
+and a split audio kv (2 blocks), ``alpha_scale`` buffers 0.5 as the file carries them: P = 1 segment 0
+and P = 2 continuation. The exporter merges the LoRA into the weights; the graphs are the same files.
+
 Written to OUT_DIR (the real files' layout): ``config.json`` (the reference's config keys),
-``diffusion_pytorch_model.safetensors`` (the reference's state-dict key names) and ``cases.txt`` in
+``diffusion_pytorch_model.safetensors`` (the reference's state-dict key names),
+``lora/dmd_lora.safetensors`` (the reference's LoRA key names) and ``cases.txt`` in
 tools/OrtCheck.java's format with the bundle's graph inputs: ``x, t, context`` (valid tokens only),
 ``audio_latter [1,P,23,8,5,Da]`` (the reference's per-latent window union of latents 1..23:
 frame 4l-3 positions 0..2, frames 4l-2 and 4l-1 position 2, frame 4l positions 2..4) and, for P >= 2,
@@ -45,7 +52,7 @@ from a4jexport.checkpoint import write_safetensors  # noqa: E402
 
 CONFIG = dict(in_channels=16, out_channels=16, hidden_size=32, depth=2, num_heads=2, caption_channels=24,
               mlp_ratio=4, adaln_tembed_dim=32, frequency_embedding_size=32, patch_size=[1, 2, 2],
-              audio_window=5, audio_block=5, audio_channel=12, intermediate_dim=24, output_dim=16,
+              audio_window=5, audio_block=5, audio_channel=8, intermediate_dim=24, output_dim=16,
               context_tokens=4, vae_scale=4, audio_prenorm=True, class_range=24, class_interval=4,
               text_tokens_zero_pad=False)
 SEG_LAT, CTX, REF_INDEX, MASK_RANGE = 24, 4, 10, 3
@@ -65,6 +72,30 @@ def randomize(model, seed):
                 p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+LORA_RANK, LORA_ALPHA = 4, 2.0
+LORA_TARGETS = [("blocks.0.attn.qkv", 3), ("blocks.1.attn.proj", 1), ("blocks.0.cross_attn.q_linear", 1),
+                ("blocks.1.ffn.w1", 1), ("blocks.0.audio_cross_attn.kv_linear", 2)]
+
+
+def make_lora(model, g):
+    """A LoRA state dict in the reference's key names (what ``LoRANetwork.state_dict()`` saves)."""
+    sd = {}
+    for module, n in LORA_TARGETS:
+        lin = model
+        for part in module.split("."):
+            lin = getattr(lin, part)
+        name = "lora___lorahyphen___" + module.replace(".", "___lorahyphen___")
+        sd[name + ".lora_down.weight"] = torch.randn(n * LORA_RANK, lin.in_features, generator=g) / lin.in_features ** 0.5
+        if n == 1:
+            sd[name + ".lora_up.weight"] = 0.5 * torch.randn(lin.out_features, LORA_RANK, generator=g)
+        else:
+            for i in range(n):
+                sd[f"{name}.lora_up.blocks.{i}.weight"] = 0.5 * torch.randn(lin.out_features // n, LORA_RANK,
+                                                                            generator=g)
+        sd[name + ".alpha_scale"] = torch.tensor(LORA_ALPHA / LORA_RANK)
+    return sd
 
 
 def audio_union(audio_embs):
@@ -101,6 +132,7 @@ def main():
             json.dump(dict(CONFIG, _class_name="LongCatVideoAvatarTransformer3DModel"), f, indent=2)
         g = torch.Generator().manual_seed(7)
         lines = []
+        saved = {}
         for layout in ("first", "continuation"):
             k = SEG_LAT if layout == "first" else SEG_LAT + 1
             nc = 1 if layout == "first" else 1 + CTX
@@ -133,17 +165,36 @@ def main():
                     kw["ref_target_masks"] = masks
                 if layout == "continuation":
                     kw.update(num_ref_latents=1, ref_img_index=REF_INDEX, mask_frame_range=MASK_RANGE)
+                call = dict(hidden_states=x, timestep=t, encoder_hidden_states=text, encoder_attention_mask=tmask,
+                            num_cond_latents=nc, audio_embs=audio, **kw)
                 with torch.no_grad():
-                    v = model(hidden_states=x, timestep=t, encoder_hidden_states=text, encoder_attention_mask=tmask,
-                              num_cond_latents=nc, audio_embs=audio, **kw)
+                    v = model(**call)
                 inputs = {"x": x, "t": t, "context": text[0, :, :TEXT_VALID], "audio_latter": audio_union(audio)}
                 if masks is not None:
                     inputs["person_mask"] = masks
                 tag = f"{layout}_p{persons}"
                 graph = f"dit_p{persons}.onnx" if layout == "first" else f"dit_p{persons}_continuation.onnx"
                 write_case(out, lines, tag, graph, inputs, {"velocity": v})
+                saved[tag] = (inputs, call, graph)
                 print(f"{tag}: |velocity| max {v.abs().max():.3f}")
         with open(os.path.join(out, "cases.txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # the LoRA cases (separate file: the base goldens above stay the base model's)
+        lora = make_lora(model, torch.Generator().manual_seed(23))
+        os.makedirs(os.path.join(out, "lora"), exist_ok=True)
+        lora_path = os.path.join(out, "lora", "dmd_lora.safetensors")
+        write_safetensors(lora_path, lora)
+        model.load_lora(lora_path, "dmd", multiplier=1.0, lora_network_dim=LORA_RANK, lora_network_alpha=LORA_ALPHA)
+        model.enable_loras(["dmd"])
+        lines = []
+        for tag, (ins, kw, graph) in saved.items():
+            if tag not in ("first_p1", "continuation_p2"):
+                continue
+            with torch.no_grad():
+                v = model(**kw)
+            write_case(out, lines, "lora_" + tag, graph, ins, {"velocity": v})
+            print(f"lora_{tag}: |velocity| max {v.abs().max():.3f}")
+        with open(os.path.join(out, "lora_cases.txt"), "w") as f:
             f.write("\n".join(lines) + "\n")
 
 

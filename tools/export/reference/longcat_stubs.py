@@ -4,7 +4,7 @@ files it needs next to minimal stand-ins for what is not installed; nothing of t
 written anywhere else. Used by longcat_dit_goldens.py.
 
 Stand-ins: diffusers (``ModelMixin`` = ``nn.Module``, ``register_to_config`` pass-through),
-safetensors.torch (unused ``load_file``), einops (``rearrange``/``repeat`` for named axes, groups and
+safetensors.torch (``load_file`` through a4jexport.checkpoint, for ``load_lora``), einops (``rearrange``/``repeat`` for named axes, groups and
 ``...``), ``context_parallel_util`` (one rank: size 1, rank 0), ``bsa_interface`` (refuses: block
 sparse attention is off), xformers (``memory_efficient_attention`` = softmax(q k^T / sqrt(d)) v in
 [B, M, H, K] layout with ``BlockDiagonalMask.from_seqlens`` for the varlen text cross-attention, so the
@@ -193,7 +193,10 @@ STUBS = {
     "diffusers/models/__init__.py": "",
     "diffusers/models/modeling_utils.py": "import torch\n\n\nclass ModelMixin(torch.nn.Module):\n    pass\n",
     "safetensors/__init__.py": "",
-    "safetensors/torch.py": "def load_file(*a, **k):\n    raise RuntimeError('not available')\n",
+    "safetensors/torch.py": "def load_file(path, device='cpu'):\n"
+                            "    from a4jexport.checkpoint import open_checkpoint\n"
+                            "    ck = open_checkpoint(path)\n"
+                            "    return {k: ck.get_tensor(k, None) for k in ck.keys()}\n",
     "einops/__init__.py": EINOPS,
     "xformers/__init__.py": "",
     "xformers/ops.py": XFORMERS_OPS,

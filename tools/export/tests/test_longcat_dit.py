@@ -16,16 +16,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from a4jexport.checkpoint import open_checkpoint  # noqa: E402
-from a4jexport.longcat import dit, streamed  # noqa: E402
+from a4jexport.longcat import dit, lora, streamed  # noqa: E402
 import exportutil  # noqa: E402
 
 FIX = os.path.join(HERE, "fixtures", "longcat_dit")
 TOL = 1e-4
 
 
-def load_cases():
+def load_cases(name="cases.txt"):
     cases, cur = [], None
-    with open(os.path.join(FIX, "cases.txt")) as f:
+    with open(os.path.join(FIX, name)) as f:
         for line in f:
             p = line.split()
             if not p:
@@ -197,6 +197,41 @@ class LongCatDiTTest(unittest.TestCase):
         self.assertTrue({t.name[:-len("__fp16")] for t in halves} <= casts)
         fp32 = sum(int(np.prod(s)) for k, s in shapes.items() if not k.startswith("audio_proj.proj1.")) * 4
         self.assertLessEqual(shared["size"], fp32 // 2 + 64 * len(shapes))
+
+    def lora_model(self, multiplier=1.0):
+        base = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))
+        merged = lora.LoraMerged(base, open_checkpoint(os.path.join(FIX, "lora", "dmd_lora.safetensors")),
+                                 multiplier=multiplier)
+        return merged, dit.build({k: merged[k] for k in merged.keys()}, self.config)
+
+    def test_lora_merge_matches_the_reference_lora(self):
+        # the reference adds lora_up(lora_down(x)) * multiplier * alpha_scale at run time, with split
+        # lora_up blocks for the fused qkv and the audio kv; merged into the weights it is the same
+        merged, model = self.lora_model()
+        self.assertEqual(len(merged.merged_keys()), 5)
+        cases = load_cases("lora_cases.txt")
+        self.assertEqual(len(cases), 2)
+        for case in cases:
+            with self.subTest(graph=case["graph"]):
+                self.assertLessEqual(rel_err(self.run_case(case, dit.variant(model, layout_of(case),
+                                                                             persons_of(case))),
+                                             case["out"]["velocity"]), TOL)
+                # the goldens catch an unmerged LoRA and a wrong scale
+                self.assertGreater(rel_err(self.run_case(case), case["out"]["velocity"]), 1e-3)
+        _, half = self.lora_model(multiplier=0.5)
+        case = cases[0]
+        self.assertGreater(rel_err(self.run_case(case, dit.variant(half, "first", 1)), case["out"]["velocity"]), 1e-3)
+
+    def test_lora_merged_streamed_export(self):
+        # the exporter's path: LoRA merged on access while the weights stream into the data file;
+        # tools/export/test runs the reference's LoRA cases on these graphs
+        out = exportutil.out_dir("longcat_dit_lora")
+        merged, _ = self.lora_model()
+        shapes = {k: merged.shape(k) for k in merged.keys()}
+        streamed.export_dit(shapes, self.config, merged, out, persons=(1, 2))
+        for case in load_cases("lora_cases.txt"):
+            exportutil.write_cases(out, case["graph"], case["in"], case["out"],
+                                   tag="lora_" + case["graph"].replace(".onnx", ""))
 
 
 if __name__ == "__main__":
