@@ -80,12 +80,34 @@ class SharedData:
                 "size": os.path.getsize(self.path)}
 
 
+class _KeepZeroStride:
+    """While active, ``Tensor.clone`` returns zero-stride tensors themselves: torch 1.13's tracer
+    (``ONNXTracedModule.forward``) keeps ``x.clone(memory_format=torch.preserve_format)`` of every
+    input, which would materialise each expanded example weight (63 GB at full size). Only tensors
+    whose every stride is 0 are affected; the model never clones its weights."""
+
+    def __enter__(self):
+        self.orig = torch.Tensor.clone
+        orig = self.orig
+
+        def clone(t, *args, **kwargs):
+            if t.dim() > 0 and all(st == 0 for st in t.stride()):
+                return t
+            return orig(t, *args, **kwargs)
+
+        torch.Tensor.clone = clone
+        return self
+
+    def __exit__(self, *exc):
+        torch.Tensor.clone = self.orig
+
+
 def trace(g, keys, shapes, path, opset=onnxio.OPSET):
     """Traces ``g`` (a GraphExport of a shapes-only model) with the weights ``keys`` as trailing
     inputs into ``path``."""
     wrapper = dit_mod.WeightsAsInputs(g.module, len(g.args), keys)
     example = [torch.zeros(1).expand(tuple(shapes[k])) for k in keys]
-    with torch.no_grad():
+    with torch.no_grad(), _KeepZeroStride():
         torch.onnx.export(wrapper, tuple(g.args) + tuple(example), path, input_names=list(g.input_names) + list(keys),
                           output_names=g.output_names, dynamic_axes=g.dynamic_axes, opset_version=opset,
                           do_constant_folding=True)
