@@ -3,7 +3,8 @@ diffusers/einops/flash-attn/xformers/triton): a temporary package tree holds COP
 files it needs next to minimal stand-ins for what is not installed; nothing of the reference is
 written anywhere else. Used by longcat_dit_goldens.py.
 
-Stand-ins: diffusers (``ModelMixin`` = ``nn.Module``, ``register_to_config`` pass-through),
+Stand-ins: diffusers (``ModelMixin`` = ``nn.Module``, ``register_to_config`` recording the
+constructor's arguments as ``self.config``),
 safetensors.torch (``load_file`` through a4jexport.checkpoint, for ``load_lora``), einops (``rearrange``/``repeat`` for named axes, groups and
 ``...``), ``context_parallel_util`` (one rank: size 1, rank 0), ``bsa_interface`` (refuses: block
 sparse attention is off), xformers (``memory_efficient_attention`` = softmax(q k^T / sqrt(d)) v in
@@ -12,7 +13,8 @@ reference's own ``enable_xformers`` branches run: ``Attention._process_attn`` ra
 ``SingleStreamAttention`` has no branch without one of the fused kernels), and empty modules for the
 audio tools ``torch_utils`` imports (librosa, imageio, pyloudnorm, scipy, torchvision, tqdm). Torch 1.13
 lacks ``torch.compile`` and ``torch.compiler.disable``: both become the identity; without CUDA,
-``torch.cuda.empty_cache``/``ipc_collect`` (``torch_utils.torch_gc``) do nothing.
+``torch.cuda.empty_cache``/``ipc_collect`` (``torch_utils.torch_gc``) do nothing; torch 2's
+``F.scaled_dot_product_attention`` (the VAE's attention block) is its math definition.
 """
 import importlib
 import os
@@ -157,6 +159,35 @@ def memory_efficient_attention(q, k, v, attn_bias=None, op=None):
     return _attend(q, k, v, None if attn_bias is None else attn_bias.bias())
 '''
 
+CONFIG_UTILS = r'''
+import functools
+import inspect
+
+
+class _Config(dict):
+    def __getattr__(self, name):
+        return self.get(name)
+
+
+class ConfigMixin:
+    config_name = "config.json"
+
+    @property
+    def config(self):
+        return self.__dict__.get("_a4j_config", _Config())
+
+
+def register_to_config(init):
+    """Records the constructor's arguments (defaults applied) as ``self.config``."""
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        bound = inspect.signature(init).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        self.__dict__["_a4j_config"] = _Config({k: v for k, v in bound.arguments.items() if k != "self"})
+    return wrapper
+'''
+
 CP_UTIL = r'''
 def get_cp_size():
     return 1
@@ -188,8 +219,7 @@ def get_optimal_split(size):
 STUBS = {
     "diffusers/__init__.py": "from .configuration_utils import ConfigMixin, register_to_config\n"
                              "from .models.modeling_utils import ModelMixin\n",
-    "diffusers/configuration_utils.py": "class ConfigMixin:\n    config_name = 'config.json'\n\n\n"
-                                        "def register_to_config(init):\n    return init\n",
+    "diffusers/configuration_utils.py": CONFIG_UTILS,
     "diffusers/models/__init__.py": "",
     "diffusers/models/modeling_utils.py": "import torch\n\n\nclass ModelMixin(torch.nn.Module):\n    pass\n",
     "safetensors/__init__.py": "",
@@ -248,6 +278,11 @@ def import_reference(checkout, tmp):
         torch.compile = lambda f=None, **k: f if f is not None else (lambda g: g)
     if not hasattr(torch, "compiler"):
         torch.compiler = types.SimpleNamespace(disable=lambda f=None, **k: f if f is not None else (lambda g: g))
+    if not hasattr(torch.nn.functional, "scaled_dot_product_attention"):  # the VAE's attention block
+        def sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False):
+            assert attn_mask is None and not is_causal and dropout_p == 0.0
+            return torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5, dim=-1) @ v
+        torch.nn.functional.scaled_dot_product_attention = sdpa
     if not torch.cuda.is_available():  # torch_utils.torch_gc frees CUDA caches between masks
         torch.cuda.empty_cache = lambda: None
         torch.cuda.ipc_collect = lambda: None
