@@ -141,7 +141,10 @@ def run(args, progress=None):
     progress.stage("text", os.path.join(base, "text_encoder"))
     import torch
     tmodel = text.build(_weights(os.path.join(base, "text_encoder"), "model"), storage_dtype=torch.bfloat16)
-    tok = text.umt5.Tokenizer(os.path.join(base, "tokenizer", "spiece.model"))
+    spiece = os.path.join(base, "tokenizer", "spiece.model")
+    if not os.path.isfile(spiece):
+        raise UsageError(f"{spiece} not found (umT5's sentencepiece model; a tokenizer.json alone is not read)")
+    tok = text.umt5.Tokenizer(spiece)
     emb = text.embeddings(tmodel, tok, args.prompt)
     if emb.shape[1] != caption:
         raise UsageError(f"text width {emb.shape[1]} is not the DiT's caption width {caption}")

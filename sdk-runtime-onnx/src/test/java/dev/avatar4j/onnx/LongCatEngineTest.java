@@ -319,6 +319,7 @@ class LongCatEngineTest {
     /** Records every DiT call of the sessions it opens (ONNX Runtime runs them). */
     private static final class RecordingBackend implements Backend {
         final List<DitCall> calls = new ArrayList<>();
+        final List<String> opened = new ArrayList<>();
 
         @Override
         public String name() {
@@ -333,6 +334,7 @@ class LongCatEngineTest {
         @Override
         public dev.avatar4j.spi.GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
             String file = graph.path().getFileName().toString();
+            opened.add(file);
             return new dev.avatar4j.backend.ForwardingGraphSession(backend.open(graph, options)) {
                 @Override
                 public void runInto(java.util.Map<String, dev.avatar4j.tensor.Tensor> in,
@@ -521,6 +523,47 @@ class LongCatEngineTest {
                 public void checkpoint() {
                 }
             })).isInstanceOf(InvalidInputException.class).hasMessageContaining("at most 1 person");
+        }
+    }
+
+    /**
+     * Each DiT session holds its own weights (31.7 GB in fp16 at full size): the multi-person graphs
+     * are opened when a request first needs them, never for one-person generations.
+     */
+    @Test
+    void multiPersonGraphsOpenOnFirstUse() {
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        RecordingBackend rec = new RecordingBackend();
+        GenerationContext ctx = new GenerationContext() {
+            @Override
+            public void emitFrame(byte[] rgb) {
+            }
+
+            @Override
+            public void advance(Progress.Stage stage, long units) {
+            }
+
+            @Override
+            public void checkpoint() {
+            }
+        };
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), rec,
+                SessionOptions.defaults()).runs(GenerationRequest.class).orElseThrow()) {
+            assertThat(rec.opened).contains("dit_p1.onnx", "dit_p1_continuation.onnx")
+                    .noneMatch(f -> f.startsWith("dit_p2") || f.startsWith("dit_p3"));
+            List<Speaker> one = List.of(person(2.0, 200, Region.whole()));
+            engine.generate(new GenerationRequest(image, one.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, one), ctx);
+            assertThat(rec.opened).noneMatch(f -> f.startsWith("dit_p2") || f.startsWith("dit_p3"));
+            List<Speaker> two = List.of(person(2.0, 200, Region.leftPerson()), person(2.0, 330, Region.rightPerson()));
+            engine.generate(new GenerationRequest(image, two.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, two), ctx);
+            assertThat(rec.opened).contains("dit_p2.onnx", "dit_p2_continuation.onnx")
+                    .noneMatch(f -> f.startsWith("dit_p3"));
+            int before = rec.opened.size();
+            engine.generate(new GenerationRequest(image, two.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, two), ctx);
+            assertThat(rec.opened).hasSize(before); // kept open for the next request
         }
     }
 

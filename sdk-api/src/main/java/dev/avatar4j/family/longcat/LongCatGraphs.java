@@ -18,8 +18,10 @@ import dev.avatar4j.tensor.TensorScope;
  * also those opened before a later one failed.
  *
  * <p>The DiT comes as one graph per segment layout and person count (docs/BUNDLE-FORMAT.md):
- * {@code dit-p1} / {@code dit-p1-continuation} are required, {@code dit-p2}… and {@code dit-p3}…
- * optional, each pair complete.
+ * {@code dit-p1} / {@code dit-p1-continuation} are required and opened with the bundle,
+ * {@code dit-p2}… and {@code dit-p3}… optional, each pair complete, and opened (and checked) when a
+ * request first needs them: each DiT session holds its own copy of the weights (31.7 GB in fp16 at
+ * full size), so a one-person generation never loads the multi-person graphs.
  */
 final class LongCatGraphs {
     static final long ANY = -1;
@@ -28,11 +30,22 @@ final class LongCatGraphs {
 
     final GraphSession audioEncoder;
     final GraphSession vaeEncoder;
-    /** {@code [persons][0 = segment 0, 1 = continuation]}; null where the bundle has no graph. */
+    /** {@code [persons][0 = segment 0, 1 = continuation]}; null until opened. */
     private final GraphSession[][] dits = new GraphSession[MAX_PERSONS + 1][];
+    private final boolean[] present = new boolean[MAX_PERSONS + 1];
     final StreamingVaeDecoder.Graphs vaeDecoder;
+    private final Bundle bundle;
+    private final LongCatConfig cfg;
+    private final Backend backend;
+    private final SessionOptions options;
+    private final TensorScope owner;
 
     LongCatGraphs(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options, TensorScope owner) {
+        this.bundle = bundle;
+        this.cfg = cfg;
+        this.backend = backend;
+        this.options = options;
+        this.owner = owner;
         long c = cfg.latentChannels();
         audioEncoder = owner.attach(Sessions.open(bundle, "audio-encoder", backend, options,
                 GraphContract.of("audio-encoder")
@@ -54,11 +67,9 @@ final class LongCatGraphs {
                 throw new BundleException(BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs graphs \""
                         + key(p, false) + "\" and \"" + key(p, true) + "\"" + (p == 1 ? "" : " together"));
             }
-            if (first) {
-                dits[p] = new GraphSession[] {open(bundle, cfg, backend, options, owner, p, false),
-                        open(bundle, cfg, backend, options, owner, p, true)};
-            }
+            present[p] = first;
         }
+        dit(1, false); // the one-person pair: opened and checked with the bundle
         vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
     }
 
@@ -71,7 +82,7 @@ final class LongCatGraphs {
     int maxPersons() {
         int n = 1;
         for (int p = 1; p <= MAX_PERSONS; p++) {
-            if (dits[p] != null) {
+            if (present[p]) {
                 n = p;
             }
         }
@@ -85,11 +96,20 @@ final class LongCatGraphs {
      * @param continuation segment 0's layout ({@code false}) or a later segment's
      * @return the session
      */
-    GraphSession dit(int persons, boolean continuation) {
-        if (persons < 1 || persons > MAX_PERSONS || dits[persons] == null) {
+    synchronized GraphSession dit(int persons, boolean continuation) {
+        if (persons < 1 || persons > MAX_PERSONS || !present[persons]) {
             throw new IllegalArgumentException("no DiT graph for " + persons + " persons");
         }
+        if (dits[persons] == null) {
+            GraphSession first = open(bundle, cfg, backend, options, owner, persons, false);
+            dits[persons] = new GraphSession[] {first, open(bundle, cfg, backend, options, owner, persons, true)};
+        }
         return dits[persons][continuation ? 1 : 0];
+    }
+
+    /** {@return whether the pair for {@code persons} is open (for tests)} */
+    synchronized boolean opened(int persons) {
+        return dits[persons] != null;
     }
 
     private static GraphSession open(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options,
