@@ -185,9 +185,14 @@ def write_manifest(bundle, manifest):
     return p
 
 
-def write_tensorrt_profiles(bundle, profiles):
-    """``tensorrt-profiles.properties``: ``{"graph.onnx/input": (min, opt, max)}`` with shape tuples."""
+def write_tensorrt_profiles(bundle, profiles, precisions=None):
+    """``tensorrt-profiles.properties``: ``{"graph.onnx/input": (min, opt, max)}`` with shape tuples, and
+    ``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` (each engine's precision)."""
     lines = []
+    for key, p in (precisions or {}).items():
+        if not key.endswith("/@precision") or p not in ("fp16", "bf16", "fp32"):
+            raise ValueError(f"{key}: a precision line is GRAPH-FILE/@precision = fp16|bf16|fp32, got {p!r}")
+        lines.append(f"{key} = {p}")
     for key, shapes in profiles.items():
         if len(shapes) != 3:
             raise ValueError(f"{key}: a profile is MIN, OPT, MAX")

@@ -94,6 +94,32 @@ KINDS = {"audio-encoder": "audio", "image-encoder": "image", "text-encoder": "te
          "dit": "dit", "vae-decoder-first": "pixel", "vae-decoder": "pixel"}
 
 
+#: manifest key -> the precision of its TensorRT engine (``GRAPH-FILE/@precision`` lines), chosen from
+#: what the reference runs each part in (Wan2.1 shared_config / image2video.py, StableAvatar
+#: inference.py) and bench/gpu/precision_probe.py on the reduced architecture (BENCHMARKS.md):
+#:   fp16: wav2vec2 and CLIP (the Wan I2V reference runs CLIP in fp16; both stay in range with a
+#:         rounding error of 1e-3 or less per graph);
+#:   bf16: the DiT (trained and run in bf16 by the reference; its value range is only known to fit
+#:         bf16's) and umT5 (the reference runs it in bf16; T5 feed-forward activations overflow
+#:         FP16's 65504 with real weights, hence transformers' FP16 clamp for T5);
+#:   fp32: the VAE (the reference runs it in float32; BF16 rounding costs 7 % relative error on the
+#:         first-frame decoder already at reduced size, and its FP16 range with real weights at
+#:         480x832 is unmeasured).
+PRECISION = {"audio-encoder": "fp16", "image-encoder": "fp16", "text-encoder": "bf16", "dit": "bf16",
+             "vae-encoder": "fp32", "vae-encoder-first": "fp32", "vae-encoder-step": "fp32",
+             "vae-decoder-first": "fp32", "vae-decoder": "fp32"}
+
+
+def precisions(manifest):
+    """``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` for the bundle's TensorRT-loaded graphs."""
+    out = {}
+    for key, entry in manifest["graphs"].items():
+        if key not in PRECISION:
+            raise ValueError(f"tensorrt-profiles: no precision known for graph {key!r}")
+        out[f"{entry['file']}/@precision"] = PRECISION[key]
+    return out
+
+
 def _scaled(sym, table):
     """``h*8`` -> (base range, 8); ``h`` -> (range, 1); None when unknown."""
     base, _, factor = sym.partition("*")
@@ -153,4 +179,4 @@ def profiles(bundle, manifest, w2v_config=None):
 
 def write(bundle, manifest, w2v_config=None):
     """Writes the bundle's ``tensorrt-profiles.properties``; returns its path."""
-    return mf.write_tensorrt_profiles(bundle, profiles(bundle, manifest, w2v_config))
+    return mf.write_tensorrt_profiles(bundle, profiles(bundle, manifest, w2v_config), precisions(manifest))

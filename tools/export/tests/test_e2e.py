@@ -62,9 +62,10 @@ def _cases():
     return cases
 
 
-def parse_tensorrt_profiles(path):
+def parse_tensorrt_profiles(path, precisions=None):
     """``GRAPH-FILE/INPUT = MIN : OPT : MAX`` lines as sdk-runtime-tensorrt's ProfileRanges reads them
-    (java.util.Properties keys, rank 1..8, ``1 <= MIN <= OPT <= MAX`` per dim); AssertionError otherwise."""
+    (java.util.Properties keys, rank 1..8, ``1 <= MIN <= OPT <= MAX`` per dim); AssertionError otherwise.
+    ``GRAPH-FILE/@precision`` lines go into ``precisions`` (file -> fp16|bf16|fp32) when given."""
     out = {}
     with open(path, encoding="ascii") as f:  # Properties reads ISO 8859-1: keep it ASCII
         for line in f:
@@ -76,6 +77,11 @@ def parse_tensorrt_profiles(path):
             assert not any(ch in key for ch in " :=\\#!\t"), f"{key}: needs escaping in a properties key"
             slash = key.rfind("/")
             assert 0 < slash < len(key) - 1, f"{key} must be GRAPH-FILE/INPUT"
+            if key.endswith("/@precision"):
+                assert value.strip() in ("fp16", "bf16", "fp32"), line
+                if precisions is not None:
+                    precisions[key[:slash]] = value.strip()
+                continue
             parts = value.split(":")
             assert len(parts) == 3, line
             shapes = [tuple(int(d.strip()) for d in p.strip().split("x")) for p in parts]
@@ -176,8 +182,12 @@ class EndToEnd(unittest.TestCase):
     def test_tensorrt_profiles_cover_every_dynamic_input_the_backend_loads(self):
         path = os.path.join(self.bundle, "tensorrt-profiles.properties")
         self.assertLessEqual(os.path.getsize(path), 64 * 1024, "ProfileRanges.MAX_FILE_BYTES")
-        profiles = parse_tensorrt_profiles(path)
+        precisions = {}
+        profiles = parse_tensorrt_profiles(path, precisions)
         trt = [k for k in GRAPHS if k != "vae-encoder"]  # the SDK runs the streamed pair, not the whole clip
+        for key in trt:
+            self.assertIn(self.manifest["graphs"][key]["file"], precisions, f"{key} has a precision line")
+        self.assertEqual(precisions["dit.onnx"], "bf16")
         want = set()
         for key in trt:
             g = self.manifest["graphs"][key]

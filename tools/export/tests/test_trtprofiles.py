@@ -75,6 +75,21 @@ class Profiles(unittest.TestCase):
         p = trtprofiles.profiles(self.b, m)
         self.assertEqual(p["e.onnx/video"], ((1, 3, 1, 480, 480), (1, 3, 81, 832, 480), (1, 3, 81, 832, 832)))
 
+    def test_every_graph_gets_a_precision_line_and_the_file_holds_them(self):
+        _graph(os.path.join(self.b, "d.onnx"), [("t", ["B"])])
+        m = self._manifest({"dit": {"file": "d.onnx"}, "vae-decoder": {"file": "v.onnx"},
+                            "image-encoder": {"file": "i.onnx"}})
+        self.assertEqual(trtprofiles.precisions(m), {"d.onnx/@precision": "bf16", "v.onnx/@precision": "fp32",
+                                                     "i.onnx/@precision": "fp16"})
+        m["graphs"]["latentsync-unet"] = {"file": "u.onnx"}
+        with self.assertRaisesRegex(ValueError, "no precision known for graph 'latentsync-unet'"):
+            trtprofiles.precisions(m)
+        del m["graphs"]["latentsync-unet"]
+        del m["graphs"]["vae-decoder"], m["graphs"]["image-encoder"]
+        with open(trtprofiles.write(self.b, m)) as f:
+            text = f.read()
+        self.assertEqual(text, "d.onnx/@precision = bf16\nd.onnx/t = 1 : 3 : 3\n")
+
 
 if __name__ == "__main__":
     unittest.main()
