@@ -18,7 +18,22 @@ import os
 import sys
 
 import numpy as np
-import scipy.signal
+try:
+    from scipy.signal import lfilter
+except ImportError:  # Debian's torch python has no scipy: the same direct form II transposed recursion
+    def lfilter(b, a, x):
+        """scipy.signal.lfilter for a biquad (float64), in scipy's operation order."""
+        b = np.asarray(b, np.float64) / a[0]
+        a = np.asarray(a, np.float64) / a[0]
+        y = np.empty(len(x), np.float64)
+        z0 = z1 = 0.0
+        b0, b1, b2, a1, a2 = float(b[0]), float(b[1]), float(b[2]), float(a[1]), float(a[2])
+        for n, xn in enumerate(np.asarray(x, np.float64).tolist()):
+            yn = xn * b0 + z0
+            z0 = z1 + xn * b1 - yn * a1
+            z1 = xn * b2 - yn * a2
+            y[n] = yn
+        return y
 
 f32 = np.float32
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk-api", "src", "test",
@@ -98,7 +113,7 @@ def k_weighting(rate):
 def integrated_loudness(x, rate, block=0.400):
     y = np.asarray(x, np.float64)
     for b, a in k_weighting(rate):
-        y = scipy.signal.lfilter(b, a, y)
+        y = lfilter(b, a, y)
     n = len(y)
     T = n / rate
     step = 0.25

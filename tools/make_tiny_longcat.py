@@ -11,22 +11,21 @@ Graphs (float32; B = guidance branches, P = persons, k = latents in the DiT sequ
                  positions, 32 pre-LN layers, final LayerNorm; the 33 hidden states are grouped as
                  LongCat does: means of states 0-7, 8-15, 16-23, 24-31, and state 32 (after the LN).
   vae-encoder    video [1,3,Fp,H,W] -> latent [1,16,(Fp-1)/4+1,H/8,W/8]   (stableavatar-tiny's design)
-  dit            x [B,16,k,h,w], t [B,k], positions [k], frame_mask [k,k], context [B,Lt,DT],
-                 audio_first [B,P,5,5,DA], audio_latter [B,P,n,8,5,DA], person_mask [P,h,w]
-                 -> velocity [B,16,k,h,w]  (the raw model output; the sampler negates it)
+  dit-pP, dit-pP-continuation (P = 1, 2, 3)
+                 x [B,16,k,h,w], t [B,k], context [B,Lt,DT], audio_latter [B,P,23,8,5,DA]
+                 (+ person_mask [M,h/2,w/2] for P >= 2, B = 1) -> velocity [B,16,k,h,w]
+                 k = 24 (segment 0: portrait + 23 noisy) or 25 (reference + 4 context + 20 noisy).
+                 The REAL architecture (tools/export/a4jexport/longcat/dit.py, checked against the
+                 reference modules by tools/export/tests/test_longcat_dit.py) at reduced size: hidden
+                 32, 2 heads, 2 blocks, adaLN 32, audio 16 x 5 groups -> 32 -> 4 tokens x 16, with
+                 seeded random weights in the reference's key names.
   vae-decoder    latent [1,16,1,h,w], first int64 [1], cache_in_0..2 -> frames [1,3,n,H,W], cache_out_0..2
                  (stableavatar-tiny's design)
 
-DiT semantics (what a real export must honour too):
-  - t holds one timestep per latent; condition latents (reference / context) have t = 0.
-  - positions are the temporal RoPE positions (the reference latent sits at refImageIndex).
-  - frame_mask[i, j] = 1 when latent i may attend to latent j (KV-cache and reference masking).
-  - the audio rows belong to the LAST 1 + n latents of x (the segment's own latents; a prepended
-    reference latent has none); audio acts only where t > 0 (noisy latents).
-  - person p's audio only reaches the video tokens inside its mask person_mask[p] (latent grid).
-  - identity path (so the demo shows the portrait): velocity = (x0 - x)/max(t/1000, 0.1)
-    + s_c * random_c with x0 = x[:, :, 0] (the reference latent), s = 0.03 for channels 0..2 and
-    0.25 for the others; the sampler steps x += (sigma' - sigma)(-velocity).
+DiT semantics: those of the reference (docs/BUNDLE-FORMAT.md, family longcat-avatar): the segment
+layout is fixed per graph (attention partition, temporal RoPE positions, reference masking), text and
+audio cross-attention add nothing to condition latents, several persons are routed by L-RoPE. With
+random weights the video is noise around the portrait's latent, not a face.
 """
 import argparse
 import json
@@ -41,7 +40,9 @@ import torch.nn.functional as Fn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "export"))
 import make_tiny_stableavatar as sa  # noqa: E402  (shared blocks, VAE, init, export helpers)
+from a4jexport.longcat import dit as lcdit  # noqa: E402  (the real DiT architecture)
 
 SEED = 20251121
 DA = 16            # Whisper large-v3: 1280
@@ -60,6 +61,11 @@ LAT_WIN = 8
 Z = sa.Z
 BETA, BETA_RGB, SIGMA_MIN = 0.25, 0.03, 0.1
 MODEL_SEEDS = {"audio-encoder": 1, "vae-encoder": 2, "dit": 3, "vae-decoder": 4}
+DIT_CONFIG = dict(in_channels=Z, out_channels=Z, hidden_size=D, depth=BLOCKS, num_heads=2, caption_channels=DT,
+                  mlp_ratio=4, adaln_tembed_dim=32, frequency_embedding_size=256, patch_size=[1, 2, 2],
+                  audio_window=WIN, audio_block=GROUPS, audio_channel=DA, intermediate_dim=32, output_dim=16,
+                  context_tokens=AUDIO_TOKENS, vae_scale=4, audio_prenorm=True, class_range=24, class_interval=4)
+PERSONS = (1, 2, 3)
 
 MANIFEST_BASE = {
     "format": 1,
@@ -101,126 +107,18 @@ class WhisperEncoder(nn.Module):
         return torch.stack(groups, 2)                        # [1,1500,5,DA]
 
 
-class SelfAttention(nn.Module):
-    """Each token of latent i attends to its frame's row and column means and to the mean token of
-    every latent j with frame_mask[i, j] = 1 (cheap at any size)."""
-
-    def __init__(self):
-        super().__init__()
-        self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
-        self.norm_q, self.norm_k = sa.RMSNorm(D), sa.RMSNorm(D)
-
-    def forward(self, x, bias, hp, wp):                      # x [B,k,N,D], bias [1,k,1,1,hp+wp+k]
-        b, k = x.shape[0], x.shape[1]
-        grid = x.reshape(b, k, hp, wp, D)
-        frames = x.mean(2).unsqueeze(1).expand(-1, k, -1, -1)
-        kv = torch.cat([grid.mean(3), grid.mean(2), frames], 2)
-        q = sa.split_heads(self.norm_q(self.q(x)), HEADS)
-        kk = sa.split_heads(self.norm_k(self.k(kv)), HEADS)
-        vv = sa.split_heads(self.v(kv), HEADS)
-        return self.o(sa.merge_heads(sa.attend(q, kk, vv, D // HEADS, bias)))
-
-
-class CrossAttention(nn.Module):
-    """Text cross-attention plus per-latent, per-person audio cross-attention routed by masks."""
-
-    def __init__(self):
-        super().__init__()
-        self.q, self.k, self.v, self.o = (nn.Linear(D, D) for _ in range(4))
-        self.k_audio, self.v_audio = nn.Linear(D, D), nn.Linear(D, D)
-        self.norm_q, self.norm_k = sa.RMSNorm(D), sa.RMSNorm(D)
-
-    def forward(self, x, ctx, audio, pmask, gate):
-        # x [B,k,N,D], ctx [B,Lt,D], audio [B,P,ka,A,D], pmask [P,N], gate [B,ka]
-        b, k, n = x.shape[0], x.shape[1], x.shape[2]
-        ka = audio.shape[2]
-        q = sa.split_heads(self.norm_q(self.q(x)), HEADS)                       # [B,k,H,N,dh]
-        kt = sa.split_heads(self.norm_k(self.k(ctx)), HEADS).unsqueeze(1)      # [B,1,H,Lt,dh]
-        vt = sa.split_heads(self.v(ctx), HEADS).unsqueeze(1)
-        out = sa.attend(q, kt, vt, D // HEADS)                                  # [B,k,H,N,dh]
-        qa = q[:, k - ka:].unsqueeze(1)                                         # [B,1,ka,H,N,dh]
-        kp = sa.split_heads(self.k_audio(audio), HEADS)                         # [B,P,ka,H,A,dh]
-        vp = sa.split_heads(self.v_audio(audio), HEADS)
-        per = sa.attend(qa, kp, vp, D // HEADS)                                 # [B,P,ka,H,N,dh]
-        per = per * pmask[None, :, None, None, :, None]
-        aud = per.sum(1) * gate[:, :, None, None, None]                         # [B,ka,H,N,dh]
-        aud = torch.cat([torch.zeros_like(out[:, :k - ka]), aud], 1)
-        return self.o(sa.merge_heads(out + aud))
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.modulation = nn.Parameter(torch.zeros(1, 1, 6, D))
-        self.self_attn = SelfAttention()
-        self.norm3 = nn.LayerNorm(D, eps=1e-6)
-        self.cross_attn = CrossAttention()
-        self.ffn = sa.FFNet(D, FFN, "tanh")
-
-    def forward(self, x, e0, bias, ctx, audio, pmask, gate, hp, wp):
-        e = (self.modulation + e0)[:, :, :, None, :]                          # [B,k,6,1,D]
-        x = x + self.self_attn(ln(x, D) * (1 + e[:, :, 1]) + e[:, :, 0], bias, hp, wp) * e[:, :, 2]
-        x = x + self.cross_attn(self.norm3(x), ctx, audio, pmask, gate)
-        x = x + self.ffn(ln(x, D) * (1 + e[:, :, 4]) + e[:, :, 3]) * e[:, :, 5]
-        return x
-
-
-class DiT(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.patch_embedding = nn.Conv3d(Z, D, (1, 2, 2), (1, 2, 2))
-        self.time_embedding = nn.Sequential(nn.Linear(256, D), nn.SiLU(), nn.Linear(D, D))
-        self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(D, 6 * D))
-        self.text_embedding = nn.Sequential(nn.Linear(DT, D), nn.GELU("tanh"), nn.Linear(D, D))
-        self.audio_first = nn.Sequential(nn.Linear(WIN * GROUPS * DA, 2 * D), nn.ReLU(),
-                                         nn.Linear(2 * D, AUDIO_TOKENS * D))
-        self.audio_latter = nn.Sequential(nn.Linear(LAT_WIN * GROUPS * DA, 2 * D), nn.ReLU(),
-                                          nn.Linear(2 * D, AUDIO_TOKENS * D))
-        self.audio_norm = nn.LayerNorm(D, eps=1e-5)
-        self.blocks = nn.ModuleList([Block() for _ in range(BLOCKS)])
-        self.head_modulation = nn.Parameter(torch.zeros(1, 1, 2, D))
-        self.head = nn.Linear(D, Z * 4)
-        self.register_buffer("out_scale", torch.tensor([BETA_RGB] * 3 + [BETA] * (Z - 3)).reshape(1, Z, 1, 1, 1))
-        self.register_buffer("freqs", torch.pow(10000.0, -torch.arange(128, dtype=torch.float64) / 128)
-                             .to(torch.float32))
-        self.register_buffer("pos_freqs", torch.pow(100.0, -torch.arange(D // 2, dtype=torch.float64) / (D // 2))
-                             .to(torch.float32))
-
-    def forward(self, x, t, positions, frame_mask, context, audio_first, audio_latter, person_mask):
-        b, k, h, w = x.shape[0], x.shape[2], x.shape[3], x.shape[4]
-        hp, wp = h // 2, w // 2
-        p, n = person_mask.shape[0], audio_latter.shape[2]
-        tok = self.patch_embedding(x).flatten(3).permute(0, 2, 3, 1)            # [B,k,N,D]
-        parg = positions[:, None] * self.pos_freqs[None]                        # [k,D/2]
-        tok = tok + torch.cat([torch.cos(parg), torch.sin(parg)], 1)[None, :, None, :]
-        arg = t[:, :, None] * self.freqs                                        # [B,k,128]
-        e = self.time_embedding(torch.cat([torch.cos(arg), torch.sin(arg)], 2))  # [B,k,D]
-        e0 = self.time_projection(e).reshape(b, k, 6, D)
-        ctx = self.text_embedding(context)
-        af = self.audio_first(audio_first.reshape(b, p, 1, WIN * GROUPS * DA))
-        al = self.audio_latter(audio_latter.reshape(b, p, n, LAT_WIN * GROUPS * DA))
-        audio = self.audio_norm(torch.cat([af, al], 2).reshape(b, p, n + 1, AUDIO_TOKENS, D))
-        pmask = Fn.avg_pool2d(person_mask[:, None], 2).reshape(p, hp * wp)
-        gate = (t[:, k - n - 1:] > 0).to(torch.float32)                         # [B,ka]
-        bias = torch.cat([torch.zeros(k, hp + wp), (frame_mask - 1.0) * 1e4], 1)[None, :, None, None, :]
-        for blk in self.blocks:
-            tok = blk(tok, e0, bias, ctx, audio, pmask, gate, hp, wp)
-        hm = (self.head_modulation + e[:, :, None])[:, :, :, None, :]          # [B,k,2,1,D]
-        out = self.head(ln(tok, D) * (1 + hm[:, :, 1]) + hm[:, :, 0])          # [B,k,N,64]
-        out = out.reshape(b, k, hp, wp, 2, 2, Z).permute(0, 6, 1, 2, 4, 3, 5).reshape(b, Z, k, h, w)
-        sigma = torch.clamp(t / 1000.0, min=SIGMA_MIN)[:, None, :, None, None]
-        return (x[:, :, 0:1] - x) / sigma + self.out_scale * out
-
-
 def build_model(key):
-    cls = {"audio-encoder": WhisperEncoder, "vae-encoder": sa.VaeEncoder, "dit": DiT,
-           "vae-decoder": sa.VaeDecoder}[key]
+    if key == "dit":  # the real architecture, seeded weights in the reference's key names
+        sd = lcdit.random_checkpoint(DIT_CONFIG, SEED + MODEL_SEEDS[key])
+        return lcdit.build(sd, DIT_CONFIG)
+    cls = {"audio-encoder": WhisperEncoder, "vae-encoder": sa.VaeEncoder, "vae-decoder": sa.VaeDecoder}[key]
     return sa.init_weights(cls(), SEED + MODEL_SEEDS[key])
 
 
 def build_models():
-    """The four PyTorch modules of the bundle with exactly the exported weights (used by
-    tools/reference_run_longcat.py)."""
+    """The PyTorch modules of the bundle with exactly the exported weights (used by
+    tools/reference_run_longcat.py); ``dit`` is segment 0's one-person graph, the others are
+    ``lcdit.variant(models["dit"], layout, persons)``."""
     return {key: build_model(key) for key in MODEL_SEEDS}
 
 
@@ -256,30 +154,17 @@ def main():
         vid = rnd(1, 3, 5, 32, 48).clamp(-1, 1)
         sa.export(models["vae-encoder"], (vid,), os.path.join(out, "vae_encoder.onnx"),
                   [("video", F, [1, 3, "Fp", "H", "W"])], [("latent", F, [1, Z, "T", "h", "w"])], "vae-encoder")
-        # DiT: B=1, P=2, k=25 (reference + 4 context + 20 noisy), n=23
-        b, p, k, n, h, w, lt = 1, 2, 25, 23, 4, 6, 24
-        x = rnd(b, Z, k, h, w)
-        t = torch.cat([torch.zeros(b, 5), torch.full((b, 20), 874.78)], 1)
-        pos = torch.cat([torch.tensor([10.0]), torch.arange(24, dtype=torch.float32)])
-        fm = torch.ones(k, k)
-        fm[:5, 5:] = 0
-        fm[8:15, 0] = 0
-        args_dit = (x, t, pos, fm, rnd(b, lt, DT), rnd(b, p, WIN, GROUPS, DA), rnd(b, p, n, LAT_WIN, GROUPS, DA),
-                    torch.ones(p, h, w))
-        v = models["dit"](*args_dit)
-        assert v.shape == x.shape and torch.isfinite(v).all()
-        # audio matters only where t > 0 and only inside the person's mask
-        a2 = list(args_dit)
-        a2[6] = a2[6] * 0
-        v2 = models["dit"](*a2)
-        assert (v2[:, :, 5:] - v[:, :, 5:]).abs().max() > 1e-4
-        assert (v2[:, :, :5] - v[:, :, :5]).abs().max() < 1e-6
-        sa.export(models["dit"], args_dit, os.path.join(out, "dit.onnx"),
-                  [("x", F, ["B", Z, "k", "h", "w"]), ("t", F, ["B", "k"]), ("positions", F, ["k"]),
-                   ("frame_mask", F, ["k", "k"]), ("context", F, ["B", "Lt", DT]),
-                   ("audio_first", F, ["B", "P", WIN, GROUPS, DA]),
-                   ("audio_latter", F, ["B", "P", "n", LAT_WIN, GROUPS, DA]), ("person_mask", F, ["P", "h", "w"])],
-                  [("velocity", F, ["B", Z, "k", "h", "w"])], "dit")
+        # DiT: one graph per segment layout and person count, the real architecture
+        for g_ in lcdit.graphs(models["dit"], persons=PERSONS, lh=8, lw=8):
+            path = os.path.join(out, g_.file)
+            v = g_.module(*g_.args)
+            assert v.shape == g_.args[0].shape and torch.isfinite(v).all(), g_.key
+            def spec(name, shape):
+                axes = g_.dynamic_axes.get(name, {})
+                return (name, F, [axes.get(i, d) for i, d in enumerate(shape)])
+            sa.export(g_.module, tuple(g_.args), path,
+                      [spec(n, a.shape) for n, a in zip(g_.input_names, g_.args)],
+                      [spec("velocity", v.shape)], g_.key)
         # VAE decoder
         lat = rnd(1, Z, 1, 4, 6)
         first = torch.tensor([1], dtype=torch.int64)
@@ -297,8 +182,10 @@ def main():
     sa.write_safetensors(os.path.join(out, "text_negative.safetensors"), neg_text)
     manifest = json.loads(json.dumps(MANIFEST_BASE))
     manifest["graphs"] = {}
-    for key, f in (("audio-encoder", "audio_encoder.onnx"), ("vae-encoder", "vae_encoder.onnx"),
-                   ("dit", "dit.onnx"), ("vae-decoder", "vae_decoder.onnx")):
+    dits = [(lcdit.graph_key(layout, p), lcdit.graph_file(layout, p)) for p in PERSONS
+            for layout in ("first", "continuation")]
+    for key, f in [("audio-encoder", "audio_encoder.onnx"), ("vae-encoder", "vae_encoder.onnx")] + dits + \
+            [("vae-decoder", "vae_decoder.onnx")]:
         manifest["graphs"][key] = {"file": f, "sha256": sa.sha256(os.path.join(out, f))}
     manifest["graphs"]["vae-decoder"]["caches"] = [{"name": f"cache_in_{i}", "scale": s}
                                                    for i, s in enumerate(sa.DEC_SCALES)]

@@ -16,12 +16,18 @@ Pipeline (float32 unless stated):
      linearly with align_corners to vl rows -> emb [vl, 5, DA].
   3. segment s: audio start 80*s; per-frame windows clamp(start + j + (-2..2), 0, vl-1) for the 93
      frames; latent 0 takes frame 0's 5 positions, latent n >= 1 the 8-position union.
-  4. s = 0: cond = VAE-encode(portrait as one frame) (1 latent); x = [cond ; noise x 23];
-     positions 0..23; t = 0 on cond; full attention (frame_mask = 1).
+  4. s = 0: cond = VAE-encode(portrait as one frame) (1 latent); x = [cond ; noise x 23]; t = 0 on
+     cond; the DiT's segment-0 layout (generate_ai2v: the portrait attends only to itself).
      s >= 1: cond = [reference latent ; VAE-encode(last 13 decoded frames of segment s-1, uint8/255*2-1)
-     (4 latents)]; x = [ref ; ctx(4) ; noise x 20]; positions [10, 0..23]; condition latents attend
-     only to condition latents (KV cache); noisy latents at segment positions 10 +- 3 do not attend
-     to the reference latent.
+     (4 latents)]; x = [ref ; ctx(4) ; noise x 20]; the continuation layout (generate_avc: positions
+     [10, 0..23], reference and context separate self-only groups, noisy latents at segment positions
+     10 +- 3 do not see the reference). The DiT is the real architecture
+     (tools/export/a4jexport/longcat/dit.py, itself checked against LongCat-Video's modules by
+     tools/export/tests/test_longcat_dit.py) with the bundle's weights.
+     Persons as the reference's multi-person demo: 1 track -> P = 1 (no masks); 2 -> P = 2, masks
+     [person 1, person 2, background]; 3 (two speakers + a silent track) -> P = 3, masks
+     [person 1, person 2, background, person 3]; masks on the h/2 x w/2 token grid, token (i, j) inside
+     a box when (j/tw, i/th) is.
   5. distilled: 8-step schedule of the 1 - idx/999 table shifted by 7 (float32), one branch (positive
      text, audio); non-distilled: linspace(1, 0.001, N) shifted, enhance_hf for s >= 1, branches
      [negative text + zero audio, negative text + audio, positive text + audio] combined as
@@ -48,6 +54,7 @@ sys.path.insert(0, HERE)
 import longcat_golden as fe  # noqa: E402  numpy front end (loudness, log-mel, interpolation, windows)
 import make_tiny_longcat as tiny  # noqa: E402
 import make_tiny_stableavatar as sa  # noqa: E402
+from a4jexport.longcat import dit as lcdit  # noqa: E402  (make_tiny_longcat put tools/export on the path)
 
 OUT = os.path.join(ROOT, "sdk-runtime-onnx", "src", "test", "resources", "parity", "longcat")
 SR, FPS, SEG, CTX, NEW, REF_INDEX, MASK_RANGE = 16000, 25, 93, 13, 80, 10, 3
@@ -92,15 +99,23 @@ def embedding(models, track):
     return fe.interp_align_corners(st, vl)                         # [vl, 5, DA]
 
 
-def region_mask(box, h, w):
+def region_mask(box, th, tw):
+    """The box on the token grid: token (i, j) is inside when the pixel at its top-left corner is."""
     x0, y0, bw, bh = box
-    m = np.zeros((h, w), np.float32)
-    for i in range(h):
-        for j in range(w):
-            cx, cy = (j + 0.5) / w, (i + 0.5) / h
-            if x0 <= cx < x0 + bw and y0 <= cy < y0 + bh:
+    m = np.zeros((th, tw), np.float32)
+    for i in range(th):
+        for j in range(tw):
+            if x0 <= j / tw < x0 + bw and y0 <= i / th < y0 + bh:
                 m[i, j] = 1
     return m
+
+
+def person_masks(boxes, th, tw):
+    if len(boxes) == 1:
+        return None
+    ms = [region_mask(b, th, tw) for b in boxes]
+    bg = 1 - np.clip(ms[0] + ms[1], 0, 1)
+    return torch.from_numpy(np.stack(ms[:2] + [bg] + ms[2:]))
 
 
 def to_uint8(frames):
@@ -128,7 +143,8 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
     added = math.ceil((gen - n / SR) * SR)
     padded = [np.concatenate([t, np.zeros(n - len(t) + max(0, added), np.float32)]) for t in tracks]
     embs = [embedding(models, t) for t in padded]
-    pmask = torch.from_numpy(np.stack([region_mask(b, h, w) for b in boxes]))
+    pmask = person_masks(boxes, h // 2, w // 2)
+    persons = min(len(tracks), 3)
     pos_text = torch.from_numpy(tiny.text_embeddings()[0])[None]
     neg_text = torch.from_numpy(tiny.text_embeddings()[1])[None]
     if distilled:
@@ -146,32 +162,22 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
     out_frames, latents, prev = [], [], None
     for s in range(segments):
         start = NEW * s
-        af, al = [], []
+        al = []
         for e in embs:
             win = fe.frame_windows(start, SEG, 1, e.shape[0])
             f0, u = fe.latent_union(win)
-            af.append(e[f0[0]])                                    # [5, 5, DA]
             al.append(e[u])                                        # [23, 8, 5, DA]
-        audio_first = torch.from_numpy(np.stack(af))[None]
         audio_latter = torch.from_numpy(np.stack(al))[None]
+        model = lcdit.variant(models["dit"], "first" if s == 0 else "continuation", persons)
+        extra = () if pmask is None else (pmask,)
         if s == 0:
             cond = ref
-            positions = torch.arange(SEG_LAT, dtype=torch.float32)
-            fmask = torch.ones(SEG_LAT, SEG_LAT)
         else:
             ctx = torch.from_numpy(np.stack(prev[-CTX:]).astype(np.float32))  # [13,H,W,3] uint8 values
             ctx = (ctx / 255.0 * 2.0 - 1.0).permute(3, 0, 1, 2)[None]
             with torch.no_grad():
                 ctx_lat = models["vae-encoder"](ctx)               # [1,16,4,h,w]
             cond = torch.cat([ref, ctx_lat], 2)
-            positions = torch.cat([torch.tensor([float(REF_INDEX)]), torch.arange(SEG_LAT, dtype=torch.float32)])
-            k = SEG_LAT + 1
-            nc = cond.shape[2]
-            fmask = torch.ones(k, k)
-            fmask[:nc, nc:] = 0
-            for q in range(nc, k):
-                if abs((q - 1) - REF_INDEX) <= MASK_RANGE:
-                    fmask[q, 0] = 0
         nc = cond.shape[2]
         first_noisy = nc if s == 0 else nc - 1                   # segment index of the first noisy latent
         noisy = torch.from_numpy(np.stack([noise(s, j, h, w) for j in range(first_noisy, SEG_LAT)], 1))[None]
@@ -185,14 +191,12 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
             tvec = torch.cat([torch.zeros(nc), torch.full((k - nc,), float(tt[i]))])
             with torch.no_grad():
                 if distilled:
-                    out = models["dit"](x, tvec[None], positions, fmask, pos_text, audio_first, audio_latter, pmask)
+                    out = model(x, tvec[None], pos_text, audio_latter, *extra)
                 else:
-                    afb = torch.cat([torch.zeros_like(audio_first), audio_first, audio_first], 0)
                     alb = torch.cat([torch.zeros_like(audio_latter), audio_latter, audio_latter], 0)
                     o = []  # one forward per branch (the text embeddings differ in length)
                     for bi, txt in enumerate((neg_text, neg_text, pos_text)):
-                        o.append(models["dit"](x, tvec[None], positions, fmask, txt, afb[bi:bi + 1],
-                                               alb[bi:bi + 1], pmask))
+                        o.append(model(x, tvec[None], txt, alb[bi:bi + 1], *extra))
                     u, ut, c = o
                     out = u + st * (c - ut) + sa_ * (ut - u)
             dt = np.float32(sg[i + 1] - sg[i])
@@ -210,7 +214,10 @@ CASES = [
     ("a-one-segment", 2.0, [0], [(0, 0, 1, 1)], 64, 64, True, 8),
     ("b-three-segments", 7.0, [0], [(0, 0, 1, 1)], 64, 64, True, 8),
     ("c-full-guidance", 4.5, [0], [(0, 0, 1, 1)], 64, 64, False, 3),
-    ("d-two-speakers", 4.5, [0, 30000], [(0, 0, 0.5, 1), (0.5, 0, 0.5, 1)], 64, 64, True, 8),
+    ("d-two-speakers", 4.5, [0, 30000], [(0.05, 0.1, 0.4, 0.8), (0.55, 0.1, 0.4, 0.8)], 64, 64, True, 8),
+    # two speakers and a silent person (its track all zeros): the reference's third, silent track
+    ("e-three-persons", 2.0, [0, 30000, None], [(0.05, 0.1, 0.4, 0.8), (0.55, 0.1, 0.4, 0.8), (0.25, 0, 0.5, 0.25)],
+     64, 64, True, 8),
 ]
 
 
@@ -230,7 +237,7 @@ def main():
     write_noise(64 // 8, 64 // 8)
     for name, secs, offsets, boxes, width, height, distilled, steps in CASES:
         n = int(secs * SR)
-        tracks = [load_speech(n, off) for off in offsets]
+        tracks = [np.zeros(n, np.float32) if off is None else load_speech(n, off) for off in offsets]
         lat, frames, segments = run(models, tracks, boxes, width, height, distilled, steps)
         for i, t in enumerate(tracks):
             t.astype("<f4").tofile(os.path.join(OUT, f"{name}.track{i}.f32"))

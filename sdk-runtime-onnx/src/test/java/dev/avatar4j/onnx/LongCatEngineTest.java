@@ -48,7 +48,7 @@ class LongCatEngineTest {
 
     @BeforeAll
     static void setUp() {
-        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")), "tiny longcat bundle absent");
+        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit_p1.onnx")), "tiny longcat bundle absent");
         backend = new OnnxBackendProvider().create();
     }
 
@@ -311,45 +311,62 @@ class LongCatEngineTest {
         }
     }
 
-    @Test
-    void speakersMoveTheirOwnRegion() {
-        // the same portrait and noise; only the right speaker's audio changes: the right half of the
-        // video changes much more than the left half
-        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
-        float[] left = tone(2.0, 200);
-        List<byte[]> a = run(image, List.of(new Speaker(new AudioClip(left, 16000), 0, 0, 0.5, 1),
-                new Speaker(new AudioClip(tone(2.0, 300), 16000), 0.5, 0, 0.5, 1)));
-        List<byte[]> b = run(image, List.of(new Speaker(new AudioClip(left, 16000), 0, 0, 0.5, 1),
-                new Speaker(new AudioClip(tone(2.0, 520), 16000), 0.5, 0, 0.5, 1)));
-        long leftDiff = 0;
-        long rightDiff = 0;
-        for (int f = 0; f < a.size(); f++) {
-            for (int y = 0; y < 64; y++) {
-                for (int x = 0; x < 64; x++) {
-                    for (int c = 0; c < 3; c++) {
-                        int i = (y * 64 + x) * 3 + c;
-                        int d = Math.abs((a.get(f)[i] & 0xff) - (b.get(f)[i] & 0xff));
-                        if (x < 24) {
-                            leftDiff += d;
-                        } else if (x >= 40) {
-                            rightDiff += d;
-                        }
-                    }
-                }
-            }
-        }
-        assertThat(rightDiff).isGreaterThan(0);
-        assertThat(rightDiff).isGreaterThan(3 * leftDiff);
+    /** One DiT call as the engine made it: the graph file and copies of the inputs it reads. */
+    private record DitCall(String graph, java.util.Map<String, long[]> shapes, float[] t, float[] personMask,
+                           float[] audio) {
     }
 
-    private static List<byte[]> run(RgbImage image, List<Speaker> speakers) {
-        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
-                Double.NaN, NoiseSource.seeded(5L), null, speakers);
-        List<byte[]> frames = new ArrayList<>();
+    /** Records every DiT call of the sessions it opens (ONNX Runtime runs them). */
+    private static final class RecordingBackend implements Backend {
+        final List<DitCall> calls = new ArrayList<>();
+        final List<String> opened = new ArrayList<>();
+
+        @Override
+        public String name() {
+            return backend.name();
+        }
+
+        @Override
+        public String description() {
+            return backend.description();
+        }
+
+        @Override
+        public dev.avatar4j.spi.GraphSession open(dev.avatar4j.spi.GraphSource graph, SessionOptions options) {
+            String file = graph.path().getFileName().toString();
+            opened.add(file);
+            return new dev.avatar4j.backend.ForwardingGraphSession(backend.open(graph, options)) {
+                @Override
+                public void runInto(java.util.Map<String, dev.avatar4j.tensor.Tensor> in,
+                                    java.util.Map<String, dev.avatar4j.tensor.Tensor> out) {
+                    if (file.startsWith("dit")) {
+                        java.util.Map<String, long[]> shapes = new java.util.TreeMap<>();
+                        in.forEach((k, v) -> shapes.put(k, v.shape()));
+                        calls.add(new DitCall(file, shapes, floats(in.get("t")), floats(in.get("person_mask")),
+                                floats(in.get("audio_latter"))));
+                    }
+                    delegate.runInto(in, out);
+                }
+            };
+        }
+
+        @Override
+        public void close() {
+        }
+
+        private static float[] floats(dev.avatar4j.tensor.Tensor t) {
+            return t == null ? null : t.segment().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+        }
+    }
+
+    private static List<DitCall> ditCalls(List<Speaker> speakers, double seconds) {
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        GenerationRequest r = new GenerationRequest(image, speakers.get(0).audio().clip(), 64, 64, 8, 5L, null,
+                Double.NaN, Double.NaN, NoiseSource.seeded(5L), null, speakers);
+        RecordingBackend rec = new RecordingBackend();
         GenerationContext ctx = new GenerationContext() {
             @Override
             public void emitFrame(byte[] rgb) {
-                frames.add(rgb);
             }
 
             @Override
@@ -360,11 +377,202 @@ class LongCatEngineTest {
             public void checkpoint() {
             }
         };
-        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), backend, SessionOptions.defaults())
-                .runs(GenerationRequest.class).orElseThrow()) {
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), rec,
+                SessionOptions.defaults()).runs(GenerationRequest.class).orElseThrow()) {
             engine.generate(r, ctx);
         }
-        return frames;
+        return rec.calls;
+    }
+
+    private static Speaker person(double seconds, double hz, Region at) {
+        return new Speaker(new AudioClip(tone(seconds, hz), 16000), at.x(), at.y(), at.w(), at.h());
+    }
+
+    private static Speaker silentPerson(double seconds, Region at) {
+        return new Speaker(new AudioClip(new float[(int) (seconds * 16000)], 16000), at.x(), at.y(), at.w(), at.h());
+    }
+
+    /**
+     * Segment 0 runs the segment-0 graph on {@code [portrait ; 23 noisy]} and later segments the
+     * continuation graph on {@code [reference ; 4 context ; 20 noisy]}: the attention layout is the
+     * graph's, so no positions or latent mask are fed (the old contract's "all ones" segment 0 was not
+     * the reference's); condition latents have t = 0.
+     */
+    @Test
+    void eachSegmentKindRunsItsOwnLayoutGraph() {
+        List<DitCall> calls = ditCalls(List.of(person(4.5, 200, Region.whole())), 4.5); // 112 frames: 2 segments
+        assertThat(calls).hasSize(16);
+        for (int i = 0; i < 16; i++) {
+            DitCall c = calls.get(i);
+            boolean cont = i >= 8;
+            int k = cont ? 25 : 24;
+            int nc = cont ? 5 : 1;
+            assertThat(c.graph()).isEqualTo(cont ? "dit_p1_continuation.onnx" : "dit_p1.onnx");
+            assertThat(c.shapes().keySet()).containsExactly("audio_latter", "context", "t", "x");
+            assertThat(c.shapes().get("x")).containsExactly(1, 16, k, 8, 8);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 1, 23, 8, 5, 16);
+            for (int j = 0; j < k; j++) {
+                if (j < nc) {
+                    assertThat(c.t()[j]).as("call %d latent %d", i, j).isZero();
+                } else {
+                    assertThat(c.t()[j]).as("call %d latent %d", i, j).isPositive();
+                }
+            }
+        }
+    }
+
+    /**
+     * Two persons run the P = 2 graphs with the reference's three masks on the 4×4 token grid:
+     * person 1, person 2 and the background (tokens in neither); the tracks in request order.
+     */
+    @Test
+    void twoPersonsRunTheTwoPersonGraphWithBackgroundMask() {
+        List<DitCall> calls = ditCalls(List.of(person(2.0, 200, Region.leftPerson()),
+                person(2.0, 330, Region.rightPerson())), 2.0);
+        assertThat(calls).hasSize(8).allSatisfy(c -> {
+            assertThat(c.graph()).isEqualTo("dit_p2.onnx");
+            assertThat(c.shapes().get("person_mask")).containsExactly(3, 4, 4);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 2, 23, 8, 5, 16);
+        });
+        // token (i, j) is inside when (j/4, i/4) is: left person x in [0.05, 0.45), y in [0.1, 0.9)
+        float[] left = {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};
+        float[] right = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+        float[] m = calls.get(0).personMask();
+        for (int i = 0; i < 16; i++) {
+            assertThat(m[i]).as("person 1, token %d", i).isEqualTo(left[i]);
+            assertThat(m[16 + i]).as("person 2, token %d", i).isEqualTo(right[i]);
+            assertThat(m[32 + i]).as("background, token %d", i).isEqualTo(1f - left[i] - right[i]);
+        }
+        // the two persons' audio differ and sit in their own slots
+        float[] a = calls.get(0).audio();
+        int slot = a.length / 2;
+        assertThat(java.util.Arrays.equals(a, 0, slot, a, slot, 2 * slot)).isFalse();
+    }
+
+    /**
+     * Three persons: the speakers take person 1 and 2 whatever their place in the request, the silent
+     * person's features of silence fill the third track (the reference's silent track), and the masks
+     * are [person 1, person 2, background, silent person]; a third speaker is refused.
+     */
+    @Test
+    void threePersonsRouteTheSpeakersFirstAndTheSilentTrackThird() {
+        Region third = new Region(0.25, 0.0, 0.5, 0.25); // tokens (0, 1) and (0, 2)
+        List<DitCall> calls = ditCalls(List.of(silentPerson(2.0, third), person(2.0, 200, Region.leftPerson()),
+                person(2.0, 330, Region.rightPerson())), 2.0);
+        List<DitCall> two = ditCalls(List.of(person(2.0, 200, Region.leftPerson()),
+                person(2.0, 330, Region.rightPerson())), 2.0);
+        assertThat(calls).hasSize(8).allSatisfy(c -> {
+            assertThat(c.graph()).isEqualTo("dit_p3.onnx");
+            assertThat(c.shapes().get("person_mask")).containsExactly(4, 4, 4);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 3, 23, 8, 5, 16);
+        });
+        float[] m = calls.get(0).personMask();
+        float[] m2 = two.get(0).personMask();
+        assertThat(java.util.Arrays.copyOfRange(m, 0, 48)).containsExactly(m2);
+        float[] other = new float[16];
+        other[1] = 1;
+        other[2] = 1;
+        assertThat(java.util.Arrays.copyOfRange(m, 48, 64)).containsExactly(other);
+        float[] a = calls.get(0).audio();
+        float[] a2 = two.get(0).audio();
+        int slot = a2.length / 2;
+        assertThat(java.util.Arrays.copyOfRange(a, 0, 2 * slot)).containsExactly(a2);
+        // the third track is the encoder's features of silence: not zeros
+        float[] silence = java.util.Arrays.copyOfRange(a, 2 * slot, 3 * slot);
+        assertThat(silence).isNotEqualTo(new float[slot]);
+
+        assertThatThrownBy(() -> ditCalls(List.of(person(2.0, 200, Region.leftPerson()),
+                person(2.0, 330, Region.rightPerson()), person(2.0, 440, third)), 2.0))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("at most two speaking persons");
+    }
+
+    /**
+     * The DiT is one graph per layout and person count: a bundle with the old single {@code dit}
+     * graph is refused when it opens, a pair without its partner too, and a bundle without the
+     * two-person graphs refuses two persons instead of running the one-person graph for them.
+     */
+    @Test
+    void ditGraphsAreCheckedPerLayoutAndPersonCount(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path old = ParityGoldens.patchedBundle(BUNDLE, Files.createDirectory(tmp.resolve("old")),
+                m -> m.replace("\"dit-p3\":", "\"dit\":"));
+        assertThatThrownBy(() -> FamilyEngines.create(Bundle.open(old), backend, SessionOptions.defaults()))
+                .isInstanceOf(dev.avatar4j.BundleException.class).hasMessageContaining("\"dit\" is the old");
+        Path half = ParityGoldens.patchedBundle(BUNDLE, Files.createDirectory(tmp.resolve("half")),
+                m -> m.replace("\"dit-p3-continuation\":", "\"unused\":"));
+        assertThatThrownBy(() -> FamilyEngines.create(Bundle.open(half), backend, SessionOptions.defaults()))
+                .isInstanceOf(dev.avatar4j.BundleException.class).hasMessageContaining("dit-p3-continuation");
+        Path single = ParityGoldens.patchedBundle(BUNDLE, Files.createDirectory(tmp.resolve("single")),
+                m -> m.replace("\"dit-p2\":", "\"unused-a\":").replace("\"dit-p2-continuation\":", "\"unused-b\":")
+                        .replace("\"dit-p3\":", "\"unused-c\":").replace("\"dit-p3-continuation\":", "\"unused-d\":"));
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        List<Speaker> two = List.of(person(2.0, 200, Region.leftPerson()), person(2.0, 330, Region.rightPerson()));
+        GenerationRequest r = new GenerationRequest(image, two.get(0).audio().clip(), 64, 64, 8, 5L, null,
+                Double.NaN, Double.NaN, NoiseSource.seeded(5L), null, two);
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(single), backend,
+                SessionOptions.defaults()).runs(GenerationRequest.class).orElseThrow()) {
+            assertThatThrownBy(() -> engine.generate(r, new GenerationContext() {
+                @Override
+                public void emitFrame(byte[] rgb) {
+                }
+
+                @Override
+                public void advance(Progress.Stage stage, long units) {
+                }
+
+                @Override
+                public void checkpoint() {
+                }
+            })).isInstanceOf(InvalidInputException.class).hasMessageContaining("at most 1 person");
+        }
+    }
+
+    /**
+     * Each DiT session holds its own weights (31.7 GB in fp16 at full size): the multi-person graphs
+     * are opened when a request first needs them, never for one-person generations.
+     */
+    @Test
+    void multiPersonGraphsOpenOnFirstUse() {
+        RgbImage image = MediaRegistry.global().readImage(PORTRAIT);
+        RecordingBackend rec = new RecordingBackend();
+        GenerationContext ctx = new GenerationContext() {
+            @Override
+            public void emitFrame(byte[] rgb) {
+            }
+
+            @Override
+            public void advance(Progress.Stage stage, long units) {
+            }
+
+            @Override
+            public void checkpoint() {
+            }
+        };
+        try (FamilyEngine<GenerationRequest> engine = FamilyEngines.create(Bundle.open(BUNDLE), rec,
+                SessionOptions.defaults()).runs(GenerationRequest.class).orElseThrow()) {
+            assertThat(rec.opened).contains("dit_p1.onnx", "dit_p1_continuation.onnx")
+                    .noneMatch(f -> f.startsWith("dit_p2") || f.startsWith("dit_p3"));
+            List<Speaker> one = List.of(person(2.0, 200, Region.whole()));
+            engine.generate(new GenerationRequest(image, one.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, one), ctx);
+            assertThat(rec.opened).noneMatch(f -> f.startsWith("dit_p2") || f.startsWith("dit_p3"));
+            List<Speaker> two = List.of(person(2.0, 200, Region.leftPerson()), person(2.0, 330, Region.rightPerson()));
+            engine.generate(new GenerationRequest(image, two.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, two), ctx);
+            assertThat(rec.opened).contains("dit_p2.onnx", "dit_p2_continuation.onnx")
+                    .noneMatch(f -> f.startsWith("dit_p3"));
+            int before = rec.opened.size();
+            engine.generate(new GenerationRequest(image, two.get(0).audio().clip(), 64, 64, 8, 5L, null, Double.NaN,
+                    Double.NaN, NoiseSource.seeded(5L), null, two), ctx);
+            assertThat(rec.opened).hasSize(before); // kept open for the next request
+        }
+    }
+
+    /** A person region that holds no token of the model's grid is refused (the reference divides by 0). */
+    @Test
+    void aRegionWithoutTokensIsRefused() {
+        assertThatThrownBy(() -> ditCalls(List.of(person(2.0, 200, new Region(0.05, 0.05, 0.1, 0.1)),
+                person(2.0, 330, Region.rightPerson())), 2.0))
+                .isInstanceOf(InvalidInputException.class).hasMessageContaining("holds no token");
     }
 
     @Test

@@ -45,13 +45,16 @@ import org.slf4j.LoggerFactory;
  * PyTorch reference run on the committed tiny bundle ({@code models/longcat-avatar-tiny}).
  *
  * <p><b>How the goldens were produced.</b> {@code /usr/bin/python3 tools/reference_run_longcat.py}
- * (Debian's PyTorch 1.13, onnx 1.12, numpy, scipy, Pillow) rebuilds the four graphs as PyTorch
- * modules with exactly the exported weights and runs the pipeline written from
- * docs/REFERENCE.md §3/§4.1 with the numpy front end of {@code tools/longcat_golden.py}:
+ * (Debian's PyTorch 1.13, onnx 1.12, numpy, Pillow) rebuilds the graphs as PyTorch modules with
+ * exactly the exported weights (the DiT is the real architecture of
+ * {@code tools/export/a4jexport/longcat/dit.py}, which {@code tools/export/tests/test_longcat_dit.py}
+ * checks against LongCat-Video's own modules in both segment layouts and with 1, 2 and 3 persons) and
+ * runs the pipeline written from docs/REFERENCE.md §3/§4.1 and docs/BUNDLE-FORMAT.md with the numpy
+ * front end of {@code tools/longcat_golden.py}:
  * loudness normalisation, Whisper log-mel per 30 s chunk, encoder, 50 Hz → 25 fps align_corners,
  * per-frame windows and per-latent unions, segments of 93 frames with 13 context frames re-encoded
- * from the previous segment's uint8 frames, the reference latent at RoPE position 10 with its
- * ±3 mask, the distilled 8-step schedule (shift 7) or the full schedule with enhance_hf and
+ * from the previous segment's uint8 frames, segment 0 on the segment-0 graph and later segments on
+ * the continuation graph (reference latent at RoPE position 10, its ±3 mask), the distilled 8-step schedule (shift 7) or the full schedule with enhance_hf and
  * 3-branch guidance, the negated Euler step, per-segment decoding and uint8 truncation.
  *
  * <p><b>Cases</b> (64×64; speech from {@code examples/media/hello.wav}, stored as float32 tracks;
@@ -59,7 +62,10 @@ import org.slf4j.LoggerFactory;
  * injected): {@code a-one-segment} 2.0 s (50 frames, one segment); {@code b-three-segments} 7.0 s
  * (175 frames, 3 segments: two continuations); {@code c-full-guidance} 4.5 s with the manifest
  * switched to {@code "schedule": "full"}, 3 steps (+ enhance_hf: 11 steps in segment 1), text and
- * audio guidance 4/4; {@code d-two-speakers} 4.5 s, two tracks on the left and right halves.
+ * audio guidance 4/4; {@code d-two-speakers} 4.5 s, two tracks in the reference's default person
+ * boxes (the P = 2 graphs, masks [person 1, person 2, background]); {@code e-three-persons} 2.0 s, the
+ * two speakers and a silent person (an all-zero track: the P = 3 graphs with the features of silence
+ * as the third track, masks [person 1, person 2, background, person 3]).
  * Checked: every denoised latent of every segment within {@value #LATENT_TOLERANCE}, the
  * re-encoded context latents within {@value #CONTEXT_TOLERANCE} (they come from uint8 frames), the
  * frame count and the stored frames within ±{@value #PIXEL_TOLERANCE}.
@@ -103,7 +109,7 @@ class LongCatParityTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"a-one-segment", "b-three-segments", "c-full-guidance", "d-two-speakers"})
+    @ValueSource(strings = {"a-one-segment", "b-three-segments", "c-full-guidance", "d-two-speakers", "e-three-persons"})
     void engineMatchesTheReferenceRun(String name, @TempDir Path tmp) {
         assumeBundle();
         Golden g = load(name);
@@ -236,7 +242,7 @@ class LongCatParityTest {
     }
 
     private static void assumeBundle() {
-        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")), "tiny longcat bundle absent");
+        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit_p1.onnx")), "tiny longcat bundle absent");
     }
 
     private static String replaceOnce(String m, String from, String to) {

@@ -42,6 +42,7 @@ final class LongCatAudio {
     private final AudioSource track;
     private final int padded;
     private final double gain;
+    private final boolean silent;
     private final float[] samples = new float[WhisperLogMel.CHUNK_SAMPLES];
     private final int rows;
     private final int states;   // 2·rows: the encoder states used
@@ -53,13 +54,14 @@ final class LongCatAudio {
     private int nextSlot;
 
     private LongCatAudio(GraphSession encoder, LongCatConfig cfg, AudioSource track, int padded, double gain,
-                         int rows) {
+                         boolean silent, int rows) {
         this.encoder = encoder;
         this.cfg = cfg;
         this.mel = new WhisperLogMel(cfg.melBins());
         this.track = track;
         this.padded = padded;
         this.gain = gain;
+        this.silent = silent;
         this.rows = rows;
         this.states = 2 * rows;
         this.scale = rows > 1 ? (float) (states - 1) / (float) (rows - 1) : 0f;
@@ -94,8 +96,9 @@ final class LongCatAudio {
         if ((long) WhisperLogMel.chunkCount(padded) * STATES_PER_CHUNK < 2L * rows) {
             throw new IllegalArgumentException("audio too short for " + rows + " embedding rows");
         }
-        double gain = LoudnessNormalizer.gain(loudness(track, padded, cfg.sampleRate(), checkpoint), cfg.loudness());
-        LongCatAudio a = new LongCatAudio(encoder, cfg, track, padded, gain, rows);
+        Measured m = measure(track, padded, cfg.sampleRate(), checkpoint);
+        double gain = LoudnessNormalizer.gain(m.loudness(), cfg.loudness());
+        LongCatAudio a = new LongCatAudio(encoder, cfg, track, padded, gain, m.silent(), rows);
         checkpoint.run();
         a.chunk(0);
         return a;
@@ -108,17 +111,38 @@ final class LongCatAudio {
 
     /** {@link #loudness(AudioSource, int, int)}, calling {@code checkpoint} before every block read. */
     static double loudness(AudioSource track, int padded, int rate, Runnable checkpoint) {
+        return measure(track, padded, rate, checkpoint).loudness();
+    }
+
+    /** The loudness pass's results: the integrated loudness and whether every sample was 0. */
+    record Measured(double loudness, boolean silent) {
+    }
+
+    /** Pass 1 (see {@link #loudness(AudioSource, int, int)}), also noting whether the track is all zeros. */
+    static Measured measure(AudioSource track, int padded, int rate, Runnable checkpoint) {
         LoudnessMeter meter = new LoudnessMeter(rate, padded);
         float[] buf = new float[1 << 16];
+        boolean silent = true;
         try (AudioSource f = track.fork()) {
             for (long at = 0; at < padded; at += buf.length) {
                 checkpoint.run();
                 int n = (int) Math.min(buf.length, padded - at);
                 f.read(at, buf, 0, n); // past the end of the track: zeros, the reference's padding
+                for (int i = 0; silent && i < n; i++) {
+                    silent = buf[i] == 0f;
+                }
                 meter.accept(buf, 0, n);
             }
         }
-        return meter.integratedLoudness();
+        return new Measured(meter.integratedLoudness(), silent);
+    }
+
+    /**
+     * {@return whether the track (padded) is all zeros: a silent person, whose embedding is the
+     * encoder's features of silence, as the reference's silent track}
+     */
+    boolean silent() {
+        return silent;
     }
 
     /**
@@ -191,8 +215,8 @@ final class LongCatAudio {
     }
 
     /**
-     * Writes this speaker's {@code audio_first [5, 5, D]} and {@code audio_latter [n, 8, 5, D]} rows
-     * of a segment into the DiT inputs at person slot {@code p}.
+     * Writes this speaker's {@code audio_first [5, 5, D]} (skipped when {@code first} is null) and
+     * {@code audio_latter [n, 8, 5, D]} rows of a segment into the DiT inputs at person slot {@code p}.
      */
     void gather(int start, int frames, int stride, int p, Tensor first, Tensor latter) {
         int[][] lat = LongCatAudioWindows.latentWindows(
@@ -200,9 +224,11 @@ final class LongCatAudio {
         long width = (long) GROUPS * dim;
         int fw = LongCatAudioWindows.FRAME_WINDOW;
         int lw = LongCatAudioWindows.LATENT_WINDOW;
-        long base = (long) p * fw * width;
-        for (int o = 0; o < fw; o++) {
-            row(lat[0][o], first.segment(), base + o * width);
+        if (first != null) {
+            long base = (long) p * fw * width;
+            for (int o = 0; o < fw; o++) {
+                row(lat[0][o], first.segment(), base + o * width);
+            }
         }
         int n = lat.length - 1;
         long lbase = (long) p * n * lw * width;

@@ -18,6 +18,7 @@ import dev.avatar4j.media.RgbImage;
 import dev.avatar4j.sampling.EulerStep;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.Tensor;
@@ -201,6 +202,10 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                     + "default prompt is available");
         }
         List<Speaker> sp = resolve(r, speakers);
+        if (sp.size() > 1 && graphs.maxPersons() < Math.min(sp.size(), LongCatGraphs.MAX_PERSONS)) {
+            throw new InvalidInputException("this " + LongCatConfig.FAMILY + " bundle drives at most "
+                    + graphs.maxPersons() + " person(s) (its DiT graphs), the request has " + sp.size());
+        }
         LongCatPlan p = planOf(r, sp);
         int lh = p.latentHeight();
         int lw = p.latentWidth();
@@ -208,12 +213,11 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
         long hw = (long) lh * lw;
         long frameFloats = c * hw;
         int segLat = cfg.segmentLatents();
-        int persons = sp.size();
         Guidance guidance = cfg.distilled() ? Guidance.none() : Guidance.textAudio(
                 Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance(),
                 Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance());
         log.debug("longcat: {} frames, {} segments, {} persons, {} schedule, {}x{}", p.frames(), p.segments(),
-                persons, cfg.distilled() ? "distilled" : "full", r.width(), r.height());
+                sp.size(), cfg.distilled() ? "distilled" : "full", r.width(), r.height());
 
         // audio features of every speaker (each padded like the longest track), read by range from
         // the speakers' sources: a streamed track is never held whole
@@ -222,35 +226,31 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
             audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows(),
                     ctx::checkpoint));
         }
+        Persons persons = Persons.of(sp, audio, lh / cfg.patch()[1], lw / cfg.patch()[2]);
+        int np = persons.graphPersons();
         int dim = audio.get(0).dim();
         // one scope owns every tensor of this generation; each segment has a sub-scope
         try (TensorScope generation = TensorScope.open()) {
             Tensor ref = encodeImage(generation, r.image(), r.width(), r.height());
-            Tensor personMask = generation.allocate(DType.FLOAT32, persons, lh, lw);
-            Tensor first = LongCatAudio.allocateFirst(generation, persons, dim);
-            Tensor latter = LongCatAudio.allocateLatter(generation, persons, segLat - 1, dim);
-            Tensor zeroFirst = LongCatAudio.allocateFirst(generation, persons, dim);
-            Tensor zeroLatter = LongCatAudio.allocateLatter(generation, persons, segLat - 1, dim);
+            Tensor personMask = persons.masks(generation);
+            Tensor latter = LongCatAudio.allocateLatter(generation, np, segLat - 1, dim);
+            Tensor zeroLatter = LongCatAudio.allocateLatter(generation, np, segLat - 1, dim);
             Tensor noise = generation.allocate(DType.FLOAT32, frameFloats);
             StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
                     cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
-            for (int q = 0; q < persons; q++) {
-                MemorySegment.copy(sp.get(q).mask(lh, lw), 0, personMask.segment(), F32, q * hw * Float.BYTES, (int) hw);
-            }
             Deque<byte[]> context = new ArrayDeque<>(); // the last contextFrames decoded frames
             int emitted = 0;
             for (int s = 0; s < p.segments() && emitted < p.frames(); s++) {
                 ctx.checkpoint();
-                for (int q = 0; q < persons; q++) {
-                    audio.get(q).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q, first,
-                            latter);
+                for (int q = 0; q < np; q++) {
+                    audio.get(persons.track(q)).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q,
+                            null, latter);
                 }
                 int nc = p.conditionLatents(s);
                 int k = nc + p.noisyLatents(s);
+                GraphSession dit = graphs.dit(np, s > 0);
                 try (TensorScope segment = generation.newSubScope()) {
                     Tensor x = segment.allocate(DType.FLOAT32, 1, c, k, lh, lw);
-                    Tensor positions = segment.allocate(DType.FLOAT32, k);
-                    Tensor mask = segment.allocate(DType.FLOAT32, k, k);
                     Tensor t = segment.allocate(DType.FLOAT32, 1, k);
                     Tensor guided = segment.allocate(DType.FLOAT32, 1, c, k, lh, lw);
                     // the second guidance buffer; every DiT call overwrites all of it
@@ -269,7 +269,6 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                         r.noise().fill(segLat * s + segIndex, noise.segment(), frameFloats);
                         putFrame(x, j, k, noise.segment(), 0, c, hw);
                     }
-                    fillPositionsAndMask(s, nc, k, positions, mask);
                     SigmaSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
                         ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
@@ -279,10 +278,9 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                             t.segment().setAtIndex(F32, j, j < nc ? 0f : schedule.timestep(i));
                         }
                         if (guidance.branches() == 1) {
-                            runDit(x, t, positions, mask, positive, first, latter, personMask, guided);
+                            runDit(dit, x, t, positive, latter, personMask, guided);
                         } else {
-                            denoiseGuided(guidance, x, t, positions, mask, first, latter, zeroFirst, zeroLatter,
-                                    personMask, guided, branch);
+                            denoiseGuided(dit, guidance, x, t, latter, zeroLatter, personMask, guided, branch);
                         }
                         ctx.advance(Progress.Stage.DENOISING, guidance.branches());
                         // x ← x + (σ' − σ)(−out) on the noisy latents only, channel by channel
@@ -322,16 +320,15 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
         }
     }
 
-    private void denoiseGuided(Guidance g, Tensor x, Tensor t, Tensor positions, Tensor mask, Tensor first,
-                               Tensor latter, Tensor zeroFirst, Tensor zeroLatter, Tensor personMask, Tensor out,
-                               Tensor b) {
+    private void denoiseGuided(GraphSession dit, Guidance g, Tensor x, Tensor t, Tensor latter, Tensor zeroLatter,
+                               Tensor personMask, Tensor out, Tensor b) {
         // branches [negative text + zero audio, negative text + audio, positive text + audio]
         long n = out.elementCount();
-        runDit(x, t, positions, mask, negative, zeroFirst, zeroLatter, personMask, out);
+        runDit(dit, x, t, negative, zeroLatter, personMask, out);
         scaleInto(out.segment(), g.coefficient(0), n);
-        runDit(x, t, positions, mask, negative, first, latter, personMask, b);
+        runDit(dit, x, t, negative, latter, personMask, b);
         accumulate(out.segment(), b.segment(), g.coefficient(1), n);
-        runDit(x, t, positions, mask, positive, first, latter, personMask, b);
+        runDit(dit, x, t, positive, latter, personMask, b);
         accumulate(out.segment(), b.segment(), g.coefficient(2), n);
     }
 
@@ -347,54 +344,22 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
         }
     }
 
-    private void runDit(Tensor x, Tensor t, Tensor positions, Tensor mask, Tensor context, Tensor first,
-                        Tensor latter, Tensor personMask, Tensor out) {
+    /**
+     * One DiT call. The graph is the segment's layout (segment 0: {@code [portrait ; noisy]};
+     * later: {@code [reference ; context ; noisy]}), which fixes the reference's attention partition,
+     * RoPE positions and reference masking inside it; {@code personMask} is null for one person.
+     */
+    private static void runDit(GraphSession dit, Tensor x, Tensor t, Tensor context, Tensor latter, Tensor personMask,
+                               Tensor out) {
         Map<String, Tensor> in = new HashMap<>();
         in.put("x", x);
         in.put("t", t);
-        in.put("positions", positions);
-        in.put("frame_mask", mask);
         in.put("context", context);
-        in.put("audio_first", first);
         in.put("audio_latter", latter);
-        in.put("person_mask", personMask);
-        graphs.dit.runInto(in, Map.of("velocity", out));
-    }
-
-    /**
-     * Temporal positions and the latent-level attention mask of a segment's DiT sequence.
-     * Segment 0 ({@code [image latent ; noisy]}): positions 0..23, full attention. Later segments
-     * ({@code [reference ; context ; noisy]}): the reference at {@code refImageIndex}, the rest at
-     * 0..23; condition latents attend only to condition latents (the reference's KV cache); noisy
-     * latents whose segment position is within {@code maskFrameRange} of {@code refImageIndex} do
-     * not attend to the reference.
-     */
-    void fillPositionsAndMask(int segment, int nc, int k, Tensor positions, Tensor mask) {
-        MemorySegment pos = positions.segment();
-        MemorySegment m = mask.segment();
-        for (long i = 0; i < (long) k * k; i++) {
-            m.setAtIndex(F32, i, 1f);
+        if (personMask != null) {
+            in.put("person_mask", personMask);
         }
-        if (segment == 0) {
-            for (int j = 0; j < k; j++) {
-                pos.setAtIndex(F32, j, j);
-            }
-            return;
-        }
-        pos.setAtIndex(F32, 0, cfg.refImageIndex());
-        for (int j = 1; j < k; j++) {
-            pos.setAtIndex(F32, j, j - 1);
-        }
-        for (int q = 0; q < nc; q++) {
-            for (int j = nc; j < k; j++) {
-                m.setAtIndex(F32, (long) q * k + j, 0f);
-            }
-        }
-        for (int q = nc; q < k; q++) {
-            if (Math.abs((q - 1) - cfg.refImageIndex()) <= cfg.maskFrameRange()) {
-                m.setAtIndex(F32, (long) q * k, 0f);
-            }
-        }
+        dit.runInto(in, Map.of("velocity", out));
     }
 
     /** The reference latent, owned by {@code into}; the encoder's input is freed on return. */

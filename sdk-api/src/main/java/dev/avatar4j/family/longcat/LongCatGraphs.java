@@ -1,6 +1,8 @@
 package dev.avatar4j.family.longcat;
 
+import dev.avatar4j.BundleException;
 import dev.avatar4j.bundle.Bundle;
+import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.backend.GraphContract;
 import dev.avatar4j.backend.Sessions;
 import dev.avatar4j.family.StreamingVaeDecoder;
@@ -14,19 +16,37 @@ import dev.avatar4j.tensor.TensorScope;
  * The graphs of a {@code longcat-avatar} bundle, opened and checked against the family contract.
  * The sessions belong to the scope given to the constructor (the engine's), which closes them,
  * also those opened before a later one failed.
+ *
+ * <p>The DiT comes as one graph per segment layout and person count (docs/BUNDLE-FORMAT.md):
+ * {@code dit-p1} / {@code dit-p1-continuation} are required and opened with the bundle,
+ * {@code dit-p2}… and {@code dit-p3}… optional, each pair complete, and opened (and checked) when a
+ * request first needs them: each DiT session holds its own copy of the weights (31.7 GB in fp16 at
+ * full size), so a one-person generation never loads the multi-person graphs.
  */
 final class LongCatGraphs {
     static final long ANY = -1;
+    /** The most persons a DiT graph routes (the reference's two speakers plus the silent track). */
+    static final int MAX_PERSONS = 3;
 
     final GraphSession audioEncoder;
     final GraphSession vaeEncoder;
-    final GraphSession dit;
+    /** {@code [persons][0 = segment 0, 1 = continuation]}; null until opened. */
+    private final GraphSession[][] dits = new GraphSession[MAX_PERSONS + 1][];
+    private final boolean[] present = new boolean[MAX_PERSONS + 1];
     final StreamingVaeDecoder.Graphs vaeDecoder;
+    private final Bundle bundle;
+    private final LongCatConfig cfg;
+    private final Backend backend;
+    private final SessionOptions options;
+    private final TensorScope owner;
 
     LongCatGraphs(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options, TensorScope owner) {
+        this.bundle = bundle;
+        this.cfg = cfg;
+        this.backend = backend;
+        this.options = options;
+        this.owner = owner;
         long c = cfg.latentChannels();
-        int w = LongCatAudioWindows.FRAME_WINDOW;
-        int u = LongCatAudioWindows.LATENT_WINDOW;
         audioEncoder = owner.attach(Sessions.open(bundle, "audio-encoder", backend, options,
                 GraphContract.of("audio-encoder")
                         .input("input_features", DType.FLOAT32, 1, cfg.melBins(), 3000)
@@ -35,16 +55,78 @@ final class LongCatGraphs {
                 GraphContract.of("vae-encoder")
                         .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
                         .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY)));
-        dit = owner.attach(Sessions.open(bundle, "dit", backend, options, GraphContract.of("dit")
-                .input("x", DType.FLOAT32, ANY, c, ANY, ANY, ANY)
-                .input("t", DType.FLOAT32, ANY, ANY)
-                .input("positions", DType.FLOAT32, ANY)
-                .input("frame_mask", DType.FLOAT32, ANY, ANY)
-                .input("context", DType.FLOAT32, ANY, ANY, ANY)
-                .input("audio_first", DType.FLOAT32, ANY, ANY, w, LongCatAudio.GROUPS, ANY)
-                .input("audio_latter", DType.FLOAT32, ANY, ANY, ANY, u, LongCatAudio.GROUPS, ANY)
-                .input("person_mask", DType.FLOAT32, ANY, ANY, ANY)
-                .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
+        if (bundle.hasGraph("dit")) {
+            throw new BundleException(BundleManifest.FILE_NAME + ": graph \"dit\" is the old " + LongCatConfig.FAMILY
+                    + " contract (positions and frame_mask inputs); this SDK needs one DiT per segment layout and "
+                    + "person count, \"dit-p1\" and \"dit-p1-continuation\" (docs/BUNDLE-FORMAT.md)");
+        }
+        for (int p = 1; p <= MAX_PERSONS; p++) {
+            boolean first = bundle.hasGraph(key(p, false));
+            boolean cont = bundle.hasGraph(key(p, true));
+            if (first != cont || (p == 1 && !first)) {
+                throw new BundleException(BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs graphs \""
+                        + key(p, false) + "\" and \"" + key(p, true) + "\"" + (p == 1 ? "" : " together"));
+            }
+            present[p] = first;
+        }
+        dit(1, false); // the one-person pair: opened and checked with the bundle
         vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
+    }
+
+    /** The manifest key of the DiT for {@code persons} and a segment layout. */
+    static String key(int persons, boolean continuation) {
+        return "dit-p" + persons + (continuation ? "-continuation" : "");
+    }
+
+    /** {@return the most persons this bundle's DiT graphs drive} */
+    int maxPersons() {
+        int n = 1;
+        for (int p = 1; p <= MAX_PERSONS; p++) {
+            if (present[p]) {
+                n = p;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The DiT for a person count and a segment layout.
+     *
+     * @param persons 1..{@link #maxPersons()}
+     * @param continuation segment 0's layout ({@code false}) or a later segment's
+     * @return the session
+     */
+    synchronized GraphSession dit(int persons, boolean continuation) {
+        if (persons < 1 || persons > MAX_PERSONS || !present[persons]) {
+            throw new IllegalArgumentException("no DiT graph for " + persons + " persons");
+        }
+        if (dits[persons] == null) {
+            GraphSession first = open(bundle, cfg, backend, options, owner, persons, false);
+            dits[persons] = new GraphSession[] {first, open(bundle, cfg, backend, options, owner, persons, true)};
+        }
+        return dits[persons][continuation ? 1 : 0];
+    }
+
+    /** {@return whether the pair for {@code persons} is open (for tests)} */
+    synchronized boolean opened(int persons) {
+        return dits[persons] != null;
+    }
+
+    private static GraphSession open(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options,
+                                     TensorScope owner, int persons, boolean continuation) {
+        long c = cfg.latentChannels();
+        long k = cfg.segmentLatents() + (continuation ? 1 : 0);
+        String key = key(persons, continuation);
+        GraphContract contract = GraphContract.of(key)
+                .input("x", DType.FLOAT32, persons == 1 ? ANY : 1, c, k, ANY, ANY)
+                .input("t", DType.FLOAT32, persons == 1 ? ANY : 1, k)
+                .input("context", DType.FLOAT32, persons == 1 ? ANY : 1, ANY, ANY)
+                .input("audio_latter", DType.FLOAT32, persons == 1 ? ANY : 1, persons, cfg.segmentLatents() - 1,
+                        LongCatAudioWindows.LATENT_WINDOW, LongCatAudio.GROUPS, ANY);
+        if (persons > 1) {
+            contract = contract.input("person_mask", DType.FLOAT32, ANY, ANY, ANY);
+        }
+        contract = contract.output("velocity", DType.FLOAT32, persons == 1 ? ANY : 1, c, k, ANY, ANY);
+        return owner.attach(Sessions.open(bundle, key, backend, options, contract));
     }
 }
