@@ -2,6 +2,8 @@ package dev.avatar4j.testing;
 
 import dev.avatar4j.backend.ForwardingGraphSession;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
+import dev.avatar4j.spi.DeviceTensor;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
@@ -62,7 +64,18 @@ public final class CountingBackend implements Backend {
                 delegate.runInto(in, out);
                 afterRun.accept(runs.incrementAndGet());
             }
+
+            @Override
+            public void run(DeviceScope device, Map<String, DeviceTensor> in, Map<String, DeviceTensor> out) {
+                delegate.run(device, in, out);
+                afterRun.accept(runs.incrementAndGet());
+            }
         };
+    }
+
+    @Override
+    public DeviceScope openDeviceScope() {
+        return inner.openDeviceScope();
     }
 
     @Override
