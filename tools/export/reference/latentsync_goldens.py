@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reduced LatentSync checkpoints and goldens, made by the REFERENCE modules with random weights.
 
-    latentsync_goldens.py LATENTSYNC_CHECKOUT DIFFUSERS_CHECKOUT OUT_DIR
+    latentsync_goldens.py LATENTSYNC_CHECKOUT DIFFUSERS_CHECKOUT DEEPCACHE_CHECKOUT OUT_DIR
 
 LATENTSYNC_CHECKOUT: bytedance/LatentSync (a229c39). Its ``latentsync/models/{unet,unet_blocks,
 attention,resnet,motion_module,utils}.py`` and ``latentsync/whisper/whisper/model.py`` are copied at
@@ -14,7 +14,10 @@ DIFFUSERS_CHECKOUT: huggingface/diffusers. The pieces the LatentSync UNet import
 extracted from its sources with ``ast`` and executed in a namespace with minimal stubs for the
 package machinery (``ModelMixin`` = ``nn.Module``, ``register_to_config`` recording the arguments
 as ``self.config``, ``BaseOutput`` a dataclass base, ``deprecate`` a no-op); einops' ``rearrange`` /
-``repeat`` are stubbed for the patterns the reference uses. Torch 1.13 has no
+``repeat`` are stubbed for the patterns the reference uses.
+DEEPCACHE_CHECKOUT: horseee/DeepCache (1691a3a); its ``DeepCache/extension/deepcache.py``
+(``DeepCacheSDHelper``, what LatentSync's ``scripts/inference.py`` enables with ``cache_interval=3,
+cache_branch_id=0``) is executed as is around the reference UNet. Torch 1.13 has no
 ``F.scaled_dot_product_attention``: torch 2's math definition is installed (no mask is used).
 
 Written to OUT_DIR (the real file layout, so the documented command runs on it):
@@ -32,6 +35,11 @@ Written to OUT_DIR (the real file layout, so the documented command runs on it):
   proj_attn`` as sd-vae-ft-mse's file has them, float32.
 - ``whisper_ctx16.pt``: a second Whisper (16 audio positions) for the audio encoder's parity case
   (the 1500-position input of the bundle's graph would make a 1 MB golden).
+- DeepCache: the reference UNet wrapped by ``DeepCacheSDHelper`` runs a full step (t = 981) and a
+  cached step (t = 961, new sample) of a guided chunk; the full step's ``cache`` (the output of the
+  last up block's layer before its last, caught with a forward hook) is an output of the first
+  ``unet.onnx`` case and the input of the ``unet_shallow.onnx`` / ``unet_shallow_mha.onnx`` case,
+  whose ``noise`` is the helper's cached-step output.
 - ``cases.txt`` (OrtCheck format) for ``unet.onnx``, ``unet_mha.onnx``, ``vae_encoder.onnx``,
   ``vae_decoder.onnx`` of the exported bundle, ``whisper/cases.txt`` for ``audio_encoder.onnx`` of
   ``whisper_ctx16.pt``; raw little-endian tensors under ``goldens/``.
@@ -361,21 +369,28 @@ def unet_config(latentsync):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) != 4:
         raise SystemExit(__doc__)
-    latentsync, diffusers, out = (os.path.abspath(a) for a in argv)
+    latentsync, diffusers, deepcache, out = (os.path.abspath(a) for a in argv)
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(SEED)
     ns = diffusers_namespace(diffusers)
     tmp = tempfile.mkdtemp(prefix="lsref-")
     try:
         stub_packages(tmp, latentsync, ns)
-        run(latentsync, ns, out)
+        run(latentsync, ns, out, deepcache)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(latentsync, ns, out):
+def deepcache_helper(checkout):
+    ns = {"__name__": "deepcache_extracted"}
+    path = os.path.join(checkout, "DeepCache", "extension", "deepcache.py")
+    exec(compile(open(path, encoding="utf-8").read(), path, "exec"), ns)
+    return ns["DeepCacheSDHelper"]
+
+
+def run(latentsync, ns, out, deepcache):
     from latentsync.models.unet import UNet3DConditionModel
     import lswhisper.model as wm
     torch.set_grad_enabled(False)
@@ -402,15 +417,51 @@ def run(latentsync, ns, out):
         noise = unet(sample, t, encoder_hidden_states=audio.reshape(b * f, 50, AUDIO_WIDTH)).sample
         unet_cases.append((tag, sample, t.float(), audio, noise))
         print(f"unet case {tag}: noise {tuple(noise.shape)} max |noise| {noise.abs().max():.3f}")
+    # DeepCache around the reference UNet: a full step, then a cached one (the helper counts steps by
+    # the timestep's index in scheduler.timesteps, full when it is a multiple of cache_interval)
+    b, f, s = 2, 4, 16
+    d_sample0 = torch.randn(b, 13, f, s, s, generator=g)
+    d_sample1 = torch.randn(b, 13, f, s, s, generator=g)
+    d_audio = torch.randn(b, f, 50, AUDIO_WIDTH, generator=g)
+    d_audio[0] = 0
+    Helper = deepcache_helper(deepcache)
+    pipe = types.SimpleNamespace(unet=unet, scheduler=types.SimpleNamespace(timesteps=torch.tensor([981, 961, 941])))
+    helper = Helper(pipe=pipe)
+    helper.set_params(cache_interval=3, cache_branch_id=0)
+    helper.enable()
+    caught = []
+    last = unet.up_blocks[-1]
+    before_last = last.motion_modules[-2] if last.motion_modules[-2] is not None else last.attentions[-2]
+    hook = before_last.register_forward_hook(lambda mod, i, o: caught.append(o if torch.is_tensor(o) else o[0]))
+    enc = d_audio.reshape(b * f, 50, AUDIO_WIDTH)
+    full = unet(d_sample0, torch.tensor([981]), encoder_hidden_states=enc).sample
+    cache = caught[-1].clone()
+    cached = unet(d_sample1, torch.tensor([961]), encoder_hidden_states=enc).sample
+    hook.remove()
+    helper.disable()
+    check = unet(d_sample1, torch.tensor([961]), encoder_hidden_states=enc).sample
+    print(f"deepcache: cache {tuple(cache.shape)}; cached step differs from a full step by"
+          f" {float((cached - check).abs().max()):.3f} (max |noise| {float(check.abs().max()):.3f})")
     for graph in ("unet.onnx", "unet_mha.onnx"):
-        cases.case(graph)
         for tag, sample, t, audio, noise in unet_cases:
-            if tag != unet_cases[0][0]:
-                cases.case(graph)
+            cases.case(graph)
             cases.add("in", "sample", sample, f"unet_{tag}")
             cases.add("in", "timestep", t, f"unet_{tag}")
             cases.add("in", "audio", audio, f"unet_{tag}")
             cases.add("out", "noise", noise, f"unet_{tag}")
+        cases.case(graph)
+        cases.add("in", "sample", d_sample0, "deepcache_full")
+        cases.add("in", "timestep", torch.tensor([981.0]), "deepcache_full")
+        cases.add("in", "audio", d_audio, "deepcache")
+        cases.add("out", "noise", full, "deepcache_full")
+        cases.add("out", "cache", cache, "deepcache_full")
+    for graph in ("unet_shallow.onnx", "unet_shallow_mha.onnx"):
+        cases.case(graph)
+        cases.add("in", "sample", d_sample1, "deepcache_step")
+        cases.add("in", "timestep", torch.tensor([961.0]), "deepcache_step")
+        cases.add("in", "audio", d_audio, "deepcache")
+        cases.add("in", "cache", cache, "deepcache_full")
+        cases.add("out", "noise", cached, "deepcache_step")
 
     # ---- VAE
     AutoencoderKL = ns["AutoencoderKL"]

@@ -12,7 +12,7 @@ command into ``$A4J_EXPORT_OUT/latentsync`` (tools/export/test then runs fixture
 through ONNX Runtime Java on that bundle) and its manifest; the ctx-16 audio encoder graph into
 ``$A4J_EXPORT_OUT/latentsync-whisper`` with its cases; errors naming missing files and keys.
 
-With A4J_LATENTSYNC_REF and A4J_DIFFUSERS_REF (checkouts) set, the fixture must be byte-identical to
+With A4J_LATENTSYNC_REF, A4J_DIFFUSERS_REF and A4J_DEEPCACHE_REF (checkouts) set, the fixture must be byte-identical to
 what the goldens script makes from them.
 """
 import filecmp
@@ -84,14 +84,25 @@ class UNetParity(unittest.TestCase):
         cls.cases = [c for c in read_cases(os.path.join(FIX, "cases.txt")) if c["graph"] == "unet.onnx"]
 
     def test_reference_goldens(self):
-        self.assertEqual(len(self.cases), 2)
+        self.assertEqual(len(self.cases), 3)
         with torch.no_grad():
             for c in self.cases:
                 i = c["in"]
-                y = self.model(i["sample"], i["timestep"], i["audio"])
+                y, cache = self.model(i["sample"], i["timestep"], i["audio"], with_cache=True)
                 self.assertLessEqual(rel(y, c["out"]["noise"]), TOL)
+                if "cache" in c["out"]:
+                    self.assertLessEqual(rel(cache, c["out"]["cache"]), TOL)
                 with U.attention_mode("mha"):   # the variant's torch path is the same math
                     self.assertLessEqual(rel(self.model(i["sample"], i["timestep"], i["audio"]), c["out"]["noise"]), TOL)
+
+    def test_deepcache_step_against_the_reference_helper(self):
+        (c,) = [c for c in read_cases(os.path.join(FIX, "cases.txt")) if c["graph"] == "unet_shallow.onnx"]
+        i = c["in"]
+        with torch.no_grad():
+            y = self.model.shallow(i["sample"], i["timestep"], i["audio"], i["cache"])
+            full = self.model(i["sample"], i["timestep"], i["audio"])
+        self.assertLessEqual(rel(y, c["out"]["noise"]), TOL)
+        self.assertGreater(rel(full, c["out"]["noise"]), 0.1)   # a cached step is not a full one
 
     def test_audio_reaches_the_output(self):
         c = self.cases[0]["in"]
@@ -238,14 +249,15 @@ class Command(unittest.TestCase):
         self.assertEqual(m["video"], {"fps": 25, "resolution": 256, "chunkFrames": 16})
         self.assertEqual(m["audio"], {"sampleRate": 16000, "encoder": "whisper", "melBins": 80, "width": 32})
         self.assertEqual(m["vae"], {"scaling": 0.18215, "shift": 0.0})
-        self.assertEqual(m["sampler"], {"type": "ddim", "defaultSteps": 20})
+        self.assertEqual(m["sampler"], {"type": "ddim", "defaultSteps": 20, "deepCacheInterval": 3})
         self.assertEqual(m["guidance"], {"type": "cfg-zero-audio", "scale": 1.5})
         with open(os.path.join(ROOT, "models", "latentsync-tiny", "avatar-bundle.json")) as f:
             tiny = json.load(f)
-        self.assertEqual(set(m["graphs"]), set(tiny["graphs"]))
+        self.assertEqual(set(m["graphs"]), set(tiny["graphs"]) | {"unet-shallow"})
+        self.assertEqual(m["graphs"]["unet-shallow"]["variants"]["onnxruntime"]["file"], "unet_shallow_mha.onnx")
         self.assertEqual(set(m["tensors"]), set(tiny["tensors"]))
         self.assertEqual(m["graphs"]["unet"]["variants"]["onnxruntime"]["file"], "unet_mha.onnx")
-        for e in list(m["graphs"].values()) + [m["graphs"]["unet"]["variants"]["onnxruntime"]] \
+        for e in list(m["graphs"].values()) + [m["graphs"][k]["variants"]["onnxruntime"] for k in ("unet", "unet-shallow")] \
                 + list(m["tensors"].values()) + list(m["notices"].values()):
             self.assertEqual(e["sha256"], sha256_file(os.path.join(self.bundle, e["file"])))
 
@@ -261,6 +273,11 @@ class Command(unittest.TestCase):
         self.assertEqual(o["latent"][1], 4)
         i, o = io("unet.onnx")
         self.assertEqual(list(i), ["sample", "timestep", "audio"])
+        self.assertEqual(list(o), ["noise", "cache"])
+        self.assertEqual(o["cache"][1], 32)
+        i2, o2 = io("unet_shallow.onnx")
+        self.assertEqual(list(i2), ["sample", "timestep", "audio", "cache"])
+        self.assertEqual(list(o2), ["noise"])
         self.assertEqual(i["sample"][1], 13)
         self.assertEqual(i["audio"][2:], [50, 32])
         ops = {n.op_type for n in onnx.load(os.path.join(self.bundle, "unet_mha.onnx"),
@@ -296,6 +313,22 @@ class Errors(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
             self.assertIn("config.json", r.stderr)
 
+    def test_without_deepcache(self):
+        with tempfile.TemporaryDirectory() as t:
+            r = self.run_cli("--checkpoints", CK, "--vae", VAE_DIR, "--out", t, "--force", "--deepcache", "0",
+                             "--unet-variants", "plain", "--quiet")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(t, "avatar-bundle.json")) as f:
+                m = json.load(f)
+            self.assertNotIn("unet-shallow", m["graphs"])
+            self.assertNotIn("deepCacheInterval", m["sampler"])
+            self.assertNotIn("variants", m["graphs"]["unet"])
+            g = onnx.load(os.path.join(t, "unet.onnx"), load_external_data=False).graph
+            self.assertEqual([o.name for o in g.output], ["noise"])
+        r = self.run_cli("--checkpoints", CK, "--vae", VAE_DIR, "--out", "/nonexistent/x", "--deepcache", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--deepcache", r.stderr)
+
     def test_whisper_of_another_width(self):
         with tempfile.TemporaryDirectory() as t:
             ck = os.path.join(t, "checkpoints")
@@ -310,13 +343,15 @@ class Errors(unittest.TestCase):
             self.assertIn("32", r.stderr)
 
 
-@unittest.skipUnless(os.environ.get("A4J_LATENTSYNC_REF") and os.environ.get("A4J_DIFFUSERS_REF"),
-                     "A4J_LATENTSYNC_REF / A4J_DIFFUSERS_REF not set")
+@unittest.skipUnless(os.environ.get("A4J_LATENTSYNC_REF") and os.environ.get("A4J_DIFFUSERS_REF")
+                     and os.environ.get("A4J_DEEPCACHE_REF"),
+                     "A4J_LATENTSYNC_REF / A4J_DIFFUSERS_REF / A4J_DEEPCACHE_REF not set")
 class FixtureReproducible(unittest.TestCase):
     def test_same_bytes(self):
         with tempfile.TemporaryDirectory() as t:
             subprocess.run([sys.executable, os.path.join(TOOLS, "reference", "latentsync_goldens.py"),
-                            os.environ["A4J_LATENTSYNC_REF"], os.environ["A4J_DIFFUSERS_REF"], t], check=True,
+                            os.environ["A4J_LATENTSYNC_REF"], os.environ["A4J_DIFFUSERS_REF"],
+                            os.environ["A4J_DEEPCACHE_REF"], t], check=True,
                            capture_output=True)
             cmp = filecmp.dircmp(t, FIX)
             diffs = []

@@ -128,7 +128,7 @@ def _export(gs, bundle, entries, progress, args):
 
 
 def latentsync_manifest(bundle, graphs, tensors, notices, name, license, resolution, width, mels,
-                        scaling, shift, steps, guidance):
+                        scaling, shift, steps, guidance, deepcache=0):
     graphs = mf._fold_variants(graphs)
     need = ("audio-encoder", "vae-encoder", "vae-decoder", "unet", "face-detector")
     missing = [k for k in need if k not in graphs]
@@ -147,6 +147,11 @@ def latentsync_manifest(bundle, graphs, tensors, notices, name, license, resolut
         "face": {"minScore": 0.5},
         "graphs": {},
     }
+    if deepcache:
+        if "unet-shallow" not in graphs:
+            raise ValueError("sampler.deepCacheInterval needs the unet-shallow graph")
+        m["sampler"]["deepCacheInterval"] = deepcache
+        need = need[:4] + ("unet-shallow",) + need[4:]
     digests = {}
     for k in need:
         e = mf._entry(bundle, {x: y for x, y in graphs[k].items() if x != "variants"}, digests)
@@ -167,6 +172,8 @@ def run(args, progress=None):
         raise UsageError(f"--out {bundle} exists and is not a folder")
     if os.path.isdir(bundle) and os.listdir(bundle) and not args.force:
         raise UsageError(f"--out {bundle} is not empty (use --force to overwrite its files)")
+    if args.deepcache < 0 or args.deepcache == 1:
+        raise UsageError(f"--deepcache {args.deepcache}: 0 (off) or an interval of at least 2")
     unet_config = None
     if args.unet_config:
         with open(args.unet_config, encoding="utf-8") as f:
@@ -237,14 +244,16 @@ def run(args, progress=None):
         if unet.motion_max_len is not None and unet.motion_max_len < 16:
             raise UsageError(f"{files['unet']}: the motion modules' positional encodings cover"
                              f" {unet.motion_max_len} frames, less than the bundle's 16-frame chunks")
-        _export(unet_part.graphs(unet, attention="plain"), bundle, entries, progress, args)
+        deep = args.deepcache > 0
+        _export(unet_part.graphs(unet, attention="plain", deepcache=deep), bundle, entries, progress, args)
         if args.unet_variants == "both":
-            mha = unet_part.graphs(unet, attention="mha")
+            mha = unet_part.graphs(unet, attention="mha", deepcache=deep)
             for g in mha:
                 g.key = f"{g.key}@{ORT_VARIANT}"
             _export(mha, bundle, entries, progress, args)
             for g in mha:
-                entries[g.key] = share_external_data(bundle, entries[g.key], entries["unet"], progress)
+                base = g.key.split("@")[0]
+                entries[g.key] = share_external_data(bundle, entries[g.key], entries[base], progress)
     finally:
         ck.close()
     del unet
@@ -260,7 +269,7 @@ def run(args, progress=None):
     license = args.license
     m = latentsync_manifest(bundle, entries, {"mouth-mask": mask}, {"blazeface-license": FACE_FILES[1]},
                             args.name or f"latentsync-{args.version}", license, resolution, width, mels,
-                            scaling, shift, args.steps, args.guidance)
+                            scaling, shift, args.steps, args.guidance, args.deepcache)
     p = mf.write_manifest(bundle, m)
     progress.info(f"wrote {p}")
     return m
@@ -287,6 +296,10 @@ def parser():
                    help="both (default): unet.onnx (plain attention, TensorRT) and unet_mha.onnx"
                         " (com.microsoft::MultiHeadAttention, ONNX Runtime) sharing one weights file;"
                         " plain: unet.onnx only")
+    p.add_argument("--deepcache", type=int, default=3, metavar="N",
+                   help="DeepCache as LatentSync's inference.sh enables it (DeepCacheSDHelper, cache_branch_id 0):"
+                        " a full UNet step every N DDIM steps, the shallow unet-shallow graph in between"
+                        " (default 3, the reference's; 0: no DeepCache, every step full)")
     p.add_argument("--steps", type=int, default=20, help="sampler.defaultSteps (inference.sh: 20)")
     p.add_argument("--guidance", type=float, default=1.5, help="guidance.scale (inference.sh: 1.5)")
     p.add_argument("--name", default=None, help="manifest name (default latentsync-VERSION)")

@@ -569,14 +569,23 @@ class UNet(nn.Module):
             h = motion(h, batch)
         return h
 
-    def forward(self, sample, timestep, audio):
+    def _prologue(self, sample, timestep, audio):
         b, c, f, hh, ww = sample.shape
         t = timestep.reshape(-1)[:1].expand(b)
         emb = _timestep_embedding(t, self.c0, self.cfg["flip_sin_to_cos"], self.cfg["freq_shift"])
         temb = self.time_linear_2(F.silu(self.time_linear_1(emb)))
         x = sample.transpose(1, 2).reshape(b * f, c, hh, ww)
         aud = audio.reshape(b * f, audio.shape[2], audio.shape[3])
-        h = self.conv_in(x)
+        return b, f, hh, ww, temb, aud, self.conv_in(x)
+
+    def _epilogue(self, h, b, f, hh, ww):
+        h = self.conv_out(F.silu(self.norm_out(h, b)))
+        return h.reshape(b, f, -1, hh, ww).transpose(1, 2)
+
+    def forward(self, sample, timestep, audio, with_cache=False):
+        """``noise``; with ``with_cache`` also DeepCache's ``cache`` [B, C0, F, h, w]: the input of the
+        last up block's last layer (before its concatenation with the ``conv_in`` skip)."""
+        b, f, hh, ww, temb, aud, h = self._prologue(sample, timestep, audio)
         skips = [h]
         for blk in self.down:
             for r, a, m in zip(blk.resnets, blk.attns, blk.motions):
@@ -590,15 +599,35 @@ class UNet(nn.Module):
         if self.mid_motion is not None:
             h = self.mid_motion(h, b)
         h = self.mid_res1(h, temb, b)
-        for blk in self.up:
-            for r, a, m in zip(blk.resnets, blk.attns, blk.motions):
+        cache = None
+        for i, blk in enumerate(self.up):
+            for j, (r, a, m) in enumerate(zip(blk.resnets, blk.attns, blk.motions)):
+                if i == len(self.up) - 1 and j == len(blk.resnets) - 1:
+                    cache = h
                 h = torch.cat([h, skips.pop()], dim=1)
                 h = self._block_seq(h, temb, aud, b, r, a, m)
             if blk.up is not None:
                 h = F.interpolate(h, size=skips[-1].shape[-2:], mode="nearest")
                 h = blk.up(h)
-        h = self.conv_out(F.silu(self.norm_out(h, b)))
-        return h.reshape(b, f, -1, hh, ww).transpose(1, 2)
+        noise = self._epilogue(h, b, f, hh, ww)
+        if not with_cache:
+            return noise
+        n, c, _, _ = cache.shape
+        return noise, cache.reshape(b, f, c, hh, ww).transpose(1, 2)
+
+    def shallow(self, sample, timestep, audio, cache):
+        """DeepCache's step between full ones (DeepCacheSDHelper, cache_branch_id 0, as LatentSync's
+        inference.py sets it): ``conv_in``, then only the last up block's last layer (resnet,
+        transformer, motion module) on ``cat(cache, conv_in(x))``, then the output head. Every other
+        block of the reference returns its output of the last full step, so the layers before the
+        cache point reproduce ``cache`` exactly; what changes is the ``conv_in`` skip, the time
+        embedding and everything of the last layer."""
+        b, f, hh, ww, temb, aud, h0 = self._prologue(sample, timestep, audio)
+        c = cache.shape[1]
+        h = torch.cat([cache.transpose(1, 2).reshape(b * f, c, hh, ww), h0], dim=1)
+        blk = self.up[-1]
+        h = self._block_seq(h, temb, aud, b, blk.resnets[-1], blk.attns[-1], blk.motions[-1])
+        return self._epilogue(h, b, f, hh, ww)
 
 
 def _keys(sd):
@@ -634,23 +663,39 @@ def example_inputs(model, batch=2, frames=3, size=8, seed=0):
 
 
 class _Graph(nn.Module):
-    def __init__(self, model, mode):
+    def __init__(self, model, mode, kind="plain"):
         super().__init__()
         self.model = model
         self.mode = mode
+        self.kind = kind
 
     def forward(self, *args):
         with attention_mode(self.mode):
-            return self.model(*args)
+            if self.kind == "shallow":
+                return self.model.shallow(*args)
+            return self.model(*args, with_cache=self.kind == "cache")
 
 
-def graphs(model, attention="plain", example=None, file=None):
-    """The ``unet`` graph: ``attention`` "plain" (``unet.onnx``) or "mha" (``unet_mha.onnx``)."""
+def graphs(model, attention="plain", example=None, file=None, deepcache=False):
+    """The ``unet`` graph: ``attention`` "plain" (``unet.onnx``) or "mha" (``unet_mha.onnx``). With
+    ``deepcache`` it also returns ``cache`` and the ``unet-shallow`` graph (``unet_shallow.onnx`` /
+    ``unet_shallow_mha.onnx``: ``sample``, ``timestep``, ``audio``, ``cache`` -> ``noise``) follows."""
     if attention not in ("plain", "mha"):
         raise ValueError(f"attention must be 'plain' or 'mha', not {attention!r}")
     args = example if example is not None else example_inputs(model)
-    name = file or ("unet.onnx" if attention == "plain" else "unet_mha.onnx")
-    return [GraphExport(key="unet", file=name, module=_Graph(model, attention), args=tuple(args),
-                        input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-                        dynamic_axes={k: dict(v) for k, v in DYNAMIC_AXES.items()},
-                        manifest={"attention": attention})]
+    suffix = "" if attention == "plain" else "_mha"
+    name = file or f"unet{suffix}.onnx"
+    axes = {k: dict(v) for k, v in DYNAMIC_AXES.items()}
+    if not deepcache:
+        return [GraphExport(key="unet", file=name, module=_Graph(model, attention), args=tuple(args),
+                            input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+                            dynamic_axes=axes, manifest={"attention": attention})]
+    axes["cache"] = {0: "B", 2: "F", 3: "h", 4: "w"}
+    with torch.no_grad():
+        _, cache = model(*args, with_cache=True)
+    return [GraphExport(key="unet", file=name, module=_Graph(model, attention, "cache"), args=tuple(args),
+                        input_names=list(INPUT_NAMES), output_names=OUTPUT_NAMES + ["cache"],
+                        dynamic_axes=axes, manifest={"attention": attention}),
+            GraphExport(key="unet-shallow", file=f"unet_shallow{suffix}.onnx", module=_Graph(model, attention, "shallow"),
+                        args=tuple(args) + (cache,), input_names=INPUT_NAMES + ["cache"],
+                        output_names=list(OUTPUT_NAMES), dynamic_axes=axes, manifest={"attention": attention})]
