@@ -9,7 +9,8 @@ Inputs, as LatentSync's README has users download them:
 
 Parts, each from a lazy checkpoint and freed before the next: the Whisper encoder
 (``audio-encoder``), the VAE (``vae-encoder`` with the posterior mean and std, ``vae-decoder``), the
-UNet (``unet`` + its ONNX Runtime variant ``unet_mha.onnx``). The face detector (BlazeFace) and its
+UNet (``unet`` + its ONNX Runtime variant ``unet_mha.onnx``; with ``--deepcache N``, default 3 as
+LatentSync's inference.sh, also its ``cache`` output and the ``unet-shallow`` graph + variant). The face detector (BlazeFace) and its
 licence are copied from ``models/preview`` of this repository; the mouth mask is ``--mask`` (LatentSync's
 ``latentsync/utils/mask.png``) resized to the face resolution, or, without it, a drawn stand-in with
 a warning.

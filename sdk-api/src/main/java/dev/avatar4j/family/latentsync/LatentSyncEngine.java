@@ -59,6 +59,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private static final int Z = 4;
     /** The {@code vae-encoder}'s optional output: the posterior's standard deviation. */
     static final String STD = "std";
+    /** The {@code unet}'s DeepCache output and the {@code unet-shallow}'s matching input. */
+    static final String CACHE = "cache";
+    /** The DeepCache graph key. */
+    static final String SHALLOW = "unet-shallow";
 
     private final LatentSyncConfig cfg;
     /** The engine's lifetime: its graph sessions. */
@@ -67,6 +71,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private final GraphSession vaeEncoder;
     private final GraphSession vaeDecoder;
     private final GraphSession unet;
+    /** DeepCache's shallow UNet, or null when the bundle does not use DeepCache. */
+    private final GraphSession shallow;
     private final GraphSession face;
     private final MouthMask mask;
     private final BlazeFace detector;
@@ -81,6 +87,7 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         this.vaeDecoder = s[2];
         this.unet = s[3];
         this.face = s[4];
+        this.shallow = s[5];
         this.mask = mask;
         this.detector = new BlazeFace(face, cfg.minScore());
         this.hasStd = vaeEncoder.outputs().stream().anyMatch(o -> o.name().equals(STD));
@@ -110,7 +117,7 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         } catch (IllegalArgumentException e) {
             throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
         }
-        GraphSession[] s = new GraphSession[5];
+        GraphSession[] s = new GraphSession[6];
         TensorScope resources = TensorScope.open();
         try {
             s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
@@ -126,10 +133,21 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             }
             s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
                     .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r)));
-            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
+            GraphContract unetContract = GraphContract.of("unet")
                     .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
                     .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l);
+            if (cfg.deepCacheInterval() > 0) {
+                unetContract.output(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l);
+                s[5] = resources.attach(Sessions.open(bundle, SHALLOW, backend, options, GraphContract.of(SHALLOW)
+                        .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
+                        .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
+                        .input(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l)
+                        .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+            } else {
+                unetContract.allowExtra(n -> false, CACHE::equals); // a DeepCache export used without it
+            }
+            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, unetContract));
             s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract()));
             return new LatentSyncEngine(cfg, resources, s, mask);
         } catch (RuntimeException | Error e) {
@@ -576,14 +594,30 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                 MemorySegment.copy(cond, 0, sample.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
                         ((long) b * sampleSize + latSize) * 4, cond.length);
             }
+            int interval = shallow != null ? cfg.deepCacheInterval() : 0;
+            Tensor cache = null;
             for (int step = 0; step < schedule.steps(); step++) {
                 cancelled.run();
                 for (int b = 0; b < branches; b++) {
                     MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
                 }
                 ts.setFloat(0, schedule.timestep(step));
-                try (GraphSession.Result res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
-                        Set.of("noise"))) {
+                // DeepCache (DeepCacheSDHelper as LatentSync's inference.py enables it): a full step at
+                // every interval-th step of the chunk's schedule, the shallow graph on its cache between
+                boolean full = interval == 0 || step % interval == 0;
+                GraphSession.Result run = full
+                        ? unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
+                                interval > 0 ? Set.of("noise", CACHE) : Set.of("noise"))
+                        : shallow.run(Map.of("sample", sample, "timestep", ts, "audio", aud, CACHE, cache), Set.of("noise"));
+                try (GraphSession.Result res = run) {
+                    if (full && interval > 0) {
+                        Tensor c = res.get(CACHE);
+                        if (cache == null) {
+                            long[] shape = c.shape();
+                            cache = chunk.allocate(DType.FLOAT32, shape);
+                        }
+                        MemorySegment.copy(c.segment(), 0, cache.segment(), 0, c.segment().byteSize());
+                    }
                     Tensor e = res.get("noise");
                     if (e.elementCount() != (long) branches * latSize) {
                         throw new BackendException("unet returned " + e + ", expected " + branches * latSize + " values");
