@@ -330,6 +330,20 @@ class Errors(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--deepcache", r.stderr)
 
+    def test_shapes_the_sdk_fixes_are_warnings(self):
+        with tempfile.TemporaryDirectory() as t:
+            ck = os.path.join(t, "checkpoints")
+            os.makedirs(os.path.join(ck, "whisper"))
+            shutil.copy(os.path.join(CK, "latentsync_unet.pt"), ck)
+            shutil.copy(os.path.join(FIX, "whisper_ctx16.pt"), os.path.join(ck, "whisper", "tiny.pt"))
+            r = self.run_cli("--checkpoints", ck, "--vae", VAE_DIR, "--out", os.path.join(t, "b"), "--quiet",
+                             "--unet-variants", "plain", "--deepcache", "0")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("16 positions", r.stderr)
+            self.assertIn("the SDK will not load this bundle", r.stderr)
+            g = onnx.load(os.path.join(t, "b", "audio_encoder.onnx")).graph
+            self.assertEqual([d.dim_value for d in g.input[0].type.tensor_type.shape.dim], [1, 80, 32])
+
     def test_whisper_of_another_width(self):
         with tempfile.TemporaryDirectory() as t:
             ck = os.path.join(t, "checkpoints")
