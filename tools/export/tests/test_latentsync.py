@@ -344,6 +344,16 @@ class Errors(unittest.TestCase):
             g = onnx.load(os.path.join(t, "b", "audio_encoder.onnx")).graph
             self.assertEqual([d.dim_value for d in g.input[0].type.tensor_type.shape.dim], [1, 80, 32])
 
+    def test_unet_config_overrides_what_tensors_cannot_show(self):
+        with tempfile.TemporaryDirectory() as t:
+            cfg = os.path.join(t, "cfg.json")
+            with open(cfg, "w") as f:
+                json.dump({"norm_num_groups": 64}, f)   # the fixture's 32 channels cannot take 64 groups
+            r = self.run_cli("--checkpoints", CK, "--vae", VAE_DIR, "--out", os.path.join(t, "b"), "--quiet",
+                             "--unet-config", cfg)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("64 groups", r.stderr)
+
     def test_whisper_of_another_width(self):
         with tempfile.TemporaryDirectory() as t:
             ck = os.path.join(t, "checkpoints")

@@ -315,7 +315,10 @@ def parser():
                                         " see the model cards", help="manifest license text")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--unet-config", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--unet-config", default=None, metavar="JSON",
+                   help="a JSON object overriding values of the UNet's yaml model section that the tensors cannot"
+                        " show (norm_num_groups, attention_head_dim, norm_eps, motion_module_kwargs ...), for"
+                        " checkpoints trained with another config")
     p.add_argument("--external-threshold", type=int, default=DEFAULT_EXTERNAL_THRESHOLD, help=argparse.SUPPRESS)
     return p
 
