@@ -24,8 +24,8 @@ Written to OUT_DIR (the real file layout, so the documented command runs on it):
 - ``checkpoints/latentsync_unet.pt``: ``torch.save({"state_dict": ..., "global_step": 0})`` of the
   reference ``UNet3DConditionModel`` built from stage2.yaml's model section with reduced widths
   (block_out_channels [32, 32], layers_per_block 1: a cross-attention down block, a plain down block,
-  the cross-attention mid block, a plain and a cross-attention up block, motion modules at every
-  level, audio cross-attention of width 32); weights rounded to float16 and stored so.
+  the cross-attention mid block, a plain and a cross-attention up block, motion modules in every
+  down and up block, audio cross-attention of width 32); weights rounded to float16 and stored so.
 - ``checkpoints/whisper/tiny.pt``: ``{"dims": ..., "model_state_dict": ...}`` of the reference
   ``Whisper`` (width 32, 2 heads, 4 encoder layers like tiny, 1500 audio positions; a 1-layer text
   decoder with a 64-token vocabulary), float16.
@@ -363,7 +363,9 @@ def unet_config(latentsync):
     cfg["up_block_types"] = ["UpBlock3D", "CrossAttnUpBlock3D"]
     cfg["layers_per_block"] = 1
     cfg["cross_attention_dim"] = AUDIO_WIDTH
-    cfg["motion_module_resolutions"] = [1, 2]
+    # down block i is at "resolution" 2**i, up block i at 2**(3 - i) (hard-coded for 4 levels in unet.py):
+    # with 2 levels, [1, 2, 4, 8] puts motion modules in every down and up block, as the real config does
+    cfg["motion_module_resolutions"] = [1, 2, 4, 8]
     cfg["motion_module_kwargs"] = dict(CONFIG["motion_module_kwargs"])
     return cfg
 

@@ -642,7 +642,11 @@ def build(sd, config=None, **_):
     ``state_dict``). ``config``: a dict overriding :data:`CONFIG` entries (tests)."""
     cfg = dict(CONFIG)
     if config:
-        cfg.update(config)
+        unknown = sorted(set(config) - set(CONFIG))
+        if unknown:
+            raise ValueError(f"UNet config: unknown keys {unknown} (the yaml's model section has {sorted(CONFIG)})")
+        cfg.update({k: v for k, v in config.items() if k != "motion_module_kwargs"})
+        cfg["motion_module_kwargs"] = dict(CONFIG["motion_module_kwargs"], **config.get("motion_module_kwargs", {}))
     for k, want in (("center_input_sample", False), ("resnet_time_scale_shift", "default"),
                     ("act_fn", "silu"), ("mid_block_type", "UNetMidBlock3DCrossAttn"),
                     ("motion_module_type", "Vanilla")):
