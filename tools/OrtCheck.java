@@ -13,12 +13,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Numeric check of the tiny bundle's ONNX graphs against the PyTorch outputs written by
- * {@code make_tiny_stableavatar.py --dump-tests DIR}. Not part of the build; run with Java 25:
+ * Numeric check of a bundle's ONNX graphs against PyTorch (or reference) outputs in OrtCheck case
+ * files: {@code make_tiny_stableavatar.py --dump-tests DIR} for the legacy-layout fixture, the
+ * exporter's goldens for exported graphs ({@code tools/export/test}). Not part of the build; run with
+ * Java 25:
  *
  * <pre>
  * java -cp ~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar \
- *      tools/OrtCheck.java DIR models/stableavatar-tiny [tolerance]
+ *      tools/OrtCheck.java DIR sdk-runtime-onnx/src/test/bundles/stableavatar-legacy-layout [tolerance]
  * </pre>
  */
 public class OrtCheck {

@@ -2,15 +2,22 @@
 """PyTorch reference run of the whole StableAvatar pipeline on the tiny bundle, for parity tests.
 
 Written from the formulas of docs/REFERENCE.md §1 (StableAvatar) and §4.2/§4.4, not from the
-Java engine. The six graphs of `models/stableavatar-tiny/` are rebuilt as PyTorch modules with
-exactly the exported weights (`make_tiny_stableavatar.build_models()`, deterministic from its seed)
-and run directly; ONNX Runtime is not used.
+Java engine. `models/stableavatar-tiny/` is a real-architecture export (tools/export_tiny_stableavatar.py)
+of the reduced checkpoint `tools/export/tests/fixtures/e2e`; this script builds the same modules from
+that checkpoint with the exporter's own PyTorch re-implementations (`a4jexport.stableavatar.{wav2vec2,
+clip,vae,dit}`, each checked against the REFERENCE modules' forward to <= 1e-4 by tools/export/test) and
+runs them directly: Wan's DiT with full self-attention and the audio adapter, Wan's VAE (whole-clip
+encode, the reference's frame-by-frame decode with its 32 causal caches and the first frame's
+'Rep' path), CLIP's ViT, wav2vec2. ONNX Runtime is not used. The prompt embeddings are the bundle's
+(umT5's, precomputed by the exporter and checked against the reference embeddings).
 
 Pipeline (float32 throughout; the reference runs the DiT in bf16):
   1. portrait -> PIL resize((W, H)) with BICUBIC (Pillow's default) -> x/255*2-1          (§1.2)
-  2. CLIP: torch bicubic (align_corners=False) to 224, *0.5+0.5, OpenAI mean/std, image encoder
+  2. CLIP: torch bicubic (align_corners=False) to the encoder's size S (224 published, 32 here),
+     *0.5+0.5, OpenAI mean/std, image encoder
   3. y = [mask(4) ; VAE-encode([ref, 0 x 80])]: mask is 1 on latent frame 0                 (§1.2)
-  4. text: bundle's negative / default embeddings, zero-padded to 512 rows; branches [neg, neg, pos]
+  4. text: bundle's negative / default embeddings, zero-padded to text.maxTokens rows (the DiT's
+     text_len); branches [neg, neg, pos]
   5. audio: T = (floor(N/640) - 1)//4 + 1; per window: slice (84 frames; last window: "corrected" =
      a full 84-frame slice zero-padded past the end [the engine's default], or "reference" = to the
      end of the audio), wav2vec2 normalisation (population var, eps 1e-7, float32), audio encoder,
@@ -20,7 +27,8 @@ Pipeline (float32 throughout; the reference runs the DiT in bf16):
      for T <= 21 (one window [0, T)); guided velocity v_u + s_a(v_a - v_u) + s_t(v_c - v_a),
      batch [neg/gate 0, neg/gate 1, pos/gate 1]; Euler x += (sigma_{i+1} - sigma_i) v; blend after
      the Euler step, never for window 0 nor at step 0; the later window overwrites.
-  8. streaming VAE decode (zero caches, first=1 for latent frame 0), uint8 by truncation of
+  8. streaming VAE decode (latent frame 0 without caches: 1 pixel frame and the initial caches;
+     every later frame with the previous caches: 4 pixel frames), uint8 by truncation of
      clamp(x/2+0.5, 0, 1)*255                                                              (§1.7)
 
 The initial noise is drawn with numpy (one generator per latent frame, seeded [noise_seed, t]) and
@@ -55,10 +63,14 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
-import make_tiny_stableavatar as tiny  # noqa: E402  (builds the torch modules; needs onnx for import)
+sys.path.insert(0, os.path.join(HERE, "export"))
+from a4jexport.checkpoint import open_checkpoint  # noqa: E402
+from a4jexport.stableavatar import clip as clip_part, dit as dit_part, vae as vae_part  # noqa: E402
+from a4jexport.stableavatar import wav2vec2 as w2v_part  # noqa: E402
 
 BUNDLE = os.path.join(ROOT, "models", "stableavatar-tiny")
+CHECKPOINT = os.path.join(HERE, "export", "tests", "fixtures", "e2e")   # what the tiny bundle is exported from
+WAN = os.path.join(CHECKPOINT, "Wan2.1-Fun-V1.1-1.3B-InP")
 PORTRAIT = "examples/media/portrait.png"
 SPEECH = "examples/media/hello.wav"
 DEFAULT_OUT = os.path.join(ROOT, "sdk-runtime-onnx", "src", "test", "resources", "parity", "stableavatar")
@@ -74,7 +86,6 @@ F_WIN = (CLIP_FRAMES - 1) // 4 + 1     # 21 latent frames per window
 SLICE_FRAMES = 84                      # window_latents * 4 (HEAD after PR #37)
 OVERLAP = 5
 Z = 16
-TEXT_ROWS = 512
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 TRAIN_T = 1000
@@ -141,13 +152,30 @@ def read_safetensors(path, name="embeddings"):
     return np.frombuffer(data[a:b], dtype="<f4").reshape(e["shape"]).copy()
 
 
-def padded_text(path):
-    """§1.2 Text: the true-length [L, Dt] embedding zero-padded back to 512 rows."""
+def padded_text(path, rows):
+    """§1.2 Text: the true-length [L, Dt] embedding zero-padded back to `rows` (text.maxTokens) rows."""
     e = read_safetensors(path)
-    out = np.zeros((TEXT_ROWS, e.shape[1]), dtype=np.float32)
-    n = min(e.shape[0], TEXT_ROWS)
-    out[:n] = e[:n]
+    assert 1 <= e.shape[0] <= rows, (path, e.shape, rows)
+    out = np.zeros((rows, e.shape[1]), dtype=np.float32)
+    out[:e.shape[0]] = e
     return torch.from_numpy(out)
+
+
+# --- the modules (the exporter's re-implementations, built from the checkpoint the bundle came from) ---
+
+def build_models():
+    """name -> callable, the torch modules of the bundle's graphs."""
+    wdir = os.path.join(CHECKPOINT, "wav2vec2-base-960h")
+    sd, cfg = w2v_part.load(wdir)
+    audio = w2v_part.build(sd, config=cfg)
+    clip_file = "models_clip_open-clip-xlm-roberta-large-vit-huge-14.pth"
+    image = clip_part.build(open_checkpoint(os.path.join(WAN, clip_file)), source=clip_file)
+    vae = vae_part.build(open_checkpoint(os.path.join(WAN, "Wan2.1_VAE.pth")))
+    dit = dit_part.build(open_checkpoint(os.path.join(WAN, "diffusion_pytorch_model.safetensors")),
+                         config=os.path.join(WAN, "config.json"),
+                         transformer=open_checkpoint(os.path.join(CHECKPOINT, "StableAvatar-1.3B",
+                                                                  "transformer3d-square.pt")))
+    return {"audio-encoder": audio, "image-encoder": image, "vae": vae, "dit": dit}
 
 
 # --- schedule (diffusers 0.30.1 FlowMatchEulerDiscreteScheduler, shift applied twice) ---------------
@@ -269,7 +297,7 @@ def to_uint8(frames):
     return u.numpy().astype(np.uint8)
 
 
-def run_case(models, samples, noise, width, height, steps, tail, st, sa, verbose=False):
+def run_case(models, samples, noise, width, height, steps, tail, st, sa, text_rows, verbose=False):
     torch.manual_seed(0)
     h, w = height // SPATIAL_STRIDE, width // SPATIAL_STRIDE
     t_frames = latent_frames(len(samples))
@@ -278,13 +306,15 @@ def run_case(models, samples, noise, width, height, steps, tail, st, sa, verbose
 
     # image conditioning
     ref = load_reference_image(width, height)                                # [3, H, W]
-    pix = Fn.interpolate(ref[None], size=(224, 224), mode="bicubic", align_corners=False)
+    size = models["image-encoder"].image_size
+    pix = Fn.interpolate(ref[None], size=(size, size), mode="bicubic", align_corners=False)
     pix = pix * 0.5 + 0.5
     pix = (pix - torch.tensor(CLIP_MEAN).reshape(1, 3, 1, 1)) / torch.tensor(CLIP_STD).reshape(1, 3, 1, 1)
+    assert torch.allclose(pix, clip_part.preprocess(ref, size))              # the exporter's own
     clip = models["image-encoder"](pix)                                       # [1, 257, Dc]
     video = torch.zeros(1, 3, CLIP_FRAMES, height, width)
     video[:, :, 0] = ref
-    lat = models["vae-encoder"](video)                                        # [1, 16, 21, h, w]
+    lat = models["vae"].encode_whole(video)                                   # [1, 16, 21, h, w]
     m = torch.zeros(CLIP_FRAMES)
     m[0] = 1
     m = torch.cat([m[:1].repeat(4), m[1:]])                                   # 84 values
@@ -292,8 +322,8 @@ def run_case(models, samples, noise, width, height, steps, tail, st, sa, verbose
     y = torch.cat([mask, lat], 1)                                             # [1, 20, 21, h, w]
 
     # text: branches [neg, neg, pos]
-    neg = padded_text(os.path.join(BUNDLE, "text_negative.safetensors"))
-    pos = padded_text(os.path.join(BUNDLE, "text_default.safetensors"))
+    neg = padded_text(os.path.join(BUNDLE, "text_negative.safetensors"), text_rows)
+    pos = padded_text(os.path.join(BUNDLE, "text_default.safetensors"), text_rows)
     context = torch.stack([neg, neg, pos])
     clip3 = clip.expand(3, -1, -1)
     gate = torch.tensor([0.0, 1.0, 1.0])
@@ -306,7 +336,6 @@ def run_case(models, samples, noise, width, height, steps, tail, st, sa, verbose
         L = tokens.shape[1]
         assert L == w2v_tokens(len(sl))
         idx = audio_index_table(L)
-        assert np.array_equal(idx, tiny.audio_index_table(L)), "index table disagrees with the generator's"
         audio[(s, e)] = (tokens, torch.from_numpy(idx))
         if verbose:
             print(f"  window [{s},{e}): audio samples [{s * 2560},{s * 2560 + len(sl)}) n={len(sl)} L={L} "
@@ -340,14 +369,13 @@ def run_case(models, samples, noise, width, height, steps, tail, st, sa, verbose
     final = latents.permute(1, 0, 2, 3).contiguous()                          # [T, 16, h, w]
 
     # streaming decode
-    dec = models["vae-decoder"]
-    caches = [torch.zeros(1, c, 2, s_ * h, s_ * w) for c, s_ in zip(tiny.DEC_C, tiny.DEC_SCALES)]
+    vae = models["vae"]
+    caches = None                                                             # frame 0: the 'Rep' path
     frames = []
     for t in range(t_frames):
-        first = torch.tensor([1 if t == 0 else 0], dtype=torch.int64)
-        res = dec(final[t][None, :, None], first, *caches)
-        caches = list(res[1:])
-        fr = res[0][0]                                                        # [3, n, H, W]
+        fr, caches = vae.decode_frame(final[t][None, :, None], caches)
+        fr = fr[0]                                                            # [3, n, H, W]
+        assert fr.shape[1] == (1 if t == 0 else 4)
         for j in range(fr.shape[1]):
             frames.append(to_uint8(fr[:, j]).transpose(1, 2, 0))              # [H, W, 3]
     assert len(frames) == (t_frames - 1) * 4 + 1
@@ -380,8 +408,10 @@ def main():
     assert manifest["sampler"]["shift"] == SHIFT and manifest["window"] == {"overlap": OVERLAP, "weights": "log"}
     assert manifest["guidance"] == {"type": "text-audio", "text": 3.0, "audio": 5.0}
     assert manifest["audio"]["sliceFrames"] == SLICE_FRAMES
+    assert "vae-decoder-first" in manifest["graphs"], "the tiny bundle is a real-architecture export"
+    text_rows = manifest["text"]["maxTokens"]
 
-    models = tiny.build_models()
+    models = build_models()
     os.makedirs(args.out, exist_ok=True)
     width, height, steps = args.width, args.height, args.steps
     h, w = height // SPATIAL_STRIDE, width // SPATIAL_STRIDE
@@ -405,7 +435,7 @@ def main():
             assert np.array_equal(noise, initial_noise(args.noise_seed, t_frames, h, w))
             print(f"case {name}: {n} samples, T={t_frames}, windows {window_layout(t_frames)}, tail {case['tail']}")
             r = run_case(models, samples, noise, width, height, steps, case["tail"], args.text_guidance,
-                         args.audio_guidance, args.verbose)
+                         args.audio_guidance, text_rows, args.verbose)
             n_frames = len(r["frames"])
             indices = sorted({0, 1, 4, n_frames // 2, n_frames - 1})
             frames = np.stack([r["frames"][k] for k in indices])

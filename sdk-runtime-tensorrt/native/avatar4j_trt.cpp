@@ -252,6 +252,11 @@ int32_t a4j_build_from_onnx(a4j_logger* logger, const char* onnx_path, int32_t f
             // still the way to let TensorRT pick FP16 kernels for an FP32 ONNX export.
             config->setFlag(nvinfer1::BuilderFlag::kFP16);
         }
+        if ((flags & A4J_BUILD_BF16) != 0) {
+            // BF16 kernels (compute capability 8.0 and later): FP32's exponent range, for graphs whose
+            // activations overflow FP16's 65504; weakly typed and deprecated like kFP16 (10.12+)
+            config->setFlag(nvinfer1::BuilderFlag::kBF16);
+        }
         if (workspace_bytes > 0) {
             config->setMemoryPoolLimit(nvinfer1::MemoryPoolType::kWORKSPACE, workspace_bytes);
         }
@@ -501,6 +506,22 @@ int32_t a4j_memcpy_dtoh_async(void* host_dst, const void* device_src, size_t byt
         cudaError_t e = cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost,
                                         reinterpret_cast<cudaStream_t>(stream));
         return e == cudaSuccess ? A4J_OK : cuda_fail(err, err_cap, "cudaMemcpyAsync(device to host)", e);
+    });
+}
+
+int32_t a4j_memcpy_dtod_async(void* device_dst, const void* device_src, size_t bytes, a4j_stream* stream, char* err,
+                              size_t err_cap) {
+    return guarded(err, err_cap, "copy on device", [&]() -> int32_t {
+        cudaError_t e = cudaMemcpyAsync(device_dst, device_src, bytes, cudaMemcpyDeviceToDevice,
+                                        reinterpret_cast<cudaStream_t>(stream));
+        return e == cudaSuccess ? A4J_OK : cuda_fail(err, err_cap, "cudaMemcpyAsync(device to device)", e);
+    });
+}
+
+int32_t a4j_memset_async(void* device_dst, int32_t value, size_t bytes, a4j_stream* stream, char* err, size_t err_cap) {
+    return guarded(err, err_cap, "fill on device", [&]() -> int32_t {
+        cudaError_t e = cudaMemsetAsync(device_dst, value, bytes, reinterpret_cast<cudaStream_t>(stream));
+        return e == cudaSuccess ? A4J_OK : cuda_fail(err, err_cap, "cudaMemsetAsync", e);
     });
 }
 

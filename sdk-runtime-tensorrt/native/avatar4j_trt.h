@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define A4J_ABI_VERSION 1
+#define A4J_ABI_VERSION 2
 #define A4J_MAX_DIMS 8
 
 /* status codes */
@@ -55,8 +55,9 @@ extern "C" {
 #define A4J_LOG_INFO 3
 #define A4J_LOG_VERBOSE 4
 
-/* builder flags */
+/* builder flags (none: FP32 kernels only) */
 #define A4J_BUILD_FP16 1
+#define A4J_BUILD_BF16 2
 
 typedef struct a4j_logger a4j_logger;
 typedef struct a4j_runtime a4j_runtime;
@@ -100,7 +101,8 @@ int32_t a4j_engine_serialize(a4j_engine* engine, a4j_blob** out, char* err, size
 /*
  * Builds a serialized engine from an ONNX file. Every dynamic dimension of an input named in
  * ranges takes that range; a dynamic dimension of any other input takes
- * (default_min, default_opt, default_max). flags: A4J_BUILD_FP16. workspace_bytes 0 = TensorRT's default.
+ * (default_min, default_opt, default_max). flags: A4J_BUILD_FP16 and/or A4J_BUILD_BF16 (TensorRT may pick
+ * kernels of that type; without a flag the engine is FP32). workspace_bytes 0 = TensorRT's default.
  */
 int32_t a4j_build_from_onnx(a4j_logger* logger, const char* onnx_path, int32_t flags,
                             const a4j_shape_range* ranges, int32_t range_count,
@@ -138,6 +140,10 @@ int32_t a4j_memcpy_htod_async(void* device_dst, const void* host_src, size_t byt
                               char* err, size_t err_cap);
 int32_t a4j_memcpy_dtoh_async(void* host_dst, const void* device_src, size_t bytes, a4j_stream* stream,
                               char* err, size_t err_cap);
+/* Device-resident tensors (ABI 2): copies and fills that never touch the host, ordered on the stream. */
+int32_t a4j_memcpy_dtod_async(void* device_dst, const void* device_src, size_t bytes, a4j_stream* stream,
+                              char* err, size_t err_cap);
+int32_t a4j_memset_async(void* device_dst, int32_t value, size_t bytes, a4j_stream* stream, char* err, size_t err_cap);
 
 #ifdef __cplusplus
 }

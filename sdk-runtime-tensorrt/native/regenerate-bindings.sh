@@ -39,6 +39,7 @@ rm -rf "$OUT/dev/avatar4j/tensorrt/ffi"
   --include-constant A4J_LOG_INFO \
   --include-constant A4J_LOG_VERBOSE \
   --include-constant A4J_BUILD_FP16 \
+  --include-constant A4J_BUILD_BF16 \
   --include-function a4j_abi_version \
   --include-function a4j_versions \
   --include-function a4j_device_count \
@@ -69,5 +70,7 @@ rm -rf "$OUT/dev/avatar4j/tensorrt/ffi"
   --include-function a4j_device_free \
   --include-function a4j_memcpy_htod_async \
   --include-function a4j_memcpy_dtoh_async \
+  --include-function a4j_memcpy_dtod_async \
+  --include-function a4j_memset_async \
   "$HERE/avatar4j_trt.h"
 echo "bindings written to $OUT/dev/avatar4j/tensorrt/ffi"

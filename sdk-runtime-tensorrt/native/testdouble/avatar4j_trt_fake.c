@@ -13,10 +13,18 @@
  *     input  <name> <dtype> <rank> <dims...>        dims: -1 = dynamic
  *     output <name> <dtype> <rank> <dims...> affine <src> <scale-input> <bias>
  *                                                     out[i] = src[i] * scale[0] + bias  (float32)
+ *     output <name> <dtype> <rank> <dims...> add <src> <bias>
+ *                                                     out[i] = src[i] + bias, src's shape  (float32)
+ *     output <name> <dtype> <rank> <dims...> fill <src> <bias>
+ *                                                     out[i] = src[0] + bias, the declared (static) shape
  *     output <name> 8 1 1 count <src>                 element count of src (int64)
  *     fail <message>                                  every enqueue fails with this message
  *
- * Test-only entry points (a4j_fake_*) expose the accounting and a gate that holds enqueues.
+ * The network text may also sit inside a file with other bytes before it (e.g. in the doc_string of
+ * an ONNX ModelProto, so that a bundle loader can parse the file): it starts at "A4JFAKE".
+ *
+ * Test-only entry points (a4j_fake_*) expose the accounting (live handles and memory, and the bytes
+ * every copy moved host to device, device to host and device to device) and a gate that holds enqueues.
  */
 #include "../avatar4j_trt.h"
 
@@ -26,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_IO 16
+#define MAX_IO 80
 #define NAME_LEN 64
 
 enum { H_LOGGER = 1, H_RUNTIME, H_ENGINE, H_CONTEXT, H_STREAM, H_BLOB };
@@ -37,7 +45,7 @@ typedef struct io {
     int32_t dtype;
     int32_t rank;
     int64_t dims[A4J_MAX_DIMS];
-    int op; /* 0 none, 1 affine, 2 count */
+    int op; /* 0 none, 1 affine, 2 count, 3 add, 4 fill */
     int src, scale;
     float bias;
 } io;
@@ -64,7 +72,7 @@ typedef struct alloc { char* p; size_t n; struct alloc* next; } alloc;
 static handle* handles;
 static alloc* allocs;
 static long live_handles, misuse, builds, in_enqueue, enqueues;
-static long long live_bytes;
+static long long live_bytes, htod_bytes, dtoh_bytes, dtod_bytes;
 static long live_allocs;
 static int device_count = 1;
 static int hold;
@@ -185,6 +193,13 @@ static int parse_plan(a4j_engine* e, const char* text, size_t size, char* err, s
             float bias = 0;
             int n = sscanf(p, "%15s %63s %63s %f", opname, a, b, &bias);
             if (n >= 2 && strcmp(opname, "count") == 0) { t->op = 2; t->src = find_io(e, a); }
+            else if (n >= 3 && (strcmp(opname, "add") == 0 || strcmp(opname, "fill") == 0)) {
+                t->op = strcmp(opname, "add") == 0 ? 3 : 4; t->src = find_io(e, a); t->bias = strtof(b, NULL);
+                for (int k = 0; t->op == 4 && k < t->rank; k++) {
+                    if (t->dims[k] < 1) { rc = fail(err, cap, A4J_ERR_TENSORRT, "fill needs a static shape: %s", line); break; }
+                }
+                if (rc != A4J_OK) break;
+            }
             else if (n == 4 && strcmp(opname, "affine") == 0) { t->op = 1; t->src = find_io(e, a); t->scale = find_io(e, b); t->bias = bias; }
             if (t->op == 0 || t->src < 0 || (t->op == 1 && t->scale < 0)) { rc = fail(err, cap, A4J_ERR_TENSORRT, "bad output op: %s", line); break; }
         }
@@ -280,23 +295,31 @@ int32_t a4j_build_from_onnx(a4j_logger* l, const char* path, int32_t flags, cons
     if (!alive(l, H_LOGGER) || path == NULL || out == NULL || (n_ranges > 0 && ranges == NULL)) return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "build: NULL argument");
     FILE* f = fopen(path, "rb");
     if (f == NULL) return fail(err, cap, A4J_ERR_TENSORRT, "ONNX parser rejected %s; cannot open the file", path);
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 512, f);
+    static char raw[65536];
+    char* buf;
+    size_t n;
+    pthread_mutex_lock(&mu); /* raw is shared; builds are rare */
+    n = fread(raw, 1, sizeof raw - 1, f);
     fclose(f);
+    char* at = memmem(raw, n, "A4JFAKE", 7);
+    buf = malloc(n + 1);
+    if (at != NULL) { n -= (size_t)(at - raw); memcpy(buf, at, n); } else { memcpy(buf, raw, n); }
+    pthread_mutex_unlock(&mu);
     a4j_engine probe;
     memset(&probe, 0, sizeof probe);
-    if (parse_plan(&probe, buf, n, NULL, 0) != A4J_OK) return fail(err, cap, A4J_ERR_TENSORRT, "ONNX parser rejected %s; not a test-double network", path);
+    if (parse_plan(&probe, buf, n, NULL, 0) != A4J_OK) { free(buf); return fail(err, cap, A4J_ERR_TENSORRT, "ONNX parser rejected %s; not a test-double network", path); }
     for (int32_t r = 0; r < n_ranges; r++) {
         int i = ranges[r].name ? find_io(&probe, ranges[r].name) : -1;
-        if (i < 0 || !probe.ios[i].is_input) return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "profile names unknown input '%s'", ranges[r].name ? ranges[r].name : "(null)");
-        if (ranges[r].rank != probe.ios[i].rank) return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "profile for input '%s' has rank %d but the graph declares rank %d", ranges[r].name, ranges[r].rank, probe.ios[i].rank);
+        if (i < 0 || !probe.ios[i].is_input) { free(buf); return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "profile names unknown input '%s'", ranges[r].name ? ranges[r].name : "(null)"); }
+        if (ranges[r].rank != probe.ios[i].rank) { free(buf); return fail(err, cap, A4J_ERR_INVALID_ARGUMENT, "profile for input '%s' has rank %d but the graph declares rank %d", ranges[r].name, ranges[r].rank, probe.ios[i].rank); }
     }
     log_from_thread(l, A4J_LOG_INFO, "test double builder: optimising on a worker thread");
     char* text = malloc(n + 512 + 600 * (size_t)(n_ranges > 0 ? n_ranges : 0));
     size_t len = 0;
     memcpy(text, buf, n); len = n;
     if (len && text[len - 1] != '\n') text[len++] = '\n';
-    len += sprintf(text + len, "precision %s\nprofile default %lld %lld %lld\n", (flags & A4J_BUILD_FP16) ? "fp16" : "fp32",
+    len += sprintf(text + len, "precision %s\nprofile default %lld %lld %lld\n",
+                   (flags & A4J_BUILD_FP16) ? ((flags & A4J_BUILD_BF16) ? "fp16+bf16" : "fp16") : (flags & A4J_BUILD_BF16) ? "bf16" : "fp32",
                    (long long)dmin, (long long)dopt, (long long)dmax);
     for (int32_t r = 0; r < n_ranges; r++) {
         len += sprintf(text + len, "range %.60s %d", ranges[r].name, ranges[r].rank);
@@ -307,6 +330,7 @@ int32_t a4j_build_from_onnx(a4j_logger* l, const char* path, int32_t flags, cons
     pthread_mutex_lock(&mu); builds++; pthread_mutex_unlock(&mu);
     *out = new_blob(text, len);
     free(text);
+    free(buf);
     return A4J_OK;
 }
 
@@ -381,6 +405,7 @@ static int resolve(const a4j_context* c, int i, int64_t* out) {
         return 1;
     }
     if (t->op == 2) { out[0] = 1; return 1; }
+    if (t->op == 4) { for (int k = 0; k < t->rank; k++) out[k] = t->dims[k]; return 1; }
     return resolve(c, t->src, out);
 }
 
@@ -442,6 +467,14 @@ int32_t a4j_context_enqueue(a4j_context* c, a4j_stream* s, char* err, size_t cap
             float scale = ((const float*)c->addr[t->scale])[0];
             float* y = c->addr[i];
             for (int64_t k = 0; k < n; k++) y[k] = x[k] * scale + t->bias;
+        } else if (t->op == 3) {
+            const float* x = c->addr[t->src];
+            float* y = c->addr[i];
+            for (int64_t k = 0; k < n; k++) y[k] = x[k] + t->bias;
+        } else if (t->op == 4) {
+            float v = ((const float*)c->addr[t->src])[0] + t->bias;
+            float* y = c->addr[i];
+            for (int64_t k = 0; k < n; k++) y[k] = v;
         } else {
             *(int64_t*)c->addr[i] = count_of(e->ios[t->src].rank, shp[t->src]);
         }
@@ -497,6 +530,7 @@ int32_t a4j_memcpy_htod_async(void* dst, const void* src, size_t n, a4j_stream* 
     if (!alive(s, H_STREAM)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync: cudaErrorInvalidResourceHandle");
     if (!device_range_ok(dst, n)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync(host to device): cudaErrorInvalidValue (%zu bytes outside a device allocation)", n);
     memcpy(dst, src, n);
+    pthread_mutex_lock(&mu); htod_bytes += (long long)n; pthread_mutex_unlock(&mu);
     return A4J_OK;
 }
 
@@ -504,6 +538,22 @@ int32_t a4j_memcpy_dtoh_async(void* dst, const void* src, size_t n, a4j_stream* 
     if (!alive(s, H_STREAM)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync: cudaErrorInvalidResourceHandle");
     if (!device_range_ok(src, n)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync(device to host): cudaErrorInvalidValue (%zu bytes outside a device allocation)", n);
     memcpy(dst, src, n);
+    pthread_mutex_lock(&mu); dtoh_bytes += (long long)n; pthread_mutex_unlock(&mu);
+    return A4J_OK;
+}
+
+int32_t a4j_memcpy_dtod_async(void* dst, const void* src, size_t n, a4j_stream* s, char* err, size_t cap) {
+    if (!alive(s, H_STREAM)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync: cudaErrorInvalidResourceHandle");
+    if (!device_range_ok(src, n) || !device_range_ok(dst, n)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemcpyAsync(device to device): cudaErrorInvalidValue (%zu bytes outside a device allocation)", n);
+    memmove(dst, src, n);
+    pthread_mutex_lock(&mu); dtod_bytes += (long long)n; pthread_mutex_unlock(&mu);
+    return A4J_OK;
+}
+
+int32_t a4j_memset_async(void* dst, int32_t value, size_t n, a4j_stream* s, char* err, size_t cap) {
+    if (!alive(s, H_STREAM)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemsetAsync: cudaErrorInvalidResourceHandle");
+    if (!device_range_ok(dst, n)) return fail(err, cap, A4J_ERR_CUDA, "cudaMemsetAsync: cudaErrorInvalidValue (%zu bytes outside a device allocation)", n);
+    memset(dst, value, n);
     return A4J_OK;
 }
 
@@ -515,6 +565,13 @@ long a4j_fake_live_handles(void) { return get(&live_handles); }
 long a4j_fake_live_allocations(void) { return get(&live_allocs); }
 long long a4j_fake_live_device_bytes(void) { pthread_mutex_lock(&mu); long long r = live_bytes; pthread_mutex_unlock(&mu); return r; }
 long a4j_fake_misuse_count(void) { return get(&misuse); }
+/* Bytes copied so far: direction 0 host to device, 1 device to host, 2 device to device. */
+long long a4j_fake_copied_bytes(int32_t direction) {
+    pthread_mutex_lock(&mu);
+    long long r = direction == 0 ? htod_bytes : direction == 1 ? dtoh_bytes : dtod_bytes;
+    pthread_mutex_unlock(&mu);
+    return r;
+}
 long a4j_fake_build_count(void) { return get(&builds); }
 long a4j_fake_in_enqueue(void) { return get(&in_enqueue); }
 long a4j_fake_enqueue_count(void) { return get(&enqueues); }

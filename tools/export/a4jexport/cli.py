@@ -19,6 +19,7 @@ import importlib
 import inspect
 import json
 import os
+import shutil
 import sys
 
 import torch
@@ -243,6 +244,7 @@ def run(args, progress=None):
     try:
         model = parts["dit"].build(base, config=files["config.json"], transformer=tr)
         progress.info(f"built ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters)")
+        text_len = int(getattr(model, "text_len", 512))
         if all(hasattr(model, a) for a in ("adapter", "text0", "img1", "out_dim", "in_dim", "text_len")):
             check_consistency(bundle, entries, tensors, model)
         _export_all(parts["dit"].graphs(model), bundle, entries, progress, threshold,
@@ -263,9 +265,17 @@ def run(args, progress=None):
     del model
     gc.collect()
 
+    # text: the tokenizer model ships with the bundle, and maxTokens is the DiT's text_len (config.json):
+    # the SDK pads every prompt to maxTokens rows and refuses longer ones (docs/BUNDLE-FORMAT.md); the
+    # reference cannot run a prompt longer than text_len either
+    text = umt5.text_manifest(tok) if callable(getattr(umt5, "text_manifest", None)) else None
+    if text is not None:
+        shutil.copyfile(files["google/umt5-xxl/spiece.model"], os.path.join(bundle, text["model"]["file"]))
+        text["maxTokens"] = min(text["maxTokens"], text_len)
+
     progress.stage("manifest")
     m = mf.stableavatar_manifest(bundle, entries, tensors, name=args.name, license=args.license,
-                                 width=width, height=height, default_steps=args.steps)
+                                 width=width, height=height, default_steps=args.steps, text=text)
     p = mf.write_manifest(bundle, m)
     progress.info(f"wrote {p}")
     try:  # the shapes a TensorRT engine accepts, read from the graphs just written

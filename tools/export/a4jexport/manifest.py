@@ -125,8 +125,10 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
 
     Defaults are the reference's (inference.sh: 50 steps, text guidance 3.0, audio 5.0, overlap 5,
     81-frame windows, 25 fps; audio slice 84 frames at the reference HEAD). ``text``: None (only the
-    precomputed prompts) or e.g. ``{"tokenizer": "sentencepiece", ...}`` (recognised by the SDK, not
-    run: such a bundle still only supports its precomputed prompts).
+    precomputed prompts, ``maxTokens`` 512 for the SDK) or e.g. ``{"tokenizer": "sentencepiece",
+    "model": {"file": "spiece.model"}, "maxTokens": N, ...}`` (recognised by the SDK, not run: such a
+    bundle still only supports its precomputed prompts; ``maxTokens`` is what the SDK pads every prompt
+    to and the longest it accepts, the DiT's ``text_len``); the model file gets its ``sha256`` here.
 
     ``graphs`` keys ``<key>@<variant>`` (e.g. ``dit@onnxruntime``) become ``graphs.<key>.variants.<variant>``
     (docs/BUNDLE-FORMAT.md "Graph variants"); ``caches`` lists are checked as the SDK reads them.
@@ -162,7 +164,12 @@ def stableavatar_manifest(bundle, graphs, tensors, name="stableavatar", license=
         "window": {"overlap": overlap, "weights": "log"},
     }
     if text is not None:
-        m["text"] = text
+        m["text"] = dict(text)
+        if "model" in text:  # the tokenizer model file: named and hashed like a graph
+            m["text"]["model"] = _entry(bundle, {"file": text["model"]["file"]})
+        mt = m["text"].get("maxTokens")
+        if not isinstance(mt, int) or mt < 1:
+            raise ValueError(f"text.maxTokens must be an integer >= 1, got {mt!r}")
     # the documented keys in the documented order, then any others (e.g. vae-decoder-first) as given
     order = [k for k in GRAPH_KEYS if k in graphs] + [k for k in graphs if k not in GRAPH_KEYS]
     m["graphs"] = {}
@@ -185,9 +192,14 @@ def write_manifest(bundle, manifest):
     return p
 
 
-def write_tensorrt_profiles(bundle, profiles):
-    """``tensorrt-profiles.properties``: ``{"graph.onnx/input": (min, opt, max)}`` with shape tuples."""
+def write_tensorrt_profiles(bundle, profiles, precisions=None):
+    """``tensorrt-profiles.properties``: ``{"graph.onnx/input": (min, opt, max)}`` with shape tuples, and
+    ``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` (each engine's precision)."""
     lines = []
+    for key, p in (precisions or {}).items():
+        if not key.endswith("/@precision") or p not in ("fp16", "bf16", "fp32"):
+            raise ValueError(f"{key}: a precision line is GRAPH-FILE/@precision = fp16|bf16|fp32, got {p!r}")
+        lines.append(f"{key} = {p}")
     for key, shapes in profiles.items():
         if len(shapes) != 3:
             raise ValueError(f"{key}: a profile is MIN, OPT, MAX")

@@ -9,7 +9,8 @@ feeds; a symbolic dim this module cannot map is an error at export time rather t
 engine TensorRT refuses to build for a real window.
 
 Ranges (``MIN : OPT : MAX``):
-  - output sizes 512x512, 480x832, 832x480 (latent ``h = H/8``, ``w = W/8``; OPT: the manifest's size);
+  - output sizes 512x512, 480x832, 832x480 and the manifest's own size (latent ``h = H/8``, ``w = W/8``;
+    OPT: the manifest's size, so a bundle exported with ``--size 128x128`` accepts it);
     a cache input ``h*S`` is S times the latent size, S checked against the manifest's ``caches`` scale;
   - latent frames ``k`` 1..F (F = (windowFrames - 1)/temporalStride + 1 = 21), OPT F; whole-clip
     encoder frames ``Fp`` 1..windowFrames;
@@ -63,8 +64,8 @@ def ranges(manifest, w2v_config=None):
     f = (window - 1) // tstride + 1
     def rng(values, opt):
         return (min(values), opt, max(values))
-    hs = [h for _, h in SIZES]
-    ws = [w for w, _ in SIZES]
+    hs = [h for _, h in SIZES] + [v["height"]]  # the manifest's own size is always in range
+    ws = [w for w, _ in SIZES] + [v["width"]]
     H = rng(hs, v["height"])
     W = rng(ws, v["width"])
     h = tuple(x // stride for x in H)
@@ -92,6 +93,32 @@ def ranges(manifest, w2v_config=None):
 KINDS = {"audio-encoder": "audio", "image-encoder": "image", "text-encoder": "text",
          "vae-encoder": "pixel", "vae-encoder-first": "pixel", "vae-encoder-step": "pixel",
          "dit": "dit", "vae-decoder-first": "pixel", "vae-decoder": "pixel"}
+
+
+#: manifest key -> the precision of its TensorRT engine (``GRAPH-FILE/@precision`` lines), chosen from
+#: what the reference runs each part in (Wan2.1 shared_config / image2video.py, StableAvatar
+#: inference.py) and bench/gpu/precision_probe.py on the reduced architecture (BENCHMARKS.md):
+#:   fp16: wav2vec2 and CLIP (the Wan I2V reference runs CLIP in fp16; both stay in range with a
+#:         rounding error of 1e-3 or less per graph);
+#:   bf16: the DiT (trained and run in bf16 by the reference; its value range is only known to fit
+#:         bf16's) and umT5 (the reference runs it in bf16; T5 feed-forward activations overflow
+#:         FP16's 65504 with real weights, hence transformers' FP16 clamp for T5);
+#:   fp32: the VAE (the reference runs it in float32; BF16 rounding costs 7 % relative error on the
+#:         first-frame decoder already at reduced size, and its FP16 range with real weights at
+#:         480x832 is unmeasured).
+PRECISION = {"audio-encoder": "fp16", "image-encoder": "fp16", "text-encoder": "bf16", "dit": "bf16",
+             "vae-encoder": "fp32", "vae-encoder-first": "fp32", "vae-encoder-step": "fp32",
+             "vae-decoder-first": "fp32", "vae-decoder": "fp32"}
+
+
+def precisions(manifest):
+    """``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` for the bundle's TensorRT-loaded graphs."""
+    out = {}
+    for key, entry in manifest["graphs"].items():
+        if key not in PRECISION:
+            raise ValueError(f"tensorrt-profiles: no precision known for graph {key!r}")
+        out[f"{entry['file']}/@precision"] = PRECISION[key]
+    return out
 
 
 def _scaled(sym, table):
@@ -153,4 +180,4 @@ def profiles(bundle, manifest, w2v_config=None):
 
 def write(bundle, manifest, w2v_config=None):
     """Writes the bundle's ``tensorrt-profiles.properties``; returns its path."""
-    return mf.write_tensorrt_profiles(bundle, profiles(bundle, manifest, w2v_config))
+    return mf.write_tensorrt_profiles(bundle, profiles(bundle, manifest, w2v_config), precisions(manifest))

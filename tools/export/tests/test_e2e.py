@@ -62,9 +62,10 @@ def _cases():
     return cases
 
 
-def parse_tensorrt_profiles(path):
+def parse_tensorrt_profiles(path, precisions=None):
     """``GRAPH-FILE/INPUT = MIN : OPT : MAX`` lines as sdk-runtime-tensorrt's ProfileRanges reads them
-    (java.util.Properties keys, rank 1..8, ``1 <= MIN <= OPT <= MAX`` per dim); AssertionError otherwise."""
+    (java.util.Properties keys, rank 1..8, ``1 <= MIN <= OPT <= MAX`` per dim); AssertionError otherwise.
+    ``GRAPH-FILE/@precision`` lines go into ``precisions`` (file -> fp16|bf16|fp32) when given."""
     out = {}
     with open(path, encoding="ascii") as f:  # Properties reads ISO 8859-1: keep it ASCII
         for line in f:
@@ -76,6 +77,11 @@ def parse_tensorrt_profiles(path):
             assert not any(ch in key for ch in " :=\\#!\t"), f"{key}: needs escaping in a properties key"
             slash = key.rfind("/")
             assert 0 < slash < len(key) - 1, f"{key} must be GRAPH-FILE/INPUT"
+            if key.endswith("/@precision"):
+                assert value.strip() in ("fp16", "bf16", "fp32"), line
+                if precisions is not None:
+                    precisions[key[:slash]] = value.strip()
+                continue
             parts = value.split(":")
             assert len(parts) == 3, line
             shapes = [tuple(int(d.strip()) for d in p.strip().split("x")) for p in parts]
@@ -141,9 +147,25 @@ class EndToEnd(unittest.TestCase):
         for key, t in m["tensors"].items():
             self.assertEqual(t["sha256"], sha256_file(os.path.join(self.bundle, t["file"])), key)
         files = set(os.listdir(self.bundle))
-        named = {g["file"] for g in entries.values()} | {t["file"] for t in m["tensors"].values()}
+        named = ({g["file"] for g in entries.values()} | {t["file"] for t in m["tensors"].values()}
+                 | {m["text"]["model"]["file"]})
         self.assertEqual(files - named, {"avatar-bundle.json", "tensorrt-profiles.properties"},
                          "no stray files in the bundle")
+
+    def test_text_section_max_tokens_is_the_dits_text_len(self):
+        # the SDK pads every prompt to text.maxTokens rows and refuses longer ones; the DiT pads to its
+        # config's text_len inside the graph: the two must agree (the fixture's text_len is 128, not 512)
+        with open(os.path.join(PM, "config.json"), encoding="utf-8") as f:
+            text_len = json.load(f)["text_len"]
+        self.assertEqual(text_len, 128)
+        spiece = os.path.join(PM, "google", "umt5-xxl", "spiece.model")
+        self.assertEqual(self.manifest["text"], {
+            "tokenizer": "sentencepiece", "model": {"file": "spiece.model", "sha256": sha256_file(spiece)},
+            "maxTokens": text_len, "eos": 1, "pad": 0})
+        self.assertEqual(sha256_file(os.path.join(self.bundle, "spiece.model")), sha256_file(spiece))
+        for key in ("text-default", "text-negative"):
+            with open_checkpoint(os.path.join(self.bundle, self.manifest["tensors"][key]["file"])) as ck:
+                self.assertLessEqual(ck.shape("embeddings")[0], text_len, key)
 
     def test_decoder_cache_lists_match_the_graphs(self):
         for key in ("vae-decoder", "vae-encoder-step"):
@@ -176,8 +198,12 @@ class EndToEnd(unittest.TestCase):
     def test_tensorrt_profiles_cover_every_dynamic_input_the_backend_loads(self):
         path = os.path.join(self.bundle, "tensorrt-profiles.properties")
         self.assertLessEqual(os.path.getsize(path), 64 * 1024, "ProfileRanges.MAX_FILE_BYTES")
-        profiles = parse_tensorrt_profiles(path)
+        precisions = {}
+        profiles = parse_tensorrt_profiles(path, precisions)
         trt = [k for k in GRAPHS if k != "vae-encoder"]  # the SDK runs the streamed pair, not the whole clip
+        for key in trt:
+            self.assertIn(self.manifest["graphs"][key]["file"], precisions, f"{key} has a precision line")
+        self.assertEqual(precisions["dit.onnx"], "bf16")
         want = set()
         for key in trt:
             g = self.manifest["graphs"][key]
@@ -213,8 +239,9 @@ class EndToEnd(unittest.TestCase):
         self.assertTrue(fits(profiles["audio_encoder.onnx/input_values"], (1, 84 * 640)))
         self.assertTrue(fits(profiles["dit.onnx/audio_tokens"], (1, 167, 32)))
         self.assertTrue(fits(profiles["dit.onnx/audio_index"], (21, 17)))
-        self.assertTrue(fits(profiles["dit.onnx/context"], (3, 512, 32)))
-        self.assertTrue(fits(profiles["text_encoder.onnx/input_ids"], (1, 512)))
+        # prompts: the SDK pads to text.maxTokens, the DiT's text_len (128 in the fixture's config.json)
+        self.assertEqual(profiles["dit.onnx/context"], ((1, 1, 32), (3, 128, 32), (3, 128, 32)))
+        self.assertEqual(profiles["text_encoder.onnx/input_ids"], ((1, 1), (1, 128), (1, 128)))
 
     def test_prompt_tensors_are_the_reference_embeddings(self):
         with open(os.path.join(E2E, "prompts.json"), encoding="utf-8") as f:

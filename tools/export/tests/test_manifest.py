@@ -68,6 +68,20 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual(m["tensors"]["text-default"]["sha256"],
                          _sha(os.path.join(self.b, "text_default.safetensors")))
 
+    def test_text_section_hashes_the_tokenizer_model_and_needs_max_tokens(self):
+        with open(os.path.join(self.b, "spiece.model"), "wb") as fh:
+            fh.write(b"pieces")
+        text = {"tokenizer": "sentencepiece", "model": {"file": "spiece.model"}, "maxTokens": 128, "eos": 1, "pad": 0}
+        m = stableavatar_manifest(self.b, self.graphs, self.tensors, text=text)
+        self.assertEqual(m["text"], dict(text, model={"file": "spiece.model",
+                                                      "sha256": _sha(os.path.join(self.b, "spiece.model"))}))
+        self.assertEqual(text["model"], {"file": "spiece.model"}, "the caller's dict is not changed")
+        with self.assertRaisesRegex(ValueError, "maxTokens"):
+            stableavatar_manifest(self.b, self.graphs, self.tensors, text=dict(text, maxTokens=0))
+        os.remove(os.path.join(self.b, "spiece.model"))
+        with self.assertRaisesRegex(FileNotFoundError, "spiece.model"):
+            stableavatar_manifest(self.b, self.graphs, self.tensors, text=text)
+
     def test_same_keys_as_the_tiny_bundle(self):
         with open(os.path.join(ROOT, "models", "stableavatar-tiny", "avatar-bundle.json"), encoding="utf-8") as f:
             tiny = json.load(f)

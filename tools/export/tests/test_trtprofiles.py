@@ -52,6 +52,20 @@ class Profiles(unittest.TestCase):
         self.assertEqual(trtprofiles.w2v_tokens(400), 1)
         self.assertEqual(trtprofiles.w2v_tokens(53760), 167)  # AudioTokenIndex's L for a full window
 
+    def test_a_size_outside_the_published_ones_is_inside_its_own_range(self):
+        # --size 128x128 (the repository's tiny bundle): MIN must not exceed OPT
+        _graph(os.path.join(self.b, "dec.onnx"), [("latent", [1, 16, 1, "h", "w"]),
+                                                  ("cache_in_0", [1, 4, 2, "h*4", "w*4"])])
+        m = self._manifest({"vae-decoder": {"file": "dec.onnx", "caches": [
+            {"name": "cache_in_0", "output": "cache_out_0", "channels": 4, "frames": 2, "scale": 4}]}})
+        m["video"] = dict(m["video"], width=128, height=128)
+        p = trtprofiles.profiles(self.b, m)
+        self.assertEqual(p["dec.onnx/latent"], ((1, 16, 1, 16, 16), (1, 16, 1, 16, 16), (1, 16, 1, 104, 104)))
+        self.assertEqual(p["dec.onnx/cache_in_0"], ((1, 4, 2, 64, 64), (1, 4, 2, 64, 64), (1, 4, 2, 416, 416)))
+        m["video"] = dict(m["video"], width=1024, height=1024)  # and above the largest published one
+        self.assertEqual(trtprofiles.profiles(self.b, m)["dec.onnx/latent"],
+                         ((1, 16, 1, 60, 60), (1, 16, 1, 128, 128), (1, 16, 1, 128, 128)))
+
     def test_an_unknown_symbolic_dim_is_an_error_naming_it(self):
         _graph(os.path.join(self.b, "d.onnx"), [("x", ["B", 16, "frames", "h", "w"])])
         with self.assertRaisesRegex(ValueError, r"d\.onnx/x dim 2 is 'frames'"):
@@ -74,6 +88,21 @@ class Profiles(unittest.TestCase):
         del m["graphs"]["vae-encoder-step"]
         p = trtprofiles.profiles(self.b, m)
         self.assertEqual(p["e.onnx/video"], ((1, 3, 1, 480, 480), (1, 3, 81, 832, 480), (1, 3, 81, 832, 832)))
+
+    def test_every_graph_gets_a_precision_line_and_the_file_holds_them(self):
+        _graph(os.path.join(self.b, "d.onnx"), [("t", ["B"])])
+        m = self._manifest({"dit": {"file": "d.onnx"}, "vae-decoder": {"file": "v.onnx"},
+                            "image-encoder": {"file": "i.onnx"}})
+        self.assertEqual(trtprofiles.precisions(m), {"d.onnx/@precision": "bf16", "v.onnx/@precision": "fp32",
+                                                     "i.onnx/@precision": "fp16"})
+        m["graphs"]["latentsync-unet"] = {"file": "u.onnx"}
+        with self.assertRaisesRegex(ValueError, "no precision known for graph 'latentsync-unet'"):
+            trtprofiles.precisions(m)
+        del m["graphs"]["latentsync-unet"]
+        del m["graphs"]["vae-decoder"], m["graphs"]["image-encoder"]
+        with open(trtprofiles.write(self.b, m)) as f:
+            text = f.read()
+        self.assertEqual(text, "d.onnx/@precision = bf16\nd.onnx/t = 1 : 3 : 3\n")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 package dev.avatar4j.backend;
 
+import dev.avatar4j.spi.DeviceScope;
+import dev.avatar4j.spi.DeviceTensor;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.Tensor;
@@ -10,8 +12,8 @@ import java.util.Set;
 /**
  * A {@link GraphSession} that forwards every call to another, for wrappers that change one or two
  * calls (checking outputs, serialising, counting, timing) and leave the rest alone. Note that
- * {@link #runInto} is forwarded too, not routed through {@link #run}: a wrapper that observes model
- * calls overrides both.
+ * {@link #runInto} and the device-tensor {@code run} are forwarded too, not routed through
+ * {@link #run}: a wrapper that observes model calls overrides all three.
  */
 public abstract class ForwardingGraphSession implements GraphSession {
     /** The wrapped session. */
@@ -40,6 +42,11 @@ public abstract class ForwardingGraphSession implements GraphSession {
     @Override
     public void runInto(Map<String, Tensor> inputs, Map<String, Tensor> outputs) {
         delegate.runInto(inputs, outputs);
+    }
+
+    @Override
+    public void run(DeviceScope device, Map<String, DeviceTensor> inputs, Map<String, DeviceTensor> outputs) {
+        delegate.run(device, inputs, outputs);
     }
 
     @Override

@@ -3,6 +3,8 @@ package dev.avatar4j.backend;
 import dev.avatar4j.BackendException;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
+import dev.avatar4j.spi.DeviceTensor;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
 import dev.avatar4j.spi.SessionOptions;
@@ -93,6 +95,16 @@ public final class Sessions {
             lock.lock();
             try {
                 delegate.runInto(inputs, outputs);
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void run(DeviceScope device, Map<String, DeviceTensor> inputs, Map<String, DeviceTensor> outputs) {
+            lock.lock();
+            try {
+                delegate.run(device, inputs, outputs);
             } finally {
                 lock.unlock();
             }

@@ -116,6 +116,8 @@ public final class Bundle {
         for (BundleManifest.FileEntry e : manifest.tensors().values()) {
             files.put("tensors." + e.key(), verify(real, e));
         }
+        // the tokenizer's model: checked like the rest, although no family reads it yet
+        manifest.tokenizerModel().ifPresent(e -> files.put(e.key(), verify(real, e)));
         log.debug("bundle {} verified ({} files)", real, files.size());
         return new Bundle(real, manifest, Map.copyOf(files), Map.copyOf(external), Map.copyOf(externalTensors));
     }

@@ -39,6 +39,7 @@ public final class BundleManifest {
     private final JsonObject root;
     private final Map<String, FileEntry> graphs;
     private final Map<String, FileEntry> tensors;
+    private final Optional<FileEntry> tokenizerModel;
     private final Map<String, List<ExternalDataEntry>> externalData;
     /** Graph key -> variant name -> the variant's file (its key is {@code <graph>@<variant>}). */
     private final Map<String, Map<String, FileEntry>> variants;
@@ -77,6 +78,7 @@ public final class BundleManifest {
         this.license = plain("license", root.optString("license").orElse("unknown"));
         this.graphs = files(root, "graphs");
         this.tensors = root.has("tensors") ? files(root, "tensors") : Map.of();
+        this.tokenizerModel = tokenizerModel(root);
         Map<String, List<ExternalDataEntry>> ext = new LinkedHashMap<>();
         Map<String, Map<String, FileEntry>> vars = new LinkedHashMap<>();
         for (FileEntry g : graphs.values()) {
@@ -200,6 +202,23 @@ public final class BundleManifest {
             out.put(k, new FileEntry(k, e.string("file"), sha, e));
         }
         return Map.copyOf(out);
+    }
+
+    /**
+     * The tokenizer's model file ({@code text.model}: umT5's {@code spiece.model}), verified, extracted
+     * from zips and copied like every other file even though no family reads it yet, so that a bundle
+     * stays complete wherever it is unpacked.
+     */
+    private static Optional<FileEntry> tokenizerModel(JsonObject root) {
+        if (!root.has("text") || !root.object("text").has("model")) {
+            return Optional.empty();
+        }
+        JsonObject m = root.object("text").object("model");
+        String sha = m.string("sha256").toLowerCase(java.util.Locale.ROOT);
+        if (!sha.matches("[0-9a-f]{64}")) {
+            throw new BundleException(FILE_NAME + ": \"text.model.sha256\" must be 64 hex digits");
+        }
+        return Optional.of(new FileEntry("text.model", m.string("file"), sha, m));
     }
 
     /** Parses manifest bytes. */
@@ -342,7 +361,7 @@ public final class BundleManifest {
     /**
      * Every file the bundle's graphs and tensors need, as they must be extracted and verified: the
      * graphs, their external-data files (keys {@code <graph>.externalData[i]}, {@code extra} is the
-     * graph's entry) and the tensors.
+     * graph's entry), the tensors and the tokenizer's model file (key {@code text.model}).
      */
     public List<FileEntry> files() {
         List<FileEntry> out = new ArrayList<>(graphFiles());
@@ -353,7 +372,17 @@ public final class BundleManifest {
             }
         }
         out.addAll(tensors.values());
+        tokenizerModel.ifPresent(out::add);
         return List.copyOf(out);
+    }
+
+    /**
+     * The tokenizer's model file named by the {@code text} section ({@code text.model}), if any.
+     *
+     * @return its entry, keyed {@code text.model}
+     */
+    public Optional<FileEntry> tokenizerModel() {
+        return tokenizerModel;
     }
 
     public Optional<FileEntry> tensor(String key) {

@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * absolute path, a drive letter or colon, a backslash, an empty or {@code .} segment), when an entry is
  * a symbolic link or another special file (Unix mode bits in the external attributes), when two entries
  * have the same name (ignoring case), when it has more than {@value #MAX_ENTRIES} entries, or when the
- * central directory is inconsistent. Only the manifest and the files it names are extracted; while
+ * central directory is inconsistent. Only the manifest, the files it names and {@code tensorrt-profiles.properties} are extracted; while
  * they are inflated the bytes actually produced are counted (headers are never trusted) and extraction
  * stops as soon as one file exceeds 64 GiB, all files together exceed 128 GiB, a file inflates to
  * more than 200 times its compressed size beyond its first MiB, or all files together inflate to more
@@ -84,6 +84,14 @@ public final class ZipBundle {
      * @param ratioFreeBytes bytes of a file that are not subject to {@code maxRatio}
      * @param maxRatio       most inflated bytes per compressed byte beyond {@code ratioFreeBytes}
      */
+    /**
+     * Files next to the graphs that a backend reads by name without the manifest listing them
+     * (docs/BUNDLE-FORMAT.md): the TensorRT backend's optimisation profiles and precisions.
+     */
+    static final List<String> COMPANIONS = List.of("tensorrt-profiles.properties");
+    /** The largest companion file extracted (the TensorRT backend reads at most 64 KiB of it). */
+    static final long MAX_COMPANION_BYTES = 64 << 10;
+
     record Limits(int maxEntries, long maxEntryBytes, long maxTotalBytes, long ratioFreeBytes, long maxRatio) {
         static final Limits DEFAULT = new Limits(MAX_ENTRIES, 64L << 30, 128L << 30, 1L << 20, 200);
     }
@@ -258,6 +266,7 @@ public final class ZipBundle {
                             + ") is corrupt or was modified: sha256 " + sha + ", manifest says " + f.sha256());
                 }
             }
+            extractCompanions(zip, zf, prefix, staging, limits, total, archiveCap);
             Files.createDirectories(target.getParent());
             BundleCache.publish(staging, target);
             log.info("extracted zip bundle {} ({} files, {} bytes) to {}", zip, done.size(), total[0], target);
@@ -269,6 +278,27 @@ public final class ZipBundle {
             if (staging != null) {
                 BundleCache.deleteTree(staging); // gone once published; removed on any failure
             }
+        }
+    }
+
+    /**
+     * Extracts the optional files a backend reads next to the graphs without the manifest naming them
+     * ({@link #COMPANIONS}), when the zip has them: a bundle must work the same zipped or not. Each is
+     * at most {@value #MAX_COMPANION_BYTES} bytes, under the same bomb and total limits as the rest.
+     */
+    private static void extractCompanions(Path zip, ZipFile zf, String prefix, Path staging, Limits limits, long[] total,
+                                          long archiveCap) throws IOException {
+        Limits small = new Limits(limits.maxEntries(), Math.min(limits.maxEntryBytes(), MAX_COMPANION_BYTES),
+                limits.maxTotalBytes(), limits.ratioFreeBytes(), limits.maxRatio());
+        for (String name : COMPANIONS) {
+            ZipEntry e = zf.getEntry(prefix + name);
+            if (e == null || !e.getName().equals(prefix + name) || Files.exists(staging.resolve(name))) {
+                continue; // absent, or the manifest named it and it is already extracted and verified
+            }
+            if (e.isDirectory()) {
+                throw refused(zip, e.getName(), "is a directory, but this name is reserved for a file");
+            }
+            inflate(zip, zf, e, staging.resolve(name), small, total, archiveCap);
         }
     }
 

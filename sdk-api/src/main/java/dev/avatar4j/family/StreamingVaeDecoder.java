@@ -9,11 +9,12 @@ import dev.avatar4j.bundle.BundleManifest;
 import dev.avatar4j.bundle.JsonObject;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
+import dev.avatar4j.spi.DeviceTensor;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
-import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,7 +41,9 @@ import java.util.function.Consumer;
  * {@code frames}, {@code cache_out_i}). The older layout (tiny test bundles) has only the step graph
  * with an extra {@code first int64 [1]} input and starts from zero caches. Either way the decoder
  * holds exactly two sets of caches, in and out, and swaps them after each call: nothing is copied
- * per latent frame (3.78 GB per set at 480×832).
+ * per latent frame (3.78 GB per set at 480×832). The caches, the latent and the frames are
+ * {@link DeviceTensor}s of the generation's {@link DeviceScope}: on a GPU backend the caches never
+ * leave the device, and per latent frame only the latent crosses in and the pixel frames cross out.
  */
 public final class StreamingVaeDecoder {
     /**
@@ -280,15 +283,19 @@ public final class StreamingVaeDecoder {
     private final List<Cache> caches;
     private final int width;
     private final int height;
-    private final Tensor latent;
-    private final Tensor first;
-    private final Tensor firstFrames;  // [1, 3, 1, H, W]
-    private final Tensor laterFrames;  // [1, 3, temporalStride, H, W]
-    // causal caches: the graph reads cachesIn and writes cachesOut, then the two swap (no copies)
-    private List<Tensor> cachesIn = new ArrayList<>();
-    private List<Tensor> cachesOut = new ArrayList<>();
-    private final Map<String, Tensor> inputs = new HashMap<>();
-    private final Map<String, Tensor> outputs = new HashMap<>();
+    private final DeviceScope device;
+    private final DeviceTensor latent;
+    private final DeviceTensor firstOn;  // the older layout's first = 1 and first = 0, uploaded once
+    private final DeviceTensor firstOff;
+    private final DeviceTensor firstFrames;  // [1, 3, 1, H, W]
+    private final DeviceTensor laterFrames;  // [1, 3, temporalStride, H, W]
+    private final MemorySegment staging;     // host copy of the frames when they live on a device
+    // causal caches: the graph reads cachesIn and writes cachesOut, then the two swap (no copies);
+    // on a device they never leave it
+    private List<DeviceTensor> cachesIn = new ArrayList<>();
+    private List<DeviceTensor> cachesOut = new ArrayList<>();
+    private final Map<String, DeviceTensor> inputs = new HashMap<>();
+    private final Map<String, DeviceTensor> outputs = new HashMap<>();
     private int next;
     // per-channel scratch planes of toRgb, reused across calls (one decoder per generation thread)
     private float[] planeR;
@@ -296,6 +303,9 @@ public final class StreamingVaeDecoder {
     private float[] planeB;
 
     /**
+     * A decoder whose buffers are host memory of {@code scope} (the caches are bound to the graphs
+     * as host tensors; a device backend copies them every call: use the other constructor there).
+     *
      * @param scope          the scope that owns the decoder's buffers (the generation's)
      * @param graphs         the sessions
      * @param latentChannels channels of one latent frame
@@ -308,19 +318,53 @@ public final class StreamingVaeDecoder {
      */
     public StreamingVaeDecoder(TensorScope scope, Graphs graphs, int latentChannels, int temporalStride,
                                List<Cache> caches, int lh, int lw, int width, int height) {
+        this(scope, scope.attach(DeviceScope.host()), graphs, latentChannels, temporalStride, caches, lh, lw, width,
+                height);
+    }
+
+    /**
+     * A decoder whose latent, frames and caches are tensors of {@code device}: the caches stay on the
+     * device from the first latent frame to the last (double-buffered, swapped by reference), and
+     * per latent frame only the latent goes in and the pixel frames come out.
+     *
+     * @param scope          the scope that owns the decoder's host buffers (the generation's)
+     * @param device         the device scope that owns its device tensors (the generation's)
+     * @param graphs         the sessions
+     * @param latentChannels channels of one latent frame
+     * @param temporalStride pixel frames per latent frame after the first
+     * @param caches         the graph's causal caches
+     * @param lh             latent height
+     * @param lw             latent width
+     * @param width          pixel width
+     * @param height         pixel height
+     */
+    public StreamingVaeDecoder(TensorScope scope, DeviceScope device, Graphs graphs, int latentChannels,
+                               int temporalStride, List<Cache> caches, int lh, int lw, int width, int height) {
         this.firstGraph = graphs.first();
         this.graph = graphs.step();
         this.caches = List.copyOf(caches);
         this.width = width;
         this.height = height;
-        this.latent = scope.allocate(DType.FLOAT32, 1, latentChannels, 1, lh, lw);
-        this.first = firstGraph == null ? scope.allocate(DType.INT64, 1) : null;
-        this.firstFrames = scope.allocate(DType.FLOAT32, 1, 3, 1, height, width);
-        this.laterFrames = scope.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width);
+        this.device = device;
+        this.latent = device.allocate(DType.FLOAT32, 1, latentChannels, 1, lh, lw);
+        if (firstGraph == null) {
+            this.firstOn = device.allocate(DType.INT64, 1);
+            this.firstOff = device.allocate(DType.INT64, 1); // zeroed
+            try (TensorScope one = scope.newSubScope()) {
+                firstOn.copyFrom(one.ofLongs(new long[] {1}, 1).segment());
+            }
+        } else {
+            this.firstOn = null;
+            this.firstOff = null;
+        }
+        this.firstFrames = device.allocate(DType.FLOAT32, 1, 3, 1, height, width);
+        this.laterFrames = device.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width);
+        this.staging = laterFrames.host() != null ? null
+                : scope.allocate(DType.FLOAT32, 1, 3, temporalStride, height, width).segment();
         for (Cache c : this.caches) {
             long[] concrete = c.shape(graph, "vae-decoder", lh, lw);
-            cachesIn.add(scope.allocate(DType.FLOAT32, concrete)); // zeroed: the older layout starts from zeros
-            cachesOut.add(scope.allocate(DType.FLOAT32, concrete));
+            cachesIn.add(device.allocate(DType.FLOAT32, concrete)); // zeroed: the older layout starts from zeros
+            cachesOut.add(device.allocate(DType.FLOAT32, concrete));
         }
     }
 
@@ -331,24 +375,23 @@ public final class StreamingVaeDecoder {
      */
     public void reset() {
         if (firstGraph == null) {
-            cachesIn.forEach(t -> t.segment().fill((byte) 0));
+            cachesIn.forEach(DeviceTensor::clear);
         }
         next = 0;
     }
 
     /** Decodes the next latent frame ({@code [C, h, w]}) and passes each pixel frame to {@code out}. */
     public void decode(MemorySegment latentFrame, Consumer<byte[]> out) {
-        MemorySegment.copy(latentFrame, 0, latent.segment(), 0, latent.byteSize());
+        latent.copyFrom(latentFrame); // the one input that crosses to the device per latent frame
         boolean isFirst = next == 0;
-        Tensor frames = isFirst ? firstFrames : laterFrames;
+        DeviceTensor frames = isFirst ? firstFrames : laterFrames;
         inputs.clear();
         outputs.clear();
         inputs.put("latent", latent);
         outputs.put("frames", frames);
         GraphSession run = isFirst && firstGraph != null ? firstGraph : graph;
         if (firstGraph == null) {
-            first.segment().setAtIndex(ValueLayout.JAVA_LONG, 0, isFirst ? 1 : 0);
-            inputs.put("first", first);
+            inputs.put("first", isFirst ? firstOn : firstOff);
         }
         for (int i = 0; i < cachesIn.size(); i++) {
             if (run != firstGraph) { // the first-frame graph reads no cache: it produces them
@@ -357,13 +400,15 @@ public final class StreamingVaeDecoder {
             outputs.put(caches.get(i).output(), cachesOut.get(i));
         }
         try {
-            run.runInto(inputs, outputs); // outputs written in place: no allocation per latent frame
+            run.run(device, inputs, outputs); // bound in place: no allocation or cache copy per latent frame
         } catch (BackendException e) {
             throw new BackendException((run == firstGraph ? "vae-decoder-first" : "vae-decoder") + " failed on latent frame "
                     + next + " (expected frames " + Arrays.toString(frames.shape()) + "): " + e.getMessage(), e);
         }
-        byte[][] rgb = toRgb(frames, (int) frames.dim(2)); // checks every value before any frame leaves
-        List<Tensor> swap = cachesIn;
+        // the frames, the one output that crosses to the host (no copy when the device is the host)
+        MemorySegment pixels = frames.toHost(staging);
+        byte[][] rgb = toRgb(pixels, frames.shape(), (int) frames.shape()[2]); // checks every value before any frame leaves
+        List<DeviceTensor> swap = cachesIn;
         cachesIn = cachesOut;
         cachesOut = swap;
         for (byte[] f : rgb) {
@@ -381,9 +426,9 @@ public final class StreamingVaeDecoder {
      * this latent frame is emitted: the uint8 mapping would otherwise turn them silently into
      * black or saturated pixels.
      */
-    private byte[][] toRgb(Tensor frames, int n) {
+    private byte[][] toRgb(MemorySegment frames, long[] shape, int n) {
         int plane = Math.multiplyExact(width, height);
-        MemorySegment s = frames.segment().asSlice(0, 3L * n * plane * Float.BYTES);
+        MemorySegment s = frames.asSlice(0, 3L * n * plane * Float.BYTES);
         if (planeR == null || planeR.length != plane) {
             planeR = new float[plane];
             planeG = new float[plane];
@@ -412,7 +457,7 @@ public final class StreamingVaeDecoder {
             if (!finite) {
                 for (int p = 0; p < plane; p++) {
                     if (!(Float.isFinite(pr[p]) && Float.isFinite(pg[p]) && Float.isFinite(pb[p]))) {
-                        throw nonFinite(frames, n, plane, j, p);
+                        throw nonFinite(frames, shape, n, plane, j, p);
                     }
                 }
             }
@@ -421,19 +466,19 @@ public final class StreamingVaeDecoder {
         return rgb;
     }
 
-    private BackendException nonFinite(Tensor frames, int n, int plane, int j, int p) {
+    private BackendException nonFinite(MemorySegment frames, long[] shape, int n, int plane, int j, int p) {
         long i = -1;
         float v = Float.NaN;
         for (int ch = 0; ch < 3 && i < 0; ch++) {
             long at = ((long) ch * n + j) * plane + p;
-            float x = frames.segment().getAtIndex(ValueLayout.JAVA_FLOAT, at);
+            float x = frames.getAtIndex(ValueLayout.JAVA_FLOAT, at);
             if (!Float.isFinite(x)) {
                 i = at;
                 v = x;
             }
         }
         return new BackendException("vae-decoder produced a non-finite pixel value (" + v + ") on latent frame "
-                + next + " (element " + i + " of frames " + Arrays.toString(frames.shape())
+                + next + " (element " + i + " of frames " + Arrays.toString(shape)
                 + "); the graph or the backend's precision is broken for these inputs");
     }
 }

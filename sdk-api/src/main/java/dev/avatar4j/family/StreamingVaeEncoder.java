@@ -97,6 +97,20 @@ public final class StreamingVaeEncoder {
      * @return the normalised latents {@code [1, C, n + 1, h, w]}
      */
     public Tensor encode(int pixelFrames, Frames frames, TensorScope owner) {
+        return encode(pixelFrames, frames, owner, () -> { });
+    }
+
+    /**
+     * Encodes a clip of {@code pixelFrames = temporalStride·n + 1} frames, calling {@code beforeEachCall}
+     * before every graph call (a clip of 81 frames is 21 calls: a cancellation point between them).
+     *
+     * @param pixelFrames    the clip's length
+     * @param frames         writes each pixel frame on demand (in order, each once)
+     * @param owner          owns the result
+     * @param beforeEachCall runs before each of the n + 1 graph calls; throws to stop the encode
+     * @return the normalised latents {@code [1, C, n + 1, h, w]}
+     */
+    public Tensor encode(int pixelFrames, Frames frames, TensorScope owner, Runnable beforeEachCall) {
         if (pixelFrames < 1 || (pixelFrames - 1) % temporalStride != 0) {
             throw new IllegalArgumentException("a clip of " + pixelFrames + " frames is not " + temporalStride + "n+1");
         }
@@ -107,6 +121,7 @@ public final class StreamingVaeEncoder {
         Map<String, Tensor> in = new HashMap<>();
         Map<String, Tensor> res = new HashMap<>();
         for (int call = 0; call < n; call++) {
+            beforeEachCall.run();
             boolean first = call == 0;
             Tensor video = first ? firstChunk : chunk;
             int t = first ? 1 : temporalStride;

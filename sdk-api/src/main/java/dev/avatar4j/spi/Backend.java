@@ -66,6 +66,19 @@ public interface Backend extends AutoCloseable {
         return open(dev.avatar4j.bundle.Bundle.readGraph(graphFile), options);
     }
 
+    /**
+     * Opens a scope of device memory for one generation ({@link DeviceScope}): tensors that stay on
+     * the device across graph runs, bound by name with
+     * {@link GraphSession#run(DeviceScope, java.util.Map, java.util.Map)}. The default serves
+     * backends whose device is the host ({@link DeviceScope#host()}: host tensors, no copies).
+     *
+     * @return a new scope; the caller closes it before this backend
+     * @throws dev.avatar4j.BackendException when the device cannot be used
+     */
+    default DeviceScope openDeviceScope() {
+        return DeviceScope.host();
+    }
+
     /** Releases the runtime's shared resources. Sessions opened from it must be closed first. */
     @Override
     void close();

@@ -71,6 +71,47 @@ public interface GraphSession extends AutoCloseable {
     }
 
     /**
+     * Runs the graph on tensors that live on the backend's device: every input and every wanted
+     * output is a {@link DeviceTensor} of {@code device}, bound by name (no copy; outputs are written
+     * in place with the shapes the caller gives them). Outputs the map leaves out are computed into
+     * the session's own scratch memory and dropped. Nothing crosses between host and device here:
+     * the caller copies in and out explicitly, and only what it must.
+     *
+     * <p>The default serves backends whose device is the host: it runs {@link #runInto} on the
+     * tensors' {@linkplain DeviceTensor#host() host memory}, and fails for tensors that have none.
+     *
+     * @param device  the scope the tensors belong to (its stream orders the run after their copies)
+     * @param inputs  every graph input by name
+     * @param outputs the outputs wanted, by name, with their exact shapes and types
+     * @throws BackendException when the backend fails, or cannot reach the tensors' memory
+     */
+    default void run(DeviceScope device, Map<String, DeviceTensor> inputs, Map<String, DeviceTensor> outputs) {
+        runInto(hostViews(inputs, device), hostViews(outputs, device));
+    }
+
+    /**
+     * The host tensors of device tensors whose device is the host (for {@link #run(DeviceScope, Map, Map)}'s
+     * default).
+     *
+     * @param tensors device tensors by name
+     * @param device  their scope, for the message
+     * @return the host tensors by name
+     * @throws BackendException if a tensor is not host memory
+     */
+    static Map<String, Tensor> hostViews(Map<String, DeviceTensor> tensors, DeviceScope device) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, DeviceTensor> e : tensors.entrySet()) {
+            Tensor h = e.getValue().host();
+            if (h == null) {
+                throw new BackendException("tensor '" + e.getKey() + "' lives on " + device.device()
+                        + ", which this backend cannot read; allocate it from this backend's openDeviceScope()");
+            }
+            out.put(e.getKey(), h);
+        }
+        return out;
+    }
+
+    /**
      * Whether {@link #run} may be called from several threads at once.
      *
      * @return {@code true} if concurrent runs are safe; otherwise the engine serialises them

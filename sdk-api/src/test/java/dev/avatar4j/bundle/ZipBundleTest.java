@@ -152,6 +152,27 @@ class ZipBundleTest {
     }
 
     @Test
+    void theTensorRtProfilesNextToTheGraphsAreExtractedToo() throws IOException {
+        // the TensorRT backend reads them next to the graphs: a zipped bundle must keep its profiles
+        // and per-graph precisions (an fp32 VAE would otherwise be built in fp16)
+        byte[] profiles = bytes("dit.onnx/@precision = bf16\n");
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("m/", new byte[0]);
+        bundleFiles().forEach((k, v) -> entries.put("m/" + k, v));
+        entries.put("m/tensorrt-profiles.properties", profiles);
+        Bundle b = open(writeZip(tmp.resolve("model.zip"), entries));
+        assertThat(b.directory().resolve("tensorrt-profiles.properties")).hasBinaryContent(profiles);
+    }
+
+    @Test
+    void anOversizedCompanionFileIsRefused() throws IOException {
+        byte[] big = new byte[(int) ZipBundle.MAX_COMPANION_BYTES + 1];
+        java.util.Arrays.fill(big, (byte) '#');
+        assertRefused(zipWith(Map.of("tensorrt-profiles.properties", big)), "tensorrt-profiles.properties",
+                "more than the limit of " + ZipBundle.MAX_COMPANION_BYTES);
+    }
+
+    @Test
     void theManifestMayBeInsideASingleTopLevelFolder() throws IOException {
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put("fake-tiny/", new byte[0]);

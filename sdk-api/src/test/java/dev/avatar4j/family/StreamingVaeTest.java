@@ -260,6 +260,16 @@ class StreamingVaeTest {
                 assertThat(latents.getFloat((c * 3L + 2) * plane + plane - 1)).isEqualTo(205f);
             }
             assertThatThrownBy(() -> enc.encode(8, (i, dst) -> { }, scope)).isInstanceOf(IllegalArgumentException.class);
+
+            // a cancellation point before every call: one that throws before the third runs no third call
+            calls.clear();
+            int[] points = {0};
+            assertThatThrownBy(() -> enc.encode(9, (i, dst) -> { }, scope, () -> {
+                if (++points[0] == 3) {
+                    throw new IllegalStateException("cancelled");
+                }
+            })).hasMessage("cancelled");
+            assertThat(calls).extracting(Call::graph).containsExactly("first", "step");
         }
     }
 

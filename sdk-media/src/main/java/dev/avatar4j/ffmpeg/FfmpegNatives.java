@@ -177,6 +177,30 @@ final class FfmpegNatives {
         return code == -28 || code == -122;
     }
 
+    /** JavaCPP's limit on the process's resident memory (read under both spellings; 0 is none). */
+    static final String JAVACPP_MAX_PHYSICAL = "org.bytedeco.javacpp.maxPhysicalBytes";
+    private static final String JAVACPP_MAX_PHYSICAL_LOWER = "org.bytedeco.javacpp.maxphysicalbytes";
+
+    static {
+        lift(); // before anything here touches JavaCPP's Loader, whose initialisation reads the limit
+    }
+
+    /**
+     * Turns off JavaCPP's process-wide memory limit unless the application set it. Before each
+     * allocation JavaCPP compares the whole process's resident memory with a limit of four times
+     * the Java heap, and when it is over, it runs the garbage collector several times and throws
+     * {@code OutOfMemoryError}. Its own allocations here are a few frames, while the process holds
+     * the model's weights in ONNX Runtime's native memory: with the 11 GB full-size StableAvatar
+     * bundle and a 2 GB heap every video failed on its first frame ("physicalBytes (11168M) >
+     * maxPhysicalBytes (8179M)"). Must run before JavaCPP's {@code Pointer} class initialises,
+     * which reads the property once.
+     */
+    static void lift() {
+        if (System.getProperty(JAVACPP_MAX_PHYSICAL_LOWER) == null && System.getProperty(JAVACPP_MAX_PHYSICAL) == null) {
+            System.setProperty(JAVACPP_MAX_PHYSICAL, "0");
+        }
+    }
+
     private static final class Holder {
         static final Throwable ERROR = load();
 

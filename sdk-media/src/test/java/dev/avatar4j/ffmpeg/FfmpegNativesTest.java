@@ -36,6 +36,27 @@ class FfmpegNativesTest {
     }
 
     @Test
+    void javaCppsLimitOnTheWholeProcessMemoryIsOffSoModelWeightsDoNotFailTheVideo() throws Exception {
+        FfmpegNatives.ensureLoaded();
+        // the weights of a full-size model live in ONNX Runtime's native memory; JavaCPP's default
+        // limit (4x the heap, on the process's RSS) failed every video of the 11 GB bundle
+        assertThat(System.getProperty(FfmpegNatives.JAVACPP_MAX_PHYSICAL)).isEqualTo("0");
+        assertThat(org.bytedeco.javacpp.Pointer.maxPhysicalBytes()).isZero();
+    }
+
+    @Test
+    void anApplicationsOwnJavaCppLimitIsKept() {
+        String before = System.getProperty(FfmpegNatives.JAVACPP_MAX_PHYSICAL);
+        try {
+            System.setProperty(FfmpegNatives.JAVACPP_MAX_PHYSICAL, "64g");
+            FfmpegNatives.lift();
+            assertThat(System.getProperty(FfmpegNatives.JAVACPP_MAX_PHYSICAL)).isEqualTo("64g");
+        } finally {
+            System.setProperty(FfmpegNatives.JAVACPP_MAX_PHYSICAL, before == null ? "0" : before);
+        }
+    }
+
+    @Test
     void theMissingSharedLibraryIsNamedWithWhatToInstall() {
         String m = FfmpegNatives.explain(pulseMissing());
         assertThat(m).contains("libpulse.so.0: cannot open shared object file").contains("install")

@@ -47,9 +47,17 @@ final class OnnxBackend implements Backend {
     private final OrtEnvironment env;
     private final boolean useCuda;
     private final Set<OnnxGraphSession> openSessions = ConcurrentHashMap.newKeySet();
+    private final ExternalInitializerCopyProbe copyProbe;
+    private volatile Boolean copiesExternalInitializers;
     private volatile boolean closed;
 
     OnnxBackend(OrtRuntime runtime, boolean cudaRequested) {
+        this(runtime, cudaRequested, ExternalInitializerCopyProbe.MEASURED);
+    }
+
+    /** With another way of knowing whether ONNX Runtime copies initializers given from memory (tests). */
+    OnnxBackend(OrtRuntime runtime, boolean cudaRequested, ExternalInitializerCopyProbe copyProbe) {
+        this.copyProbe = Objects.requireNonNull(copyProbe, "copyProbe");
         this.runtime = Objects.requireNonNull(runtime, "runtime");
         this.env = runtime.environment();
         this.useCuda = cudaRequested && runtime.cudaAvailable();
@@ -89,8 +97,9 @@ final class OnnxBackend implements Backend {
      * its path. Initializers kept in external data are read into memory here, through
      * {@link GraphSource.ExternalFile#load} (which checks the digest of exactly the bytes read) and
      * handed to ONNX Runtime with {@code SessionOptions.addExternalInitializers}, so ONNX Runtime reads
-     * no file itself; the session owns that memory (ONNX Runtime uses it in place on the CPU) and
-     * frees it when it closes. As a second guard, ONNX Runtime's folder for external data is an
+     * no file itself. When ONNX Runtime keeps a copy of its own (measured once per backend by
+     * {@link ExternalInitializerCopyProbe}; ONNX Runtime 1.29 on the CPU does), that memory is freed as
+     * soon as the session exists; otherwise the session owns it and frees it when it closes. As a second guard, ONNX Runtime's folder for external data is an
      * empty private directory, so a reference the scan did not see fails instead of reading a file.
      */
     @Override
@@ -107,32 +116,23 @@ final class OnnxBackend implements Backend {
         ExternalInitializers initializers = null;
         Path noFiles = null;
         try {
-            ortOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            // ONNX Runtime prints its log to stderr itself (the Java API has no logging callback): only
-            // fatal messages unless avatar4j's debug logging is on; errors reach the caller as exceptions.
-            ortOptions.setSessionLogLevel(OrtRuntime.logLevel());
-            if (options.intraOpThreads() > 0) {
-                ortOptions.setIntraOpNumThreads(options.intraOpThreads());
-            }
-            // Every session has its own intra-op pool, and a model runs several sessions in turn
-            // (DiT, VAE decoder, audio encoder) next to an encoder thread writing the MP4. Spinning
-            // workers of the idle pools would burn the cores the active pool and the encoder need;
-            // the DiT's operators are large enough that waking sleeping workers costs nothing visible.
-            ortOptions.addConfigEntry("session.intra_op.allow_spinning", SPINNING ? "1" : "0");
+            configure(ortOptions, options);
             noFiles = Files.createTempDirectory("avatar4j-ort-");
             ortOptions.addConfigEntry("session.model_external_initializers_file_folder_path", noFiles.toString());
             if (!graph.externalTensors().isEmpty()) {
                 initializers = ExternalInitializers.load(env, graph);
                 ortOptions.addExternalInitializers(initializers.tensors());
             }
-            if (useCuda) {
-                ortOptions.addCUDA(OrtRuntime.CUDA_DEVICE);
-            }
             // No custom-op libraries are registered, whatever options.allowCustomOps() says (see class doc).
             session = env.createSession(graph.bytes(), ortOptions);
-            ExternalInitializers owned = initializers;
-            OnnxGraphSession s = new OnnxGraphSession(env, session, ortOptions, owned == null ? () -> { } : owned::close,
-                    graphName, this::sessionClosed);
+            if (initializers != null && copiesExternalInitializers(options)) {
+                // ONNX Runtime made its own copy while creating the session: ours would only double the
+                // memory of the weights (7 GB more for the StableAvatar DiT) for as long as the session lives.
+                initializers.close();
+                initializers = null;
+            }
+            OnnxGraphSession s = new OnnxGraphSession(env, session, ortOptions, initializers, graphName,
+                    this::sessionClosed);
             openSessions.add(s);
             if (LOG.isDebugEnabled()) {
                 LOG.debug("opened {} on {} ({} intra-op threads, {} external initializers) in {} ms: inputs {}, outputs {}",
@@ -159,6 +159,49 @@ final class OnnxBackend implements Backend {
                 }
             }
         }
+    }
+
+    /**
+     * Applies the settings every session of this backend is created with (also the probe's, so that
+     * it measures what {@link #open} gets).
+     */
+    private void configure(OrtSession.SessionOptions ortOptions, SessionOptions options) throws OrtException {
+        ortOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        // ONNX Runtime prints its log to stderr itself (the Java API has no logging callback): only
+        // fatal messages unless avatar4j's debug logging is on; errors reach the caller as exceptions.
+        ortOptions.setSessionLogLevel(OrtRuntime.logLevel());
+        if (options.intraOpThreads() > 0) {
+            ortOptions.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        // Every session has its own intra-op pool, and a model runs several sessions in turn
+        // (DiT, VAE decoder, audio encoder) next to an encoder thread writing the MP4. Spinning
+        // workers of the idle pools would burn the cores the active pool and the encoder need;
+        // the DiT's operators are large enough that waking sleeping workers costs nothing visible.
+        ortOptions.addConfigEntry("session.intra_op.allow_spinning", SPINNING ? "1" : "0");
+        if (useCuda) {
+            ortOptions.addCUDA(OrtRuntime.CUDA_DEVICE);
+        }
+    }
+
+    /**
+     * Whether ONNX Runtime keeps its own copy of initializers handed to it from memory, so that ours
+     * can be freed once the session exists. Its documentation asks callers to keep them alive, so
+     * this is measured on the runtime at hand (once per backend), never assumed.
+     */
+    private boolean copiesExternalInitializers(SessionOptions options) {
+        Boolean c = copiesExternalInitializers;
+        if (c == null) {
+            synchronized (this) {
+                c = copiesExternalInitializers;
+                if (c == null) {
+                    c = copyProbe.test(env, o -> configure(o, options));
+                    copiesExternalInitializers = c;
+                    LOG.debug("ONNX Runtime {} {} initializers given from memory", runtime.version(),
+                            c ? "copies" : "uses in place (so they are kept for the session's life)");
+                }
+            }
+        }
+        return c;
     }
 
     private static void closeQuietly(OrtSession session, OrtSession.SessionOptions options, ExternalInitializers init) {

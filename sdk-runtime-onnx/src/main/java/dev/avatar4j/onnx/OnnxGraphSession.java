@@ -71,6 +71,7 @@ final class OnnxGraphSession implements GraphSession {
     private final Map<String, TensorSpec> inputByName;
     private final Map<String, TensorSpec> outputByName;
     private final UsageGate gate;
+    private final boolean holdsInitializerMemory;
 
     /**
      * Reads the signature of an opened ONNX Runtime session; on success the new object owns
@@ -81,12 +82,12 @@ final class OnnxGraphSession implements GraphSession {
      */
     OnnxGraphSession(OrtEnvironment env, OrtSession session, OrtSession.SessionOptions options, String graphName,
             Consumer<OnnxGraphSession> onClose) throws OrtException {
-        this(env, session, options, () -> { }, graphName, onClose);
+        this(env, session, options, null, graphName, onClose);
     }
 
     /**
-     * As above, also owning {@code resources} (the memory of initializers handed to ONNX Runtime),
-     * closed after the session.
+     * As above, also owning {@code resources} (the memory of initializers handed to ONNX Runtime,
+     * or {@code null} for none), closed after the session.
      */
     OnnxGraphSession(OrtEnvironment env, OrtSession session, OrtSession.SessionOptions options, AutoCloseable resources,
             String graphName, Consumer<OnnxGraphSession> onClose) throws OrtException {
@@ -97,6 +98,7 @@ final class OnnxGraphSession implements GraphSession {
         this.outputs = specs("output", session.getOutputInfo().values());
         this.inputByName = byName(inputs);
         this.outputByName = byName(outputs);
+        this.holdsInitializerMemory = resources != null;
         this.gate = new UsageGate(() -> {
             try {
                 session.close();
@@ -105,13 +107,20 @@ final class OnnxGraphSession implements GraphSession {
             } finally {
                 options.close();
                 try {
-                    resources.close();
+                    if (resources != null) {
+                        resources.close();
+                    }
                 } catch (Exception e) {
                     LOG.warn("releasing the initializers of {} failed: {}", graphName, e.getMessage());
                 }
                 onClose.accept(this);
             }
         });
+    }
+
+    /** Whether this session keeps initializer memory of its own alive (ONNX Runtime did not copy it). */
+    boolean holdsInitializerMemory() {
+        return holdsInitializerMemory;
     }
 
     private List<TensorSpec> specs(String kind, Collection<NodeInfo> nodes) {

@@ -49,16 +49,23 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * which writes {@code sdk-runtime-onnx/src/test/resources/parity/stableavatar/} ({@code --verbose}
  * prints per-window, per-step values; {@code --check-only} re-runs and compares with the stored
- * files). The script rebuilds the bundle's six graphs as PyTorch modules with exactly the exported
- * weights ({@code make_tiny_stableavatar.build_models()}) and runs the pipeline written from
+ * files). The tiny bundle is a real-architecture export ({@code tools/export_tiny_stableavatar.py}) of
+ * the reduced checkpoint {@code tools/export/tests/fixtures/e2e}; the script builds the same modules
+ * from that checkpoint with the exporter's PyTorch re-implementations (Wan's DiT with full
+ * self-attention and the audio adapter, Wan's VAE, CLIP's ViT, wav2vec2; each checked against the
+ * reference modules by {@code tools/export/test}) and runs the pipeline written from
  * docs/REFERENCE.md §1 (not from the Java code): portrait resized to 64×64 with PIL BICUBIC, CLIP
- * preprocessing (torch bicubic to 224, CLIP mean/std), VAE-encoded {@code [ref, 0 × 80]} with the
- * 4-channel mask as {@code y}, the bundle's negative/default text embeddings zero-padded to 512,
+ * preprocessing (torch bicubic to the encoder's 32 px, CLIP mean/std), VAE-encoded {@code [ref, 0 × 80]}
+ * (whole clip; the engine uses the streamed encoder pair) with the 4-channel mask as {@code y}, the
+ * bundle's negative/default text embeddings zero-padded to {@code text.maxTokens} (128),
  * per-window wav2vec2-normalised audio (84-frame slices), the §1.1 step 7 index table, the 3-branch
  * DiT {@code [neg/gate 0, neg/gate 1, pos/gate 1]} combined as
  * {@code v_u + s_a(v_a − v_u) + s_t(v_c − v_a)} (s_t 3, s_a 5), the diffusers-0.30.1 double-shift
  * schedule (shift 5, 3 steps), Euler, and the §1.5 DWSW lock-step loop with log weights (overlap
- * 5), then the streaming VAE decoder and truncation to uint8. Everything is float32.
+ * 5), then the streaming VAE decoder (latent frame 0 through the first-frame path, then one step
+ * per latent frame with Wan's 32 causal caches) and truncation to uint8. Everything is float32. The
+ * final latents reach about ±18 with these random weights; the engine (ONNX Runtime, fused attention
+ * variant) stays within 8.1e-5 of them.
  *
  * <p><b>Cases</b> (speech: the first N samples of {@code examples/media/hello.wav} as int16/32768,
  * zero-padded past its 94 420 samples, stored once as float32 in {@code speech.audio.f32} so that

@@ -3,6 +3,8 @@ package dev.avatar4j.onnx;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.avatar4j.bundle.BundleManifest;
+import dev.avatar4j.bundle.JsonObject;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
@@ -25,14 +27,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the committed tiny StableAvatar bundle ({@code models/stableavatar-tiny}, built by
- * {@code tools/make_tiny_stableavatar.py}) through this backend: every graph's signature against
- * docs/BUNDLE-FORMAT.md, and one DiT call at the window size the engine uses. Skipped when the
- * bundle has not been generated.
+ * Runs the committed tiny StableAvatar bundle ({@code models/stableavatar-tiny}, a real-architecture
+ * export made by {@code tools/export_tiny_stableavatar.py}) through this backend: every graph's
+ * signature against docs/BUNDLE-FORMAT.md (the streamed VAE encoder pair, the first-frame + step
+ * decoder with the manifest's caches, the DiT and its ONNX Runtime variant), and one DiT call of both
+ * variants at the window size the engine uses for the bundle's default output size. The older
+ * single-graph layout (whole-clip encoder, decoder with a {@code first} input, {@code utf8-bytes} text
+ * encoder), which the SDK still reads, is checked on the fixture
+ * {@code src/test/bundles/stableavatar-legacy-layout} ({@code tools/make_tiny_stableavatar.py}).
  */
 class TinyBundleGraphsTest {
     private static final Logger LOG = LoggerFactory.getLogger(TinyBundleGraphsTest.class);
     private static final Path BUNDLE = Path.of("..", "models", "stableavatar-tiny");
+    private static final Path LEGACY = Path.of("src", "test", "bundles", "stableavatar-legacy-layout");
+    private static final List<String> DIT_INPUTS =
+            List.of("x", "t", "context", "clip", "y", "audio_tokens", "audio_index", "audio_gate");
 
     private static OnnxBackend backend;
 
@@ -46,44 +55,79 @@ class TinyBundleGraphsTest {
         backend.close();
     }
 
-    private static void assumeBundle() {
-        Assumptions.assumeTrue(Files.exists(BUNDLE.resolve("dit.onnx")),
-                "tiny bundle not generated: " + BUNDLE.toAbsolutePath().normalize() + "/dit.onnx is absent");
+    private static void assumeBundle(Path bundle) {
+        Assumptions.assumeTrue(Files.exists(bundle.resolve("dit.onnx")),
+                "tiny bundle not generated: " + bundle.toAbsolutePath().normalize() + "/dit.onnx is absent");
+    }
+
+    private static BundleManifest manifest(Path bundle) {
+        try {
+            return BundleManifest.parse(Files.readAllBytes(bundle.resolve(BundleManifest.FILE_NAME)));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Checks a graph's input and output names, in order, and that only {@code int64} inputs are INT64. */
+    private static void signature(Path file, List<String> inputs, List<String> outputs, Set<String> int64Inputs) {
+        try (GraphSession s = backend.open(file, SessionOptions.defaults())) {
+            String g = file.getFileName().toString();
+            assertThat(s.inputs()).extracting(TensorSpec::name).as(g).containsExactlyElementsOf(inputs);
+            assertThat(s.outputs()).extracting(TensorSpec::name).as(g).containsExactlyElementsOf(outputs);
+            for (TensorSpec spec : s.inputs()) {
+                assertThat(spec.dtype()).as(g + " " + spec)
+                        .isEqualTo(int64Inputs.contains(spec.name()) ? DType.INT64 : DType.FLOAT32);
+            }
+            LOG.info("{}: {} -> {}", g, s.inputs(), s.outputs());
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
     }
 
     @Test
     void graphSignaturesFollowTheBundleFormat() {
-        assumeBundle();
-        Map<String, List<String>> inputs = new LinkedHashMap<>();
-        inputs.put("audio_encoder.onnx", List.of("input_values"));
-        inputs.put("image_encoder.onnx", List.of("pixel_values"));
-        inputs.put("text_encoder.onnx", List.of("input_ids", "attention_mask")); // optional graph
-        inputs.put("vae_encoder.onnx", List.of("video"));
-        inputs.put("dit.onnx", List.of("x", "t", "context", "clip", "y", "audio_tokens", "audio_index", "audio_gate"));
-        Map<String, List<String>> outputs = Map.of(
-                "audio_encoder.onnx", List.of("last_hidden_state"),
-                "image_encoder.onnx", List.of("image_embeds"),
-                "text_encoder.onnx", List.of("last_hidden_state"),
-                "vae_encoder.onnx", List.of("latent"),
-                "dit.onnx", List.of("velocity"));
-        Set<String> int64Inputs = Set.of("input_ids", "attention_mask", "audio_index", "first");
-        for (Map.Entry<String, List<String>> e : inputs.entrySet()) {
-            Path file = BUNDLE.resolve(e.getKey());
-            if (e.getKey().equals("text_encoder.onnx") && !Files.exists(file)) {
-                continue;
-            }
-            try (GraphSession s = backend.open(file, SessionOptions.defaults())) {
-                assertThat(s.inputs()).extracting(TensorSpec::name).as(e.getKey()).containsExactlyElementsOf(e.getValue());
-                assertThat(s.outputs()).extracting(TensorSpec::name).as(e.getKey()).containsExactlyElementsOf(outputs.get(e.getKey()));
-                for (TensorSpec spec : s.inputs()) {
-                    assertThat(spec.dtype()).as(e.getKey() + " " + spec)
-                            .isEqualTo(int64Inputs.contains(spec.name()) ? DType.INT64 : DType.FLOAT32);
-                }
-                LOG.info("{}: {} -> {}", e.getKey(), s.inputs(), s.outputs());
-            }
+        assumeBundle(BUNDLE);
+        BundleManifest m = manifest(BUNDLE);
+        assertThat(m.graphs().keySet()).containsExactlyInAnyOrder("audio-encoder", "image-encoder", "vae-encoder",
+                "vae-encoder-first", "vae-encoder-step", "dit", "vae-decoder-first", "vae-decoder");
+        assertThat(m.variants("dit")).containsOnlyKeys("onnxruntime");
+        Set<String> int64 = Set.of("audio_index");
+        signature(BUNDLE.resolve("audio_encoder.onnx"), List.of("input_values"), List.of("last_hidden_state"), int64);
+        signature(BUNDLE.resolve("image_encoder.onnx"), List.of("pixel_values"), List.of("image_embeds"), int64);
+        signature(BUNDLE.resolve("vae_encoder.onnx"), List.of("video"), List.of("latent"), int64);
+        signature(BUNDLE.resolve("dit.onnx"), DIT_INPUTS, List.of("velocity"), int64);
+        signature(BUNDLE.resolve(m.variants("dit").get("onnxruntime").file()), DIT_INPUTS, List.of("velocity"), int64);
+        // the streamed pairs: the first-frame graph produces every cache the step graph consumes and replaces
+        for (String[] pair : new String[][] {{"vae-encoder-first", "vae-encoder-step", "video", "latent"},
+                {"vae-decoder-first", "vae-decoder", "latent", "frames"}}) {
+            List<JsonObject> caches = m.graph(pair[1]).orElseThrow().extra().objects("caches");
+            List<String> in = caches.stream().map(c -> c.string("name")).toList();
+            List<String> out = caches.stream().map(c -> c.string("output")).toList();
+            assertThat(caches).as(pair[1] + " caches").isNotEmpty();
+            signature(BUNDLE.resolve(m.graph(pair[0]).orElseThrow().file()), List.of(pair[2]),
+                    concat(List.of(pair[3]), out), int64);
+            signature(BUNDLE.resolve(m.graph(pair[1]).orElseThrow().file()), concat(List.of(pair[2]), in),
+                    concat(List.of(pair[3]), out), int64);
         }
+        assertThat(m.graph("vae-decoder").orElseThrow().extra().objects("caches")).as("Wan's decoder").hasSize(32);
+    }
+
+    @Test
+    void theOlderSingleGraphLayoutStillFollowsTheBundleFormat() {
+        assumeBundle(LEGACY);
+        Set<String> int64 = Set.of("input_ids", "attention_mask", "audio_index", "first");
+        signature(LEGACY.resolve("audio_encoder.onnx"), List.of("input_values"), List.of("last_hidden_state"), int64);
+        signature(LEGACY.resolve("image_encoder.onnx"), List.of("pixel_values"), List.of("image_embeds"), int64);
+        signature(LEGACY.resolve("text_encoder.onnx"), List.of("input_ids", "attention_mask"),
+                List.of("last_hidden_state"), int64);
+        signature(LEGACY.resolve("vae_encoder.onnx"), List.of("video"), List.of("latent"), int64);
+        signature(LEGACY.resolve("dit.onnx"), DIT_INPUTS, List.of("velocity"), int64);
         // VAE decoder: latent, first, then the causal caches cache_in_0..n-1 mirrored by cache_out_i.
-        try (GraphSession s = backend.open(BUNDLE.resolve("vae_decoder.onnx"), SessionOptions.defaults())) {
+        try (GraphSession s = backend.open(LEGACY.resolve("vae_decoder.onnx"), SessionOptions.defaults())) {
             List<String> in = s.inputs().stream().map(TensorSpec::name).toList();
             assertThat(in).hasSizeGreaterThan(2);
             int caches = in.size() - 2;
@@ -98,16 +142,19 @@ class TinyBundleGraphsTest {
             assertThat(s.inputs().get(1).dtype()).isEqualTo(DType.INT64);
             LOG.info("vae_decoder.onnx: {} -> {}", s.inputs(), s.outputs());
         }
+        assertThat(manifest(LEGACY).graph("vae-decoder-first")).isEmpty();
     }
 
     @Test
-    void ditRunsOneFullWindow() {
-        assumeBundle();
+    void ditAndItsOnnxRuntimeVariantRunOneFullWindow() {
+        assumeBundle(BUNDLE);
+        BundleManifest m = manifest(BUNDLE);
         int b = 3;
         int k = 21;
-        int h = 32;
-        int w = 32;
-        int lt = 512; // text tokens (maxTokens of the tiny bundle)
+        int h = m.root().object("video").integer("height") / 8; // the bundle's default output size
+        int w = m.root().object("video").integer("width") / 8;
+        int lt = m.root().object("text").integer("maxTokens"); // the SDK pads every prompt to this
+        assertThat(lt).as("text.maxTokens: the DiT's text_len").isEqualTo(128);
         int audioLen = 167; // wav2vec2 tokens of one window's audio slice
         int slots = 17; // audio tokens per latent frame (the reference's window for 167 tokens)
         Map<String, long[]> wanted = Map.of(
@@ -117,13 +164,27 @@ class TinyBundleGraphsTest {
                 "clip", new long[] {b, -1, -1},
                 "y", new long[] {b, -1, k, h, w},
                 "audio_tokens", new long[] {1, audioLen, -1},
-                "audio_index", new long[] {-1, slots},
+                "audio_index", new long[] {k, slots}, // F latent slots: a window of 21
                 "audio_gate", new long[] {b});
+        float[] plain = runDit(BUNDLE.resolve("dit.onnx"), wanted, b, k, h, w, audioLen);
+        float[] fused = runDit(BUNDLE.resolve(m.variants("dit").get("onnxruntime").file()), wanted, b, k, h, w, audioLen);
+        double scale = 1;
+        for (float f : plain) {
+            scale = Math.max(scale, Math.abs(f));
+        }
+        for (int i = 0; i < plain.length; i++) {
+            assertThat((double) fused[i]).as("dit_mha.onnx vs dit.onnx at %d", i).isCloseTo(plain[i], within(1e-4 * scale));
+        }
+    }
+
+    /** One DiT call on seeded inputs (same for every graph), checked against a second call with a pinned output. */
+    private static float[] runDit(Path file, Map<String, long[]> wanted, int b, int k, int h, int w, int audioLen) {
         Random rnd = new Random(42);
-        try (GraphSession dit = backend.open(BUNDLE.resolve("dit.onnx"), SessionOptions.defaults())) {
+        try (GraphSession dit = backend.open(file, SessionOptions.defaults())) {
             Map<String, Tensor> in = new LinkedHashMap<>();
             try {
-                for (TensorSpec spec : dit.inputs()) {
+                for (String name : DIT_INPUTS) {
+                    TensorSpec spec = dit.inputs().stream().filter(x -> x.name().equals(name)).findFirst().orElseThrow();
                     long[] shape = concrete(spec, wanted.get(spec.name()));
                     Tensor t = Tensor.allocate(spec.dtype(), shape);
                     in.put(spec.name(), t);
@@ -170,9 +231,10 @@ class TinyBundleGraphsTest {
                         for (int i = 0; i < values.length; i += 997) {
                             assertThat(again[i]).isCloseTo(values[i], within(1e-4f + 1e-4f * Math.abs(values[i])));
                         }
-                        LOG.info("dit.onnx B={} k={} h=w={} ({}x{} output): run {} ms (first call), runInto {} ms",
-                                b, k, h, 8 * h, 8 * w, first / 1_000_000, second / 1_000_000);
+                        LOG.info("{} B={} k={} h={} w={} ({}x{} output): run {} ms (first call), runInto {} ms",
+                                file.getFileName(), b, k, h, w, 8 * w, 8 * h, first / 1_000_000, second / 1_000_000);
                     }
+                    return values;
                 }
             } finally {
                 in.values().forEach(Tensor::close);

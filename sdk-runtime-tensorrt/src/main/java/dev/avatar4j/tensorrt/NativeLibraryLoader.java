@@ -37,7 +37,7 @@ final class NativeLibraryLoader {
             "a4j_context_create", "a4j_context_destroy", "a4j_context_set_input_shape", "a4j_context_tensor_shape",
             "a4j_context_set_tensor_address", "a4j_context_enqueue", "a4j_stream_create", "a4j_stream_synchronize",
             "a4j_stream_destroy", "a4j_device_malloc", "a4j_device_free", "a4j_memcpy_htod_async",
-            "a4j_memcpy_dtoh_async");
+            "a4j_memcpy_dtoh_async", "a4j_memcpy_dtod_async", "a4j_memset_async");
 
     /**
      * The outcome of loading.

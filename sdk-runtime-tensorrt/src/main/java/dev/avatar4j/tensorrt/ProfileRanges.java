@@ -19,7 +19,10 @@ import java.util.TreeMap;
  * audio_encoder.onnx/input_values = 1x16000 : 1x80000 : 1x480000
  * dit.onnx/x = 1x16x1x8x8 : 3x16x21x64x64 : 3x16x21x64x64
  * </pre>
- * Inputs without a range take the uniform dynamic-dimension range of {@link TrtOptions}. Sources:
+ * A line {@code GRAPH-FILE/@precision = fp16|bf16|fp32} chooses the precision of that graph's engine
+ * (the exporter writes one per graph: fp16 where the graph is safe in FP16, bf16 or fp32 where its
+ * activations overflow FP16's range). Inputs without a range take the uniform dynamic-dimension range
+ * of {@link TrtOptions}. Sources:
  * {@code -Davatar4j.tensorrt.profiles=FILE}, and a bundle's own {@value #BUNDLE_FILE} next to its
  * graphs (the explicit file wins for an input both name).
  */
@@ -30,6 +33,40 @@ final class ProfileRanges {
     static final String BUNDLE_FILE = "tensorrt-profiles.properties";
     static final int MAX_DIMS = 8;
     static final long MAX_FILE_BYTES = 64 * 1024;
+    /** The pseudo-input naming a graph's precision ({@code GRAPH-FILE/@precision}). */
+    static final String PRECISION_KEY = "@precision";
+
+    /** An engine's precision: which reduced-precision kernels TensorRT may choose. */
+    enum Precision {
+        /** FP16 kernels where faster (FP32 elsewhere): tensor cores, but FP16's range (65504). */
+        FP16,
+        /** BF16 kernels where faster: FP32's range with an 8-bit significand (compute capability 8.0+). */
+        BF16,
+        /** FP32 (TF32 tensor cores where TensorRT allows): the reference's numbers. */
+        FP32;
+
+        /** The builder flags ({@code A4J_BUILD_*}). */
+        int flags() {
+            return switch (this) {
+                case FP16 -> dev.avatar4j.tensorrt.ffi.AvatarTrt.A4J_BUILD_FP16();
+                case BF16 -> dev.avatar4j.tensorrt.ffi.AvatarTrt.A4J_BUILD_BF16();
+                case FP32 -> 0;
+            };
+        }
+
+        String text() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        static Precision parse(String text) {
+            return switch (text.strip().toLowerCase(java.util.Locale.ROOT)) {
+                case "fp16" -> FP16;
+                case "bf16" -> BF16;
+                case "fp32" -> FP32;
+                default -> throw new IllegalArgumentException("precision must be fp16, bf16 or fp32, got '" + text.strip() + "'");
+            };
+        }
+    }
 
     /**
      * The range of one input.
@@ -78,13 +115,15 @@ final class ProfileRanges {
     }
 
     private final Map<String, Map<String, Range>> byGraph;
+    private final Map<String, Precision> precisions;
 
-    private ProfileRanges(Map<String, Map<String, Range>> byGraph) {
+    private ProfileRanges(Map<String, Map<String, Range>> byGraph, Map<String, Precision> precisions) {
         this.byGraph = byGraph;
+        this.precisions = precisions;
     }
 
     static ProfileRanges none() {
-        return new ProfileRanges(Map.of());
+        return new ProfileRanges(Map.of(), Map.of());
     }
 
     /** Reads {@code file}; a malformed entry is an {@link IllegalArgumentException} naming it. */
@@ -103,19 +142,24 @@ final class ProfileRanges {
             throw new UncheckedIOException("cannot read TensorRT profile file " + file + ": " + e.getMessage(), e);
         }
         Map<String, Map<String, Range>> out = new TreeMap<>();
+        Map<String, Precision> precisions = new TreeMap<>();
         for (String key : new TreeMap<>(p).keySet().stream().map(Object::toString).toList()) {
             int slash = key.lastIndexOf('/');
             if (slash <= 0 || slash == key.length() - 1) {
                 throw new IllegalArgumentException(file + ": key '" + key + "' must be GRAPH-FILE/INPUT");
             }
             try {
+                if (key.substring(slash + 1).equals(PRECISION_KEY)) {
+                    precisions.put(key.substring(0, slash), Precision.parse(p.getProperty(key)));
+                    continue;
+                }
                 out.computeIfAbsent(key.substring(0, slash), k -> new TreeMap<>())
                         .put(key.substring(slash + 1), parse(p.getProperty(key)));
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException(file + ": " + key + ": " + e.getMessage(), e);
             }
         }
-        return new ProfileRanges(out);
+        return new ProfileRanges(out, precisions);
     }
 
     static Range parse(String text) {
@@ -145,6 +189,18 @@ final class ProfileRanges {
         }
         out.putAll(byGraph.getOrDefault(name, Map.of()));
         return new LinkedHashMap<>(out);
+    }
+
+    /** The precision {@code graphFile}'s lines ask for: the explicit file's over the bundle's own. */
+    java.util.Optional<Precision> precision(Path graphFile) {
+        String name = graphFile.getFileName().toString();
+        Precision explicit = precisions.get(name);
+        if (explicit != null) {
+            return java.util.Optional.of(explicit);
+        }
+        Path bundleFile = graphFile.toAbsolutePath().getParent().resolve(BUNDLE_FILE);
+        return Files.isRegularFile(bundleFile) ? java.util.Optional.ofNullable(read(bundleFile).precisions.get(name))
+                : java.util.Optional.empty();
     }
 
     /** The ranges in words, for the engine cache key. */

@@ -2,6 +2,7 @@ package dev.avatar4j.tensorrt;
 
 import dev.avatar4j.BackendException;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.GraphSource;
@@ -42,6 +43,8 @@ public final class TensorRtBackend implements Backend {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment runtime;
     private final Set<TrtGraphSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<TrtDeviceScope> deviceScopes = ConcurrentHashMap.newKeySet();
+    private final TransferCounter transfers = new TransferCounter();
     private final UsageGate gate;
 
     TensorRtBackend(Shim.Machine machine, TrtOptions options) {
@@ -59,6 +62,9 @@ public final class TensorRtBackend implements Backend {
             throw e;
         }
         this.gate = new UsageGate(() -> {
+            for (TrtDeviceScope d : deviceScopes) {
+                d.close();
+            }
             for (TrtGraphSession s : sessions) {
                 s.close();
             }
@@ -110,7 +116,7 @@ public final class TensorRtBackend implements Backend {
             TrtGraphSession s = null;
             if (cached.isPresent()) {
                 try {
-                    s = TrtGraphSession.open(runtime, cached.get(), name, sessions::remove);
+                    s = TrtGraphSession.open(runtime, cached.get(), name, transfers, sessions::remove);
                     log.debug("engine for {} from cache {}", name, cache.path(graphFile, key));
                 } catch (TrtStatus.TrtException e) {
                     log.warn("cached engine {} is unusable ({}); rebuilding it", cache.path(graphFile, key), e.getMessage());
@@ -118,13 +124,43 @@ public final class TensorRtBackend implements Backend {
                 }
             }
             if (s == null) {
-                s = TrtGraphSession.open(runtime, buildAndCache(graph, key), name, sessions::remove);
+                s = TrtGraphSession.open(runtime, buildAndCache(graph, key), name, transfers, sessions::remove);
             }
             sessions.add(s);
             return s;
         } finally {
             gate.exit();
         }
+    }
+
+    /**
+     * A scope of GPU memory for one generation, with its own CUDA stream: its tensors persist across
+     * {@code enqueueV3} calls and are bound by address, so loop-carried state (the VAE decoder's
+     * caches, the DiT's inputs) never crosses the bus; its copies are counted
+     * ({@link DeviceScope#transfers()}).
+     */
+    @Override
+    public DeviceScope openDeviceScope() {
+        if (!gate.enter()) {
+            throw new BackendException("the TensorRT backend is closed");
+        }
+        try {
+            TrtDeviceScope d = new TrtDeviceScope(transfers, deviceScopes::remove);
+            deviceScopes.add(d);
+            return d;
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Host↔device bytes this backend has moved so far, over every session and device scope (a
+     * diagnostic: {@code bench/gpu} prints it per latent frame).
+     *
+     * @return {@code [to the device, to the host]}
+     */
+    public long[] transferredBytes() {
+        return new long[] {transfers.toDevice(), transfers.toHost()};
     }
 
     /**
@@ -156,7 +192,7 @@ public final class TensorRtBackend implements Backend {
     }
 
     private byte[] buildAndCache(GraphSource graph, EngineCache.Key key) {
-        log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(),
+        log.info("building a TensorRT {} engine for {} (first use; cached in {})", options.precision(graph.path()).text(),
                 graph.name(), cache.dir());
         byte[] plan = buildFromPrivateCopy(graph);
         cache.write(graph.path(), key, plan);
@@ -171,7 +207,7 @@ public final class TensorRtBackend implements Backend {
     /** The cache key of a graph under this backend's machine and options. */
     EngineCache.Key key(GraphSource graph) {
         return new EngineCache.Key(graph.contentSha256(), machine.tensorRt(), machine.computeCapability(),
-                options.profile(graph.path()), options.precision());
+                options.profile(graph.path()), options.precision(graph.path()).text());
     }
 
     /** Writes the verified bytes to a new private folder, builds from there, and removes the folder. */
@@ -235,7 +271,7 @@ public final class TensorRtBackend implements Backend {
                 }
             }
             int rc = AvatarTrt.a4j_build_from_onnx(TrtLogger.handle(), call.allocateFrom(onnxFile.toAbsolutePath().toString()),
-                    options.fp16() ? AvatarTrt.A4J_BUILD_FP16() : 0, structs, ranges.size(),
+                    options.precision(graphFile).flags(), structs, ranges.size(),
                     options.dynamicMin(), options.dynamicOpt(), options.dynamicMax(), options.workspaceBytes(),
                     out, err, Shim.ERR_CAP);
             Shim.check(rc, err, "engine build for " + graphFile.getFileName());

@@ -1,6 +1,8 @@
 package dev.avatar4j.tensorrt;
 
 import dev.avatar4j.BackendException;
+import dev.avatar4j.spi.DeviceScope;
+import dev.avatar4j.spi.DeviceTensor;
 import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.spi.UsageGate;
@@ -41,10 +43,12 @@ final class TrtGraphSession implements GraphSession {
     private final MemorySegment[] device;
     private final long[] capacity;
     private final UsageGate gate;
+    private final TransferCounter transfers;
 
     private TrtGraphSession(String graphName, Arena arena, MemorySegment engine, MemorySegment context, MemorySegment stream,
-                            Consumer<TrtGraphSession> onClose) {
+                            TransferCounter transfers, Consumer<TrtGraphSession> onClose) {
         this.graphName = graphName;
+        this.transfers = transfers;
         this.arena = arena;
         this.context = context;
         this.stream = stream;
@@ -74,7 +78,8 @@ final class TrtGraphSession implements GraphSession {
     }
 
     /** Deserializes {@code plan} and creates its context and stream. */
-    static TrtGraphSession open(MemorySegment runtime, byte[] plan, String graphName, Consumer<TrtGraphSession> onClose) {
+    static TrtGraphSession open(MemorySegment runtime, byte[] plan, String graphName, TransferCounter transfers,
+                                Consumer<TrtGraphSession> onClose) {
         Arena arena = Arena.ofShared();
         try (Arena call = Arena.ofConfined()) {
             MemorySegment err = call.allocate(Shim.ERR_CAP);
@@ -88,7 +93,7 @@ final class TrtGraphSession implements GraphSession {
             MemorySegment context = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_context_destroy);
             Shim.check(AvatarTrt.a4j_stream_create(out, err, Shim.ERR_CAP), err, "create stream");
             MemorySegment stream = out.get(ValueLayout.ADDRESS, 0).reinterpret(arena, AvatarTrt::a4j_stream_destroy);
-            return new TrtGraphSession(graphName, arena, engine, context, stream, onClose);
+            return new TrtGraphSession(graphName, arena, engine, context, stream, transfers, onClose);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -201,6 +206,7 @@ final class TrtGraphSession implements GraphSession {
                 }
                 Shim.check(AvatarTrt.a4j_memcpy_htod_async(buf, host, t.byteSize(), stream, err, Shim.ERR_CAP), err,
                         "copy " + spec.name() + " to the device");
+                transfers.add(t.byteSize(), 0);
             }
             Map<String, long[]> outShapes = new LinkedHashMap<>();
             Map<MemorySegment, MemorySegment> heapCopies = new LinkedHashMap<>(); // staged copies for heap outputs
@@ -230,6 +236,7 @@ final class TrtGraphSession implements GraphSession {
                 MemorySegment host = target.segment().isNative() ? target.segment() : call.allocate(target.byteSize());
                 Shim.check(AvatarTrt.a4j_memcpy_dtoh_async(host, device[index.get(w)], target.byteSize(), stream,
                         err, Shim.ERR_CAP), err, "copy " + w + " from the device");
+                transfers.add(0, target.byteSize());
                 if (host != target.segment()) {
                     heapCopies.put(host, target.segment());
                 }
@@ -240,6 +247,85 @@ final class TrtGraphSession implements GraphSession {
             runLock.unlock();
             gate.exit();
         }
+    }
+
+    /**
+     * Runs the engine on device tensors of a {@link TrtDeviceScope} of this backend: each is bound by
+     * its device address, nothing is copied, and the run is enqueued on the scope's stream (one per
+     * generation) and waited for, so that the context is free for the next caller and a failure is
+     * reported by this call. Outputs the caller leaves out go to this session's scratch buffers.
+     * Tensors of a host scope take the host path ({@link #runInto}, which copies).
+     */
+    @Override
+    public void run(DeviceScope device, Map<String, DeviceTensor> in, Map<String, DeviceTensor> out) {
+        if (!(device instanceof TrtDeviceScope scope)) {
+            runInto(GraphSession.hostViews(in, device), GraphSession.hostViews(out, device));
+            return;
+        }
+        for (String w : out.keySet()) {
+            Integer i = index.get(w);
+            if (i == null || isInput.get(w)) {
+                throw new BackendException(graphName + ": no output '" + w + "'; outputs: " + outputs);
+            }
+        }
+        if (!gate.enter()) {
+            throw new BackendException(graphName + ": the TensorRT session is closed");
+        }
+        runLock.lock();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment err = call.allocate(Shim.ERR_CAP);
+            MemorySegment dims = call.allocate(ValueLayout.JAVA_LONG, AvatarTrt.A4J_MAX_DIMS());
+            MemorySegment rank = call.allocate(ValueLayout.JAVA_INT);
+            for (TensorSpec spec : inputs) {
+                TrtDeviceScope.Buffer t = buffer(in.get(spec.name()), scope, "input", spec.name());
+                long[] shape = t.shape();
+                if (t.dtype() != spec.dtype() || !spec.accepts(shape)) {
+                    throw new BackendException(graphName + ": input '" + spec.name() + "' is " + t.dtype()
+                            + Arrays.toString(shape) + ", the engine expects " + spec.dtype() + spec.shapeString());
+                }
+                MemorySegment name = call.allocateFrom(spec.name());
+                MemorySegment.copy(shape, 0, dims, ValueLayout.JAVA_LONG, 0, shape.length);
+                Shim.check(AvatarTrt.a4j_context_set_input_shape(context, name, shape.length, dims, err, Shim.ERR_CAP),
+                        err, "set shape of " + graphName + "/" + spec.name());
+                Shim.check(AvatarTrt.a4j_context_set_tensor_address(context, name, t.address(), err, Shim.ERR_CAP),
+                        err, "bind " + spec.name());
+            }
+            for (TensorSpec spec : outputs) {
+                MemorySegment name = call.allocateFrom(spec.name());
+                Shim.check(AvatarTrt.a4j_context_tensor_shape(context, name, rank, dims, err, Shim.ERR_CAP), err,
+                        "shape of " + graphName + "/" + spec.name());
+                long[] shape = dims.asSlice(0, rank.get(ValueLayout.JAVA_INT, 0) * 8L).toArray(ValueLayout.JAVA_LONG);
+                DeviceTensor given = out.get(spec.name());
+                if (given == null) { // not wanted: the session's own scratch buffer
+                    buffer(spec.name(), Tensor.elementCount(shape) * spec.dtype().byteSize(), call);
+                    continue;
+                }
+                TrtDeviceScope.Buffer t = buffer(given, scope, "output", spec.name());
+                if (t.dtype() != spec.dtype() || !Arrays.equals(t.shape(), shape)) {
+                    throw new BackendException(graphName + ": output '" + spec.name() + "' is " + spec.dtype()
+                            + Arrays.toString(shape) + ", the caller's tensor is " + t);
+                }
+                Shim.check(AvatarTrt.a4j_context_set_tensor_address(context, name, t.address(), err, Shim.ERR_CAP),
+                        err, "bind " + spec.name());
+            }
+            Shim.check(AvatarTrt.a4j_context_enqueue(context, scope.stream(), err, Shim.ERR_CAP), err,
+                    "enqueue " + graphName);
+            scope.synchronize(graphName);
+        } finally {
+            runLock.unlock();
+            gate.exit();
+        }
+    }
+
+    private TrtDeviceScope.Buffer buffer(DeviceTensor t, TrtDeviceScope scope, String what, String name) {
+        if (t == null) {
+            throw new BackendException(graphName + ": " + what + " '" + name + "' is missing");
+        }
+        if (!(t instanceof TrtDeviceScope.Buffer b) || b.scope() != scope) {
+            throw new BackendException(graphName + ": " + what + " '" + name + "' is " + t
+                    + ", not a tensor of the device scope the run was given");
+        }
+        return b;
     }
 
     /** The device buffer of a tensor, grown to at least {@code bytes}, bound to the context. */

@@ -6,16 +6,20 @@ import java.util.Locale;
 /**
  * How engines are built.
  *
- * @param fp16           build FP16 engines (TensorRT may still keep layers in FP32 where FP16 loses accuracy)
+ * @param fp16           the default precision: FP16 engines (TensorRT may still keep layers in FP32 where
+ *                       FP16 loses accuracy), else FP32; a graph's own {@code @precision} line in the
+ *                       profile files wins unless {@code forcePrecision}
  * @param dynamicMin     smallest value of every dynamic dimension in the optimisation profile
  * @param dynamicOpt     value TensorRT tunes kernels for
  * @param dynamicMax     largest value accepted at run time
  * @param workspaceBytes builder workspace limit; 0 = TensorRT's default
  * @param cacheDir       engine cache directory
- * @param ranges         per-input ranges overriding the uniform dynamic range
+ * @param ranges         per-input ranges overriding the uniform dynamic range, and per-graph precisions
+ * @param forcePrecision the default precision applies to every graph ({@code -Davatar4j.tensorrt.precision}
+ *                       was given), whatever the bundle says
  */
 record TrtOptions(boolean fp16, long dynamicMin, long dynamicOpt, long dynamicMax, long workspaceBytes, Path cacheDir,
-                  ProfileRanges ranges) {
+                  ProfileRanges ranges, boolean forcePrecision) {
     /** {@code -Davatar4j.tensorrt.precision=fp16|fp32} (default fp16). */
     static final String PRECISION_PROPERTY = "avatar4j.tensorrt.precision";
     /** {@code -Davatar4j.tensorrt.dynamicDims=MIN:OPT:MAX} (default 1:16:128). */
@@ -28,9 +32,16 @@ record TrtOptions(boolean fp16, long dynamicMin, long dynamicOpt, long dynamicMa
         }
     }
 
+    /** Options whose default precision yields to a graph's own {@code @precision} line. */
+    TrtOptions(boolean fp16, long dynamicMin, long dynamicOpt, long dynamicMax, long workspaceBytes, Path cacheDir,
+               ProfileRanges ranges) {
+        this(fp16, dynamicMin, dynamicOpt, dynamicMax, workspaceBytes, cacheDir, ranges, false);
+    }
+
     /** Options from system properties. */
     static TrtOptions fromSystem() {
-        String precision = System.getProperty(PRECISION_PROPERTY, "fp16").trim().toLowerCase(Locale.ROOT);
+        String given = System.getProperty(PRECISION_PROPERTY);
+        String precision = (given == null ? "fp16" : given).trim().toLowerCase(Locale.ROOT);
         if (!precision.equals("fp16") && !precision.equals("fp32")) {
             throw new IllegalArgumentException("-D" + PRECISION_PROPERTY + " must be fp16 or fp32, got " + precision);
         }
@@ -41,11 +52,21 @@ record TrtOptions(boolean fp16, long dynamicMin, long dynamicOpt, long dynamicMa
         }
         return new TrtOptions(precision.equals("fp16"), Long.parseLong(d[0].trim()), Long.parseLong(d[1].trim()),
                 Long.parseLong(d[2].trim()), 0, EngineCache.defaultDir(), profiles == null || profiles.isBlank()
-                        ? ProfileRanges.none() : ProfileRanges.read(Path.of(profiles)));
+                        ? ProfileRanges.none() : ProfileRanges.read(Path.of(profiles)), given != null && !given.isBlank());
     }
 
+    /** The default precision in words ({@code fp16} or {@code fp32}). */
     String precision() {
         return fp16 ? "fp16" : "fp32";
+    }
+
+    /**
+     * The precision of one graph's engine: the forced default, else the graph's {@code @precision}
+     * line (the bundle's file or {@code -Davatar4j.tensorrt.profiles}), else the default.
+     */
+    ProfileRanges.Precision precision(Path graphFile) {
+        ProfileRanges.Precision dflt = fp16 ? ProfileRanges.Precision.FP16 : ProfileRanges.Precision.FP32;
+        return forcePrecision ? dflt : ranges.precision(graphFile).orElse(dflt);
     }
 
     /** The profile of a graph in words, part of the engine cache key. */

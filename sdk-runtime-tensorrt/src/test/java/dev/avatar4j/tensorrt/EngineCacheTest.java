@@ -136,6 +136,37 @@ class EngineCacheTest {
     }
 
     @Test
+    void aGraphsPrecisionLineChoosesItsEnginesPrecisionUnlessTheUserForcesOne() throws Exception {
+        Path cache = tmp.resolve("cache");
+        Path bundle = Files.createDirectories(tmp.resolve("bundle"));
+        Path vae = TestDouble.network(bundle, "vae_decoder.onnx", TestDouble.AFFINE);
+        Path dit = TestDouble.network(bundle, "dit.onnx", TestDouble.AFFINE);
+        Path enc = TestDouble.network(bundle, "text_encoder.onnx", TestDouble.AFFINE);
+        Files.writeString(bundle.resolve(ProfileRanges.BUNDLE_FILE),
+                "vae_decoder.onnx/@precision = bf16\ntext_encoder.onnx/@precision = FP32\ndit.onnx/x = 1x4 : 2x4 : 8x4\n");
+        try (TensorRtBackend b = (TensorRtBackend) TestDouble.provider(TestDouble.options(cache, true, 8)).create();
+             TensorRtBackend forced = (TensorRtBackend) TestDouble.provider(new TrtOptions(true, 1, 2, 8, 0, cache,
+                     ProfileRanges.none(), true)).create()) {
+            // the builder got the graph's precision (the double writes the flags it saw into the plan)
+            assertThat(Files.readString(b.prebuild(vae))).contains("precision bf16\n");
+            assertThat(Files.readString(b.prebuild(enc))).contains("precision fp32\n");
+            assertThat(Files.readString(b.prebuild(dit))).contains("precision fp16\n"); // no line: the default
+            assertThat(b.key(vae).precision()).isEqualTo("bf16");
+            assertThat(b.key(vae).id()).isNotEqualTo(forced.key(vae).id());
+            // -Davatar4j.tensorrt.precision given: every graph takes it
+            assertThat(forced.key(vae).precision()).isEqualTo("fp16");
+            assertThat(Files.readString(forced.prebuild(enc))).contains("precision fp16\n");
+            try (GraphSession s = b.open(vae, SessionOptions.defaults())) {
+                assertThat(firstOutput(s)).isEqualTo(3.5f);
+            }
+        }
+        Path bad = TestDouble.network(tmp, "bad.properties", "dit.onnx/@precision = int8\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ProfileRanges.read(bad))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dit.onnx/@precision")
+                .hasMessageContaining("fp16, bf16 or fp32");
+    }
+
+    @Test
     void anUnusableCachedEngineIsRebuilt() throws Exception {
         Path cache = tmp.resolve("cache");
         Path g = TestDouble.network(tmp, "enc.onnx", TestDouble.AFFINE);

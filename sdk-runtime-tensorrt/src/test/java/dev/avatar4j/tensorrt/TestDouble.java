@@ -79,6 +79,7 @@ final class TestDouble {
         static final MethodHandle ENQUEUES = fn("a4j_fake_enqueue_count", FunctionDescriptor.of(ValueLayout.JAVA_LONG));
         static final MethodHandle DEVICES = fn("a4j_fake_set_device_count", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
         static final MethodHandle HOLD = fn("a4j_fake_hold_enqueue", FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+        static final MethodHandle COPIED = fn("a4j_fake_copied_bytes", FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
         static final MethodHandle LOG_THREAD = fn("a4j_fake_log_from_thread",
                 FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
     }
@@ -101,6 +102,20 @@ final class TestDouble {
 
     static long liveDeviceBytes() {
         return call(H.LIVE_BYTES);
+    }
+
+    /** Bytes copied so far, as the double's memcpy functions saw them: 0 host to device, 1 device to host, 2 on the device. */
+    static long copiedBytes(int direction) {
+        try {
+            return (long) H.COPIED.invokeExact(direction);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Host↔device bytes copied so far (both directions). */
+    static long hostDeviceBytes() {
+        return copiedBytes(0) + copiedBytes(1);
     }
 
     static long misuse() {

@@ -41,7 +41,7 @@ class PlanCommandTest {
     static Path speech44k;    // 2.5 s, 44.1 kHz stereo: resampled like generate does
     private static String previousModelProperty;
 
-    // the tiny bundle's manifest: 256x256, F = 81 frames / 4 + 1 = 21 latents, 16 channels, stride 8,
+    // the tiny bundle's manifest: 128x128, F = 81 frames / 4 + 1 = 21 latents, 16 channels, stride 8,
     // 84-frame audio slices, corrected tail (the manifest has no "tail"), shift 5, 4 default steps, ov 5 log
     private static final int SR = 16_000;
     private static final int FPS = 25;
@@ -253,9 +253,9 @@ class PlanCommandTest {
         assertThat(num(m, "decoderCalls")).isEqualTo(t);
 
         // memory: the wavefront bound 2·(D·S + F) − (D+1)·max(0, S−O), D = m(N−1), m = ⌊(F−1)/S⌋, ≤ 2T
-        assertThat(num(m, "width")).isEqualTo(256);
-        assertThat(num(m, "height")).isEqualTo(256);
-        long perFrame = 16L * (256 / 8) * (256 / 8) * 4;
+        assertThat(num(m, "width")).isEqualTo(128);
+        assertThat(num(m, "height")).isEqualTo(128);
+        long perFrame = 16L * (128 / 8) * (128 / 8) * 4;
         assertThat(num(m, "latentBytesPerFrame")).isEqualTo(perFrame);
         long stride = F - ov;
         long mLater = (F - 1) / stride;
@@ -290,12 +290,12 @@ class PlanCommandTest {
 
     @Test
     void defaultsComeFromTheManifest() throws IOException {
-        // no --model: -Davatar4j.model (the tiny bundle); 4 steps, overlap 5, log weights, 256x256
+        // no --model: -Davatar4j.model (the tiny bundle); 4 steps, overlap 5, log weights, 128x128
         Map<String, Object> m = json(cli("plan", "--audio", speech.toString(), "--json"));
         assertThat(num(m, "steps")).isEqualTo(4);
         assertThat(num(m, "overlap")).isEqualTo(5);
         assertThat(m.get("weightsScheme")).isEqualTo("log");
-        assertThat(num(m, "width")).isEqualTo(256);
+        assertThat(num(m, "width")).isEqualTo(128);
         assertThat(referenceWindows(46, F, 5)).isEqualTo(m.get("windows"));
         double[] w = doubles(m, "overlapWeights");
         double[] log = {0, 0.357374, 0.620115, 0.827989, 1}; // Appendix A block D

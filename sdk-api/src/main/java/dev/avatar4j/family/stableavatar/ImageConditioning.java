@@ -31,10 +31,14 @@ final class ImageConditioning {
 
     /**
      * @param scope      owns the conditioning (the generation's scope)
-     * @param checkpoint called before each encoder (CLIP, then the VAE encoder); throws to cancel
+     * @param latentFrames the generation's latent frames T: no window reads {@code y} past latent frame
+     *                   {@code min(T, F)}, so the streamed encoder stops there (it is causal: the latents
+     *                   it returns are those of the whole clip's encode, bit for bit)
+     * @param checkpoint called before each encoder call (CLIP, then the VAE encoder: every call of the
+     *                   streamed pair, up to 21 for an 81-frame window); throws to cancel
      */
     static ImageConditioning compute(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
-                                     GenerationRequest req, Runnable checkpoint) {
+                                     GenerationRequest req, int latentFrames, Runnable checkpoint) {
         int w = req.width();
         int h = req.height();
         RgbImage img = ImageOps.resize(req.image(), w, h);
@@ -48,35 +52,37 @@ final class ImageConditioning {
             Tensor clip = scope.attach(g.imageEncoder.run(Map.of("pixel_values", pixels), Set.of("image_embeds")))
                     .get("image_embeds");
             checkpoint.run();
-            Tensor y = encodeReference(scope, g, cfg, signed, h, w);
+            Tensor y = encodeReference(scope, g, cfg, signed, h, w, latentFrames, checkpoint);
             return new ImageConditioning(clip, y);
         }
     }
 
     /**
      * VAE-encodes the clip [reference, 0 × (windowFrames − 1)] and prepends the 4 mask channels: with
-     * the streamed pair when the bundle has it (one chunk in memory), else the whole-clip graph.
+     * the streamed pair when the bundle has it (one chunk in memory, and only the first min(T, F) latent
+     * frames: the later ones stay 0 and are never read), else the whole-clip graph.
      */
     private static Tensor encodeReference(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
-                                          Tensor signed, int h, int w) {
+                                          Tensor signed, int h, int w, int latentFrames, Runnable checkpoint) {
         int frames = cfg.windowFrames();
         long plane = (long) h * w;
         int c = cfg.latentChannels();
         int f = cfg.windowLatents();
         int lh = h / cfg.spatialStride();
         int lw = w / cfg.spatialStride();
+        int used = Math.max(1, Math.min(f, latentFrames)); // latent frames any window reads
         try (TensorScope call = scope.newSubScope()) {
             Tensor latent;
             if (g.vaeEncoderFirst != null) {
                 StreamingVaeEncoder enc = new StreamingVaeEncoder(call, g.vaeEncoderFirst, g.vaeEncoderStep,
                         cfg.encoderCaches(), c, cfg.temporalStride(), lh, lw, w, h);
-                latent = enc.encode(frames, (i, dst) -> { // frame 0 the reference, frames 1.. 0 (mid-grey)
+                latent = enc.encode((used - 1) * cfg.temporalStride() + 1, (i, dst) -> { // frame 0 the reference, frames 1.. 0 (mid-grey)
                     if (i == 0) {
                         MemorySegment.copy(signed.segment(), 0, dst, 0, 3 * plane * 4);
                     } else {
                         dst.asSlice(0, 3 * plane * 4).fill((byte) 0);
                     }
-                }, call);
+                }, call, checkpoint);
             } else {
                 Tensor video = call.allocate(DType.FLOAT32, 1, 3, frames, h, w);
                 for (int ch = 0; ch < 3; ch++) { // frame 0 of channel ch; frames 1.. stay 0 (mid-grey)
@@ -84,8 +90,9 @@ final class ImageConditioning {
                             plane * 4);
                 }
                 latent = call.attach(g.vaeEncoder.run(Map.of("video", video), Set.of("latent"))).get("latent");
+                used = f;
             }
-            long[] expect = {1, c, f, lh, lw};
+            long[] expect = {1, c, used, lh, lw};
             if (!java.util.Arrays.equals(latent.shape(), expect)) {
                 throw new BundleException("vae-encoder returned " + latent + ", expected "
                         + java.util.Arrays.toString(expect));
@@ -98,7 +105,10 @@ final class ImageConditioning {
                     y.segment().setAtIndex(ValueLayout.JAVA_FLOAT, (long) m * f * framePlane + i, 1f);
                 }
             }
-            MemorySegment.copy(latent.segment(), 0, y.segment(), 4L * f * framePlane * 4, (long) c * f * framePlane * 4);
+            for (int ch = 0; ch < c; ch++) { // [C, used] of the latents -> [C, F] of y (frames past `used` stay 0)
+                MemorySegment.copy(latent.segment(), (long) ch * used * framePlane * 4, y.segment(),
+                        ((4L + ch) * f) * framePlane * 4, (long) used * framePlane * 4);
+            }
             return y;
         }
     }

@@ -12,6 +12,7 @@ import dev.avatar4j.family.GenerationRequest;
 import dev.avatar4j.family.StreamingVaeDecoder;
 import dev.avatar4j.sampling.Guidance;
 import dev.avatar4j.spi.Backend;
+import dev.avatar4j.spi.DeviceScope;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.Tensor;
 import dev.avatar4j.tensor.TensorScope;
@@ -38,11 +39,14 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
     private final TensorScope resources;
     private final StableAvatarGraphs graphs;
     private final TextConditioning text;
+    /** Hands out each generation's device scope (the decoder's caches, the DiT's inputs stay there). */
+    private final Backend backend;
 
     private StableAvatarEngine(StableAvatarConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
                                SessionOptions options) {
         this.cfg = cfg;
         this.resources = resources;
+        this.backend = backend;
         this.graphs = new StableAvatarGraphs(bundle, cfg, backend, options, resources);
         this.text = new TextConditioning(bundle, cfg, graphs.textEncoder, resources);
         long width = StableAvatarGraphs.dimOf(graphs.dit.inputs(), "context", 2);
@@ -162,14 +166,16 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
         ctx.checkpoint();
         // one scope owns every tensor of this generation; each window's audio has a sub-scope
         try (TensorScope generation = TensorScope.open()) {
+            // the generation's device memory: closed with the generation's scope, after its last run
+            DeviceScope device = generation.attach(backend.openDeviceScope());
             Tensor positive = text.positive(r.prompt(), generation);
             // the front end runs up to three encoders before the first window: a cancel is honoured
             // before each of them, not after all (issue 22 item 1)
-            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, ctx::checkpoint);
+            ImageConditioning image = ImageConditioning.compute(generation, graphs, cfg, r, t, ctx::checkpoint);
             WindowAudio audio = new WindowAudio(generation, graphs.audioEncoder, cfg, r.source(), p);
-            GuidedDit dit = new GuidedDit(generation, graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES,
+            GuidedDit dit = new GuidedDit(generation, device, graphs.dit, ctx, cfg, guidance, TEXT_AUDIO_BRANCHES,
                     text.negative(), positive, image, audio, lh, lw);
-            StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
+            StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, device, graphs.vaeDecoder,
                     cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
             ctx.checkpoint();
             float[] weights = p.overlapWeights();
@@ -192,6 +198,7 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
                     (Window w, int step) -> {
                         if (step == r.steps() - 1) {
                             audio.release(w); // a window's last step: its audio is no longer needed
+                            dit.release(w);
                         }
                     },
                     (frame, latent) -> {

@@ -40,6 +40,20 @@ final class StableAvatarGraphs {
                        TensorScope owner) {
         long c = cfg.latentChannels();
         long f = cfg.windowLatents();
+        // The DiT first: it has most of the weights (7 GB of 11 at full size), and while a session opens
+        // its weights are briefly held twice (the verified bytes and ONNX Runtime's copy), so opening
+        // it while nothing else is loaded keeps the peak at twice the DiT rather than twice the DiT
+        // plus everything opened before it.
+        dit = owner.attach(Sessions.open(bundle, "dit", backend, options, GraphContract.of("dit")
+                .input("x", DType.FLOAT32, ANY, c, ANY, ANY, ANY)
+                .input("t", DType.FLOAT32, ANY)
+                .input("context", DType.FLOAT32, ANY, ANY, ANY)
+                .input("clip", DType.FLOAT32, ANY, ANY, ANY)
+                .input("y", DType.FLOAT32, ANY, 4 + c, ANY, ANY, ANY)
+                .input("audio_tokens", DType.FLOAT32, 1, ANY, ANY)
+                .input("audio_index", DType.INT64, f, ANY)
+                .input("audio_gate", DType.FLOAT32, ANY)
+                .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
         audioEncoder = owner.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
                 .input("input_values", DType.FLOAT32, 1, ANY)
                 .output("last_hidden_state", DType.FLOAT32, 1, ANY, ANY)));
@@ -68,16 +82,6 @@ final class StableAvatarGraphs {
                     .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
                     .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY)));
         }
-        dit = owner.attach(Sessions.open(bundle, "dit", backend, options, GraphContract.of("dit")
-                .input("x", DType.FLOAT32, ANY, c, ANY, ANY, ANY)
-                .input("t", DType.FLOAT32, ANY)
-                .input("context", DType.FLOAT32, ANY, ANY, ANY)
-                .input("clip", DType.FLOAT32, ANY, ANY, ANY)
-                .input("y", DType.FLOAT32, ANY, 4 + c, ANY, ANY, ANY)
-                .input("audio_tokens", DType.FLOAT32, 1, ANY, ANY)
-                .input("audio_index", DType.INT64, f, ANY)
-                .input("audio_gate", DType.FLOAT32, ANY)
-                .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
         vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
         // graphs exported from checkpoints that do not belong together fail here, not mid-generation
         fits(bundle, imageEncoder, "image-encoder", "image_embeds", 1, "clip", "CLIP tokens");

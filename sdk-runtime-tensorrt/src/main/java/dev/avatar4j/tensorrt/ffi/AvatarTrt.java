@@ -23,10 +23,10 @@ public class AvatarTrt extends AvatarTrt$shared {
     static final SymbolLookup SYMBOL_LOOKUP = SymbolLookup.loaderLookup()
             .or(Linker.nativeLinker().defaultLookup());
 
-    private static final int A4J_ABI_VERSION = (int)1L;
+    private static final int A4J_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define A4J_ABI_VERSION 1
+     * #define A4J_ABI_VERSION 2
      * }
      */
     public static int A4J_ABI_VERSION() {
@@ -193,6 +193,15 @@ public class AvatarTrt extends AvatarTrt$shared {
      */
     public static int A4J_BUILD_FP16() {
         return A4J_BUILD_FP16;
+    }
+    private static final int A4J_BUILD_BF16 = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define A4J_BUILD_BF16 2
+     * }
+     */
+    public static int A4J_BUILD_BF16() {
+        return A4J_BUILD_BF16;
     }
 
     private static class a4j_abi_version {
@@ -2072,5 +2081,134 @@ public class AvatarTrt extends AvatarTrt$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-}
 
+    private static class a4j_memcpy_dtod_async {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            AvatarTrt.C_INT,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_LONG,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("a4j_memcpy_dtod_async");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t a4j_memcpy_dtod_async(void *device_dst, const void *device_src, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor a4j_memcpy_dtod_async$descriptor() {
+        return a4j_memcpy_dtod_async.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t a4j_memcpy_dtod_async(void *device_dst, const void *device_src, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle a4j_memcpy_dtod_async$handle() {
+        return a4j_memcpy_dtod_async.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t a4j_memcpy_dtod_async(void *device_dst, const void *device_src, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment a4j_memcpy_dtod_async$address() {
+        return a4j_memcpy_dtod_async.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t a4j_memcpy_dtod_async(void *device_dst, const void *device_src, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static int a4j_memcpy_dtod_async(MemorySegment device_dst, MemorySegment device_src, long bytes, MemorySegment stream, MemorySegment err, long err_cap) {
+        var mh$ = a4j_memcpy_dtod_async.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("a4j_memcpy_dtod_async", device_dst, device_src, bytes, stream, err, err_cap);
+            }
+            return (int)mh$.invokeExact(device_dst, device_src, bytes, stream, err, err_cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class a4j_memset_async {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            AvatarTrt.C_INT,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_INT,
+            AvatarTrt.C_LONG,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_POINTER,
+            AvatarTrt.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("a4j_memset_async");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t a4j_memset_async(void *device_dst, int32_t value, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor a4j_memset_async$descriptor() {
+        return a4j_memset_async.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t a4j_memset_async(void *device_dst, int32_t value, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle a4j_memset_async$handle() {
+        return a4j_memset_async.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t a4j_memset_async(void *device_dst, int32_t value, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment a4j_memset_async$address() {
+        return a4j_memset_async.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t a4j_memset_async(void *device_dst, int32_t value, size_t bytes, a4j_stream *stream, char *err, size_t err_cap)
+     * }
+     */
+    public static int a4j_memset_async(MemorySegment device_dst, int value, long bytes, MemorySegment stream, MemorySegment err, long err_cap) {
+        var mh$ = a4j_memset_async.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("a4j_memset_async", device_dst, value, bytes, stream, err, err_cap);
+            }
+            return (int)mh$.invokeExact(device_dst, value, bytes, stream, err, err_cap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+}
