@@ -379,6 +379,16 @@ def _collect_tensors(obj, path):
                      f" (keys: {sorted(map(str, obj.keys()))[:10]})")
 
 
+def _plain(v, depth=0):
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return True
+    if depth < 4 and isinstance(v, (list, tuple)):
+        return all(_plain(x, depth + 1) for x in v)
+    if depth < 4 and isinstance(v, dict):
+        return all(isinstance(k, str) and _plain(x, depth + 1) for k, x in v.items())
+    return False
+
+
 class TorchZipCheckpoint(_LazyCheckpoint):
     """A ``torch.save`` zip file read lazily: only the pickle is read when opened."""
 
@@ -397,6 +407,9 @@ class TorchZipCheckpoint(_LazyCheckpoint):
         with self._zip.open(pkl[0]) as f:
             top = _LazyUnpickler(io.BytesIO(f.read()), self._storages).load()
         self._tensors = _collect_tensors(top, self.path)
+        # plain top-level values next to the tensors (e.g. Whisper's {"dims": {...}}): ints, floats,
+        # strings, and dicts/lists of them
+        self.extra = {k: v for k, v in top.items() if isinstance(k, str) and _plain(v)} if isinstance(top, dict) else {}
         self._f = open(self.path, "rb")
         self._data_offsets = {}
 

@@ -55,11 +55,13 @@ public final class Dub {
     final int quality;
     final long bitrate;
     final int frameBuffer;
+    final boolean posteriorMean;
 
     private Dub(Path video, Path audioPath, AudioClip audio, AvatarModel model, Integer steps, Double guidance,
                 Long seed, NoFace noFace, List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                int quality, long bitrate, int frameBuffer) {
+                int quality, long bitrate, int frameBuffer, boolean posteriorMean) {
         this.frameBuffer = frameBuffer;
+        this.posteriorMean = posteriorMean;
         this.quality = quality;
         this.bitrate = bitrate;
         this.video = video;
@@ -75,7 +77,7 @@ public final class Dub {
     }
 
     static Dub of(Path video) {
-        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0, Avatar.DEFAULT_FRAME_BUFFER);
+        return new Dub(Objects.requireNonNull(video, "video"), null, null, null, null, null, null, NoFace.FAIL, List.of(), List.of(), 0, 0, Avatar.DEFAULT_FRAME_BUFFER, false);
     }
 
     /**
@@ -89,7 +91,7 @@ public final class Dub {
      */
     public Dub speak(Path audio) {
         return new Dub(video, Objects.requireNonNull(audio, "audio"), null, model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate, frameBuffer);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -106,7 +108,7 @@ public final class Dub {
         Objects.requireNonNull(samples, "samples");
         Avatar.checkSampleRate(sampleRate);
         return new Dub(video, null, new AudioClip(samples.clone(), sampleRate), model, steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate, frameBuffer);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -119,7 +121,7 @@ public final class Dub {
      */
     public Dub model(AvatarModel model) {
         return new Dub(video, audioPath, audio, Objects.requireNonNull(model, "model"), steps, guidance, seed, noFace,
-                frameListeners, progressListeners, quality, bitrate, frameBuffer);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -133,7 +135,7 @@ public final class Dub {
         if (steps < 1 || steps > 1000) {
             throw new InvalidInputException("steps must be in 1..1000, got " + steps);
         }
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -148,7 +150,7 @@ public final class Dub {
         if (!(scale > 0) || !Double.isFinite(scale)) {
             throw new InvalidInputException("guidance must be finite and positive, got " + scale);
         }
-        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
+        return new Dub(video, audioPath, audio, model, steps, scale, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -160,7 +162,7 @@ public final class Dub {
      * @return a new request with the seed set
      */
     public Dub seed(long seed) {
-        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer);
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -172,7 +174,7 @@ public final class Dub {
      */
     public Dub noFace(NoFace policy) {
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, Objects.requireNonNull(policy, "policy"),
-                frameListeners, progressListeners, quality, bitrate, frameBuffer);
+                frameListeners, progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -188,7 +190,7 @@ public final class Dub {
         List<FrameListener> l = new ArrayList<>(frameListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, l, progressListeners, quality,
-                bitrate, frameBuffer);
+                bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -209,7 +211,7 @@ public final class Dub {
         List<ProgressListener> l = new ArrayList<>(progressListeners);
         l.add(Objects.requireNonNull(listener, "listener"));
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners, l, quality,
-                bitrate, frameBuffer);
+                bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -226,7 +228,23 @@ public final class Dub {
             throw new InvalidInputException("frameBuffer must be >= 1, got " + frames);
         }
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
-                progressListeners, quality, bitrate, frames);
+                progressListeners, quality, bitrate, frames, posteriorMean);
+    }
+
+    /**
+     * Whether the faces' VAE latents are the posterior mean instead of a sample. The reference
+     * (LatentSync's pipeline) samples {@code mean + std · noise}; a bundle whose {@code vae-encoder}
+     * returns the posterior's {@code std} is sampled the same way, with noise drawn from the
+     * {@link #seed(long) seed} (so a dub stays reproducible from its seed). {@code true} uses the mean,
+     * as bundles without a {@code std} output always do: slightly smoother, and independent of the
+     * seed apart from the initial noise. Default {@code false}.
+     *
+     * @param mean {@code true} for the posterior mean, {@code false} to sample (the reference's)
+     * @return a new request with the choice set
+     */
+    public Dub posteriorMean(boolean mean) {
+        return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
+                progressListeners, quality, bitrate, frameBuffer, mean);
     }
 
     /**
@@ -283,7 +301,7 @@ public final class Dub {
                     + VideoSpec.MAX_QUALITY + " (lower is better), got " + quality);
         }
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
-                progressListeners, quality, bitrate, frameBuffer);
+                progressListeners, quality, bitrate, frameBuffer, posteriorMean);
     }
 
     /**
@@ -298,7 +316,7 @@ public final class Dub {
             throw new InvalidInputException("bitrate must be at least 10000 bit/s, got " + bitsPerSecond);
         }
         return new Dub(video, audioPath, audio, model, steps, guidance, seed, noFace, frameListeners,
-                progressListeners, quality, bitsPerSecond, frameBuffer);
+                progressListeners, quality, bitsPerSecond, frameBuffer, posteriorMean);
     }
 
     /**

@@ -202,7 +202,7 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
                 sourceBitrate = Math.max(sourceBitrate, vs.bitRate());
                 return vs;
             }, speech, d.steps != null ? d.steps : m.defaultSteps(), d.guidance != null ? d.guidance : Double.NaN,
-                    d.noFace, s);
+                    d.noFace, s, d.posteriorMean);
         }
 
         /** The speech muxed in; by default at least the input's own bit rate, and the default quality cap. */

@@ -14,10 +14,27 @@ import java.util.Objects;
  * @param steps    DDIM steps (1..1000)
  * @param guidance guidance scale (1 = no guidance), or NaN for the bundle's default
  * @param noFace   what to do with frames without a face
- * @param seed     seed of the shared noise frame
+ * @param seed     seed of the shared noise frame and of the VAE posterior samples
+ * @param posteriorMean {@code true}: the faces' VAE latents are the posterior mean; {@code false}: a
+ *                 sample {@code mean + std · noise} (the reference's) where the bundle's encoder
+ *                 returns the posterior's {@code std} (else the mean)
  */
 public record DubRequest(VideoSource video, AudioClip speech, int steps, double guidance, NoFace noFace,
-                         long seed) implements FamilyJob {
+                         long seed, boolean posteriorMean) implements FamilyJob {
+
+    /**
+     * A request that samples the posterior where the bundle allows it ({@code posteriorMean} false).
+     *
+     * @param video    opens the video
+     * @param speech   the new speech
+     * @param steps    DDIM steps
+     * @param guidance guidance scale or NaN
+     * @param noFace   the no-face policy
+     * @param seed     the seed
+     */
+    public DubRequest(VideoSource video, AudioClip speech, int steps, double guidance, NoFace noFace, long seed) {
+        this(video, speech, steps, guidance, noFace, seed, false);
+    }
 
     /** Checks the components. */
     public DubRequest {

@@ -54,8 +54,14 @@ final class DubCommand implements Callable<Integer> {
                     + "(the last face position). Default: fail.")
     NoFace noFace = NoFace.FAIL;
 
-    @Option(names = "--seed", paramLabel = "N", description = "Seed of the shared noise frame. Default: random.")
+    @Option(names = "--seed", paramLabel = "N",
+            description = "Seed of the shared noise frame and of the VAE posterior samples. Default: random.")
     Long seed;
+
+    @Option(names = "--posterior-mean",
+            description = "Use the VAE posterior mean for the faces' latents instead of sampling it (the reference"
+                    + " samples; bundles without a posterior std always use the mean).")
+    boolean posteriorMean;
 
     @Mixin
     BackendOption backendOption = new BackendOption();
@@ -91,6 +97,9 @@ final class DubCommand implements Callable<Integer> {
         }
         if (seed != null) {
             request = request.seed(seed);
+        }
+        if (posteriorMean) {
+            request = request.posteriorMean(true);
         }
         try (BackendOption.LoadedModel loaded = backendOption.load(model);
              ProgressDisplay progress = !quiet && ProgressDisplay.onTerminal(cli) ? new ProgressDisplay(cli.err()) : null) {

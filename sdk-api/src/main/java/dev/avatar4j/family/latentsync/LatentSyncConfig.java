@@ -18,9 +18,11 @@ import dev.avatar4j.bundle.JsonObject;
  * @param defaultSteps  DDIM steps when the request gives none (20)
  * @param guidance      classifier-free guidance scale with zero audio as the unconditional branch (1.5)
  * @param minScore      face detection threshold
+ * @param deepCacheInterval DeepCache: a full UNet step every this many DDIM steps, the {@code unet-shallow}
+ *                      graph in between ({@code sampler.deepCacheInterval}); 0 = off
  */
 record LatentSyncConfig(int fps, int resolution, int chunkFrames, int sampleRate, int width, double scaling,
-                        double shift, int defaultSteps, double guidance, double minScore) {
+                        double shift, int defaultSteps, double guidance, double minScore, int deepCacheInterval) {
     /** The family id in the manifest. */
     static final String FAMILY = "latentsync";
 
@@ -35,7 +37,7 @@ record LatentSyncConfig(int fps, int resolution, int chunkFrames, int sampleRate
         LatentSyncConfig c = new LatentSyncConfig(video.integer("fps", 25), video.integer("resolution"),
                 video.integer("chunkFrames", 16), audio.integer("sampleRate", 16000), audio.integer("width", 384),
                 vae.number("scaling"), vae.number("shift", 0.0), sampler.integer("defaultSteps", 20),
-                guidance.number("scale", 1.5), minScore);
+                guidance.number("scale", 1.5), minScore, sampler.integer("deepCacheInterval", 0));
         if (!"ddim".equals(sampler.optString("type").orElse("ddim"))) {
             throw bad("\"sampler.type\" must be \"ddim\"");
         }
@@ -44,6 +46,9 @@ record LatentSyncConfig(int fps, int resolution, int chunkFrames, int sampleRate
         }
         if (c.resolution < 16 || c.resolution % 8 != 0) {
             throw bad("\"video.resolution\" must be a multiple of 8 and at least 16, got " + c.resolution);
+        }
+        if (c.deepCacheInterval < 0 || c.deepCacheInterval == 1) {
+            throw bad("\"sampler.deepCacheInterval\" must be 0 (off) or at least 2, got " + c.deepCacheInterval);
         }
         if (c.chunkFrames < 1 || c.width < 1 || c.defaultSteps < 1 || c.defaultSteps > 1000) {
             throw bad("chunkFrames, audio.width and sampler.defaultSteps (1..1000) must be positive");

@@ -57,6 +57,12 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private static final Logger LOG = LoggerFactory.getLogger(LatentSyncEngine.class);
     private static final long ANY = -1;
     private static final int Z = 4;
+    /** The {@code vae-encoder}'s optional output: the posterior's standard deviation. */
+    static final String STD = "std";
+    /** The {@code unet}'s DeepCache output and the {@code unet-shallow}'s matching input. */
+    static final String CACHE = "cache";
+    /** The DeepCache graph key. */
+    static final String SHALLOW = "unet-shallow";
 
     private final LatentSyncConfig cfg;
     /** The engine's lifetime: its graph sessions. */
@@ -65,9 +71,13 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     private final GraphSession vaeEncoder;
     private final GraphSession vaeDecoder;
     private final GraphSession unet;
+    /** DeepCache's shallow UNet, or null when the bundle does not use DeepCache. */
+    private final GraphSession shallow;
     private final GraphSession face;
     private final MouthMask mask;
     private final BlazeFace detector;
+    /** Whether the {@code vae-encoder} returns the posterior's {@code std} (so latents can be sampled). */
+    private final boolean hasStd;
 
     private LatentSyncEngine(LatentSyncConfig cfg, TensorScope resources, GraphSession[] s, MouthMask mask) {
         this.cfg = cfg;
@@ -77,8 +87,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         this.vaeDecoder = s[2];
         this.unet = s[3];
         this.face = s[4];
+        this.shallow = s[5];
         this.mask = mask;
         this.detector = new BlazeFace(face, cfg.minScore());
+        this.hasStd = vaeEncoder.outputs().stream().anyMatch(o -> o.name().equals(STD));
     }
 
     /**
@@ -105,20 +117,37 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         } catch (IllegalArgumentException e) {
             throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
         }
-        GraphSession[] s = new GraphSession[5];
+        GraphSession[] s = new GraphSession[6];
         TensorScope resources = TensorScope.open();
         try {
             s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
                     .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
                     .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w)));
             s[1] = resources.attach(Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
-                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)));
+                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)
+                    .allowExtra(n -> false, STD::equals)));
+            if (s[1].outputs().stream().anyMatch(o -> o.name().equals(STD))) { // the posterior's std, optional
+                GraphContract.of("vae-encoder").input("image", DType.FLOAT32, ANY, 3, r, r)
+                        .output("latent", DType.FLOAT32, ANY, Z, l, l).output(STD, DType.FLOAT32, ANY, Z, l, l)
+                        .check(s[1], bundle.directory());
+            }
             s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
                     .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r)));
-            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, GraphContract.of("unet")
+            GraphContract unetContract = GraphContract.of("unet")
                     .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
                     .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l);
+            if (cfg.deepCacheInterval() > 0) {
+                unetContract.output(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l);
+                s[5] = resources.attach(Sessions.open(bundle, SHALLOW, backend, options, GraphContract.of(SHALLOW)
+                        .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
+                        .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
+                        .input(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l)
+                        .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
+            } else {
+                unetContract.allowExtra(n -> false, CACHE::equals); // a DeepCache export used without it
+            }
+            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, unetContract));
             s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract()));
             return new LatentSyncEngine(cfg, resources, s, mask);
         } catch (RuntimeException | Error e) {
@@ -299,8 +328,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                 }
                 List<AlignedFaceCrop.FloatImage> generated = List.of();
                 if (!faces.isEmpty()) {
+                    Posterior posterior = sampling(job) ? new Posterior(NoiseSource.seeded(job.seed()),
+                            withFace.stream().mapToInt(Integer::intValue).toArray()) : null;
                     float[] latents = denoise(faces, windows, noise, schedule, guidance, cancelled,
-                            () -> context.advance(Progress.Stage.DENOISING, branches));
+                            () -> context.advance(Progress.Stage.DENOISING, branches), posterior);
                     generated = decode(latents, faces);
                     context.advance(Progress.Stage.DECODING, faces.size());
                 }
@@ -315,6 +346,32 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                     }
                 }
             }
+        }
+    }
+
+    /** Whether {@code job} gets sampled VAE latents: asked for, and the bundle's encoder returns the std. */
+    boolean sampling(DubRequest job) {
+        return hasStd && !job.posteriorMean();
+    }
+
+    /** @return whether the bundle's {@code vae-encoder} returns the posterior's std */
+    boolean hasPosteriorStd() {
+        return hasStd;
+    }
+
+    /**
+     * How the faces' VAE latents are sampled: {@code mean + std · noise}, the noise of output frame
+     * {@code i}'s masked face being latent frame {@code 1 + 2i} of {@code noise}, of its reference face
+     * {@code 2 + 2i} (frame 0 is the shared initial noise), so a frame's samples depend only on the seed
+     * and its index, not on the chunking.
+     *
+     * @param noise  the seeded noise source
+     * @param frames per face of the chunk, its output frame index
+     */
+    record Posterior(NoiseSource noise, int[] frames) {
+        /** The noise stream of face {@code f}: 0 for its masked copy, 1 for the reference. */
+        int frameIndex(int f, int stream) {
+            return 1 + 2 * frames[f] + stream;
         }
     }
 
@@ -483,6 +540,12 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     /** As above, calling {@code onStep} after every DDIM step. */
     float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
                     double guidance, Runnable cancelled, Runnable onStep) {
+        return denoise(faces, windows, noise, schedule, guidance, cancelled, onStep, null);
+    }
+
+    /** As above, the faces' latents sampled with {@code posterior} (null: the posterior mean). */
+    float[] denoise(List<AlignedFaceCrop.FloatImage> faces, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                    double guidance, Runnable cancelled, Runnable onStep, Posterior posterior) {
         int n = faces.size();
         int r = cfg.resolution();
         int l = r / 8;
@@ -494,8 +557,8 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             System.arraycopy(mask.masked(faces.get(f)), 0, masked, f * img, img);
             System.arraycopy(mask.normalise(faces.get(f)), 0, ref, f * img, img);
         }
-        float[] maskedLat = encode(masked, n);
-        float[] refLat = encode(ref, n);
+        float[] maskedLat = encode(masked, n, posterior, 0);
+        float[] refLat = encode(ref, n, posterior, 1);
         float[] maskLat = mask.latentMask();
         // the 9 condition channels of the UNet input, [9, n, l, l]
         float[] cond = new float[9 * n * plane];
@@ -531,14 +594,30 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                 MemorySegment.copy(cond, 0, sample.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT,
                         ((long) b * sampleSize + latSize) * 4, cond.length);
             }
+            int interval = shallow != null ? cfg.deepCacheInterval() : 0;
+            Tensor cache = null;
             for (int step = 0; step < schedule.steps(); step++) {
                 cancelled.run();
                 for (int b = 0; b < branches; b++) {
                     MemorySegment.copy(xs.segment(), 0, sample.segment(), (long) b * sampleSize * 4, (long) latSize * 4);
                 }
                 ts.setFloat(0, schedule.timestep(step));
-                try (GraphSession.Result res = unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
-                        Set.of("noise"))) {
+                // DeepCache (DeepCacheSDHelper as LatentSync's inference.py enables it): a full step at
+                // every interval-th step of the chunk's schedule, the shallow graph on its cache between
+                boolean full = interval == 0 || step % interval == 0;
+                GraphSession.Result run = full
+                        ? unet.run(Map.of("sample", sample, "timestep", ts, "audio", aud),
+                                interval > 0 ? Set.of("noise", CACHE) : Set.of("noise"))
+                        : shallow.run(Map.of("sample", sample, "timestep", ts, "audio", aud, CACHE, cache), Set.of("noise"));
+                try (GraphSession.Result res = run) {
+                    if (full && interval > 0) {
+                        Tensor c = res.get(CACHE);
+                        if (cache == null) {
+                            long[] shape = c.shape();
+                            cache = chunk.allocate(DType.FLOAT32, shape);
+                        }
+                        MemorySegment.copy(c.segment(), 0, cache.segment(), 0, c.segment().byteSize());
+                    }
                     Tensor e = res.get("noise");
                     if (e.elementCount() != (long) branches * latSize) {
                         throw new BackendException("unet returned " + e + ", expected " + branches * latSize + " values");
@@ -561,18 +640,44 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         }
     }
 
-    /**
-     * The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled.
-     *
-     * <p>Deliberate deviation: the bundle's {@code vae-encoder} returns the posterior mean, and the
-     * mean is used; the reference draws {@code latent_dist.sample()}. The contract has no log-variance
-     * output to sample with, and the mean keeps a dub reproducible from its seed (docs/BEHAVIOUR.md, dubbing).
-     */
+    /** The VAE latents (posterior mean) of {@code n} images, scaled: {@link #encode(float[], int, Posterior, int)}. */
     float[] encode(float[] images, int n) {
+        return encode(images, n, null, 0);
+    }
+
+    /**
+     * The VAE latents {@code [n, 4, l, l]} of {@code n} images {@code [n, 3, R, R]} in [−1, 1], scaled:
+     * {@code (z − shift) · scaling} with {@code z} the posterior mean, or, with {@code posterior} (and a
+     * bundle whose encoder returns {@code std}), the reference's {@code latent_dist.sample()}: {@code
+     * z = mean + std · ε}, {@code ε} face {@code f}'s noise frame {@link Posterior#frameIndex(int, int)
+     * frameIndex(f, stream)} (seeded, not torch's generator: the same distribution, other numbers).
+     */
+    float[] encode(float[] images, int n, Posterior posterior, int stream) {
         int r = cfg.resolution();
+        boolean sample = posterior != null && hasStd;
         try (TensorScope call = TensorScope.open()) {
             Tensor in = call.ofFloats(images, n, 3, r, r);
-            float[] lat = runOne(vaeEncoder, Map.of("image", in), "latent");
+            float[] lat;
+            if (sample) {
+                float[] std;
+                try (GraphSession.Result res = vaeEncoder.run(Map.of("image", in), Set.of("latent", STD))) {
+                    lat = res.get("latent").toFloatArray();
+                    std = res.get(STD).toFloatArray();
+                }
+                if (std.length != lat.length) {
+                    throw new BackendException("vae-encoder returned " + std.length + " std values for " + lat.length + " latents");
+                }
+                int per = lat.length / n;
+                Tensor eps = call.allocate(DType.FLOAT32, per);
+                for (int f = 0; f < n; f++) {
+                    posterior.noise().fill(posterior.frameIndex(f, stream), eps.segment(), per);
+                    for (int i = 0; i < per; i++) {
+                        lat[f * per + i] += std[f * per + i] * eps.getFloat(i);
+                    }
+                }
+            } else {
+                lat = runOne(vaeEncoder, Map.of("image", in), "latent");
+            }
             for (int i = 0; i < lat.length; i++) {
                 lat[i] = (float) ((lat[i] - cfg.shift()) * cfg.scaling());
             }
