@@ -17,9 +17,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * waits for the consumer (back-pressure), checking for a cancel while it waits.
  *
  * <p>A live session's buffer ({@link Mode#LIVE_DROP}, {@link Mode#LIVE_BACK_PRESSURE}) differs in
- * two ways: frames dropped before the iterator opened do not make {@link #iterator()} fail (a live
- * stream is joined while it runs), and under {@link Mode#LIVE_DROP} the oldest frame is dropped
- * even while an iterator is open, so the session never waits for its consumer.
+ * two ways: it keeps no frame before the iterator opens (a live stream is joined while it runs,
+ * from the frame after), and under {@link Mode#LIVE_DROP} the oldest frame is dropped even while
+ * an iterator is open, so the session never waits for its consumer.
  */
 final class FrameBuffer {
     private static final Object END = new Object();
@@ -93,14 +93,19 @@ final class FrameBuffer {
     }
 
     /**
-     * A live session's offer: drops the oldest frame when full unless an iterator is open under
-     * back-pressure (and the buffer was not {@link #release() released}); then it waits as a
-     * generation does.
+     * A live session's offer: nothing is kept until an iterator is open (a live stream is joined
+     * from the moment of joining; frames kept for nobody would outlive young collections and be
+     * promoted, so the resident heap of a session fed to listeners only would grow until a full
+     * collection); then it drops the oldest frame when full, unless under back-pressure (and the
+     * buffer was not {@link #release() released}), where it waits as a generation does.
      */
     private void offerLive(Frame frame, Runnable checkpoint) {
+        if (!iteratorOpened.get()) {
+            return;
+        }
         try {
             while (!frameSlots.tryAcquire()) {
-                if (mode == Mode.LIVE_DROP || !iteratorOpened.get() || released) {
+                if (mode == Mode.LIVE_DROP || released) {
                     synchronized (queue) {
                         Object old = queue.poll();
                         if (old instanceof Frame) {

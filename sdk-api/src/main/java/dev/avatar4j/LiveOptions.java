@@ -40,8 +40,8 @@ public final class LiveOptions {
          * frame is lost, the video clock pauses while it waits (and restarts from then on, without
          * rushing to catch up), and pushed speech queues up to {@link #maxQueuedSpeech()}, after
          * which {@link LiveSession#push} blocks too. For recording or re-encoding every frame.
-         * Until a consumer opens {@link LiveSession#frames()} or subscribes, frames are dropped as
-         * with {@link #DROP_OLDEST} (listeners alone never hold the session back).
+         * Listeners alone never hold the session back: frames are kept for a consumer only from
+         * the moment it opens {@link LiveSession#frames()} or subscribes.
          */
         BACK_PRESSURE
     }

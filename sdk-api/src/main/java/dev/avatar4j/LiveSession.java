@@ -27,8 +27,9 @@ import java.util.stream.Stream;
  * show consecutive samples, none skipped, none twice); with none it is an idle frame (the mouth closes
  * with its usual release, the eyes blink, the head moves a little), so the video never stalls. Frames
  * go to the request's {@link Avatar#onFrame listeners} (on the session's thread, as each is made:
- * they must not block), and to one consumer of {@link #frames()}, {@link #iterator()} or
- * {@link #publisher()}, through a small buffer whose overflow {@link LiveOptions#slowConsumer} decides.
+ * they must not block), and, from the moment it starts reading, to one consumer of
+ * {@link #frames()}, {@link #iterator()} or {@link #publisher()}, through a small buffer whose
+ * overflow {@link LiveOptions#slowConsumer} decides.
  * {@link Frame#index()} counts the frames made; {@link Frame#timestamp()} is then the video's clock.
  *
  * <p><b>Latency.</b> A speaking frame is made once its speech and a few tens of milliseconds after it
@@ -163,7 +164,8 @@ public final class LiveSession implements AutoCloseable {
 
     /**
      * Frames the {@link #frames()} / {@link #publisher()} consumer did not take in time and that were
-     * dropped ({@link LiveOptions.SlowConsumer#DROP_OLDEST}, or before a consumer started reading).
+     * dropped ({@link LiveOptions.SlowConsumer#DROP_OLDEST}). Frames made before a consumer opened
+     * the frames are not kept for it, and not counted.
      *
      * @return the count since the session started
      */
@@ -172,9 +174,10 @@ public final class LiveSession implements AutoCloseable {
     }
 
     /**
-     * The frames from the oldest still buffered on, as an iterator; {@code hasNext()} blocks until the
-     * next frame is made and returns false once the session has been closed. Can be called once (and
-     * excludes {@link #frames()} and {@link #publisher()}).
+     * The frames made from now on, as an iterator: a live stream is joined while it runs, so frames
+     * made before this call went to the listeners only. {@code hasNext()} blocks until the next frame
+     * is made and returns false once the session has been closed. Can be called once (and excludes
+     * {@link #frames()} and {@link #publisher()}).
      *
      * @return the iterator; it throws the session's {@link AvatarException} if the session fails
      * @throws IllegalStateException if the frames were iterated before

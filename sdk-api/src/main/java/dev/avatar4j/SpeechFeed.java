@@ -23,6 +23,12 @@ import java.util.concurrent.locks.ReentrantLock;
 final class SpeechFeed implements LiveFeed {
     /** Marks the end of an utterance in the queue. */
     private static final Object END_MARK = new Object();
+    /**
+     * How late the session may fall and still catch up (make the frames it missed at once): a GC
+     * pause or a busy CPU. Falling further behind (a consumer under back-pressure) starts the clock
+     * over instead.
+     */
+    static final long CATCH_UP_NANOS = 500_000_000L;
     /** Input samples resampled and queued at a time, so that a long push waits for room piece by piece. */
     private static final int PIECE = 4096;
 
@@ -300,8 +306,8 @@ final class SpeechFeed implements LiveFeed {
                 baseFrame = frame;
             }
             long due = base + (frame - baseFrame) * 1_000_000_000L / fps;
-            if (now - due > 1_000_000_000L / fps) {
-                base = now; // more than a frame late: keep the pace from now on, do not rush
+            if (now - due > Math.max(CATCH_UP_NANOS, 1_000_000_000L / fps)) {
+                base = now; // too late to catch up: keep the pace from now on, do not rush
                 baseFrame = frame;
                 due = now;
                 restarts++;

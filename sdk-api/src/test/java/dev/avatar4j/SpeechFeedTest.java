@@ -128,8 +128,19 @@ class SpeechFeedTest {
         assertThat(second).isNotDone();
         now.addAndGet(1);
         assertThat(second.get(5, TimeUnit.SECONDS)).isTrue();
-        // the engine was held up for 10 frames (a consumer under back-pressure): no burst of catch-up frames
-        now.addAndGet(400_000_000);
+        // held up for 3 frames (a GC pause): the missed frames are due at once, the pace is kept
+        now.addAndGet(120_000_000);
+        for (int i = 0; i < 3; i++) {
+            assertThat(feed.awaitFrame(() -> { })).isTrue(); // frames 2, 3 (missed) and 4 (due now)
+        }
+        CompletableFuture<Boolean> onTime = CompletableFuture.supplyAsync(() -> feed.awaitFrame(() -> { }));
+        Thread.sleep(50);
+        assertThat(onTime).as("caught up: frame 5 is due in 40 ms").isNotDone();
+        now.addAndGet(40_000_000);
+        assertThat(onTime.get(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(feed.restarts()).isZero();
+        // held up for 25 frames (a consumer under back-pressure): no burst of catch-up frames
+        now.addAndGet(1_000_000_000);
         assertThat(feed.awaitFrame(() -> { })).isTrue();
         assertThat(feed.restarts()).isEqualTo(1);
         CompletableFuture<Boolean> next = CompletableFuture.supplyAsync(() -> feed.awaitFrame(() -> { }));

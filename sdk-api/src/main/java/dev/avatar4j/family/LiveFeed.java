@@ -19,8 +19,10 @@ public interface LiveFeed {
 
     /**
      * Waits until the next frame is due (the first is due at once); frames are paced at the
-     * engine's rate, and a session that fell more than a frame behind (a slow consumer under
-     * back-pressure) starts over from now rather than rushing to catch up.
+     * engine's rate. A session that fell a little behind (a GC pause, a busy CPU: up to half a
+     * second) gets the frames it missed due at once, so that the speech it shows is not delayed for
+     * good; one that fell further behind (a slow consumer under back-pressure) starts the clock over
+     * from now rather than rushing through a backlog.
      *
      * @param checkpoint run while waiting (throws to cancel)
      * @return false when the session was closed: the engine returns
