@@ -26,12 +26,46 @@ final class LiveHarness implements AutoCloseable {
     static final int SIZE = 128;
 
     final AtomicLong now = new AtomicLong(5_000_000_000L);
+    /** The deadline the session's thread last waited for on the clock. */
+    private final AtomicLong waitingFor = new AtomicLong(Long.MIN_VALUE);
     final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     final LiveSession session;
 
     LiveHarness(AvatarModel model, RgbImage image, LiveOptions options, long seed) {
         session = Avatar.from(image).model(model).size(SIZE, SIZE).seed(seed).onFrame(frames::add)
-                .live(options, LiveClock.polling(now::get));
+                .live(options, new LiveClock() {
+                    @Override
+                    public long nanoTime() {
+                        return now.get();
+                    }
+
+                    @Override
+                    public void await(java.util.concurrent.locks.Condition c, long deadline)
+                            throws InterruptedException {
+                        waitingFor.set(deadline);
+                        if (now.get() < deadline) {
+                            c.await(1, TimeUnit.MILLISECONDS);
+                        }
+                    }
+                });
+    }
+
+    /**
+     * Waits until the session's thread is done with the frames due so far (listeners, frame buffer)
+     * and waits on the clock for the next one: a listener sees a frame before the frame buffer does,
+     * so a test that opens the iterator right after a frame reached the listener would race with it.
+     */
+    void settle() {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (waitingFor.get() <= now.get()) {
+            assertThat(System.nanoTime()).as("the session waits for its next frame within a minute")
+                    .isLessThan(deadline);
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
     }
 
     static RgbImage portrait() {

@@ -184,6 +184,7 @@ class LiveSessionTest {
         LiveOptions o = LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.DROP_OLDEST).frameBuffer(4);
         try (LiveHarness live = live(o)) {
             live.next();
+            live.settle();
             Iterator<Frame> it = live.session.iterator(); // opened, never read until the end
             for (int i = 0; i < 20; i++) {
                 assertThat(live.step().index()).as("the session keeps its pace").isEqualTo(i + 1);
@@ -202,6 +203,7 @@ class LiveSessionTest {
         LiveOptions o = LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(4);
         try (LiveHarness live = live(o)) {
             live.next();
+            live.settle();
             Iterator<Frame> it = live.session.iterator(); // from frame 1 on
             for (int i = 1; i <= 5; i++) {
                 assertThat(live.step().index()).isEqualTo(i); // frame 5 reaches the listener, then waits for room

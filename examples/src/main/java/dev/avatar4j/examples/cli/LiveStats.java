@@ -111,7 +111,7 @@ final class LiveStats {
     /** Samples the resident set size, the heap after the last collection and the CPU time. */
     void sampleMemory(long startNanos) {
         long rss = rss();
-        long heap = heapAfterGc();
+        long heap = oldGeneration();
         if (rssFirst < 0) {
             rssFirst = rss;
             heapFirst = heap;
@@ -139,18 +139,24 @@ final class LiveStats {
         return 0;
     }
 
-    static long heapAfterGc() {
+    /**
+     * The old generation's occupancy: what survived young collections (a young generation is mostly
+     * garbage at any moment, so the heap's total use says little). Grows only if the session keeps
+     * objects alive; 0 when no pool is named as an old generation.
+     */
+    static long oldGeneration() {
         long used = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (p.getType() == MemoryType.HEAP && p.getCollectionUsage() != null) {
-                used += p.getCollectionUsage().getUsed();
+            String name = p.getName();
+            if (p.getType() == MemoryType.HEAP && (name.contains("Old") || name.contains("Tenured"))) {
+                used += p.getUsage().getUsed();
             }
         }
         return used;
     }
 
     String memoryLine() {
-        return String.format(Locale.ROOT, "%7.0f s  frames %d  RSS %.1f MB  heap after GC %.1f MB  CPU %.2f cores",
+        return String.format(Locale.ROOT, "%7.0f s  frames %d  RSS %.1f MB  old generation %.1f MB  CPU %.2f cores",
                 wallSeconds, frames, rssLast / 1e6, heapLast / 1e6, wallSeconds > 0 ? cpuSeconds / wallSeconds : 0);
     }
 
@@ -163,7 +169,7 @@ final class LiveStats {
                 frame interval: mean %.2f ms, sd %.2f ms, p50 %.1f ms, p99 %.1f ms, max %.1f ms
                 latency push -> first frame of an utterance: p50 %d ms, p95 %d ms, max %d ms (%d utterances)
                 latency push -> speaking frame: p50 %d ms, p95 %d ms, max %d ms
-                memory: RSS %.1f MB first sample, %.1f MB last, %.1f MB peak; heap after GC %.1f MB first, %.1f MB last
+                memory: RSS %.1f MB first sample, %.1f MB last, %.1f MB peak; old generation %.1f MB first, %.1f MB last
                 CPU: %.2f cores on average over %.0f s""", frames, speaking, frames - speaking, dropped, mean, sd,
                 intervals.quantile(0.5) / 10.0, intervals.quantile(0.99) / 10.0, intervals.max() / 10.0,
                 onsetLatency.quantile(0.5), onsetLatency.quantile(0.95), onsetLatency.max(), onsetLatency.count(),
@@ -182,7 +188,7 @@ final class LiveStats {
                  "onsetLatencyMs": {"p50": %d, "p95": %d, "max": %d, "utterances": %d},
                  "frameLatencyMs": {"p50": %d, "p95": %d, "max": %d},
                  "rssBytes": {"first": %d, "last": %d, "max": %d},
-                 "heapAfterGcBytes": {"first": %d, "last": %d, "max": %d},
+                 "oldGenerationBytes": {"first": %d, "last": %d, "max": %d},
                  "cpuCores": %.3f, "seconds": %.1f}
                 """, frames, speaking, dropped, mean, sd, intervals.quantile(0.5) / 10.0,
                 intervals.quantile(0.99) / 10.0, intervals.max() / 10.0, onsetLatency.quantile(0.5),

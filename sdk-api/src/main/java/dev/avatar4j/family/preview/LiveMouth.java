@@ -40,6 +40,7 @@ final class LiveMouth implements AutoCloseable {
     private final MouthFeatures.Analyser analyser;
     private final float[] slice;
     private final float[] read = new float[4096];
+    private final float[] chunk = new float[CHUNK];
     /** The latest frames' levels (a ring) and a scratch copy for the percentile. */
     private final double[] levels;
     private final double[] sorted;
@@ -154,7 +155,6 @@ final class LiveMouth implements AutoCloseable {
     /** VAD of every chunk the held samples complete (at the end of an utterance, its last chunk zero-padded). */
     private void runVad() {
         long chunks = ended ? Math.ceilDiv(received, CHUNK) : received / CHUNK;
-        float[] chunk = new float[CHUNK];
         while (chunksDone < chunks) {
             long from = chunksDone * CHUNK;
             int have = (int) Math.min(CHUNK, received - from);
