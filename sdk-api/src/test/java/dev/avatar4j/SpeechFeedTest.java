@@ -151,6 +151,33 @@ class SpeechFeedTest {
     }
 
     @Test
+    void pushesFromManyThreadsStayWhole() throws Exception {
+        SpeechFeed big = new SpeechFeed(RATE, 25, Duration.ofSeconds(60), LiveClock.polling(now::get));
+        int threads = 4;
+        int pushes = 50;
+        int size = 777;
+        java.util.List<CompletableFuture<Void>> all = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            float value = (t + 1) / 8f;
+            all.add(CompletableFuture.runAsync(() -> {
+                float[] chunk = new float[size];
+                java.util.Arrays.fill(chunk, value);
+                for (int i = 0; i < pushes; i++) {
+                    big.push(chunk, 0, size, RATE);
+                }
+            }));
+        }
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+        float[] dst = new float[threads * pushes * size];
+        assertThat(big.read(dst, 0, dst.length, big.epoch())).isEqualTo(dst.length);
+        for (int c = 0; c < threads * pushes; c++) {
+            for (int i = 1; i < size; i++) {
+                assertThat(dst[c * size + i]).as("push %d is not interleaved with another", c).isEqualTo(dst[c * size]);
+            }
+        }
+    }
+
+    @Test
     void resampledPushesArePositionedAtTheModelRate() {
         int ep = feed.epoch();
         feed.push(new float[48_000], 0, 48_000, 48_000); // one second at 48 kHz
