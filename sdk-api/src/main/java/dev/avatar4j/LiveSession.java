@@ -72,6 +72,8 @@ public final class LiveSession implements AutoCloseable {
      * are queued whole, in the order their calls got in. The array is copied. Blocks while
      * {@link LiveOptions#maxQueuedSpeech()} of speech is queued (back-pressure on a producer faster
      * than real time). The rate may change between pushes (each change is resampled on its own).
+     * Do not push from a frame listener: with the queue full it would wait for the very thread that
+     * empties it.
      *
      * @param pcm        the samples; not null
      * @param sampleRate their rate in Hz, positive
