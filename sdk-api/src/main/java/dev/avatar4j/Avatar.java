@@ -671,6 +671,57 @@ public final class Avatar {
         return launch(new GenerationRunner.Output.Sink(sink), frameBuffer);
     }
 
+    /**
+     * Starts a live session with the {@link LiveOptions#defaults() default options}: speech is pushed
+     * while it is spoken and frames come out at the model's rate (see {@link LiveSession}).
+     *
+     * @return the running session; close it when done
+     * @throws InvalidInputException if the request has no image, has speech ({@link #speak} and
+     *                               {@link #speaker} do not apply: speech is pushed), or its model
+     *                               has no live mode (today the preview family has one)
+     */
+    public LiveSession live() {
+        return live(LiveOptions.defaults());
+    }
+
+    /**
+     * Starts a live session (see {@link LiveSession}). The image, {@link #model}, {@link #seed} (the
+     * idle motion), {@link #size} and the {@link #onFrame} / {@link #onProgress} listeners apply;
+     * {@link #frameBuffer(int)} does not ({@link LiveOptions#frameBuffer(int)} does). The image is
+     * decoded and its face found on the session's thread: a failure there ends the session (pushes
+     * then throw it as their cause).
+     *
+     * @param options how the session buffers; not null
+     * @return the running session; close it when done
+     * @throws InvalidInputException as {@link #live()}
+     */
+    public LiveSession live(LiveOptions options) {
+        return live(options, LiveClock.SYSTEM);
+    }
+
+    /** {@link #live(LiveOptions)} paced by {@code clock} (tests). */
+    LiveSession live(LiveOptions options, LiveClock clock) {
+        Objects.requireNonNull(options, "options");
+        if (imagePath == null && image == null && imageInput == null) {
+            throw new InvalidInputException("no image: use Avatar.from(image)");
+        }
+        if (audioPath != null || audio != null || audioInput != null || !speakers.isEmpty()) {
+            throw new InvalidInputException("a live session takes its speech from push(...), not from speak(...) "
+                    + "or speaker(...): start it from a request without speech");
+        }
+        AvatarModel m = model != null ? model : AvatarModel.defaultModel();
+        var engine = m.engine();
+        if (engine.runs(dev.avatar4j.family.LiveRequest.class).isEmpty()) {
+            throw InputResolver.Live.liveUnsupported(m);
+        }
+        SpeechFeed feed = new SpeechFeed(engine.sampleRate(), engine.fps(), options.maxQueuedSpeech(), clock);
+        FrameBuffer.Mode mode = options.slowConsumer() == LiveOptions.SlowConsumer.DROP_OLDEST
+                ? FrameBuffer.Mode.LIVE_DROP : FrameBuffer.Mode.LIVE_BACK_PRESSURE;
+        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed),
+                new GenerationRunner.Output.None(), frameListeners, progressListeners, options.frameBuffer(), mode));
+        return new LiveSession(feed, g);
+    }
+
     /** Starts the generation of this request into {@code output}: its inputs are resolved on its thread. */
     private Generation launch(GenerationRunner.Output output, int buffer) {
         if (imagePath == null && image == null && imageInput == null) {

@@ -234,6 +234,16 @@ public final class AvatarModel implements AutoCloseable {
     }
 
     /**
+     * The sample rate this model takes speech at: speech given at another rate is resampled to it,
+     * and a {@link LiveSession}'s {@link SpeechSpan}s count samples at it.
+     *
+     * @return samples per second
+     */
+    public int sampleRate() {
+        return engine.sampleRate();
+    }
+
+    /**
      * The frame width used when a request sets none ({@link Avatar#size(int, int)}).
      *
      * @return width in pixels

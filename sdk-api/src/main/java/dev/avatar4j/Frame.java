@@ -15,6 +15,8 @@ public final class Frame {
     private final RgbImage image;
     /** The image's own pixel array (never handed out), for the SDK's buffer recycling. */
     private final byte[] rgb;
+    /** The pushed speech a live session's frame shows, or null. */
+    private final SpeechSpan speech;
 
     /**
      * Creates a frame (for sinks and tests; generations create their own frames).
@@ -27,10 +29,10 @@ public final class Frame {
      * @throws NullPointerException if {@code image} is null
      */
     public Frame(int index, double fps, RgbImage image) {
-        this(index, fps, Objects.requireNonNull(image, "image"), null);
+        this(index, fps, Objects.requireNonNull(image, "image"), null, null);
     }
 
-    private Frame(int index, double fps, RgbImage image, byte[] rgb) {
+    private Frame(int index, double fps, RgbImage image, byte[] rgb, SpeechSpan speech) {
         if (index < 0 || !(fps > 0)) {
             throw new InvalidInputException("a frame needs an index >= 0 and a positive frame rate, got index "
                     + index + " @ " + fps + " fps");
@@ -39,6 +41,7 @@ public final class Frame {
         this.fps = fps;
         this.image = image;
         this.rgb = rgb;
+        this.speech = speech;
     }
 
     /**
@@ -96,9 +99,25 @@ public final class Frame {
         return image.height();
     }
 
+    /**
+     * The part of the pushed speech this frame shows, for the frames of a {@link LiveSession}.
+     *
+     * @return the span of a live session's speaking frame; empty for an idle frame (no speech was
+     *         queued: the avatar listens, blinks and breathes) and for the frames of a
+     *         {@link Generation}, whose frame {@code i} shows the speech at {@link #timestamp()}
+     */
+    public java.util.Optional<SpeechSpan> speech() {
+        return java.util.Optional.ofNullable(speech);
+    }
+
     /** A frame over {@code rgb} without copying it: the caller hands the array over (the engine's frames). */
     static Frame adopt(int index, double fps, int width, int height, byte[] rgb) {
-        return new Frame(index, fps, RgbImage.ofOwned(width, height, rgb), rgb);
+        return new Frame(index, fps, RgbImage.ofOwned(width, height, rgb), rgb, null);
+    }
+
+    /** {@link #adopt(int, double, int, int, byte[])} of a live session's frame, showing {@code speech} (null: idle). */
+    static Frame adopt(int index, double fps, int width, int height, byte[] rgb, SpeechSpan speech) {
+        return new Frame(index, fps, RgbImage.ofOwned(width, height, rgb), rgb, speech);
     }
 
     /**
@@ -111,6 +130,7 @@ public final class Frame {
 
     @Override
     public String toString() {
-        return "Frame[" + index + ", " + width() + "x" + height() + "]";
+        return "Frame[" + index + ", " + width() + "x" + height() + (speech == null ? "" : ", speech "
+                + speech.start() + ".." + speech.end()) + "]";
     }
 }

@@ -46,6 +46,11 @@ public final class Generation {
         this.runner = runner;
     }
 
+    /** The run behind this handle (a {@link LiveSession} reaches its frame buffer through it). */
+    GenerationRunner<?> runner() {
+        return runner;
+    }
+
     /**
      * The latest progress snapshot, without waiting. Safe to call from any thread.
      *

@@ -74,16 +74,24 @@ final class GenerationRunner<J extends FamilyJob> {
      * @param frameListeners    called with every frame
      * @param progressListeners called with every progress snapshot
      * @param frameBuffer       frames kept for {@link Generation#frames()}
+     * @param bufferMode        how those frames wait for a consumer (a live session's differ)
      */
     record Spec<J extends FamilyJob>(AvatarModel model, InputResolver<J> resolver, Output output,
                                      List<FrameListener> frameListeners, List<ProgressListener> progressListeners,
-                                     int frameBuffer) {
+                                     int frameBuffer, FrameBuffer.Mode bufferMode) {
         Spec {
             Objects.requireNonNull(model, "model");
             Objects.requireNonNull(resolver, "resolver");
             Objects.requireNonNull(output, "output");
+            Objects.requireNonNull(bufferMode, "bufferMode");
             frameListeners = List.copyOf(frameListeners);
             progressListeners = List.copyOf(progressListeners);
+        }
+
+        /** A generation's spec (its frame buffer in {@link FrameBuffer.Mode#GENERATION}). */
+        Spec(AvatarModel model, InputResolver<J> resolver, Output output, List<FrameListener> frameListeners,
+             List<ProgressListener> progressListeners, int frameBuffer) {
+            this(model, resolver, output, frameListeners, progressListeners, frameBuffer, FrameBuffer.Mode.GENERATION);
         }
     }
 
@@ -99,7 +107,7 @@ final class GenerationRunner<J extends FamilyJob> {
 
     private GenerationRunner(Spec<J> spec) {
         this.spec = spec;
-        this.frames = new FrameBuffer(spec.frameBuffer());
+        this.frames = new FrameBuffer(spec.frameBuffer(), spec.bufferMode());
     }
 
     /** Starts {@code spec} on a new daemon thread and returns its handle. */
@@ -161,7 +169,7 @@ final class GenerationRunner<J extends FamilyJob> {
             engine.generate(job, ctx);
             job.closeInputs(); // the decoders of streamed speech: every frame is out
             checkpoint();
-            if (ctx.frames != ctx.plan.frames()) {
+            if (!ctx.plan.isOpenEnded() && ctx.frames != ctx.plan.frames()) {
                 throw new IllegalStateException("engine delivered " + ctx.frames + " frames, planned " + ctx.plan.frames());
             }
             if (sink == null && !(spec.output() instanceof Output.None)) {
@@ -296,6 +304,12 @@ final class GenerationRunner<J extends FamilyJob> {
         }
 
         @Override
+        public void emitFrame(byte[] rgb, SpeechSpan speech) {
+            checkpoint();
+            deliver(Frame.adopt(frames, fps, width, height, rgb, speech));
+        }
+
+        @Override
         public void emitFrame(RgbImage image) {
             checkpoint();
             if (frames == 0 && width == 0) {
@@ -364,7 +378,7 @@ final class GenerationRunner<J extends FamilyJob> {
 
         void publish(Progress.Stage s) {
             stage = s;
-            Progress p = new Progress(s, frames, plan.frames(), Math.min(work, plan.workUnits()), plan.workUnits(),
+            Progress p = new Progress(s, frames, Math.max(0, plan.frames()), Math.min(work, plan.workUnits()), plan.workUnits(),
                     elapsed(), activity);
             progress = p;
             for (ProgressListener l : spec.progressListeners()) {

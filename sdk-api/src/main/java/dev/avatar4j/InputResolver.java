@@ -4,6 +4,8 @@ import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.family.DubRequest;
 import dev.avatar4j.family.FamilyJob;
 import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.family.LiveFeed;
+import dev.avatar4j.family.LiveRequest;
 import dev.avatar4j.io.MediaRegistry;
 import dev.avatar4j.family.NoiseSource;
 import dev.avatar4j.io.Speaker;
@@ -27,7 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * @param <J> the job type it resolves to
  */
-abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.Portrait, InputResolver.Dubbing {
+abstract sealed class InputResolver<J extends FamilyJob>
+        permits InputResolver.Portrait, InputResolver.Dubbing, InputResolver.Live {
 
     /** A resolver for one generation of {@code request}. */
     static InputResolver<GenerationRequest> of(Avatar request) {
@@ -37,6 +40,11 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
     /** A resolver for one run of {@code request}. */
     static InputResolver<DubRequest> of(Dub request) {
         return new Dubbing(request);
+    }
+
+    /** A resolver for a live session of {@code request}, its speech coming from {@code feed}. */
+    static InputResolver<LiveRequest> live(Avatar request, LiveFeed feed) {
+        return new Live(request, feed);
     }
 
     /** The job type the model's engine must run. */
@@ -77,24 +85,28 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
                     + "a still image: use Avatar.dub(video) (CLI: avatar4j dub --video ...)");
         }
 
-        @Override
-        GenerationRequest resolve(AvatarModel m) {
+        /** The request's image, decoded (from a file, bytes or a stream, or as given). */
+        static RgbImage image(Avatar a) {
             MediaRegistry media = MediaRegistry.global();
-            RgbImage img;
             if (a.image != null) {
-                img = a.image;
+                return a.image;
             } else if (a.imageInput != null) {
                 Path tmp = a.imageInput.spool(); // read at once and deleted below: not a spool of the generation
                 try {
-                    img = media.readImage(tmp);
+                    return media.readImage(tmp);
                 } catch (AvatarException e) {
                     throw a.imageInput.renamed(e, tmp);
                 } finally {
                     StreamInput.delete(tmp);
                 }
-            } else {
-                img = media.readImage(a.imagePath);
             }
+            return media.readImage(a.imagePath);
+        }
+
+        @Override
+        GenerationRequest resolve(AvatarModel m) {
+            MediaRegistry media = MediaRegistry.global();
+            RgbImage img = image(a);
             int rate = m.engine().sampleRate();
             List<Speaker> placed = List.of();
             AudioClip clip = null;
@@ -211,6 +223,51 @@ abstract sealed class InputResolver<J extends FamilyJob> permits InputResolver.P
             return new VideoSpec(width, height, fps, job.speech(), d.audioPath).withEncoding(
                     d.quality != 0 || d.bitrate != 0 ? d.quality : VideoSpec.DEFAULT_QUALITY,
                     d.bitrate != 0 ? d.bitrate : sourceBitrate);
+        }
+
+        @Override
+        void release() {
+        }
+    }
+
+    /** A live session: an image, and speech pushed while it runs (see {@link LiveSession}). */
+    static final class Live extends InputResolver<LiveRequest> {
+        private final Avatar a;
+        private final LiveFeed feed;
+
+        Live(Avatar a, LiveFeed feed) {
+            this.a = a;
+            this.feed = feed;
+        }
+
+        @Override
+        Class<LiveRequest> jobType() {
+            return LiveRequest.class;
+        }
+
+        @Override
+        RuntimeException wrongFamily(AvatarModel model) {
+            return liveUnsupported(model);
+        }
+
+        /** Why {@code model} cannot run a live session. */
+        static InvalidInputException liveUnsupported(AvatarModel model) {
+            return new InvalidInputException("model '" + model.name() + "' (family " + model.family()
+                    + ") has no live mode: live sessions run on the preview family (the default model)");
+        }
+
+        @Override
+        LiveRequest resolve(AvatarModel m) {
+            RgbImage img = Portrait.image(a);
+            long s = a.seed != null ? a.seed : ThreadLocalRandom.current().nextLong();
+            return new LiveRequest(img, a.width != null ? a.width : m.defaultWidth(),
+                    a.height != null ? a.height : m.defaultHeight(), s, feed);
+        }
+
+        /** Never asked: a live session runs with no video output of the runner's ({@code Output.None}). */
+        @Override
+        VideoSpec video(LiveRequest job, int width, int height, int fps) {
+            throw new IllegalStateException("a live session has no video output");
         }
 
         @Override

@@ -6,8 +6,10 @@
  * {@link dev.avatar4j.Avatar#dub(java.nio.file.Path)} (a video); requests are immutable builders
  * that end in {@code render(...)} (blocking) or {@code start(...)}, which returns a running
  * {@link dev.avatar4j.Generation} (frames as an iterator, stream or publisher, progress,
- * cancellation) — the same handle for a portrait and a dub. Package-private here: the runner behind
- * every handle ({@code GenerationRunner}), the input resolver and the frame buffer.
+ * cancellation) — the same handle for a portrait and a dub — or {@code live(...)}, which returns a
+ * {@link dev.avatar4j.LiveSession} that takes speech while it is spoken and makes frames at the
+ * model's rate. Package-private here: the runner behind every handle ({@code GenerationRunner}), the
+ * input resolver, the frame buffer and a live session's speech queue ({@code SpeechFeed}).
  * {@link dev.avatar4j.AvatarModel} is a loaded model bundle, thread-safe and meant to be shared;
  * without one the built-in {@code preview} model is used. Results are
  * {@link dev.avatar4j.RenderResult}s and {@link dev.avatar4j.Frame}s.

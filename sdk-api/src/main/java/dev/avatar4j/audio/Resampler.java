@@ -58,7 +58,7 @@ public final class Resampler {
      * One output sample: the taps over input samples {@code [from, to]} (inclusive), which
      * {@code buf} holds from index {@code bufStart} on.
      */
-    private static float tap(float[] buf, long bufStart, long from, long to, double center, double cutoff,
+    static float tap(float[] buf, long bufStart, long from, long to, double center, double cutoff,
                              double halfWidth) {
         double acc = 0;
         double norm = 0;

@@ -29,6 +29,18 @@ public interface GenerationContext {
     }
 
     /**
+     * Delivers the next final frame of a live session, with the part of the pushed speech it shows.
+     *
+     * @param rgb    packed RGB24, {@code width*height*3} bytes; ownership passes to the callee
+     * @param speech the speech the frame shows, or null for an idle frame (no speech queued)
+     *               By default the span is dropped ({@link #emitFrame(byte[])}): contexts that are no
+     *               live session have nowhere to put it.
+     */
+    default void emitFrame(byte[] rgb, dev.avatar4j.SpeechSpan speech) {
+        emitFrame(rgb);
+    }
+
+    /**
      * Replaces the plan the engine gave before running, once it knows its whole work (dubbing, after
      * locating the faces); call it before the first frame. The frames must stay those planned.
      *

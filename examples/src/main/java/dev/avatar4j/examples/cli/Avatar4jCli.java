@@ -140,6 +140,7 @@ public final class Avatar4jCli implements Runnable {
         cmd.addSubcommand("generate", generate);
         cmd.addSubcommand("plan", new PlanCommand(this));
         cmd.addSubcommand("dub", new DubCommand(this));
+        cmd.addSubcommand("live", new LiveCommand(this));
         cmd.addSubcommand("doctor", new DoctorCommand(this));
         cmd.addSubcommand("engines", EnginesCommand.commandLine(this));
         cmd.addSubcommand("help", new CommandLine.HelpCommand());

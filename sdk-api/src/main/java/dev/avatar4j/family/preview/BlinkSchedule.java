@@ -34,6 +34,35 @@ final class BlinkSchedule {
         return new BlinkSchedule(s.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
+    /**
+     * The blinks of {@link #seeded(long, double)} for an open-ended time line (a live session):
+     * the same starts for the same seed, drawn as time advances, holding only the latest.
+     */
+    static Stream stream(long seed) {
+        return new Stream(seed);
+    }
+
+    /** See {@link #stream(long)}; asked for nondecreasing times. Not thread-safe. */
+    static final class Stream {
+        private final SplittableRandom rnd;
+        private double last = Double.NEGATIVE_INFINITY;
+        private double next;
+
+        private Stream(long seed) {
+            rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
+            next = 0.4 + rnd.nextDouble() * 1.2;
+        }
+
+        /** Lid closure at time {@code t} (0 = open, 1 = shut); blinks never overlap (gaps exceed a blink). */
+        double closure(double t) {
+            while (next <= t) {
+                last = next;
+                next += MIN_GAP_SEC + CLOSE_SEC + HOLD_SEC + OPEN_SEC - MEAN_EXTRA_SEC * Math.log(1 - rnd.nextDouble());
+            }
+            return new BlinkSchedule(new double[] {last}).closure(t);
+        }
+    }
+
     /** Start times of the blinks, in seconds. */
     double[] starts() {
         return starts.clone();

@@ -44,24 +44,55 @@ final class MouthFeatures {
      * (a cancellation point: it throws to stop; one frame is well under a millisecond of work).
      */
     static Frame[] analyse(AudioSource samples, int rate, int frames, int fps, Runnable checkpoint) {
-        int win = Math.min(FFT, (int) Math.round(WINDOW_SEC * rate));
-        double[] hann = new double[win];
-        for (int i = 0; i < win; i++) {
-            hann[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / (win - 1));
-        }
-        double[] re = new double[FFT];
-        double[] im = new double[FFT];
+        Analyser analyser = new Analyser(rate);
         Frame[] out = new Frame[frames];
-        float[] slice = new float[win];
-        double hz = (double) rate / FFT;
+        float[] slice = new float[analyser.window()];
         for (int f = 0; f < frames; f++) {
             checkpoint.run();
+            samples.read(analyser.sliceStart(f, fps), slice, 0, slice.length); // zero outside the audio
+            out[f] = analyser.analyse(slice);
+        }
+        return out;
+    }
+
+    /**
+     * The analysis of one frame's slice, with its scratch arrays (one per stream of frames; not
+     * thread-safe). Frame {@code f}'s slice is the {@link #window()} samples from
+     * {@link #sliceStart(int, int)}: centred on the frame.
+     */
+    static final class Analyser {
+        private final int rate;
+        private final int win;
+        private final double[] hann;
+        private final double[] re = new double[FFT];
+        private final double[] im = new double[FFT];
+
+        Analyser(int rate) {
+            this.rate = rate;
+            this.win = Math.min(FFT, (int) Math.round(WINDOW_SEC * rate));
+            this.hann = new double[win];
+            for (int i = 0; i < win; i++) {
+                hann[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / (win - 1));
+            }
+        }
+
+        /** Samples in a slice. */
+        int window() {
+            return win;
+        }
+
+        /** The first sample of frame {@code f}'s slice at {@code fps} (negative near the start: zeros there). */
+        long sliceStart(long f, int fps) {
             long centre = Math.round((f + 0.5) * rate / fps);
-            long start = centre - win / 2;
+            return centre - win / 2;
+        }
+
+        /** Level, centroid and high-band share of a slice of {@link #window()} samples. */
+        Frame analyse(float[] slice) {
+            double hz = (double) rate / FFT;
             double sumSq = 0;
             java.util.Arrays.fill(re, 0);
             java.util.Arrays.fill(im, 0);
-            samples.read(start, slice, 0, win); // zero outside the audio
             for (int i = 0; i < win; i++) {
                 double x = slice[i];
                 sumSq += x * x;
@@ -84,9 +115,8 @@ final class MouthFeatures {
                     high += p;
                 }
             }
-            out[f] = total <= 1e-12 ? new Frame(levelDb, 0, 0) : new Frame(levelDb, weighted / total, high / total);
+            return total <= 1e-12 ? new Frame(levelDb, 0, 0) : new Frame(levelDb, weighted / total, high / total);
         }
-        return out;
     }
 
     /** Mouth targets from the analysis and per-frame speech probabilities. */
@@ -98,16 +128,23 @@ final class MouthFeatures {
         double ref = percentile(levels, 0.95);
         MouthShape[] out = new MouthShape[frames.length];
         for (int i = 0; i < frames.length; i++) {
-            Frame f = frames[i];
-            double gate = smoothstep(0.25, 0.6, speech[i]);
-            double open = Math.pow(Math.clamp((f.levelDb() - (ref - RANGE_DB)) / RANGE_DB, 0, 1), GAMMA);
-            open *= 1 - 0.65 * smoothstep(0.35, 0.7, f.highShare());
-            open *= gate;
-            double width = Math.clamp((f.centroidHz() - 1400) / 1400, -1, 1) * gate;
-            double round = Math.clamp((850 - f.centroidHz()) / 450, 0, 1) * smoothstep(0.1, 0.35, open);
-            out[i] = new MouthShape(open, width, round);
+            out[i] = target(frames[i], speech[i], ref);
         }
         return out;
+    }
+
+    /**
+     * The mouth target of one analysed frame, given its speech probability and the speech level
+     * {@code refDb} the opening is relative to.
+     */
+    static MouthShape target(Frame f, double speech, double refDb) {
+        double gate = smoothstep(0.25, 0.6, speech);
+        double open = Math.pow(Math.clamp((f.levelDb() - (refDb - RANGE_DB)) / RANGE_DB, 0, 1), GAMMA);
+        open *= 1 - 0.65 * smoothstep(0.35, 0.7, f.highShare());
+        open *= gate;
+        double width = Math.clamp((f.centroidHz() - 1400) / 1400, -1, 1) * gate;
+        double round = Math.clamp((850 - f.centroidHz()) / 450, 0, 1) * smoothstep(0.1, 0.35, open);
+        return new MouthShape(open, width, round);
     }
 
     /** The {@code q} quantile (nearest rank) of {@code v}; −100 when empty. */

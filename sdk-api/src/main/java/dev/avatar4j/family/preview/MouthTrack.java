@@ -15,21 +15,35 @@ final class MouthTrack {
 
     /** The smoothed track of {@code targets} at {@code fps}. */
     static MouthShape[] smooth(MouthShape[] targets, int fps) {
-        double dt = 1.0 / fps;
-        double up = 1 - Math.exp(-dt / ATTACK_SEC);
-        double down = 1 - Math.exp(-dt / RELEASE_SEC);
+        Follower follower = new Follower(fps);
         MouthShape[] out = new MouthShape[targets.length];
-        double open = 0;
-        double width = 0;
-        double round = 0;
         for (int i = 0; i < targets.length; i++) {
-            MouthShape t = targets[i];
+            out[i] = follower.next(targets[i]);
+        }
+        return out;
+    }
+
+    /** The smoothing one frame at a time (a live session's frames, as they come); starts closed. */
+    static final class Follower {
+        private final double up;
+        private final double down;
+        private double open;
+        private double width;
+        private double round;
+
+        Follower(int fps) {
+            double dt = 1.0 / fps;
+            up = 1 - Math.exp(-dt / ATTACK_SEC);
+            down = 1 - Math.exp(-dt / RELEASE_SEC);
+        }
+
+        /** The smoothed shape of the next frame, whose raw target is {@code t}. */
+        MouthShape next(MouthShape t) {
             open = follow(open, t.open(), up, down);
             width += (t.width() - width) * (Math.abs(t.width()) > Math.abs(width) ? up : down);
             round = follow(round, t.round(), up, down);
-            out[i] = new MouthShape(open < 1e-3 ? 0 : open, width, round);
+            return new MouthShape(open < 1e-3 ? 0 : open, width, round);
         }
-        return out;
     }
 
     static double follow(double current, double target, double up, double down) {

@@ -7,6 +7,9 @@ import dev.avatar4j.Progress;
 import dev.avatar4j.bundle.Bundle;
 import dev.avatar4j.io.AudioSource;
 import dev.avatar4j.family.FamilyEngine;
+import dev.avatar4j.family.FamilyJob;
+import dev.avatar4j.family.LiveRequest;
+import java.util.Optional;
 import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.family.GenerationPlan;
 import dev.avatar4j.family.GenerationRequest;
@@ -39,6 +42,8 @@ public final class PreviewEngine implements FamilyEngine<GenerationRequest> {
     private final TensorScope resources;
     private final FaceDetector detector;
     private final VoiceActivity vad;
+    /** The live mode: this engine's sessions driven by pushed speech. */
+    private final PreviewLive live = new PreviewLive(this);
 
     private PreviewEngine(PreviewConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
                           SessionOptions options) {
@@ -111,6 +116,21 @@ public final class PreviewEngine implements FamilyEngine<GenerationRequest> {
     @Override
     public Class<GenerationRequest> jobType() {
         return GenerationRequest.class;
+    }
+
+    /** Also runs live sessions ({@link LiveRequest}), through its {@link PreviewLive} view. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends FamilyJob> Optional<FamilyEngine<T>> runs(Class<T> type) {
+        if (type == LiveRequest.class) {
+            return Optional.of((FamilyEngine<T>) (FamilyEngine<?>) live);
+        }
+        return FamilyEngine.super.runs(type);
+    }
+
+    /** The voice activity model (shared with the live mode). */
+    VoiceActivity voiceActivity() {
+        return vad;
     }
 
     @Override

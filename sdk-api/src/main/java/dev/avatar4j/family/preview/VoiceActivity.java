@@ -56,25 +56,67 @@ final class VoiceActivity {
     float[] chunkProbabilities(AudioSource samples, Runnable checkpoint) {
         int chunks = Math.toIntExact((samples.length() + CHUNK - 1) / CHUNK);
         float[] out = new float[chunks];
-        float[] window = new float[CONTEXT + CHUNK];
-        try (TensorScope pass = TensorScope.open()) {
-            Tensor input = pass.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
-            Tensor state = pass.allocate(DType.FLOAT32, 2, 1, STATE);
-            Tensor sr = pass.ofLongs(new long[] {SAMPLE_RATE});
+        float[] chunk = new float[CHUNK];
+        try (Stream stream = stream()) {
             for (int c = 0; c < chunks; c++) {
                 checkpoint.run();
-                System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
-                samples.read((long) c * CHUNK, window, CONTEXT, CHUNK); // zero-padded past the end
-                MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
-                try (GraphSession.Result res = session.run(Map.of("input", input, "state", state, "sr", sr),
-                        Set.of("output", "stateN"))) {
-                    out[c] = res.get("output").getFloat(0);
-                    Tensor next = res.get("stateN");
-                    MemorySegment.copy(next.segment(), 0, state.segment(), 0, state.byteSize());
-                }
+                samples.read((long) c * CHUNK, chunk, 0, CHUNK); // zero-padded past the end
+                out[c] = stream.next(chunk, 0);
             }
         }
         return out;
+    }
+
+    /** A new stream: chunks given one by one as they arrive (a live session's speech). */
+    Stream stream() {
+        return new Stream();
+    }
+
+    /**
+     * The VAD over one stream of chunks, with its context and recurrent state (native tensors,
+     * freed by {@link #close()}). Not thread-safe: one user at a time.
+     */
+    final class Stream implements AutoCloseable {
+        private final TensorScope scope = TensorScope.open();
+        private final Tensor input;
+        private final Tensor state;
+        private final Tensor sr;
+        private final float[] window = new float[CONTEXT + CHUNK];
+
+        private Stream() {
+            try {
+                input = scope.allocate(DType.FLOAT32, 1, CONTEXT + CHUNK);
+                state = scope.allocate(DType.FLOAT32, 2, 1, STATE);
+                sr = scope.ofLongs(new long[] {SAMPLE_RATE});
+            } catch (RuntimeException | Error e) {
+                scope.close();
+                throw e;
+            }
+        }
+
+        /** The speech probability of the next chunk: {@link #CHUNK} samples of {@code src} from {@code off}. */
+        float next(float[] src, int off) {
+            System.arraycopy(window, CHUNK, window, 0, CONTEXT); // context = tail of the previous chunk
+            System.arraycopy(src, off, window, CONTEXT, CHUNK);
+            MemorySegment.copy(window, 0, input.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, window.length);
+            try (GraphSession.Result res = session.run(Map.of("input", input, "state", state, "sr", sr),
+                    Set.of("output", "stateN"))) {
+                Tensor next = res.get("stateN");
+                MemorySegment.copy(next.segment(), 0, state.segment(), 0, state.byteSize());
+                return res.get("output").getFloat(0);
+            }
+        }
+
+        /** Starts a new stream: no context, zero state. */
+        void reset() {
+            java.util.Arrays.fill(window, 0);
+            state.segment().fill((byte) 0);
+        }
+
+        @Override
+        public void close() {
+            scope.close();
+        }
     }
 
     /**

@@ -1,0 +1,66 @@
+package dev.avatar4j.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code avatar4j live}: pushes a speech file at real-time pace into a live session and reports
+ * and records what the session showed. (How fast it was is printed, never asserted.)
+ */
+class LiveCliTest {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final Path PREVIEW = REPO.resolve("models/preview");
+
+    @Test
+    void pushesTheSpeechRecordsWhatWasShownAndReports(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("live.mp4");
+        Path report = tmp.resolve("live.json");
+        Avatar4jCliTest.Result r = Avatar4jCliTest.cli("live", "--image",
+                REPO.resolve("examples/media/portrait.png").toString(), "--audio",
+                REPO.resolve("examples/media/hello.wav").toString(), "--out", out.toString(), "--report",
+                report.toString(), "--model", PREVIEW.toString(), "--width", "128", "--height", "128",
+                "--chunk-ms", "10-120", "--push-rate", "24000", "--pcm16", "--gap-ms", "200", "-q");
+        assertThat(r.code()).as("exit code; err: %s", r.err()).isZero();
+        assertThat(r.out()).contains("latency push -> first frame of an utterance", "frame interval");
+        String json = Files.readString(report);
+        long frames = number(json, "frames");
+        long speaking = number(json, "speakingFrames");
+        long pushed = dev.avatar4j.io.MediaRegistry.global().readAudio(REPO.resolve("examples/media/hello.wav"),
+                24_000).samples().length;
+        long shown = (long) Math.floor(pushed * 16_000.0 / 24_000 + 0.5); // as the session resamples it
+        assertThat(speaking).as("every 40 ms of the speech is one speaking frame")
+                .isEqualTo(Math.ceilDiv(shown * 25, 16_000));
+        assertThat(frames).isGreaterThan(speaking);
+        assertThat(number(json, "utterances")).isEqualTo(1);
+
+        assumeTrue(Avatar4jCliTest.onPath("ffprobe") != null, "ffprobe is not installed: MP4 checks skipped");
+        Map<String, String> video = DubRealClipTest.probe(out, "v:0", "stream=width,height,nb_frames");
+        assertThat(video).containsEntry("width", "128").containsEntry("nb_frames", Long.toString(frames));
+        Map<String, String> audio = DubRealClipTest.probe(out, "a:0", "stream=duration");
+        assertThat(Double.parseDouble(audio.get("duration"))).as("a frame's worth of sound under every frame")
+                .isCloseTo(frames / 25.0, org.assertj.core.data.Offset.offset(0.1));
+    }
+
+    @Test
+    void aBadChunkSizeIsAUsageError(@TempDir Path tmp) throws Exception {
+        Avatar4jCliTest.Result r = Avatar4jCliTest.cli("live", "--image",
+                REPO.resolve("examples/media/portrait.png").toString(), "--audio",
+                REPO.resolve("examples/media/hello.wav").toString(), "--chunk-ms", "5-1", "--model", PREVIEW.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--chunk-ms");
+    }
+
+    private static long number(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\": (\\d+)").matcher(json);
+        assertThat(m.find()).as("%s in %s", key, json).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+}
