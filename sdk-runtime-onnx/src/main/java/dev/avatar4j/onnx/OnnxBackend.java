@@ -40,6 +40,11 @@ final class OnnxBackend implements Backend {
     static final String VARIANT = "onnxruntime";
     /** {@code -Davatar4j.onnx.spinning=true} lets idle intra-op workers spin (ONNX Runtime's own default). */
     private static final boolean SPINNING = Boolean.getBoolean("avatar4j.onnx.spinning");
+    /**
+     * {@code -Davatar4j.onnx.prepacking=false} turns ONNX Runtime's weight pre-packing off: less memory
+     * for convolution-heavy graphs, slower convolutions (see {@link #configure}).
+     */
+    static final String PREPACKING_PROPERTY = "avatar4j.onnx.prepacking";
 
     private static final Logger LOG = LoggerFactory.getLogger(OnnxBackend.class);
 
@@ -48,6 +53,7 @@ final class OnnxBackend implements Backend {
     private final boolean useCuda;
     private final Set<OnnxGraphSession> openSessions = ConcurrentHashMap.newKeySet();
     private final ExternalInitializerCopyProbe copyProbe;
+    private final boolean prepacking = !"false".equalsIgnoreCase(System.getProperty(PREPACKING_PROPERTY, "true"));
     private volatile Boolean copiesExternalInitializers;
     private volatile boolean closed;
 
@@ -165,7 +171,7 @@ final class OnnxBackend implements Backend {
      * Applies the settings every session of this backend is created with (also the probe's, so that
      * it measures what {@link #open} gets).
      */
-    private void configure(OrtSession.SessionOptions ortOptions, SessionOptions options) throws OrtException {
+    void configure(OrtSession.SessionOptions ortOptions, SessionOptions options) throws OrtException {
         ortOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         // ONNX Runtime prints its log to stderr itself (the Java API has no logging callback): only
         // fatal messages unless avatar4j's debug logging is on; errors reach the caller as exceptions.
@@ -178,6 +184,11 @@ final class OnnxBackend implements Backend {
         // workers of the idle pools would burn the cores the active pool and the encoder need;
         // the DiT's operators are large enough that waking sleeping workers costs nothing visible.
         ortOptions.addConfigEntry("session.intra_op.allow_spinning", SPINNING ? "1" : "0");
+        if (!prepacking) {
+            // ONNX Runtime keeps pre-packed convolution weights next to its copy of initializers given
+            // from memory: the LatentSync UNet's 5.1 GB of weights took 9.3 GB once open (BENCHMARKS.md)
+            ortOptions.addConfigEntry("session.disable_prepacking", "1");
+        }
         if (useCuda) {
             ortOptions.addCUDA(OrtRuntime.CUDA_DEVICE);
         }

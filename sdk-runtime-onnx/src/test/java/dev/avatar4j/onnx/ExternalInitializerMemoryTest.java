@@ -101,4 +101,32 @@ class ExternalInitializerMemoryTest {
             assertThat(run(s)).containsExactly(W);
         }
     }
+
+    @Test
+    void prepackingCanBeTurnedOffForMemoryAndTheGraphStillComputesTheSame() throws Exception {
+        Bundle b = bundle();
+        String before = System.getProperty(OnnxBackend.PREPACKING_PROPERTY);
+        try {
+            System.setProperty(OnnxBackend.PREPACKING_PROPERTY, "false");
+            try (OnnxBackend backend = new OnnxBackend(OrtRuntime.get(), false);
+                 ai.onnxruntime.OrtSession.SessionOptions o = new ai.onnxruntime.OrtSession.SessionOptions()) {
+                backend.configure(o, SessionOptions.defaults());
+                assertThat(o.getConfigEntries()).containsEntry("session.disable_prepacking", "1");
+                try (GraphSession s = backend.open(b.graph("g"), SessionOptions.defaults())) {
+                    assertThat(run(s)).containsExactly(W);
+                }
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(OnnxBackend.PREPACKING_PROPERTY);
+            } else {
+                System.setProperty(OnnxBackend.PREPACKING_PROPERTY, before);
+            }
+        }
+        try (OnnxBackend backend = new OnnxBackend(OrtRuntime.get(), false);
+             ai.onnxruntime.OrtSession.SessionOptions o = new ai.onnxruntime.OrtSession.SessionOptions()) {
+            backend.configure(o, SessionOptions.defaults()); // the default keeps ONNX Runtime's pre-packing
+            assertThat(o.getConfigEntries()).doesNotContainKey("session.disable_prepacking");
+        }
+    }
 }
