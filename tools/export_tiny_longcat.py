@@ -22,13 +22,11 @@ Usage:
   /usr/bin/python3 tools/export_tiny_longcat.py --check    # exports to a temp folder; exit 1 unless
                                                            # byte-identical to the committed bundle
 """
-import argparse
-import filecmp
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
+
+import tiny_bundle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -79,43 +77,12 @@ def command(ckpts, out):
 def export(out):
     with tempfile.TemporaryDirectory(prefix="lc-ckpt-") as ckpts:
         checkpoints(ckpts)
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        p = subprocess.run(command(ckpts, out), capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            sys.exit(f"export failed ({p.returncode}):\n{p.stderr[-4000:]}")
-
-
-def differences(a, b):
-    fa, fb = sorted(os.listdir(a)), sorted(os.listdir(b))
-    if fa != fb:
-        return [f"files differ: {fa} vs {fb}"]
-    return [f for f in fa if not filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)]
+        tiny_bundle.run_exporter(command(ckpts, out))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true",
-                    help="export to a temporary folder and compare with models/longcat-avatar-tiny byte for byte")
-    ap.add_argument("--out", default=BUNDLE, help="bundle folder to (re)write (default models/longcat-avatar-tiny)")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="lc-tiny-") as tmp:
-        staged = os.path.join(tmp, "bundle")
-        export(staged)
-        if args.check:
-            diff = differences(staged, args.out)
-            if diff:
-                print(f"{args.out} is not what the exporter makes from the reduced checkpoints: {diff}\n"
-                      f"(re-run /usr/bin/python3 tools/export_tiny_longcat.py and tools/reference_run_longcat.py)",
-                      file=sys.stderr)
-                return 1
-            print(f"{args.out}: byte-identical to a fresh export")
-            return 0
-        if os.path.isdir(args.out):
-            shutil.rmtree(args.out)
-        shutil.copytree(staged, args.out)
-    total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
-    print(f"wrote {args.out} ({total / 1e6:.2f} MB)")
-    return 0
+    return tiny_bundle.main(__doc__, BUNDLE, export, "the reduced checkpoints",
+                            "re-run /usr/bin/python3 tools/export_tiny_longcat.py and tools/reference_run_longcat.py")
 
 
 if __name__ == "__main__":
