@@ -1,5 +1,5 @@
-"""``tensorrt-profiles.properties`` for a stableavatar bundle (docs/BUNDLE-FORMAT.md "Optional:
-TensorRT optimisation profiles").
+"""``tensorrt-profiles.properties`` for a stableavatar or longcat-avatar bundle (docs/BUNDLE-FORMAT.md
+"Optional: TensorRT optimisation profiles").
 
 One line per dynamic input of every graph the TensorRT backend loads (the plain ``dit.onnx``, not its
 ONNX Runtime variant; the streamed VAE pairs, or the whole-clip encoder only when there is no pair;
@@ -20,6 +20,15 @@ Ranges (``MIN : OPT : MAX``):
     full slice (sliceFrames frames); ``audio_tokens`` ``L``: wav2vec2's token counts of those lengths;
     ``audio_index [F, W]``: F latent slots, W = 2 * floor(L / windowFrames * 2) + 9 slots per latent
     (AudioTokenIndex in the SDK).
+
+longcat-avatar (LongCatEngine, LongCatGraphs, Persons in the SDK):
+  - the same output sizes; ``vae-encoder`` frames ``Fp`` 1..contextFrames (the portrait is 1 frame, the
+    re-encoded context of a continuation segment contextFrames), OPT contextFrames;
+  - the DiT graphs run one guidance branch per call: ``B`` 1; ``Lt`` spans the token counts of the
+    bundle's two precomputed prompts (``text-default``, OPT, and ``text-negative``), the only contexts
+    the SDK can feed; ``person_mask [M, th, tw]``: the token grid (latent size / patch), M = 3 masks
+    for P = 2 (two persons + background) and P + 1 for P >= 3 persons (up to MAX_PERSON_MASKS);
+  - the Whisper encoder's input is static (one 30 s chunk): no line.
 """
 import os
 
@@ -111,14 +120,82 @@ PRECISION = {"audio-encoder": "fp16", "image-encoder": "fp16", "text-encoder": "
              "vae-decoder-first": "fp32", "vae-decoder": "fp32"}
 
 
+#: the most person masks a longcat-avatar P = 3 graph's profile accepts (P + 1 with P persons)
+MAX_PERSON_MASKS = 8
+
+
+def _longcat_kind(key):
+    if key.startswith("dit-p"):
+        return "dit"
+    return {"audio-encoder": "audio", "vae-encoder": "pixel", "vae-decoder-first": "pixel",
+            "vae-decoder": "pixel"}.get(key)
+
+
+#: longcat-avatar: the reference (LongCat-Video's pipeline) runs the DiT in bf16, the Wan VAE in float32
+#: (as for stableavatar), and Whisper in half precision as openai-whisper does on a GPU.
+LONGCAT_PRECISION = {"dit": "bf16", "pixel": "fp32", "audio": "fp16"}
+
+
+def _family(manifest):
+    return manifest.get("family", "stableavatar")
+
+
 def precisions(manifest):
     """``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` for the bundle's TensorRT-loaded graphs."""
+    longcat = _family(manifest) == "longcat-avatar"
     out = {}
     for key, entry in manifest["graphs"].items():
-        if key not in PRECISION:
+        p = LONGCAT_PRECISION.get(_longcat_kind(key)) if longcat else PRECISION.get(key)
+        if p is None:
             raise ValueError(f"tensorrt-profiles: no precision known for graph {key!r}")
-        out[f"{entry['file']}/@precision"] = PRECISION[key]
+        out[f"{entry['file']}/@precision"] = p
     return out
+
+
+def _sizes(v):
+    """(H, W, h, w) ranges over the published sizes and the manifest's own (OPT)."""
+    stride = v.get("spatialStride", 8)
+    hs = [h for _, h in SIZES] + [v["height"]]
+    ws = [w for w, _ in SIZES] + [v["width"]]
+    H = (min(hs), v["height"], max(hs))
+    W = (min(ws), v["width"], max(ws))
+    return H, W, tuple(x // stride for x in H), tuple(x // stride for x in W)
+
+
+def _tokens(bundle, manifest, key):
+    """The token count L of the bundle's ``[L, Dt]`` embeddings ``key`` (read from the file's header)."""
+    from .checkpoint import read_safetensors_header
+    entry = manifest.get("tensors", {}).get(key)
+    if entry is None:
+        raise ValueError(f"tensorrt-profiles: the manifest has no tensor {key!r}")
+    header, _, _ = read_safetensors_header(os.path.join(bundle, entry["file"]))
+    shapes = [e["shape"] for e in header.values()]
+    if len(shapes) != 1 or len(shapes[0]) != 2:
+        raise ValueError(f"tensorrt-profiles: {entry['file']} is not one [L, Dt] tensor")
+    return shapes[0][0]
+
+
+def longcat_ranges(bundle, manifest):
+    """symbol tables per graph kind of a longcat-avatar bundle: ``{"pixel"|"dit"|"audio": {...}}``."""
+    v = manifest["video"]
+    H, W, h, w = _sizes(v)
+    patch = v.get("patch", [1, 2, 2])
+    ctx = v["contextFrames"]
+    lt = [_tokens(bundle, manifest, "text-default")]
+    if "text-negative" in manifest.get("tensors", {}):
+        lt.append(_tokens(bundle, manifest, "text-negative"))
+    return {
+        "pixel": {"H": H, "W": W, "h": h, "w": w, "Fp": (1, ctx, ctx)},
+        "dit": {"B": (1, 1, 1), "h": h, "w": w, "Lt": (min(lt), lt[0], max(lt)),
+                "th": tuple(x // patch[1] for x in h), "tw": tuple(x // patch[2] for x in w)},
+        "audio": {},
+    }
+
+
+def _person_masks(key):
+    """``M`` of ``dit-pP``'s person_mask (P + 1 masks; 3 for P = 2; more persons share the P = 3 graph)."""
+    p = int(key[len("dit-p")].strip())
+    return (p + 1, p + 1, p + 1) if p == 2 else (p + 1, p + 1, MAX_PERSON_MASKS)
 
 
 def _scaled(sym, table):
@@ -132,15 +209,19 @@ def _scaled(sym, table):
 def profiles(bundle, manifest, w2v_config=None):
     """``{"graph.onnx/input": (min, opt, max)}`` for the bundle's TensorRT-loaded graphs."""
     import onnx
-    tables = ranges(manifest, w2v_config)
+    longcat = _family(manifest) == "longcat-avatar"
+    tables = longcat_ranges(bundle, manifest) if longcat else ranges(manifest, w2v_config)
     graphs = manifest["graphs"]
     out = {}
     for key, entry in graphs.items():
-        if key not in KINDS:
+        kind = _longcat_kind(key) if longcat else KINDS.get(key)
+        if kind is None:
             raise ValueError(f"tensorrt-profiles: no ranges known for graph {key!r}")
         if key == "vae-encoder" and "vae-encoder-step" in graphs:
             continue  # the SDK runs the streamed pair when the bundle has it
-        table = tables[KINDS[key]]
+        table = tables[kind]
+        if longcat and kind == "dit":
+            table = dict(table, M=_person_masks(key))
         caches = {c["name"]: c for c in entry.get("caches") or []}
         model = onnx.load(os.path.join(bundle, entry["file"]), load_external_data=False)
         inits = {i.name for i in model.graph.initializer}
@@ -161,7 +242,7 @@ def profiles(bundle, manifest, w2v_config=None):
                 sym = d.dim_param
                 if d.dim_value >= 1 and not sym:
                     r = (d.dim_value,) * 3
-                elif _scaled(sym, table) is not None and KINDS[key] == "pixel":
+                elif _scaled(sym, table) is not None and kind == "pixel":
                     base, s = _scaled(sym, table)
                     if cache is not None and cache.get("scale", 1) != s:
                         raise ValueError(f"tensorrt-profiles: {where} dim {i} is {sym!r}, the manifest's"

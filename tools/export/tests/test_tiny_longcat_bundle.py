@@ -34,6 +34,10 @@ class TinyLongCatBundle(unittest.TestCase):
         self.assertEqual(set(m["tensors"]), {"text-default", "text-negative"})
         self.assertEqual(m["audio"]["melBins"], 128)
         self.assertEqual((m["video"]["width"], m["video"]["height"]), (64, 64))
+        with open(os.path.join(BUNDLE, "tensorrt-profiles.properties"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertIn("dit_p1.onnx/@precision = bf16", lines)
+        self.assertIn("dit_p2.onnx/person_mask = 3x4x4 : 3x4x4 : 3x52x52", lines)
         total = sum(os.path.getsize(os.path.join(BUNDLE, n)) for n in os.listdir(BUNDLE))
         self.assertLess(total, 5_000_000, "the tiny bundle is packaged into the SDK jar: keep it small")
 

@@ -105,5 +105,64 @@ class Profiles(unittest.TestCase):
         self.assertEqual(text, "d.onnx/@precision = bf16\nd.onnx/t = 1 : 3 : 3\n")
 
 
+class LongCatProfiles(unittest.TestCase):
+    """longcat-avatar: one guidance branch per DiT call, the prompts' token counts, person masks per P."""
+
+    def setUp(self):
+        self._t = tempfile.TemporaryDirectory()
+        self.b = self._t.name
+
+    def tearDown(self):
+        self._t.cleanup()
+
+    def _manifest(self):
+        from a4jexport.checkpoint import write_safetensors
+        import torch
+        write_safetensors(os.path.join(self.b, "pos.safetensors"), {"e": torch.zeros(12, 8)})
+        write_safetensors(os.path.join(self.b, "neg.safetensors"), {"e": torch.zeros(30, 8)})
+        for p, suffix in ((1, ""), (2, ""), (3, "_continuation")):
+            k = 25 if suffix else 24
+            ins = [("x", ["B" if p == 1 else 1, 16, k, "h", "w"]), ("context", ["B" if p == 1 else 1, "Lt", 8])]
+            if p > 1:
+                ins.append(("person_mask", ["M", "th", "tw"]))
+            _graph(os.path.join(self.b, f"dit_p{p}{suffix}.onnx"), ins)
+        _graph(os.path.join(self.b, "a.onnx"), [("input_features", [1, 128, 3000])])
+        _graph(os.path.join(self.b, "e.onnx"), [("video", [1, 3, "Fp", "H", "W"])])
+        graphs = {"dit-p1": {"file": "dit_p1.onnx"}, "dit-p2": {"file": "dit_p2.onnx"},
+                  "dit-p3-continuation": {"file": "dit_p3_continuation.onnx"},
+                  "audio-encoder": {"file": "a.onnx"}, "vae-encoder": {"file": "e.onnx"}}
+        return {"family": "longcat-avatar", "graphs": graphs,
+                "video": {"fps": 25, "width": 480, "height": 832, "segmentFrames": 93, "contextFrames": 13,
+                          "temporalStride": 4, "spatialStride": 8, "patch": [1, 2, 2]},
+                "tensors": {"text-default": {"file": "pos.safetensors"}, "text-negative": {"file": "neg.safetensors"}}}
+
+    def test_ranges_follow_what_the_engine_feeds(self):
+        p = trtprofiles.profiles(self.b, self._manifest())
+        self.assertEqual(p["dit_p1.onnx/x"], ((1, 16, 24, 60, 60), (1, 16, 24, 104, 60), (1, 16, 24, 104, 104)))
+        self.assertEqual(p["dit_p1.onnx/context"], ((1, 12, 8), (1, 12, 8), (1, 30, 8)))  # the two prompts
+        self.assertEqual(p["dit_p2.onnx/person_mask"], ((3, 30, 30), (3, 52, 30), (3, 52, 52)))
+        self.assertEqual(p["dit_p3_continuation.onnx/person_mask"][0][0], 4)
+        self.assertEqual(p["dit_p3_continuation.onnx/person_mask"][2][0], trtprofiles.MAX_PERSON_MASKS)
+        self.assertEqual(p["dit_p3_continuation.onnx/x"][1], (1, 16, 25, 104, 60))
+        self.assertEqual(p["e.onnx/video"], ((1, 3, 1, 480, 480), (1, 3, 13, 832, 480), (1, 3, 13, 832, 832)))
+        self.assertNotIn("a.onnx/input_features", p)  # static: no line
+
+    def test_precisions_dit_bf16_vae_fp32_whisper_fp16(self):
+        m = self._manifest()
+        self.assertEqual(trtprofiles.precisions(m), {
+            "dit_p1.onnx/@precision": "bf16", "dit_p2.onnx/@precision": "bf16",
+            "dit_p3_continuation.onnx/@precision": "bf16", "a.onnx/@precision": "fp16",
+            "e.onnx/@precision": "fp32"})
+        m["graphs"]["unet"] = {"file": "u.onnx"}
+        with self.assertRaisesRegex(ValueError, "no precision known for graph 'unet'"):
+            trtprofiles.precisions(m)
+
+    def test_without_the_prompt_embeddings_it_says_so(self):
+        m = self._manifest()
+        del m["tensors"]["text-default"]
+        with self.assertRaisesRegex(ValueError, "no tensor 'text-default'"):
+            trtprofiles.profiles(self.b, m)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -29,7 +29,7 @@ import json
 import os
 import sys
 
-from .. import onnxio
+from .. import onnxio, trtprofiles
 from ..checkpoint import open_checkpoint
 from ..manifest import parse_size, write_embeddings, write_manifest
 from ..progress import Progress
@@ -98,9 +98,28 @@ def run(args, progress=None):
     if os.path.exists(out) and os.listdir(out):
         raise UsageError(f"{out} exists and is not empty")
     os.makedirs(out, exist_ok=True)
-    graphs = {}
+    graphs, dit_cfg, shapes = export_dit(avatar, out, persons, args.precision, progress)
+    audio_graphs, mel = export_audio_encoder(avatar, out, args.precision, shapes, progress)
+    graphs.update(audio_graphs)
+    vae_graphs, stride, z = export_vae(base, out, args.precision, width, height, progress)
+    graphs.update(vae_graphs)
+    tensors = export_text(base, out, args.prompt, args.negative_prompt, shapes, progress)
+    manifest = bundle_manifest(args.name, width, height, stride, z, mel, dit_cfg, shift_of(base, avatar), graphs, tensors)
+    write_manifest(out, manifest)
+    try:  # the shapes and precisions of TensorRT engines, read from the graphs just written
+        progress.info(f"wrote {trtprofiles.write(out, manifest)}")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    progress.stage("done", out)
+    return manifest
 
-    # DiT with the distillation LoRA merged
+
+# The parts below are what run() does, one model at a time (the full-size rehearsal,
+# tools/export/rehearsal/longcat_full_size.py, runs and measures them one by one).
+
+def export_dit(avatar, out, persons, precision, progress):
+    """The DiT graphs (``base_model`` with the distillation LoRA merged): ``(graph entries, the
+    DiT's config.json, {key: shape} of its checkpoint)``."""
     progress.stage("dit", f"{os.path.join(avatar, 'base_model')} + lora/dmd_lora.safetensors")
     dit_cfg = _json(os.path.join(avatar, "base_model", "config.json"))
     base_sd = _weights(os.path.join(avatar, "base_model"), "diffusion_pytorch_model")
@@ -112,39 +131,44 @@ def run(args, progress=None):
     progress.info(f"LoRA merged into {len(merged.merged_keys())} weights")
     shapes = {k: base_sd.shape(k) for k in base_sd.keys()}
     entries, _, clamped = streamed.export_dit(
-        shapes, dit_cfg, merged, out, persons=persons, weights=args.precision,
+        shapes, dit_cfg, merged, out, persons=persons, weights=precision,
         segment_latents=(SEGMENT_FRAMES - 1) // 4 + 1, context_latents=(CONTEXT_FRAMES - 1) // 4 + 1,
         ref_index=REF_IMAGE_INDEX, mask_range=MASK_FRAME_RANGE, progress=lambda k: progress.info(f"wrote {k}"))
     if clamped:
         progress.info(f"{clamped} weights beyond the float16 range were clamped")
-    graphs.update(entries)
-    audio_channels = shapes["audio_proj.proj1_vf.weight"][1] // (8 * 5)
-    caption = shapes["y_embedder.y_proj.0.weight"][1]
+    return entries, dit_cfg, shapes
 
-    # Whisper-large-v3 encoder
+
+def export_audio_encoder(avatar, out, precision, dit_shapes, progress):
+    """Whisper-large-v3's encoder with LongCat's layer groups, checked against the DiT's audio width:
+    ``(graph entries, mel bins)``."""
+    audio_channels = dit_shapes["audio_proj.proj1_vf.weight"][1] // (8 * 5)
     wdir = os.path.join(avatar, "whisper-large-v3")
     progress.stage("audio-encoder", wdir)
     wcfg = _json(os.path.join(wdir, "config.json"))
     wmodel = whisper.build(_weights(wdir, "model"), wcfg)
-    mel = wmodel.p("conv1.weight").shape[1]
     if wmodel.p("conv1.weight").shape[0] != audio_channels:
         raise UsageError(f"whisper width {wmodel.p('conv1.weight').shape[0]} is not the DiT's audio width "
                          f"{audio_channels}")
-    for g in whisper.graphs(wmodel):
-        graphs[g.key] = onnxio.export_graph(g, out, progress=progress, weights=args.precision)
-    del wmodel
+    entries = {g.key: onnxio.export_graph(g, out, progress=progress, weights=precision)
+               for g in whisper.graphs(wmodel)}
+    return entries, wmodel.p("conv1.weight").shape[1]
 
-    # VAE
+
+def export_vae(base, out, precision, width, height, progress):
+    """The VAE graphs: ``(graph entries, spatial stride, latent channels)``."""
     vdir = os.path.join(base, "vae")
     progress.stage("vae", vdir)
     vmodel = vae.build(_weights(vdir, "diffusion_pytorch_model"), _json(os.path.join(vdir, "config.json")))
-    for g in vae.graphs(vmodel, height=height, width=width, encoders=("whole",)):
-        graphs[g.key] = onnxio.export_graph(g, out, progress=progress, weights=args.precision)
-    stride = vmodel.spatial_stride
-    z = vmodel.z_dim
-    del vmodel
+    entries = {g.key: onnxio.export_graph(g, out, progress=progress, weights=precision)
+               for g in vae.graphs(vmodel, height=height, width=width, encoders=("whole",))}
+    return entries, vmodel.spatial_stride, vmodel.z_dim
 
-    # the prompt's embeddings
+
+def export_text(base, out, prompt, negative_prompt, dit_shapes, progress):
+    """The umT5 embeddings of the prompt and of the negative prompt (for the non-distilled schedule's
+    text-audio guidance): the manifest's ``tensors`` entries."""
+    caption = dit_shapes["y_embedder.y_proj.0.weight"][1]
     progress.stage("text", os.path.join(base, "text_encoder"))
     import torch
     tmodel = text.build(_weights(os.path.join(base, "text_encoder"), "model"), storage_dtype=torch.bfloat16)
@@ -152,33 +176,31 @@ def run(args, progress=None):
     if not os.path.isfile(spiece):
         raise UsageError(f"{spiece} not found (umT5's sentencepiece model; a tokenizer.json alone is not read)")
     tok = text.umt5.Tokenizer(spiece)
-    emb = text.embeddings(tmodel, tok, args.prompt)
+    emb = text.embeddings(tmodel, tok, prompt)
     if emb.shape[1] != caption:
         raise UsageError(f"text width {emb.shape[1]} is not the DiT's caption width {caption}")
-    write_embeddings(os.path.join(out, "text_default.safetensors"), emb)
-    # the negative prompt's, for the non-distilled schedule's text-audio guidance
-    write_embeddings(os.path.join(out, "text_negative.safetensors"), text.embeddings(tmodel, tok, args.negative_prompt))
-    del tmodel
+    files = (("text-default", "text_default.safetensors", emb),
+             ("text-negative", "text_negative.safetensors", text.embeddings(tmodel, tok, negative_prompt)))
+    for _, f, e in files:
+        write_embeddings(os.path.join(out, f), e)
+    return {k: {"file": f, "sha256": onnxio.sha256_file(os.path.join(out, f))} for k, f, _ in files}
 
-    manifest = {
-        "format": 1, "family": "longcat-avatar", "name": args.name,
+
+def bundle_manifest(name, width, height, stride, z, mel, dit_cfg, shift, graphs, tensors):
+    return {
+        "format": 1, "family": "longcat-avatar", "name": name,
         "license": "LongCat-Video (MIT), Whisper (Apache-2.0), umT5 (Apache-2.0): see the model cards",
         "video": {"fps": FPS, "width": width, "height": height, "segmentFrames": SEGMENT_FRAMES,
                   "contextFrames": CONTEXT_FRAMES, "temporalStride": 4, "spatialStride": stride,
                   "latentChannels": z, "patch": list(dit_cfg.get("patch_size", [1, 2, 2]))},
         "audio": {"sampleRate": 16000, "encoder": "whisper", "melBins": mel, "loudness": -23.0, "stride": 1},
         "sampler": {"type": "flow-match-euler", "schedule": "distilled", "distilledSteps": 8,
-                    "shift": shift_of(base, avatar), "defaultSteps": 8},
+                    "shift": shift, "defaultSteps": 8},
         "guidance": {"type": "text-audio", "text": 4.0, "audio": 4.0},
         "continuation": {"refImageIndex": REF_IMAGE_INDEX, "maskFrameRange": MASK_FRAME_RANGE},
         "graphs": graphs,
-        "tensors": {k: {"file": f, "sha256": onnxio.sha256_file(os.path.join(out, f))}
-                    for k, f in (("text-default", "text_default.safetensors"),
-                                 ("text-negative", "text_negative.safetensors"))},
+        "tensors": tensors,
     }
-    write_manifest(out, manifest)
-    progress.stage("done", out)
-    return manifest
 
 
 def parser():

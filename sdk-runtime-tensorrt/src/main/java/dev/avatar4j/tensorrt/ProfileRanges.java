@@ -179,6 +179,13 @@ final class ProfileRanges {
         return out;
     }
 
+    /** {@return the graph file names this file has lines for (ranges or a precision)} */
+    java.util.Set<String> graphFiles() {
+        java.util.Set<String> out = new java.util.TreeSet<>(byGraph.keySet());
+        out.addAll(precisions.keySet());
+        return out;
+    }
+
     /** Ranges for {@code graphFile}: the explicit ones over the bundle's own file next to it. */
     Map<String, Range> forGraph(Path graphFile) {
         Map<String, Range> out = new TreeMap<>();
