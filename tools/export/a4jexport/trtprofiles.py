@@ -29,6 +29,11 @@ longcat-avatar (LongCatEngine, LongCatGraphs, Persons in the SDK):
     the SDK can feed; ``person_mask [M, th, tw]``: the token grid (latent size / patch), M = 3 masks
     for P = 2 (two persons + background) and P + 1 for P >= 3 persons (up to MAX_PERSON_MASKS);
   - the Whisper encoder's input is static (one 30 s chunk): no line.
+
+latentsync (LatentSyncEngine in the SDK): the face crop is the manifest's fixed ``resolution`` R (latent
+R/8); ``vae-encoder`` / ``vae-decoder`` take ``N`` 1..chunkFrames faces per call (OPT a full chunk);
+``unet`` and ``unet-shallow`` (DeepCache) ``B`` 1..2 guidance branches (OPT 2 when the manifest's
+default guidance is not 1, else 1) and ``F`` 1..chunkFrames frames; Whisper and BlazeFace are static.
 """
 import os
 
@@ -136,16 +141,48 @@ def _longcat_kind(key):
 LONGCAT_PRECISION = {"dit": "bf16", "pixel": "fp32", "audio": "fp16"}
 
 
+def _latentsync_kind(key):
+    return {"audio-encoder": "audio", "vae-encoder": "pixel", "vae-decoder": "pixel", "unet": "unet",
+            "unet-shallow": "unet", "face-detector": "face"}.get(key)
+
+
+#: latentsync: its inference pipeline runs in float16 on a GPU that supports it (``dtype =
+#: torch.float16 if is_fp16_supported``, for the UNet and the VAE alike), Whisper in half precision as
+#: openai-whisper does on a GPU; BlazeFace stays fp32 (tiny, and its scores gate every frame).
+LATENTSYNC_PRECISION = {"unet": "fp16", "pixel": "fp16", "audio": "fp16", "face": "fp32"}
+
+
+def latentsync_ranges(manifest):
+    """symbol tables per graph kind of a latentsync bundle."""
+    v = manifest["video"]
+    r = v["resolution"]
+    chunk = v.get("chunkFrames", 16)
+    guided = float(manifest.get("guidance", {}).get("scale", 1.5)) != 1.0
+    lat = (r // 8,) * 3
+    return {"pixel": {"N": (1, chunk, chunk), "H": (r,) * 3, "W": (r,) * 3, "h": lat, "w": lat},
+            "unet": {"B": (1, 2 if guided else 1, 2), "F": (1, chunk, chunk), "h": lat, "w": lat},
+            "audio": {}, "face": {}}
+
+
+_KIND = {"longcat-avatar": _longcat_kind, "latentsync": _latentsync_kind}
+_PRECISION = {"longcat-avatar": LONGCAT_PRECISION, "latentsync": LATENTSYNC_PRECISION}
+
+
+def _kind(manifest, key):
+    family = _family(manifest)
+    return _KIND[family](key) if family in _KIND else KINDS.get(key)
+
+
 def _family(manifest):
     return manifest.get("family", "stableavatar")
 
 
 def precisions(manifest):
     """``{"graph.onnx/@precision": "fp16"|"bf16"|"fp32"}`` for the bundle's TensorRT-loaded graphs."""
-    longcat = _family(manifest) == "longcat-avatar"
+    family = _family(manifest)
     out = {}
     for key, entry in manifest["graphs"].items():
-        p = LONGCAT_PRECISION.get(_longcat_kind(key)) if longcat else PRECISION.get(key)
+        p = _PRECISION[family].get(_kind(manifest, key)) if family in _PRECISION else PRECISION.get(key)
         if p is None:
             raise ValueError(f"tensorrt-profiles: no precision known for graph {key!r}")
         out[f"{entry['file']}/@precision"] = p
@@ -209,12 +246,14 @@ def _scaled(sym, table):
 def profiles(bundle, manifest, w2v_config=None):
     """``{"graph.onnx/input": (min, opt, max)}`` for the bundle's TensorRT-loaded graphs."""
     import onnx
-    longcat = _family(manifest) == "longcat-avatar"
-    tables = longcat_ranges(bundle, manifest) if longcat else ranges(manifest, w2v_config)
+    family = _family(manifest)
+    longcat = family == "longcat-avatar"
+    tables = (longcat_ranges(bundle, manifest) if longcat else latentsync_ranges(manifest)
+              if family == "latentsync" else ranges(manifest, w2v_config))
     graphs = manifest["graphs"]
     out = {}
     for key, entry in graphs.items():
-        kind = _longcat_kind(key) if longcat else KINDS.get(key)
+        kind = _kind(manifest, key)
         if kind is None:
             raise ValueError(f"tensorrt-profiles: no ranges known for graph {key!r}")
         if key == "vae-encoder" and "vae-encoder-step" in graphs:

@@ -244,6 +244,13 @@ class Command(unittest.TestCase):
             self.assertIn(stage, self.result.stderr)
         self.assertIn("warning: no --mask", self.result.stderr)
 
+    def test_tensorrt_profiles(self):
+        with open(os.path.join(self.bundle, "tensorrt-profiles.properties")) as f:
+            lines = f.read().splitlines()
+        self.assertIn("unet.onnx/@precision = fp16", lines)
+        self.assertIn("unet.onnx/sample = 1x13x1x32x32 : 2x13x16x32x32 : 2x13x16x32x32", lines)
+        self.assertFalse([x for x in lines if x.startswith("unet_mha.onnx/")], "the ONNX Runtime variant has none")
+
     def test_manifest(self):
         m = self.manifest
         self.assertEqual(m["family"], "latentsync")

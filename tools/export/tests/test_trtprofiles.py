@@ -164,5 +164,34 @@ class LongCatProfiles(unittest.TestCase):
             trtprofiles.profiles(self.b, m)
 
 
+class LatentSyncProfiles(unittest.TestCase):
+    """latentsync: a fixed face size, up to a chunk of faces per VAE call, 1..2 branches x 1..chunk frames."""
+
+    def test_ranges_and_precisions(self):
+        with tempfile.TemporaryDirectory() as b:
+            _graph(os.path.join(b, "u.onnx"), [("sample", ["B", 13, "F", "h", "w"]), ("timestep", [1]),
+                                               ("audio", ["B", "F", 50, 384])])
+            _graph(os.path.join(b, "s.onnx"), [("sample", ["B", 13, "F", "h", "w"]),
+                                               ("cache", ["B", 320, "F", "h", "w"])])
+            _graph(os.path.join(b, "e.onnx"), [("image", ["N", 3, "H", "W"])])
+            _graph(os.path.join(b, "f.onnx"), [("input:0", [1, 128, 128, 3])])
+            m = {"family": "latentsync", "video": {"fps": 25, "resolution": 256, "chunkFrames": 16},
+                 "guidance": {"type": "cfg-zero-audio", "scale": 1.5},
+                 "graphs": {"unet": {"file": "u.onnx", "variants": {"onnxruntime": {"file": "u_mha.onnx"}}},
+                            "unet-shallow": {"file": "s.onnx"}, "vae-encoder": {"file": "e.onnx"},
+                            "face-detector": {"file": "f.onnx"}}}
+            p = trtprofiles.profiles(b, m)
+            self.assertEqual(set(p), {"u.onnx/sample", "u.onnx/audio", "s.onnx/sample", "s.onnx/cache", "e.onnx/image"})
+            self.assertEqual(p["u.onnx/sample"], ((1, 13, 1, 32, 32), (2, 13, 16, 32, 32), (2, 13, 16, 32, 32)))
+            self.assertEqual(p["s.onnx/cache"], ((1, 320, 1, 32, 32), (2, 320, 16, 32, 32), (2, 320, 16, 32, 32)))
+            self.assertEqual(p["e.onnx/image"], ((1, 3, 256, 256), (16, 3, 256, 256), (16, 3, 256, 256)))
+            m["guidance"]["scale"] = 1.0  # unguided by default: tuned for one branch, two still accepted
+            self.assertEqual(trtprofiles.profiles(b, m)["u.onnx/audio"], ((1, 1, 50, 384), (1, 16, 50, 384),
+                                                                        (2, 16, 50, 384)))
+            self.assertEqual(trtprofiles.precisions(m), {
+                "u.onnx/@precision": "fp16", "s.onnx/@precision": "fp16", "e.onnx/@precision": "fp16",
+                "f.onnx/@precision": "fp32"})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -24,6 +24,7 @@ import shutil
 import torch
 
 from .. import manifest as mf
+from .. import trtprofiles
 from ..checkpoint import open_checkpoint
 from ..cli import UsageError, run_command
 from ..onnxio import DEFAULT_EXTERNAL_THRESHOLD, export_graph, share_external_data
@@ -276,6 +277,10 @@ def run(args, progress=None):
                             scaling, shift, args.steps, args.guidance, args.deepcache)
     p = mf.write_manifest(bundle, m)
     progress.info(f"wrote {p}")
+    try:  # the shapes and precisions of TensorRT engines, read from the graphs just written
+        progress.info(f"wrote {trtprofiles.write(bundle, m)}")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     return m
 
 
