@@ -8,7 +8,9 @@ continuation for P = 1, 2, 3) sharing one data file.
     longcat_dit.py OUT_DIR [--blocks N] [--precision fp16|fp32] [--persons 1,2,3] [--keep]
 
 ``--blocks N`` exports the first N blocks only (a shorter rehearsal whose figures scale per block).
-Prints and writes OUT_DIR/rehearsal.json: wall time per graph, peak RSS (``ru_maxrss``), data size.
+Prints and writes OUT_DIR/rehearsal.json: wall time per graph, peak RSS (``ru_maxrss``), data size;
+rewritten after every graph (``"complete": false`` until all are done), so a run stopped early keeps
+the figures of the graphs it finished.
 The bundle files are deleted at the end unless --keep.
 """
 import argparse
@@ -52,6 +54,17 @@ class RandomWeights:
         return 0.01 * torch.randn(shape, generator=g)
 
 
+def _layout(key):
+    """(layout, persons) of a DiT graph key (``dit-p2-continuation`` -> ("continuation", 2))."""
+    p = int(key[len("dit-p")])
+    return ("continuation" if key.endswith("-continuation") else "first"), p
+
+
+def write_report(out, report):
+    with open(os.path.join(out, "rehearsal.json"), "w") as f:
+        json.dump(report, f, indent=2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
@@ -75,6 +88,12 @@ def main():
         last[0] = now
         print(f"{key}: {times[key]} s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB",
               flush=True)
+        # the graphs done so far, so that a run stopped early still leaves its figures
+        write_report(a.out, {"blocks": a.blocks, "parameters": params, "precision": a.precision,
+                             "seconds": round(now - t0, 1), "graph_seconds": dict(times), "complete": False,
+                             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+                             "graph_bytes": {k: os.path.getsize(os.path.join(a.out, dit.graph_file(*_layout(k))))
+                                             for k in times}})
 
     weights = RandomWeights(shapes)
     entries, shared, clamped = streamed.export_dit(shapes, config, weights, a.out,
@@ -84,10 +103,9 @@ def main():
               "graph_seconds": times, "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
               "data_bytes": shared["size"], "graph_bytes": {k: os.path.getsize(os.path.join(a.out, e["file"]))
                                                             for k, e in entries.items()},
-              "weights_read": weights.reads, "clamped": clamped}
+              "weights_read": weights.reads, "clamped": clamped, "complete": True}
     print(json.dumps(report, indent=2))
-    with open(os.path.join(a.out, "rehearsal.json"), "w") as f:
-        json.dump(report, f, indent=2)
+    write_report(a.out, report)
     if not a.keep:
         for e in entries.values():
             os.remove(os.path.join(a.out, e["file"]))
