@@ -11,7 +11,10 @@ import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.spi.TensorSpec;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.TensorScope;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The graphs of a {@code stableavatar} bundle, opened and checked against the family's contract
@@ -38,13 +41,47 @@ final class StableAvatarGraphs {
 
     StableAvatarGraphs(Bundle bundle, StableAvatarConfig cfg, Backend backend, SessionOptions options,
                        TensorScope owner) {
-        long c = cfg.latentChannels();
-        long f = cfg.windowLatents();
+        Map<String, GraphContract> contracts = contracts(cfg, bundle::hasGraph);
         // The DiT first: it has most of the weights (7 GB of 11 at full size), and while a session opens
         // its weights are briefly held twice (the verified bytes and ONNX Runtime's copy), so opening
         // it while nothing else is loaded keeps the peak at twice the DiT rather than twice the DiT
         // plus everything opened before it.
-        dit = owner.attach(Sessions.open(bundle, "dit", backend, options, GraphContract.of("dit")
+        dit = open(bundle, "dit", backend, options, owner, contracts);
+        audioEncoder = open(bundle, "audio-encoder", backend, options, owner, contracts);
+        imageEncoder = open(bundle, "image-encoder", backend, options, owner, contracts);
+        clipSize = clipSize(imageEncoder, bundle);
+        textEncoder = !contracts.containsKey("text-encoder") ? null
+                : open(bundle, "text-encoder", backend, options, owner, contracts);
+        if (contracts.containsKey("vae-encoder-first")) {
+            vaeEncoder = null;
+            vaeEncoderFirst = open(bundle, "vae-encoder-first", backend, options, owner, contracts);
+            vaeEncoderStep = open(bundle, "vae-encoder-step", backend, options, owner, contracts);
+        } else {
+            vaeEncoderFirst = null;
+            vaeEncoderStep = null;
+            vaeEncoder = open(bundle, "vae-encoder", backend, options, owner, contracts);
+        }
+        vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, cfg.latentChannels(), cfg.caches(), backend, options, owner);
+        // graphs exported from checkpoints that do not belong together fail here, not mid-generation
+        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 1, "clip", "CLIP tokens");
+        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 2, "clip", "CLIP width");
+        fits(bundle, audioEncoder, "audio-encoder", "last_hidden_state", 2, "audio_tokens", "audio feature width");
+    }
+
+    /**
+     * The contract of every graph this family opens for a bundle with {@code cfg} whose manifest
+     * has the graphs {@code has} accepts, in the order they are opened: the session path and an
+     * inspection without sessions check the same contracts.
+     *
+     * @param cfg the bundle's configuration
+     * @param has whether the manifest names a graph
+     * @return the contracts by graph key
+     */
+    static Map<String, GraphContract> contracts(StableAvatarConfig cfg, Predicate<String> has) {
+        long c = cfg.latentChannels();
+        long f = cfg.windowLatents();
+        Map<String, GraphContract> m = new LinkedHashMap<>();
+        m.put("dit", GraphContract.of("dit")
                 .input("x", DType.FLOAT32, ANY, c, ANY, ANY, ANY)
                 .input("t", DType.FLOAT32, ANY)
                 .input("context", DType.FLOAT32, ANY, ANY, ANY)
@@ -53,40 +90,38 @@ final class StableAvatarGraphs {
                 .input("audio_tokens", DType.FLOAT32, 1, ANY, ANY)
                 .input("audio_index", DType.INT64, f, ANY)
                 .input("audio_gate", DType.FLOAT32, ANY)
-                .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY)));
-        audioEncoder = owner.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
+                .output("velocity", DType.FLOAT32, ANY, c, ANY, ANY, ANY));
+        m.put("audio-encoder", GraphContract.of("audio-encoder")
                 .input("input_values", DType.FLOAT32, 1, ANY)
-                .output("last_hidden_state", DType.FLOAT32, 1, ANY, ANY)));
-        imageEncoder = owner.attach(Sessions.open(bundle, "image-encoder", backend, options, GraphContract.of("image-encoder")
+                .output("last_hidden_state", DType.FLOAT32, 1, ANY, ANY));
+        m.put("image-encoder", GraphContract.of("image-encoder")
                 .input("pixel_values", DType.FLOAT32, 1, 3, ANY, ANY)
-                .output("image_embeds", DType.FLOAT32, 1, ANY, ANY)));
-        clipSize = clipSize(imageEncoder, bundle);
-        textEncoder = !bundle.hasGraph("text-encoder") || !cfg.tokenizes() ? null
-                : owner.attach(Sessions.open(bundle, "text-encoder", backend, options, GraphContract.of("text-encoder")
-                        .input("input_ids", DType.INT64, 1, ANY)
-                        .input("attention_mask", DType.INT64, 1, ANY)
-                        .output("last_hidden_state", DType.FLOAT32, 1, ANY, ANY)));
-        if (bundle.hasGraph("vae-encoder-first")) {
-            vaeEncoder = null;
-            vaeEncoderFirst = owner.attach(Sessions.open(bundle, "vae-encoder-first", backend, options,
-                    cached(GraphContract.of("vae-encoder-first").input("video", DType.FLOAT32, 1, 3, 1, ANY, ANY)
-                            .output("latent", DType.FLOAT32, 1, c, 1, ANY, ANY), cfg.encoderCaches(), false)));
-            vaeEncoderStep = owner.attach(Sessions.open(bundle, "vae-encoder-step", backend, options,
-                    cached(GraphContract.of("vae-encoder-step")
-                            .input("video", DType.FLOAT32, 1, 3, cfg.temporalStride(), ANY, ANY)
-                            .output("latent", DType.FLOAT32, 1, c, 1, ANY, ANY), cfg.encoderCaches(), true)));
-        } else {
-            vaeEncoderFirst = null;
-            vaeEncoderStep = null;
-            vaeEncoder = owner.attach(Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
-                    .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
-                    .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY)));
+                .output("image_embeds", DType.FLOAT32, 1, ANY, ANY));
+        if (has.test("text-encoder") && cfg.tokenizes()) {
+            m.put("text-encoder", GraphContract.of("text-encoder")
+                    .input("input_ids", DType.INT64, 1, ANY)
+                    .input("attention_mask", DType.INT64, 1, ANY)
+                    .output("last_hidden_state", DType.FLOAT32, 1, ANY, ANY));
         }
-        vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
-        // graphs exported from checkpoints that do not belong together fail here, not mid-generation
-        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 1, "clip", "CLIP tokens");
-        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 2, "clip", "CLIP width");
-        fits(bundle, audioEncoder, "audio-encoder", "last_hidden_state", 2, "audio_tokens", "audio feature width");
+        if (has.test("vae-encoder-first")) {
+            m.put("vae-encoder-first", cached(GraphContract.of("vae-encoder-first")
+                    .input("video", DType.FLOAT32, 1, 3, 1, ANY, ANY)
+                    .output("latent", DType.FLOAT32, 1, c, 1, ANY, ANY), cfg.encoderCaches(), false));
+            m.put("vae-encoder-step", cached(GraphContract.of("vae-encoder-step")
+                    .input("video", DType.FLOAT32, 1, 3, cfg.temporalStride(), ANY, ANY)
+                    .output("latent", DType.FLOAT32, 1, c, 1, ANY, ANY), cfg.encoderCaches(), true));
+        } else {
+            m.put("vae-encoder", GraphContract.of("vae-encoder")
+                    .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
+                    .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY));
+        }
+        m.putAll(StreamingVaeDecoder.Graphs.contracts(c, cfg.caches(), has.test("vae-decoder-first")));
+        return m;
+    }
+
+    private static GraphSession open(Bundle bundle, String key, Backend backend, SessionOptions options,
+                                     TensorScope owner, Map<String, GraphContract> contracts) {
+        return owner.attach(Sessions.open(bundle, key, backend, options, contracts.get(key)));
     }
 
     /**
