@@ -176,11 +176,17 @@ public final class BundleScan {
                     + "graph references must be in \"graphs." + graph.key() + ".externalData\" with its sha256 and size)");
             return null;
         }
-        if (!digests && !Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-            String note = "external data " + root.relativize(target) + " is absent: not checked (--no-digests); loading "
-                    + "needs it (" + entry.size() + " bytes)";
-            if (!notes.contains(note)) {
-                notes.add(note);
+        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            // said once however many graphs share the file
+            if (digests) {
+                problems.add("external data " + target + " is missing (the manifest lists " + entry.size()
+                        + " bytes); the bundle cannot be loaded without it");
+            } else {
+                String note = "external data " + root.relativize(target) + " is absent: not checked (--no-digests); "
+                        + "loading needs it (" + entry.size() + " bytes)";
+                if (!notes.contains(note)) {
+                    notes.add(note);
+                }
             }
             return entry;
         }
