@@ -158,8 +158,10 @@ public final class AvatarModel implements AutoCloseable {
      *
      * <p>Problems are collected, not thrown: {@link Inspection#valid()} says whether there were
      * any, {@link Inspection#problems()} what they were, each naming the file, graph and tensor.
-     * Cross-graph consistency that a load derives from the sessions (e.g. that the image
-     * encoder's output width is the DiT's) is not part of it.
+     * The signatures are those the graph files declare: a fixed output size that a backend only
+     * infers while loading (a dimension the file leaves symbolic), and cross-graph consistency that
+     * a load derives from the sessions (e.g. that the image encoder's output width is the DiT's),
+     * are checked when the bundle loads, not here.
      *
      * @param bundleDir     the bundle directory (a {@code .zip} is extracted and verified first, as
      *                      {@link #load(Path)} does)

@@ -15,6 +15,12 @@ import java.util.Objects;
  * weights weigh (bytes stored inline, and the initializers that keep their data in external files).
  * Read by {@link #read}; the weights themselves are never read, and external data is not opened.
  *
+ * <p>The signature is the one the file declares. ONNX Runtime reports the same inputs; its outputs
+ * can be more specific: the shape inference it runs when it loads a graph may fix a dimension the
+ * file leaves symbolic (a {@code Slice}d cache's channels, say). Checked against a contract, a
+ * symbolic dimension accepts any size, so such a fixed size is checked only when the graph loads
+ * (the SDK's ONNX Runtime tests compare both readings for every committed graph).
+ *
  * @param inputs        the graph's inputs, in order, without those that are initializers (graphs of
  *                      ONNX IR version &lt; 4 list every initializer as an input too)
  * @param outputs       the graph's outputs, in order

@@ -192,4 +192,52 @@ class OnnxSignatureTest {
         assertThatThrownBy(() -> sig.inputSpecs("unet")).isInstanceOf(BundleException.class)
                 .hasMessage("graph \"unet\" input 'mask' has element type bool; only float32, float16 and int64 are supported");
     }
+
+    /**
+     * A graph file of 3 GB, almost all of it one initializer's inline {@code raw_data} (a sparse
+     * file: the data is a hole), with the inputs after it: read past the 2 GB a byte array or a
+     * protobuf message can hold, by passing the data over rather than reading it.
+     */
+    @Example
+    void gigabytesOfInlineWeightsArePassedOverNotRead() throws IOException {
+        long data = 3_000_000_000L;
+        byte[] tensorHead = new Msg().varint(1, data / 2).varint(2, 10).string(8, "W").toBytes();
+        byte[] rawTag = varintBytes((9L << 3) | 2, data);
+        byte[] tail = new Msg().msg(11, new Tensor("x", 1, List.of(new OnnxSignature.Dim(-1, "n"))).encode())
+                .msg(12, new Tensor("y", 10, List.of(new OnnxSignature.Dim(2, ""))).encode()).toBytes();
+        long tensorLen = tensorHead.length + rawTag.length + data;
+        byte[] initTag = varintBytes((5L << 3) | 2, tensorLen);
+        long graphLen = initTag.length + tensorLen + tail.length;
+        byte[] graphTag = varintBytes((7L << 3) | 2, graphLen);
+        Path file = dir.resolve("big.onnx");
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (byte[] b : List.of(varintBytes(1L << 3, 8), graphTag, initTag, tensorHead, rawTag)) {
+                ch.write(java.nio.ByteBuffer.wrap(b));
+            }
+            ch.position(ch.position() + data); // the hole: never written, never read
+            ch.write(java.nio.ByteBuffer.wrap(tail));
+        }
+
+        OnnxSignature sig = OnnxSignature.read(file, "graph big.onnx");
+
+        assertThat(sig.inlineBytes()).isEqualTo(data);
+        assertThat(sig.initializers()).isEqualTo(1);
+        assertThat(sig.inputs()).extracting(Object::toString).containsExactly("x: float[n]");
+        assertThat(sig.outputs()).extracting(Object::toString).containsExactly("y: float16[2]");
+        Files.delete(file);
+    }
+
+    /** A field key and a varint value (or a length prefix). */
+    private static byte[] varintBytes(long key, long value) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (long v : new long[] {key, value}) {
+            while ((v & ~0x7fL) != 0) {
+                out.write((int) ((v & 0x7f) | 0x80));
+                v >>>= 7;
+            }
+            out.write((int) v);
+        }
+        return out.toByteArray();
+    }
 }
