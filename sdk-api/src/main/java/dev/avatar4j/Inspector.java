@@ -44,8 +44,15 @@ final class Inspector {
             }
         }
         List<Map<String, Object>> graphs = new ArrayList<>();
-        for (BundleScan.Graph g : scan.graphs()) {
-            String base = g.key().contains("@") ? g.key().substring(0, g.key().indexOf('@')) : g.key();
+        // in the order the engine opens them, each variant after its graph, graphs the family does not use last
+        List<String> order = new ArrayList<>(contracts.keySet());
+        List<BundleScan.Graph> sorted = new ArrayList<>(scan.graphs());
+        sorted.sort(java.util.Comparator.comparingInt((BundleScan.Graph g) -> {
+            int at = order.indexOf(base(g.key()));
+            return at < 0 ? Integer.MAX_VALUE : at;
+        }).thenComparing(g -> base(g.key())).thenComparing(BundleScan.Graph::key));
+        for (BundleScan.Graph g : sorted) {
+            String base = base(g.key());
             GraphContract contract = contracts.get(base);
             OnnxSignature sig = g.signature();
             String verdict;
@@ -66,6 +73,12 @@ final class Inspector {
         }
         return new Inspection(scan.directory(), manifest.family(), manifest.name(), video(manifest), digests,
                 scan.hashedBytes(), graphs, problems, scan.notes());
+    }
+
+    /** The graph a file key belongs to: {@code dit} for {@code dit@onnxruntime}. */
+    private static String base(String key) {
+        int at = key.indexOf('@');
+        return at < 0 ? key : key.substring(0, at);
     }
 
     private static Map<String, Object> graph(BundleScan.Graph g, String verdict) {
