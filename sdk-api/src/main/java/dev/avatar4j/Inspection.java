@@ -32,19 +32,19 @@ public final class Inspection {
     private final String family;
     private final String name;
     private final Map<String, Object> video;
-    private final boolean digestsChecked;
+    private final String digests;
     private final long hashedBytes;
     private final List<Map<String, Object>> graphs;
     private final List<String> problems;
     private final List<String> notes;
 
-    Inspection(Path directory, String family, String name, Map<String, Object> video, boolean digestsChecked,
+    Inspection(Path directory, String family, String name, Map<String, Object> video, String digests,
                long hashedBytes, List<Map<String, Object>> graphs, List<String> problems, List<String> notes) {
         this.directory = directory;
         this.family = family;
         this.name = name;
         this.video = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(video));
-        this.digestsChecked = digestsChecked;
+        this.digests = digests;
         this.hashedBytes = hashedBytes;
         this.graphs = graphs.stream().map(m -> java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m))).toList();
         this.problems = List.copyOf(problems);
@@ -110,10 +110,11 @@ public final class Inspection {
     }
 
     private String digestStatus() {
-        if (!digestsChecked) {
-            return "not checked";
-        }
-        return problems.stream().anyMatch(p -> p.contains("sha256")) ? "failed" : "verified";
+        return digests;
+    }
+
+    private boolean digestsChecked() {
+        return !digests.equals("not checked");
     }
 
     /**
@@ -133,7 +134,7 @@ public final class Inspection {
             b.setLength(b.length() - 1);
             out.add(b.toString());
         }
-        out.add("digests   " + digestStatus() + (digestsChecked ? " (" + bytes(hashedBytes) + " hashed)" : " (--no-digests)"));
+        out.add("digests   " + digestStatus() + (digestsChecked() ? " (" + bytes(hashedBytes) + " hashed)" : " (not requested)"));
         for (Map<String, Object> g : graphs) {
             List<String> ext = (List<String>) g.get("externalFiles");
             out.add("graph     " + g.get("key") + "  " + g.get("file") + "  weights " + bytes((Long) g.get("inlineWeightBytes"))
@@ -150,7 +151,7 @@ public final class Inspection {
         }
         notes.forEach(n -> out.add("note      " + n));
         problems.forEach(p -> out.add("PROBLEM   " + p));
-        out.add(valid() ? "result    OK: the bundle is valid" + (digestsChecked ? "" : " (digests not checked)")
+        out.add(valid() ? "result    OK: the bundle is valid" + (digestsChecked() ? "" : " (digests not checked)")
                 : "result    INVALID: " + problems.size() + (problems.size() == 1 ? " problem" : " problems"));
         return out;
     }

@@ -71,7 +71,8 @@ final class Inspector {
             }
             graphs.add(graph(g, verdict));
         }
-        return new Inspection(scan.directory(), manifest.family(), manifest.name(), video(manifest), digests,
+        String digestStatus = !digests ? "not checked" : scan.digestMismatches() > 0 ? "failed" : "verified";
+        return new Inspection(scan.directory(), manifest.family(), manifest.name(), video(manifest), digestStatus,
                 scan.hashedBytes(), graphs, problems, scan.notes());
     }
 

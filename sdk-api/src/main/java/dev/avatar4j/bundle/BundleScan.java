@@ -62,9 +62,10 @@ public final class BundleScan {
      * @param problems    what is wrong, each naming the file and the graph or entry
      * @param notes       what was not checked and why
      * @param hashedBytes bytes hashed (0 without digests)
+     * @param digestMismatches how many files do not have the sha256 the manifest gives them
      */
     public record Result(Path directory, BundleManifest manifest, List<Graph> graphs, List<String> problems,
-                         List<String> notes, long hashedBytes) {
+                         List<String> notes, long hashedBytes, int digestMismatches) {
         /** Copies the lists. */
         public Result {
             graphs = List.copyOf(graphs);
@@ -78,6 +79,7 @@ public final class BundleScan {
     private final boolean digests;
     private final List<String> problems = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
+    private int digestMismatches;
     /** The files to hash and the digests the manifest gives each (a file listed by several graphs is hashed once). */
     private final Map<Path, Map<String, Set<String>>> toHash = new LinkedHashMap<>();
 
@@ -116,7 +118,7 @@ public final class BundleScan {
         long hashed = digests ? s.hashAll(progress) : 0;
         // a file several graphs share (the DiTs' weights) is reported once
         return new Result(parsed.directory(), parsed.manifest(), graphs, s.problems.stream().distinct().toList(),
-                s.notes, hashed);
+                s.notes, hashed, s.digestMismatches);
     }
 
     private Graph graph(BundleManifest.FileEntry e) {
@@ -182,7 +184,7 @@ public final class BundleScan {
                 problems.add("external data " + target + " is missing (the manifest lists " + entry.size()
                         + " bytes); the bundle cannot be loaded without it");
             } else {
-                String note = "external data " + root.relativize(target) + " is absent: not checked (--no-digests); "
+                String note = "external data " + root.relativize(target) + " is absent: not checked (digests not requested); "
                         + "loading needs it (" + entry.size() + " bytes)";
                 if (!notes.contains(note)) {
                     notes.add(note);
@@ -248,6 +250,7 @@ public final class BundleScan {
             }
             for (Map.Entry<String, Set<String>> want : f.getValue().entrySet()) {
                 if (!want.getKey().equals(actual)) {
+                    digestMismatches++;
                     problems.add("bundle file " + file + " (" + String.join(", ", want.getValue()) + ") is corrupt or was "
                             + "modified: sha256 " + actual + ", manifest says " + want.getKey());
                 }

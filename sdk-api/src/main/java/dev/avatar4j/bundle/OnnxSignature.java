@@ -124,6 +124,9 @@ public record OnnxSignature(List<Value> inputs, List<Value> outputs, long inline
                 case 1 -> DType.FLOAT32;
                 case 10 -> DType.FLOAT16;
                 case 7 -> DType.INT64;
+                case 0 -> throw new BundleException("graph \"" + graph + "\" " + kind + " '" + v.name()
+                        + "' is not a tensor (it declares no tensor element type); only float32, float16 and int64 "
+                        + "tensors are supported");
                 default -> throw new BundleException("graph \"" + graph + "\" " + kind + " '" + v.name()
                         + "' has element type " + v.elemTypeName() + "; only float32, float16 and int64 are supported");
             };
