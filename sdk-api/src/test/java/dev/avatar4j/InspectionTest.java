@@ -159,6 +159,49 @@ class InspectionTest {
         assertThat(i.details()).containsEntry("digests", "failed");
     }
 
+    /**
+     * A graph file over 2 GB (a sparse file) is refused as loading refuses it, and its signature,
+     * after the 2 GB of inline data, is still read.
+     */
+    @Test
+    void aGraphFileOverTwoGigabytesIsAProblem() throws IOException {
+        Path copy = copy("latentsync-tiny");
+        long data = (1L << 31) + 10;
+        Msg graph = new Msg().msg(11, value("latent", 1, -1, 4, 8, 8)).msg(12, value("image", 1, -1, 3, 64, 64));
+        byte[] tail = graph.toBytes();
+        byte[] head = new Msg().varint(1, 8).toBytes();
+        Path file = copy.resolve("vae_decoder.onnx");
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(head));
+            // an unknown length-delimited field 99 holding the hole, then the graph
+            ch.write(java.nio.ByteBuffer.wrap(key((99L << 3) | 2, data)));
+            ch.position(ch.position() + data);
+            ch.write(java.nio.ByteBuffer.wrap(key((7L << 3) | 2, tail.length)));
+            ch.write(java.nio.ByteBuffer.wrap(tail));
+        }
+
+        Inspection i = AvatarModel.inspect(copy, false, (d, t) -> { });
+
+        assertThat(i.problems()).singleElement().asString().startsWith("graph vae_decoder.onnx (vae-decoder) is ")
+                .endsWith("a graph over 2 GB must keep its weights in external data");
+        assertThat(graphs(i)).filteredOn(g -> g.get("key").equals("vae-decoder")).singleElement()
+                .extracting(g -> g.get("contract")).isEqualTo("OK");
+        Files.delete(file);
+    }
+
+    private static byte[] key(long key, long value) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (long v : new long[] {key, value}) {
+            while ((v & ~0x7fL) != 0) {
+                out.write((int) ((v & 0x7f) | 0x80));
+                v >>>= 7;
+            }
+            out.write((int) v);
+        }
+        return out.toByteArray();
+    }
+
     @Test
     void noBundleIsABundleException() {
         assertThatThrownBy(() -> AvatarModel.inspect(tmp.resolve("nothing"), false, (d, t) -> { }))

@@ -128,6 +128,11 @@ public final class BundleScan {
         }
         long size = size(file);
         String what = "graph " + file.getFileName() + " (" + e.key() + ")";
+        if (size > Bundle.MAX_GRAPH_BYTES) {
+            // loading reads the graph file into one array, and protobuf refuses messages over 2 GB
+            problems.add(what + " is " + size + " bytes, more than a graph file may be (" + Bundle.MAX_GRAPH_BYTES
+                    + "); a graph over 2 GB must keep its weights in external data");
+        }
         OnnxSignature sig;
         try {
             sig = OnnxSignature.read(file, what);
