@@ -104,7 +104,18 @@ public final class BundleScan {
         if (!Files.exists(dir)) {
             throw new BundleException("model bundle not found: " + dir);
         }
-        Path directory = ZipBundle.isZip(dir) ? ZipBundle.open(dir).directory() : dir;
+        if (ZipBundle.isZip(dir)) {
+            Path extracted = ZipBundle.open(dir).directory();
+            try {
+                return scanDirectory(extracted, digests, progress);
+            } finally {
+                ZipBundle.release(extracted); // leased by open: evictable again once scanned
+            }
+        }
+        return scanDirectory(dir, digests, progress);
+    }
+
+    private static Result scanDirectory(Path directory, boolean digests, DigestProgress progress) {
         Bundle.Parsed parsed = Bundle.readManifest(directory);
         BundleScan s = new BundleScan(parsed.directory(), parsed.manifest(), digests);
         List<Graph> graphs = new ArrayList<>();
