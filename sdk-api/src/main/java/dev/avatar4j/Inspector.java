@@ -31,11 +31,13 @@ final class Inspector {
         BundleManifest manifest = scan.manifest();
         List<String> problems = new ArrayList<>(scan.problems());
         Map<String, GraphContract> contracts;
+        boolean familyValid = true;
         try {
             contracts = FamilyEngines.contracts(manifest);
         } catch (BundleException e) {
             problems.add(e.getMessage());
             contracts = Map.of();
+            familyValid = false;
         }
         for (String key : contracts.keySet()) {
             if (manifest.graph(key).isEmpty()) {
@@ -58,6 +60,8 @@ final class Inspector {
             String verdict;
             if (sig == null) {
                 verdict = "not checked: the graph file could not be read";
+            } else if (!familyValid) {
+                verdict = "not checked: the manifest is not a valid " + manifest.family() + " bundle";
             } else if (contract == null) {
                 verdict = "not used by " + manifest.family();
             } else {

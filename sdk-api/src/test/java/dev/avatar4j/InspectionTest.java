@@ -203,6 +203,21 @@ class InspectionTest {
     }
 
     @Test
+    void aManifestTheFamilyRefusesIsAProblemAndNoGraphIsCalledUnused() throws IOException {
+        Path copy = copy("longcat-avatar-tiny");
+        Path manifest = copy.resolve("avatar-bundle.json");
+        String json = Files.readString(manifest);
+        assertThat(json).contains("\"dit-p1\": {");
+        Files.writeString(manifest, json.replace("\"dit-p1\": {", "\"dit\": {"));
+
+        Inspection i = AvatarModel.inspect(copy, false, (d, t) -> { });
+
+        assertThat(i.problems()).singleElement().asString().contains("graph \"dit\" is the old longcat-avatar contract");
+        assertThat(graphs(i)).extracting(g -> g.get("contract"))
+                .containsOnly("not checked: the manifest is not a valid longcat-avatar bundle");
+    }
+
+    @Test
     void noBundleIsABundleException() {
         assertThatThrownBy(() -> AvatarModel.inspect(tmp.resolve("nothing"), false, (d, t) -> { }))
                 .isInstanceOf(BundleException.class).hasMessageContaining("model bundle not found");
