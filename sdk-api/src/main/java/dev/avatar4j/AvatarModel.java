@@ -158,10 +158,10 @@ public final class AvatarModel implements AutoCloseable {
      *
      * <p>Problems are collected, not thrown: {@link Inspection#valid()} says whether there were
      * any, {@link Inspection#problems()} what they were, each naming the file, graph and tensor.
-     * The signatures are those the graph files declare: a fixed output size that a backend only
-     * infers while loading (a dimension the file leaves symbolic), and cross-graph consistency that
-     * a load derives from the sessions (e.g. that the image encoder's output width is the DiT's),
-     * are checked when the bundle loads, not here.
+     * Once every graph meets its contract, the graphs are checked against each other as a load
+     * checks them (e.g. that the image encoder's output width is the DiT's). The signatures are
+     * those the graph files declare: a fixed output size that a backend only infers while loading
+     * (a dimension the file leaves symbolic) is checked when the bundle loads, not here.
      *
      * @param bundleDir     the bundle directory (a {@code .zip} is extracted and verified first, as
      *                      {@link #load(Path)} does)

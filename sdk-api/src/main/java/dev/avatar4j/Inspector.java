@@ -17,8 +17,9 @@ import java.util.Objects;
  * Builds an {@link Inspection}: the bundle's files scanned without loading ({@link BundleScan}: paths,
  * sizes, digests, each graph's signature read from its file), then every graph's signature checked
  * against the contract the family's engine checks a loaded session against
- * ({@link FamilyEngines#contracts}, {@link GraphContract#check(List, List, Path)}): one rule for both
- * paths, so an inspection and a load agree on the signatures.
+ * ({@link FamilyEngines#contracts}, {@link GraphContract#check(List, List, Path)}), and the graphs
+ * against each other ({@link FamilyEngines#checkTogether}): one rule for both paths, so an
+ * inspection and a load agree on the signatures.
  */
 final class Inspector {
     private Inspector() {
@@ -53,6 +54,7 @@ final class Inspector {
             int at = order.indexOf(base(g.key()));
             return at < 0 ? Integer.MAX_VALUE : at;
         }).thenComparing(g -> base(g.key())).thenComparing(BundleScan.Graph::key));
+        Map<String, BundleScan.Graph> checked = new LinkedHashMap<>();
         for (BundleScan.Graph g : sorted) {
             String base = base(g.key());
             GraphContract contract = contracts.get(base);
@@ -74,6 +76,18 @@ final class Inspector {
                 }
             }
             graphs.add(graph(g, verdict));
+            if (verdict.equals("OK") && !g.key().contains("@")) {
+                checked.put(base, g);
+            }
+        }
+        if (familyValid && checked.keySet().containsAll(contracts.keySet())) {
+            // every graph met its contract: now whether they fit together, as a load checks
+            try {
+                FamilyEngines.checkTogether(manifest, k -> checked.get(k).signature().inputSpecs(k),
+                        k -> checked.get(k).signature().outputSpecs(k), scan.directory().toString());
+            } catch (BundleException e) {
+                problems.add(e.getMessage());
+            }
         }
         String digestStatus = !digests ? "not checked" : scan.digestMismatches() > 0 ? "failed" : "verified";
         return new Inspection(scan.directory(), manifest.family(), manifest.name(), video(manifest), digestStatus,

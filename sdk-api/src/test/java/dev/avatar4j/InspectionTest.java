@@ -217,6 +217,23 @@ class InspectionTest {
                 .containsOnly("not checked: the manifest is not a valid longcat-avatar bundle");
     }
 
+    /** Graphs that each meet their contract but do not fit together are refused, as loading refuses them. */
+    @Test
+    void stableAvatarGraphsThatDoNotFitTogetherAreAProblem() throws IOException {
+        Path copy = copy("stableavatar-tiny");
+        // an audio encoder whose features are 48 wide, where the tiny DiT's audio_tokens are 32 wide
+        Msg graph = new Msg().msg(11, value("input_values", 1, 1, -1)).msg(12, value("last_hidden_state", 1, 1, -1, 48));
+        replaceGraph(copy, "audio_encoder.onnx", new Msg().varint(1, 8).msg(7, graph).toBytes());
+
+        Inspection i = AvatarModel.inspect(copy, false, (d, t) -> { });
+
+        assertThat(graphs(i)).filteredOn(g -> g.get("key").equals("audio-encoder")).singleElement()
+                .extracting(g -> g.get("contract")).isEqualTo("OK");
+        assertThat(i.problems()).singleElement().asString().endsWith("the graphs do not fit together: audio-encoder "
+                + "gives 48 audio feature width (last_hidden_state dimension 2), the dit takes 32 (audio_tokens); were "
+                + "they exported from the same model?");
+    }
+
     @Test
     void noBundleIsABundleException() {
         assertThatThrownBy(() -> AvatarModel.inspect(tmp.resolve("nothing"), false, (d, t) -> { }))

@@ -13,7 +13,10 @@ import dev.avatar4j.family.stableavatar.StableAvatarConfig;
 import dev.avatar4j.family.stableavatar.StableAvatarEngine;
 import dev.avatar4j.spi.Backend;
 import dev.avatar4j.spi.SessionOptions;
+import dev.avatar4j.spi.TensorSpec;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** Creates the {@link FamilyEngine} for a bundle's family. */
 public final class FamilyEngines {
@@ -46,6 +49,25 @@ public final class FamilyEngines {
             return LatentSyncEngine.contracts(manifest);
         }
         throw unknown(family);
+    }
+
+    /**
+     * Checks what no single graph's contract can, that the graphs fit together, from their
+     * signatures: what the engine checks on its sessions when it opens (StableAvatar: the image and
+     * audio encoders' widths against the DiT's inputs; nothing for the other families). Call it
+     * once every graph involved has passed its contract.
+     *
+     * @param manifest the bundle's manifest
+     * @param inputs   the inputs of a graph by key
+     * @param outputs  the outputs of a graph by key
+     * @param where    names the bundle in messages
+     * @throws BundleException when the graphs do not fit together
+     */
+    public static void checkTogether(BundleManifest manifest, Function<String, List<TensorSpec>> inputs,
+                                     Function<String, List<TensorSpec>> outputs, String where) {
+        if (manifest.family().equals(StableAvatarConfig.FAMILY)) {
+            StableAvatarEngine.checkTogether(inputs, outputs, where);
+        }
     }
 
     /** The engine for {@code bundle}, with its graphs opened on {@code backend} and checked. */

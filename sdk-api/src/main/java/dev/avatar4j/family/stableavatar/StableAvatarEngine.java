@@ -70,6 +70,22 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
         return StableAvatarGraphs.contracts(StableAvatarConfig.from(manifest), k -> manifest.graph(k).isPresent());
     }
 
+    /**
+     * Checks that the graphs fit together (image encoder against the DiT's {@code clip}, audio
+     * encoder against its {@code audio_tokens}), what the engine checks on its sessions when it
+     * opens, from signatures alone.
+     *
+     * @param inputs  the inputs of a graph by key ({@code dit}, {@code image-encoder}, {@code audio-encoder})
+     * @param outputs the outputs of a graph by key
+     * @param where   names the bundle in messages
+     * @throws dev.avatar4j.BundleException when they do not fit
+     */
+    public static void checkTogether(java.util.function.Function<String, java.util.List<dev.avatar4j.spi.TensorSpec>> inputs,
+                                     java.util.function.Function<String, java.util.List<dev.avatar4j.spi.TensorSpec>> outputs,
+                                     String where) {
+        StableAvatarGraphs.checkTogether(inputs, outputs, where);
+    }
+
     /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */
     public static StableAvatarEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         StableAvatarConfig cfg = StableAvatarConfig.from(bundle.manifest());

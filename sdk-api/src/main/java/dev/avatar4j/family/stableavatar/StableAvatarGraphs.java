@@ -14,6 +14,7 @@ import dev.avatar4j.tensor.TensorScope;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -49,7 +50,7 @@ final class StableAvatarGraphs {
         dit = open(bundle, "dit", backend, options, owner, contracts);
         audioEncoder = open(bundle, "audio-encoder", backend, options, owner, contracts);
         imageEncoder = open(bundle, "image-encoder", backend, options, owner, contracts);
-        clipSize = clipSize(imageEncoder, bundle);
+        clipSize = clipSize(imageEncoder.inputs(), bundle.directory().toString());
         textEncoder = !contracts.containsKey("text-encoder") ? null
                 : open(bundle, "text-encoder", backend, options, owner, contracts);
         if (contracts.containsKey("vae-encoder-first")) {
@@ -63,9 +64,29 @@ final class StableAvatarGraphs {
         }
         vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, cfg.latentChannels(), cfg.caches(), backend, options, owner);
         // graphs exported from checkpoints that do not belong together fail here, not mid-generation
-        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 1, "clip", "CLIP tokens");
-        fits(bundle, imageEncoder, "image-encoder", "image_embeds", 2, "clip", "CLIP width");
-        fits(bundle, audioEncoder, "audio-encoder", "last_hidden_state", 2, "audio_tokens", "audio feature width");
+        Map<String, GraphSession> byKey = Map.of("dit", dit, "image-encoder", imageEncoder, "audio-encoder", audioEncoder);
+        checkTogether(k -> byKey.get(k).inputs(), k -> byKey.get(k).outputs(), bundle.directory().toString());
+    }
+
+    /**
+     * Checks what no single graph's contract can: that the graphs fit together (the image encoder's
+     * input is a fixed square, its tokens and width are the DiT's {@code clip}, the audio encoder's
+     * width is the DiT's {@code audio_tokens}). Run on the sessions when the bundle loads, and on the
+     * signatures read from the files when it is inspected.
+     *
+     * @param inputs  the inputs of graph {@code dit}, {@code image-encoder} or {@code audio-encoder}
+     * @param outputs their outputs
+     * @param where   names the bundle in messages
+     * @throws BundleException naming both graphs and the dimension when they do not fit
+     */
+    static void checkTogether(Function<String, List<TensorSpec>> inputs, Function<String, List<TensorSpec>> outputs,
+                              String where) {
+        clipSize(inputs.apply("image-encoder"), where);
+        List<TensorSpec> dit = inputs.apply("dit");
+        fits(where, outputs.apply("image-encoder"), "image-encoder", "image_embeds", 1, dit, "clip", "CLIP tokens");
+        fits(where, outputs.apply("image-encoder"), "image-encoder", "image_embeds", 2, dit, "clip", "CLIP width");
+        fits(where, outputs.apply("audio-encoder"), "audio-encoder", "last_hidden_state", 2, dit, "audio_tokens",
+                "audio feature width");
     }
 
     /**
@@ -128,12 +149,12 @@ final class StableAvatarGraphs {
      * Checks that dimension {@code dim} of {@code producer}'s output equals the same dimension of the
      * DiT's input {@code ditInput}, when both graphs fix it.
      */
-    private void fits(Bundle bundle, GraphSession producer, String key, String output, int dim, String ditInput,
-                      String what) {
-        long a = dimOf(producer.outputs(), output, dim);
-        long b = dimOf(dit.inputs(), ditInput, dim);
+    private static void fits(String where, List<TensorSpec> producer, String key, String output, int dim,
+                             List<TensorSpec> dit, String ditInput, String what) {
+        long a = dimOf(producer, output, dim);
+        long b = dimOf(dit, ditInput, dim);
         if (a > 0 && b > 0 && a != b) {
-            throw new BundleException(bundle.directory() + ": the graphs do not fit together: " + key + " gives " + a
+            throw new BundleException(where + ": the graphs do not fit together: " + key + " gives " + a
                     + " " + what + " (" + output + " dimension " + dim + "), the dit takes " + b + " (" + ditInput
                     + "); were they exported from the same model?");
         }
@@ -154,12 +175,12 @@ final class StableAvatarGraphs {
     }
 
     /** S of the image encoder's {@code pixel_values [1, 3, S, S]}: fixed and square, as CLIP's position table. */
-    private static int clipSize(GraphSession imageEncoder, Bundle bundle) {
-        TensorSpec in = imageEncoder.inputs().stream().filter(s -> s.name().equals("pixel_values")).findFirst()
+    private static int clipSize(List<TensorSpec> imageEncoderInputs, String where) {
+        TensorSpec in = imageEncoderInputs.stream().filter(s -> s.name().equals("pixel_values")).findFirst()
                 .orElseThrow();
         long[] d = in.shape();
         if (d[2] < 1 || d[2] != d[3] || d[2] > 4096) {
-            throw new BundleException(bundle.directory() + ": image-encoder input pixel_values must have a fixed square "
+            throw new BundleException(where + ": image-encoder input pixel_values must have a fixed square "
                     + "size [1, 3, S, S] (S = 224 for CLIP ViT-H/14), is " + in.shapeString());
         }
         return (int) d[2];
