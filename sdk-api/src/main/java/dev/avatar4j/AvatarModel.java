@@ -148,6 +148,34 @@ public final class AvatarModel implements AutoCloseable {
     }
 
     /**
+     * Checks a bundle without loading it: the manifest, every file it names (inside the bundle,
+     * present, of the listed size), every file's sha256 when {@code verifyDigests} (streamed: the
+     * files are read once, never held), and every graph's inputs and outputs, read from the graph
+     * file alone, against the contract of the family's engine, the contract a load checks the
+     * loaded session against. No weights are read and no backend is used, so a bundle whose graphs
+     * would need more memory than the machine has can be checked; without digests, no external
+     * data is read at all (an absent external-data file is noted, not a problem).
+     *
+     * <p>Problems are collected, not thrown: {@link Inspection#valid()} says whether there were
+     * any, {@link Inspection#problems()} what they were, each naming the file, graph and tensor.
+     * Once every graph meets its contract, the graphs are checked against each other as a load
+     * checks them (e.g. that the image encoder's output width is the DiT's). The signatures are
+     * those the graph files declare: a fixed output size that a backend only infers while loading
+     * (a dimension the file leaves symbolic) is checked when the bundle loads, not here.
+     *
+     * @param bundleDir     the bundle directory (a {@code .zip} is extracted and verified first, as
+     *                      {@link #load(Path)} does)
+     * @param verifyDigests whether to check every file's sha256
+     * @param listener      told how hashing advances (e.g. for a progress bar); not null
+     * @return the findings
+     * @throws BundleException if there is no bundle to inspect: the directory is missing, has no
+     *                         manifest, or its manifest is not valid JSON of the bundle format
+     */
+    public static Inspection inspect(Path bundleDir, boolean verifyDigests, Inspection.DigestListener listener) {
+        return Inspector.inspect(bundleDir, verifyDigests, listener);
+    }
+
+    /**
      * What a generation with this model would compute, as {@link #plan(Path, PlanRequest)} works it
      * out for this model's bundle.
      *

@@ -15,12 +15,15 @@ import java.util.function.Predicate;
 /**
  * The inputs and outputs a family expects of one graph (names, element types, ranks, fixed
  * dimensions), checked against a loaded session when the bundle loads, so that a mismatched
- * export fails at once with a message naming the graph and tensor rather than mid-generation.
+ * export fails at once with a message naming the graph and tensor rather than mid-generation; and
+ * checked the same way ({@link #check(List, List, Path)}) against a signature read from the graph
+ * file alone, when a bundle is inspected without loading its weights.
  */
 public final class GraphContract {
     private final String graph;
     private final Map<String, Expect> inputs = new LinkedHashMap<>();
     private final Map<String, Expect> outputs = new LinkedHashMap<>();
+    private final Map<String, Expect> optionalOutputs = new LinkedHashMap<>();
     private Predicate<String> extraInputs = n -> false;
     private Predicate<String> extraOutputs = n -> false;
 
@@ -51,6 +54,20 @@ public final class GraphContract {
         return this;
     }
 
+    /**
+     * Allows an output the graph may have or not; when it has it, it is checked like
+     * {@link #output} (e.g. a VAE encoder's posterior std).
+     */
+    public GraphContract optionalOutput(String name, DType dtype, long... dims) {
+        optionalOutputs.put(name, new Expect(dtype, dims));
+        return this;
+    }
+
+    /** The graph's manifest key. */
+    public String graph() {
+        return graph;
+    }
+
     /** Allows further inputs/outputs whose names match (e.g. causal caches). */
     public GraphContract allowExtra(Predicate<String> inputNames, Predicate<String> outputNames) {
         this.extraInputs = inputNames;
@@ -64,9 +81,22 @@ public final class GraphContract {
      * @throws BundleException listing every mismatch
      */
     public void check(GraphSession session, Path file) {
+        check(session.inputs(), session.outputs(), file);
+    }
+
+    /**
+     * Checks a signature: the inputs and outputs a graph declares, as a session reports them or as
+     * read from the graph file without loading it. Both paths run this, so they cannot drift.
+     *
+     * @param inputs  the graph's inputs ({@code -1} for a dynamic dimension)
+     * @param outputs the graph's outputs
+     * @param file    the graph's file, named in the message
+     * @throws BundleException listing every mismatch, naming the graph and each tensor
+     */
+    public void check(List<TensorSpec> inputs, List<TensorSpec> outputs, Path file) {
         List<String> problems = new ArrayList<>();
-        compare("input", inputs, session.inputs(), extraInputs, problems);
-        compare("output", outputs, session.outputs(), extraOutputs, problems);
+        compare("input", this.inputs, Map.of(), inputs, extraInputs, problems);
+        compare("output", this.outputs, optionalOutputs, outputs, extraOutputs, problems);
         if (!problems.isEmpty()) {
             throw new BundleException("graph \"" + graph + "\" (" + file.getFileName() + ") does not match the "
                     + "contract: " + String.join("; ", problems));
@@ -82,7 +112,7 @@ public final class GraphContract {
      */
     public void checkOutputs(GraphSession.Result results, Path file) {
         for (String name : results.names()) {
-            Expect x = outputs.get(name);
+            Expect x = outputs.containsKey(name) ? outputs.get(name) : optionalOutputs.get(name);
             if (x == null) {
                 continue;
             }
@@ -102,18 +132,22 @@ public final class GraphContract {
 
     /** Whether the contract constrains any output (a run needs checking). */
     boolean hasOutputs() {
-        return !outputs.isEmpty();
+        return !outputs.isEmpty() || !optionalOutputs.isEmpty();
     }
 
-    private static void compare(String kind, Map<String, Expect> expected, List<TensorSpec> actual,
-                                Predicate<String> extra, List<String> problems) {
+    private static void compare(String kind, Map<String, Expect> expected, Map<String, Expect> optional,
+                                List<TensorSpec> actual, Predicate<String> extra, List<String> problems) {
         Map<String, TensorSpec> byName = new LinkedHashMap<>();
         actual.forEach(s -> byName.put(s.name(), s));
-        for (Map.Entry<String, Expect> e : expected.entrySet()) {
+        Map<String, Expect> all = new LinkedHashMap<>(expected);
+        optional.forEach(all::putIfAbsent);
+        for (Map.Entry<String, Expect> e : all.entrySet()) {
             TensorSpec s = byName.remove(e.getKey());
             Expect x = e.getValue();
             if (s == null) {
-                problems.add("missing " + kind + " '" + e.getKey() + "' (has " + byName.keySet() + ")");
+                if (expected.containsKey(e.getKey())) {
+                    problems.add("missing " + kind + " '" + e.getKey() + "' (has " + byName.keySet() + ")");
+                }
                 continue;
             }
             if (s.dtype() != x.dtype()) {

@@ -67,31 +67,9 @@ public final class Bundle {
         if (ZipBundle.isZip(dir)) {
             return ZipBundle.open(dir);
         }
-        if (!Files.isDirectory(dir)) {
-            throw new BundleException("model bundle must be a directory or a .zip file: " + dir);
-        }
-        Path manifestFile = dir.resolve(BundleManifest.FILE_NAME);
-        if (Files.isSymbolicLink(manifestFile)) {
-            // a link could lead anywhere (a secret, a device): never follow it, never read it
-            throw new BundleException(manifestFile + " is a symbolic link; a bundle's manifest must be a regular file");
-        }
-        if (!Files.isRegularFile(manifestFile, LinkOption.NOFOLLOW_LINKS)) {
-            throw new BundleException(dir + " is not a model bundle: it has no " + BundleManifest.FILE_NAME);
-        }
-        Path real;
-        byte[] json;
-        try {
-            real = dir.toRealPath();
-            json = readNoFollow(manifestFile, BundleManifest.MAX_BYTES);
-        } catch (IOException e) {
-            throw new BundleException("cannot read " + manifestFile + ": " + e.getMessage(), e);
-        }
-        BundleManifest manifest;
-        try {
-            manifest = BundleManifest.parse(json);
-        } catch (BundleException e) {
-            throw new BundleException(dir + ": " + e.getMessage(), e);
-        }
+        Parsed parsed = readManifest(dir);
+        Path real = parsed.directory();
+        BundleManifest manifest = parsed.manifest();
         Map<String, Path> files = new LinkedHashMap<>();
         Map<String, List<GraphSource.ExternalFile>> external = new LinkedHashMap<>();
         Map<String, List<GraphSource.ExternalTensor>> externalTensors = new LinkedHashMap<>();
@@ -120,6 +98,43 @@ public final class Bundle {
         manifest.tokenizerModel().ifPresent(e -> files.put(e.key(), verify(real, e)));
         log.debug("bundle {} verified ({} files)", real, files.size());
         return new Bundle(real, manifest, Map.copyOf(files), Map.copyOf(external), Map.copyOf(externalTensors));
+    }
+
+    /** A bundle directory's real path and its parsed manifest. */
+    record Parsed(Path directory, BundleManifest manifest) {
+    }
+
+    /**
+     * Reads and parses the manifest of bundle directory {@code dir} (not a zip), without looking at
+     * any other file.
+     *
+     * @throws BundleException when {@code dir} is not a directory holding a valid manifest
+     */
+    static Parsed readManifest(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BundleException("model bundle must be a directory or a .zip file: " + dir);
+        }
+        Path manifestFile = dir.resolve(BundleManifest.FILE_NAME);
+        if (Files.isSymbolicLink(manifestFile)) {
+            // a link could lead anywhere (a secret, a device): never follow it, never read it
+            throw new BundleException(manifestFile + " is a symbolic link; a bundle's manifest must be a regular file");
+        }
+        if (!Files.isRegularFile(manifestFile, LinkOption.NOFOLLOW_LINKS)) {
+            throw new BundleException(dir + " is not a model bundle: it has no " + BundleManifest.FILE_NAME);
+        }
+        Path real;
+        byte[] json;
+        try {
+            real = dir.toRealPath();
+            json = readNoFollow(manifestFile, BundleManifest.MAX_BYTES);
+        } catch (IOException e) {
+            throw new BundleException("cannot read " + manifestFile + ": " + e.getMessage(), e);
+        }
+        try {
+            return new Parsed(real, BundleManifest.parse(json));
+        } catch (BundleException e) {
+            throw new BundleException(dir + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -178,7 +193,7 @@ public final class Bundle {
         return List.copyOf(byLocation.values());
     }
 
-    private static boolean safeRelative(String rel) {
+    static boolean safeRelative(String rel) {
         if (rel.isEmpty() || rel.startsWith("/") || rel.contains("\\") || rel.contains("\0") || rel.contains(":")) {
             return false;
         }
@@ -352,15 +367,25 @@ public final class Bundle {
     }
 
     static String sha256(Path file) {
+        return sha256(file, n -> { });
+    }
+
+    /**
+     * The sha256 of a file, streamed through a small buffer (never held whole).
+     *
+     * @param read told the number of bytes read after each read
+     */
+    static String sha256(Path file, java.util.function.LongConsumer read) {
         try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             long size = Files.size(file);
             if (size > MAX_FILE_BYTES) {
                 throw new BundleException("bundle file " + file + " is too large (" + size + " bytes)");
             }
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
+            byte[] buf = new byte[1 << 20];
             for (int n; (n = in.read(buf)) > 0; ) {
                 md.update(buf, 0, n);
+                read.accept(n);
             }
             return HexFormat.of().formatHex(md.digest());
         } catch (IOException e) {

@@ -242,20 +242,40 @@ public final class StreamingVaeDecoder {
          */
         public static Graphs open(Bundle bundle, long latentChannels, List<Cache> caches, Backend backend,
                                   SessionOptions options, TensorScope owner) {
-            long any = -1;
             boolean pair = bundle.hasGraph("vae-decoder-first");
+            Map<String, GraphContract> contracts = contracts(latentChannels, caches, pair);
             GraphSession first = !pair ? null : owner.attach(Sessions.open(bundle, "vae-decoder-first", backend, options,
-                    withCaches(GraphContract.of("vae-decoder-first")
-                            .input("latent", DType.FLOAT32, 1, latentChannels, 1, any, any)
-                            .output("frames", DType.FLOAT32, 1, 3, 1, any, any), caches, false)));
+                    contracts.get("vae-decoder-first")));
+            return new Graphs(first, owner.attach(Sessions.open(bundle, "vae-decoder", backend, options,
+                    contracts.get("vae-decoder"))));
+        }
+
+        /**
+         * The decoder's contracts, as {@link #open} checks them: {@code vae-decoder-first} and
+         * {@code vae-decoder} when {@code pair}, else the single {@code vae-decoder} with its
+         * {@code first} input.
+         *
+         * @param latentChannels latent channels
+         * @param caches         the caches the manifest declares
+         * @param pair           whether the bundle has the first-frame graph
+         * @return the contracts by graph key
+         */
+        public static Map<String, GraphContract> contracts(long latentChannels, List<Cache> caches, boolean pair) {
+            long any = -1;
+            Map<String, GraphContract> m = new java.util.LinkedHashMap<>();
+            if (pair) {
+                m.put("vae-decoder-first", withCaches(GraphContract.of("vae-decoder-first")
+                        .input("latent", DType.FLOAT32, 1, latentChannels, 1, any, any)
+                        .output("frames", DType.FLOAT32, 1, 3, 1, any, any), caches, false));
+            }
             GraphContract step = GraphContract.of("vae-decoder")
                     .input("latent", DType.FLOAT32, 1, latentChannels, 1, any, any)
                     .output("frames", DType.FLOAT32, 1, 3, any, any, any);
             if (!pair) {
                 step.input("first", DType.INT64, 1);
             }
-            return new Graphs(first, owner.attach(Sessions.open(bundle, "vae-decoder", backend, options,
-                    withCaches(step, caches, true))));
+            m.put("vae-decoder", withCaches(step, caches, true));
+            return m;
         }
 
         /**

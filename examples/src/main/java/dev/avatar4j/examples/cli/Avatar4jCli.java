@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * The {@code avatar4j} command-line tool: {@code generate} a talking-avatar MP4 from a portrait and
- * speech, {@code dub} an existing video with new speech, {@code plan} what a generation would compute without running it, or {@code doctor} the
+ * speech, {@code dub} an existing video with new speech, {@code plan} what a generation would compute without running it,
+ * {@code inspect} a bundle without loading it, or {@code doctor} the
  * installation.
  *
  * <p>Every failure ends with exactly one line {@code avatar4j: <what to fix>} on standard error
@@ -139,6 +140,7 @@ public final class Avatar4jCli implements Runnable {
         CommandLine cmd = new CommandLine(this);
         cmd.addSubcommand("generate", generate);
         cmd.addSubcommand("plan", new PlanCommand(this));
+        cmd.addSubcommand("inspect", new InspectCommand(this));
         cmd.addSubcommand("dub", new DubCommand(this));
         cmd.addSubcommand("live", new LiveCommand(this));
         cmd.addSubcommand("doctor", new DoctorCommand(this));

@@ -54,7 +54,7 @@ class FirstHourCliTest {
     void noCommandListsEveryCommand() {
         Avatar4jCliTest.Result r = Avatar4jCliTest.cli();
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("missing command: generate, plan, dub, live, doctor, engines");
+        assertThat(r.err()).contains("missing command: generate, plan, inspect, dub, live, doctor, engines");
         for (String name : new Avatar4jCli(System.out, System.err).commandLine().getSubcommands().keySet()) {
             if (!name.equals("help")) {
                 assertThat(r.err()).contains(name);

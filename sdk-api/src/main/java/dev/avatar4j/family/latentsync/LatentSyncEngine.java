@@ -29,6 +29,7 @@ import dev.avatar4j.tensor.TensorScope;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -107,8 +108,6 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     public static LatentSyncEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         LatentSyncConfig cfg = LatentSyncConfig.from(bundle.manifest());
         int r = cfg.resolution();
-        int l = r / 8;
-        int w = cfg.width();
         Path maskFile = bundle.tensorFile("mouth-mask")
                 .orElseThrow(() -> new BundleException(bundle.directory() + ": a latentsync bundle needs tensors.mouth-mask"));
         MouthMask mask;
@@ -118,42 +117,68 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
             throw new BundleException(bundle.directory() + ": " + e.getMessage(), e);
         }
         GraphSession[] s = new GraphSession[6];
+        Map<String, GraphContract> contracts = contracts(cfg);
         TensorScope resources = TensorScope.open();
         try {
-            s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, GraphContract.of("audio-encoder")
-                    .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
-                    .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w)));
-            s[1] = resources.attach(Sessions.open(bundle, "vae-encoder", backend, options, GraphContract.of("vae-encoder")
-                    .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)
-                    .allowExtra(n -> false, STD::equals)));
-            if (s[1].outputs().stream().anyMatch(o -> o.name().equals(STD))) { // the posterior's std, optional
-                GraphContract.of("vae-encoder").input("image", DType.FLOAT32, ANY, 3, r, r)
-                        .output("latent", DType.FLOAT32, ANY, Z, l, l).output(STD, DType.FLOAT32, ANY, Z, l, l)
-                        .check(s[1], bundle.directory());
+            s[0] = resources.attach(Sessions.open(bundle, "audio-encoder", backend, options, contracts.get("audio-encoder")));
+            s[1] = resources.attach(Sessions.open(bundle, "vae-encoder", backend, options, contracts.get("vae-encoder")));
+            s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, contracts.get("vae-decoder")));
+            if (contracts.containsKey(SHALLOW)) {
+                s[5] = resources.attach(Sessions.open(bundle, SHALLOW, backend, options, contracts.get(SHALLOW)));
             }
-            s[2] = resources.attach(Sessions.open(bundle, "vae-decoder", backend, options, GraphContract.of("vae-decoder")
-                    .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r)));
-            GraphContract unetContract = GraphContract.of("unet")
-                    .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
-                    .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l);
-            if (cfg.deepCacheInterval() > 0) {
-                unetContract.output(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l);
-                s[5] = resources.attach(Sessions.open(bundle, SHALLOW, backend, options, GraphContract.of(SHALLOW)
-                        .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
-                        .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
-                        .input(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l)
-                        .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l)));
-            } else {
-                unetContract.allowExtra(n -> false, CACHE::equals); // a DeepCache export used without it
-            }
-            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, unetContract));
-            s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, BlazeFace.contract()));
+            s[3] = resources.attach(Sessions.open(bundle, "unet", backend, options, contracts.get("unet")));
+            s[4] = resources.attach(Sessions.open(bundle, BlazeFace.GRAPH, backend, options, contracts.get(BlazeFace.GRAPH)));
             return new LatentSyncEngine(cfg, resources, s, mask);
         } catch (RuntimeException | Error e) {
             resources.close(); // whatever was opened before the failure
             throw e;
         }
+    }
+
+    /**
+     * The contract of every graph this family opens for a bundle with {@code cfg}: the session path
+     * and an inspection without sessions check the same contracts. The VAE encoder's posterior std
+     * is optional; the shallow UNet and the UNet's cache output belong to DeepCache
+     * ({@code deepCacheInterval > 0}).
+     *
+     * @param manifest the bundle's manifest
+     * @return the contracts by graph key
+     * @throws BundleException if the manifest's sections are invalid
+     */
+    public static Map<String, GraphContract> contracts(dev.avatar4j.bundle.BundleManifest manifest) {
+        return contracts(LatentSyncConfig.from(manifest));
+    }
+
+    private static Map<String, GraphContract> contracts(LatentSyncConfig cfg) {
+        int r = cfg.resolution();
+        int l = r / 8;
+        int w = cfg.width();
+        Map<String, GraphContract> m = new LinkedHashMap<>();
+        m.put("audio-encoder", GraphContract.of("audio-encoder")
+                .input("input_features", DType.FLOAT32, 1, WhisperLogMelWholeFile.MEL_BINS, WhisperLogMelWholeFile.SEGMENT_FRAMES)
+                .output("hidden_states", DType.FLOAT32, 1, ANY, AudioWindows.LAYERS, w));
+        m.put("vae-encoder", GraphContract.of("vae-encoder")
+                .input("image", DType.FLOAT32, ANY, 3, r, r).output("latent", DType.FLOAT32, ANY, Z, l, l)
+                .optionalOutput(STD, DType.FLOAT32, ANY, Z, l, l)); // the posterior's std
+        m.put("vae-decoder", GraphContract.of("vae-decoder")
+                .input("latent", DType.FLOAT32, ANY, Z, l, l).output("image", DType.FLOAT32, ANY, 3, r, r));
+        GraphContract unet = GraphContract.of("unet")
+                .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
+                .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
+                .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l);
+        if (cfg.deepCacheInterval() > 0) {
+            unet.output(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l);
+            m.put(SHALLOW, GraphContract.of(SHALLOW)
+                    .input("sample", DType.FLOAT32, ANY, 13, ANY, l, l).input("timestep", DType.FLOAT32, 1)
+                    .input("audio", DType.FLOAT32, ANY, ANY, AudioWindows.TOKENS, w)
+                    .input(CACHE, DType.FLOAT32, ANY, ANY, ANY, l, l)
+                    .output("noise", DType.FLOAT32, ANY, Z, ANY, l, l));
+        } else {
+            unet.allowExtra(n -> false, CACHE::equals); // a DeepCache export used without it
+        }
+        m.put("unet", unet);
+        m.put(BlazeFace.GRAPH, BlazeFace.contract());
+        return m;
     }
 
     /** @return the validated configuration */

@@ -68,6 +68,19 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
     }
 
     /**
+     * The contract of every graph the engine would open for a bundle with {@code manifest} (the
+     * optional graphs it names included), from the manifest alone: what {@link #open} checks each
+     * session against, for checking graph signatures without loading them.
+     *
+     * @param manifest the bundle's manifest
+     * @return the contracts by graph key, in the order the engine opens the graphs
+     * @throws dev.avatar4j.BundleException if the manifest's sections or its set of graphs are invalid
+     */
+    public static java.util.Map<String, dev.avatar4j.backend.GraphContract> contracts(BundleManifest manifest) {
+        return LongCatGraphs.contracts(LongCatConfig.from(manifest), k -> manifest.graph(k).isPresent());
+    }
+
+    /**
      * Opens the bundle's graphs on {@code backend} and checks them against the family contract.
      *
      * @param bundle the bundle

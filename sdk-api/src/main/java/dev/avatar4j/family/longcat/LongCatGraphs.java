@@ -11,6 +11,9 @@ import dev.avatar4j.spi.GraphSession;
 import dev.avatar4j.spi.SessionOptions;
 import dev.avatar4j.tensor.DType;
 import dev.avatar4j.tensor.TensorScope;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The graphs of a {@code longcat-avatar} bundle, opened and checked against the family contract.
@@ -46,31 +49,15 @@ final class LongCatGraphs {
         this.backend = backend;
         this.options = options;
         this.owner = owner;
-        long c = cfg.latentChannels();
+        Map<String, GraphContract> contracts = contracts(cfg, bundle::hasGraph);
         audioEncoder = owner.attach(Sessions.open(bundle, "audio-encoder", backend, options,
-                GraphContract.of("audio-encoder")
-                        .input("input_features", DType.FLOAT32, 1, cfg.melBins(), 3000)
-                        .output("hidden_groups", DType.FLOAT32, 1, ANY, LongCatAudio.GROUPS, ANY)));
-        vaeEncoder = owner.attach(Sessions.open(bundle, "vae-encoder", backend, options,
-                GraphContract.of("vae-encoder")
-                        .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
-                        .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY)));
-        if (bundle.hasGraph("dit")) {
-            throw new BundleException(BundleManifest.FILE_NAME + ": graph \"dit\" is the old " + LongCatConfig.FAMILY
-                    + " contract (positions and frame_mask inputs); this SDK needs one DiT per segment layout and "
-                    + "person count, \"dit-p1\" and \"dit-p1-continuation\" (docs/BUNDLE-FORMAT.md)");
-        }
+                contracts.get("audio-encoder")));
+        vaeEncoder = owner.attach(Sessions.open(bundle, "vae-encoder", backend, options, contracts.get("vae-encoder")));
         for (int p = 1; p <= MAX_PERSONS; p++) {
-            boolean first = bundle.hasGraph(key(p, false));
-            boolean cont = bundle.hasGraph(key(p, true));
-            if (first != cont || (p == 1 && !first)) {
-                throw new BundleException(BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs graphs \""
-                        + key(p, false) + "\" and \"" + key(p, true) + "\"" + (p == 1 ? "" : " together"));
-            }
-            present[p] = first;
+            present[p] = contracts.containsKey(key(p, false));
         }
         dit(1, false); // the one-person pair: opened and checked with the bundle
-        vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, c, cfg.caches(), backend, options, owner);
+        vaeDecoder = StreamingVaeDecoder.Graphs.open(bundle, cfg.latentChannels(), cfg.caches(), backend, options, owner);
     }
 
     /** The manifest key of the DiT for {@code persons} and a segment layout. */
@@ -114,10 +101,56 @@ final class LongCatGraphs {
 
     private static GraphSession open(Bundle bundle, LongCatConfig cfg, Backend backend, SessionOptions options,
                                      TensorScope owner, int persons, boolean continuation) {
+        return owner.attach(Sessions.open(bundle, key(persons, continuation), backend, options,
+                ditContract(cfg, persons, continuation)));
+    }
+
+    /**
+     * The contract of every graph this family opens for a bundle with {@code cfg} whose manifest
+     * has the graphs {@code has} accepts: the encoders, each DiT pair present ({@code dit-pP} and
+     * {@code dit-pP-continuation}; P = 1 required, the others opened when a request needs them) and
+     * the decoder. The session path and an inspection without sessions check the same contracts.
+     *
+     * @param cfg the bundle's configuration
+     * @param has whether the manifest names a graph
+     * @return the contracts by graph key
+     * @throws BundleException when the DiT graphs are the old single {@code dit} or a pair is incomplete
+     */
+    static Map<String, GraphContract> contracts(LongCatConfig cfg, Predicate<String> has) {
+        long c = cfg.latentChannels();
+        Map<String, GraphContract> m = new LinkedHashMap<>();
+        m.put("audio-encoder", GraphContract.of("audio-encoder")
+                .input("input_features", DType.FLOAT32, 1, cfg.melBins(), 3000)
+                .output("hidden_groups", DType.FLOAT32, 1, ANY, LongCatAudio.GROUPS, ANY));
+        m.put("vae-encoder", GraphContract.of("vae-encoder")
+                .input("video", DType.FLOAT32, 1, 3, ANY, ANY, ANY)
+                .output("latent", DType.FLOAT32, 1, c, ANY, ANY, ANY));
+        if (has.test("dit")) {
+            throw new BundleException(BundleManifest.FILE_NAME + ": graph \"dit\" is the old " + LongCatConfig.FAMILY
+                    + " contract (positions and frame_mask inputs); this SDK needs one DiT per segment layout and "
+                    + "person count, \"dit-p1\" and \"dit-p1-continuation\" (docs/BUNDLE-FORMAT.md)");
+        }
+        for (int p = 1; p <= MAX_PERSONS; p++) {
+            boolean first = has.test(key(p, false));
+            boolean cont = has.test(key(p, true));
+            if (first != cont || (p == 1 && !first)) {
+                throw new BundleException(BundleManifest.FILE_NAME + ": family " + LongCatConfig.FAMILY + " needs graphs \""
+                        + key(p, false) + "\" and \"" + key(p, true) + "\"" + (p == 1 ? "" : " together"));
+            }
+            if (first) {
+                m.put(key(p, false), ditContract(cfg, p, false));
+                m.put(key(p, true), ditContract(cfg, p, true));
+            }
+        }
+        m.putAll(StreamingVaeDecoder.Graphs.contracts(c, cfg.caches(), has.test("vae-decoder-first")));
+        return m;
+    }
+
+    /** The contract of the DiT for {@code persons} in segment 0's layout or a continuation's. */
+    private static GraphContract ditContract(LongCatConfig cfg, int persons, boolean continuation) {
         long c = cfg.latentChannels();
         long k = cfg.segmentLatents() + (continuation ? 1 : 0);
-        String key = key(persons, continuation);
-        GraphContract contract = GraphContract.of(key)
+        GraphContract contract = GraphContract.of(key(persons, continuation))
                 .input("x", DType.FLOAT32, persons == 1 ? ANY : 1, c, k, ANY, ANY)
                 .input("t", DType.FLOAT32, persons == 1 ? ANY : 1, k)
                 .input("context", DType.FLOAT32, persons == 1 ? ANY : 1, ANY, ANY)
@@ -126,7 +159,6 @@ final class LongCatGraphs {
         if (persons > 1) {
             contract = contract.input("person_mask", DType.FLOAT32, ANY, ANY, ANY);
         }
-        contract = contract.output("velocity", DType.FLOAT32, persons == 1 ? ANY : 1, c, k, ANY, ANY);
-        return owner.attach(Sessions.open(bundle, key, backend, options, contract));
+        return contract.output("velocity", DType.FLOAT32, persons == 1 ? ANY : 1, c, k, ANY, ANY);
     }
 }

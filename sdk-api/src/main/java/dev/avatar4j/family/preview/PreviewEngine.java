@@ -13,7 +13,10 @@ import java.util.Optional;
 import dev.avatar4j.family.GenerationContext;
 import dev.avatar4j.family.GenerationPlan;
 import dev.avatar4j.family.GenerationRequest;
+import dev.avatar4j.backend.GraphContract;
 import dev.avatar4j.backend.Sessions;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import dev.avatar4j.image.ImageOps;
 import dev.avatar4j.media.AudioClip;
 import dev.avatar4j.media.RgbImage;
@@ -49,10 +52,24 @@ public final class PreviewEngine implements FamilyEngine<GenerationRequest> {
                           SessionOptions options) {
         this.cfg = cfg;
         this.resources = resources;
+        Map<String, GraphContract> contracts = contracts();
         this.detector = new FaceDetector(resources.attach(Sessions.open(bundle, FaceDetector.GRAPH, backend, options,
-                FaceDetector.contract())), cfg.minScore());
+                contracts.get(FaceDetector.GRAPH))), cfg.minScore());
         this.vad = new VoiceActivity(resources.attach(Sessions.open(bundle, VoiceActivity.GRAPH, backend, options,
-                VoiceActivity.contract())));
+                contracts.get(VoiceActivity.GRAPH))));
+    }
+
+    /**
+     * The contracts of the family's two graphs (the face detector and the voice-activity detector):
+     * the session path and an inspection without sessions check the same contracts.
+     *
+     * @return the contracts by graph key
+     */
+    public static Map<String, GraphContract> contracts() {
+        Map<String, GraphContract> m = new LinkedHashMap<>();
+        m.put(FaceDetector.GRAPH, FaceDetector.contract());
+        m.put(VoiceActivity.GRAPH, VoiceActivity.contract());
+        return m;
     }
 
     /** Opens the bundle's two graphs on {@code backend} and checks them against the family contract. */

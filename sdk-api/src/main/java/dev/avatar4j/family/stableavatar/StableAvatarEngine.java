@@ -57,6 +57,35 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
         }
     }
 
+    /**
+     * The contract of every graph the engine would open for a bundle with {@code manifest} (the
+     * optional graphs it names included), from the manifest alone: what {@link #open} checks each
+     * session against, for checking graph signatures without loading them.
+     *
+     * @param manifest the bundle's manifest
+     * @return the contracts by graph key, in the order the engine opens the graphs
+     * @throws dev.avatar4j.BundleException if the manifest's sections or its set of graphs are invalid
+     */
+    public static java.util.Map<String, dev.avatar4j.backend.GraphContract> contracts(BundleManifest manifest) {
+        return StableAvatarGraphs.contracts(StableAvatarConfig.from(manifest), k -> manifest.graph(k).isPresent());
+    }
+
+    /**
+     * Checks that the graphs fit together (image encoder against the DiT's {@code clip}, audio
+     * encoder against its {@code audio_tokens}), what the engine checks on its sessions when it
+     * opens, from signatures alone.
+     *
+     * @param inputs  the inputs of a graph by key ({@code dit}, {@code image-encoder}, {@code audio-encoder})
+     * @param outputs the outputs of a graph by key
+     * @param where   names the bundle in messages
+     * @throws dev.avatar4j.BundleException when they do not fit
+     */
+    public static void checkTogether(java.util.function.Function<String, java.util.List<dev.avatar4j.spi.TensorSpec>> inputs,
+                                     java.util.function.Function<String, java.util.List<dev.avatar4j.spi.TensorSpec>> outputs,
+                                     String where) {
+        StableAvatarGraphs.checkTogether(inputs, outputs, where);
+    }
+
     /** Opens the bundle's graphs on {@code backend} and checks them against the family contract. */
     public static StableAvatarEngine open(Bundle bundle, Backend backend, SessionOptions options) {
         StableAvatarConfig cfg = StableAvatarConfig.from(bundle.manifest());
