@@ -341,6 +341,7 @@ function setEnabled(on) {
   for (const b of [ui.mic, ui.file, ui.eos, ui.interrupt]) {
     b.disabled = !on;
   }
+  document.getElementById('fileLabel').classList.toggle('disabled', !on);
 }
 
 ui.mic.onclick = () => {

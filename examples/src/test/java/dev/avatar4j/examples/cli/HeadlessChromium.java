@@ -64,7 +64,7 @@ final class HeadlessChromium implements AutoCloseable {
                 "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                 "--disable-backgrounding-occluded-windows", "--user-data-dir=" + profile,
-                "--remote-debugging-port=0"));
+                "--remote-debugging-port=0", "--window-size=1100,700"));
         cmd.addAll(flags);
         cmd.add(url);
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -162,28 +162,44 @@ final class HeadlessChromium implements AutoCloseable {
      * @throws IOException if the expression threw or the browser did not answer within a minute
      */
     Object evaluate(String expression) throws IOException, InterruptedException {
-        int id = ids.incrementAndGet();
-        CompletableFuture<Map<String, Object>> answer = new CompletableFuture<>();
-        calls.put(id, answer);
-        devtools.sendText(JSON.std.asString(Map.of("id", id, "method", "Runtime.evaluate", "params",
-                Map.of("expression", expression, "returnByValue", true, "awaitPromise", true))), true).join();
-        Map<String, Object> r;
-        try {
-            r = answer.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new IOException("DevTools did not answer " + expression + ": " + e, e);
-        }
-        if (r.get("error") != null) {
-            throw new IOException("DevTools error for " + expression + ": " + r.get("error"));
-        }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> result = (Map<String, Object>) r.get("result");
+        Map<String, Object> result = call("Runtime.evaluate",
+                Map.of("expression", expression, "returnByValue", true, "awaitPromise", true));
         if (result.get("exceptionDetails") != null) {
             throw new IOException(expression + " threw: " + result.get("exceptionDetails"));
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> value = (Map<String, Object>) result.get("result");
         return value.get("value");
+    }
+
+    /** Saves a PNG of the page as the browser shows it. */
+    void screenshot(Path png) throws IOException, InterruptedException {
+        Map<String, Object> r = call("Page.captureScreenshot", Map.of("format", "png"));
+        Files.write(png, java.util.Base64.getDecoder().decode((String) r.get("data")));
+    }
+
+    /**
+     * Calls a DevTools method of the page.
+     *
+     * @return its result
+     * @throws IOException if the browser answered with an error or not within a minute
+     */
+    @SuppressWarnings("unchecked")
+    Map<String, Object> call(String method, Map<String, Object> params) throws IOException, InterruptedException {
+        int id = ids.incrementAndGet();
+        CompletableFuture<Map<String, Object>> answer = new CompletableFuture<>();
+        calls.put(id, answer);
+        devtools.sendText(JSON.std.asString(Map.of("id", id, "method", method, "params", params)), true).join();
+        Map<String, Object> r;
+        try {
+            r = answer.get(60, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IOException("DevTools did not answer " + method + " " + params + ": " + e, e);
+        }
+        if (r.get("error") != null) {
+            throw new IOException("DevTools error for " + method + " " + params + ": " + r.get("error"));
+        }
+        return (Map<String, Object>) r.get("result");
     }
 
     /** {@return the tail of the browser's own output, for failure messages} */

@@ -49,6 +49,8 @@ class LiveWebPageTest {
     @Test
     void thePageShowsAMovingMouthWhileSpeechPlaysAndAStillOneInThePause(@TempDir Path tmp) throws Exception {
         Path chromium = HeadlessChromium.executable();
+        assertThat(chromium != null || !"true".equals(System.getenv("CI")))
+                .as("CI installs Debian's chromium (.ci/run), so that this test runs there").isTrue();
         assumeTrue(chromium != null, "no chromium on the PATH (Debian: apt-get install chromium; or set "
                 + "AVATAR4J_CHROMIUM): the browser test of the live demo is skipped");
         float[] hello = MediaRegistry.global().readAudio(REPO.resolve("examples/media/hello.wav"), RATE).samples();
@@ -85,6 +87,8 @@ class LiveWebPageTest {
                         + "within 3 minutes; page state %s; browser log:%n%s", state, browser.log()).isLessThan(deadline);
                 Thread.sleep(500);
             }
+            // what a person would have seen, for a look after the run
+            browser.screenshot(Path.of("target", "live-web-page.png"));
             List<Map<String, Object>> shown = list(browser.evaluate("JSON.stringify(window.avatar4jLive.shown)"));
             List<Map<String, Object>> sent = list(browser.evaluate("JSON.stringify(window.avatar4jLive.sent)"));
             assertThat(state.get("socket")).isEqualTo("open");
@@ -131,9 +135,10 @@ class LiveWebPageTest {
         System.out.printf("live web page: %d frames shown, %d speaking (mouth change %.2f, brightness %.1f), %d in "
                 + "pauses (mouth change %.2f, brightness %.1f)%n", shown.size(), speaking.size(), mean(speaking),
                 mean(speakingLuma), pause.size(), mean(pause), mean(pauseLuma));
-        assertThat(speaking).as("speaking frames shown").hasSizeGreaterThan(40);
-        assertThat(pause).as("frames shown in pauses").hasSizeGreaterThan(30);
-        assertThat(between).as("frames of the pause between the two parts").isGreaterThan(15);
+        // about 90 and 100 of each; fewer where a loaded machine makes the page skip frames
+        assertThat(speaking).as("speaking frames shown").hasSizeGreaterThan(25);
+        assertThat(pause).as("frames shown in pauses").hasSizeGreaterThan(25);
+        assertThat(between).as("frames of the pause between the two parts").isGreaterThan(10);
         assertThat(firstSpeech).isLessThan(lastSpeech);
         // measured: a change of 6 grey levels a frame in speech, under 1 (the idle head motion) in pauses
         assertThat(mean(speaking)).as("the mouth moves while speech plays").isGreaterThan(2.0);
