@@ -67,7 +67,10 @@ final class HeadlessChromium implements AutoCloseable {
                 "--remote-debugging-port=0", "--window-size=1100,700"));
         cmd.addAll(flags);
         cmd.add(url);
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        // its own temporary files (a socket folder per run) go to the scratch folder, not /tmp
+        pb.environment().put("TMPDIR", Files.createDirectories(dir.resolve("tmp")).toString());
+        process = pb.start();
         try {
             // Chromium writes the port it chose to DevToolsActivePort in the profile
             Path active = profile.resolve("DevToolsActivePort");

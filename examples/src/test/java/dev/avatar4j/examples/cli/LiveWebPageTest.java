@@ -48,11 +48,7 @@ class LiveWebPageTest {
 
     @Test
     void thePageShowsAMovingMouthWhileSpeechPlaysAndAStillOneInThePause(@TempDir Path tmp) throws Exception {
-        Path chromium = HeadlessChromium.executable();
-        assertThat(chromium != null || !"true".equals(System.getenv("CI")))
-                .as("CI installs Debian's chromium (.ci/run), so that this test runs there").isTrue();
-        assumeTrue(chromium != null, "no chromium on the PATH (Debian: apt-get install chromium; or set "
-                + "AVATAR4J_CHROMIUM): the browser test of the live demo is skipped");
+        Path chromium = chromium();
         float[] hello = MediaRegistry.global().readAudio(REPO.resolve("examples/media/hello.wav"), RATE).samples();
         // 0.3 s of silence, 2.4 s of speech, a 2.5 s pause, 2.4 s of speech, 1 s of silence
         float[] wav = new float[(int) (8.6 * RATE)];
@@ -94,6 +90,63 @@ class LiveWebPageTest {
             assertThat(state.get("socket")).isEqualTo("open");
             check(shown, sent, number(state.get("captureRate")), number(map(state.get("ready")).get("sampleRate")));
         }
+    }
+
+    @Test
+    void aPickedAudioFileIsSentToItsLastSampleAndTheAvatarFallsIdleAfterIt(@TempDir Path tmp) throws Exception {
+        Path chromium = chromium();
+        float[] hello = MediaRegistry.global().readAudio(REPO.resolve("examples/media/hello.wav"), 44_100).samples();
+        Path file = InputMatrix.wav16(tmp.resolve("answer.wav"), java.util.Arrays.copyOf(hello, 2 * 44_100), 44_100, 1);
+
+        Avatar request = Avatar.from(REPO.resolve("examples/media/portrait.png")).model(model).size(128, 128);
+        try (LiveWebServer server = LiveWebServer.start(request, model, "127.0.0.1", 0, 2);
+             HeadlessChromium browser = new HeadlessChromium(chromium, tmp,
+                     List.of("--autoplay-policy=no-user-gesture-required"), server.uri().toString())) {
+            long deadline = System.nanoTime() + 180_000_000_000L;
+            while (browser.evaluate("window.avatar4jLive && window.avatar4jLive.state.ready") == null) {
+                assertThat(System.nanoTime()).as("the session ready within 3 minutes: %s", browser.log())
+                        .isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            // as if the user picked the file
+            Object root = ((Map<?, ?>) browser.call("DOM.getDocument", Map.of()).get("root")).get("nodeId");
+            Object input = browser.call("DOM.querySelector", Map.of("nodeId", root, "selector", "#file")).get("nodeId");
+            browser.call("DOM.setFileInputFiles", Map.of("nodeId", input, "files", List.of(file.toString())));
+            // until an idle frame follows the speaking ones: the page sent endOfSpeech when the file ended
+            Map<String, Object> state;
+            while (true) {
+                state = map(browser.evaluate("window.avatar4jLive.state"));
+                Object idleAfterSpeech = browser.evaluate("(() => { const s = window.avatar4jLive.shown; "
+                        + "const i = s.findLastIndex(f => f.speech); return i >= 0 && i < s.length - 1; })()");
+                if (Boolean.TRUE.equals(idleAfterSpeech) && state.get("source") == null) {
+                    break;
+                }
+                assertThat(state.get("error")).as("page error").isNull();
+                assertThat(System.nanoTime()).as("the file spoken within 3 minutes; page state %s; browser log:%n%s",
+                        state, browser.log()).isLessThan(deadline);
+                Thread.sleep(250);
+            }
+            double rate = number(state.get("captureRate"));
+            double modelRate = number(map(state.get("ready")).get("sampleRate"));
+            double pushed = number(state.get("pushedSamples"));
+            assertThat(pushed).as("the whole file, at the page's rate").isCloseTo(2.0 * rate,
+                    org.assertj.core.data.Offset.offset(0.01 * rate));
+            List<Map<String, Object>> shown = list(browser.evaluate("JSON.stringify(window.avatar4jLive.shown)"));
+            double lastEnd = shown.stream().filter(f -> f.get("speech") != null)
+                    .mapToDouble(f -> number(((List<?>) f.get("speech")).get(1))).max().orElse(0);
+            assertThat(lastEnd * rate / modelRate).as("shown to the last sample sent (endOfSpeech), no further")
+                    .isCloseTo(pushed, org.assertj.core.data.Offset.offset(0.005 * rate));
+        }
+    }
+
+    /** Debian's chromium; skips the test without it (fails under CI, which installs it). */
+    private static Path chromium() {
+        Path chromium = HeadlessChromium.executable();
+        assertThat(chromium != null || !"true".equals(System.getenv("CI")))
+                .as("CI installs Debian's chromium (.ci/run), so that this test runs there").isTrue();
+        assumeTrue(chromium != null, "no chromium on the PATH (Debian: apt-get install chromium; or set "
+                + "AVATAR4J_CHROMIUM): the browser test of the live demo is skipped");
+        return chromium;
     }
 
     /**
