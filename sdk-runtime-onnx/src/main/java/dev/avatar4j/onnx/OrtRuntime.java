@@ -49,12 +49,58 @@ final class OrtRuntime {
             synchronized (OrtRuntime.class) {
                 r = instance;
                 if (r == null) {
-                    r = load(() -> OrtEnvironment.getEnvironment(logLevel()));
+                    r = onLargeStack(() -> load(() -> OrtEnvironment.getEnvironment(logLevel())));
                     instance = r;
                 }
             }
         }
         return r;
+    }
+
+    /** The stack of the thread that initialises ONNX Runtime. */
+    static final long INIT_STACK_BYTES = 16L << 20;
+
+    /**
+     * Runs {@code work} (ONNX Runtime's initialisation) on a thread of its own with a
+     * {@value #INIT_STACK_BYTES}-byte stack and waits for it. Creating ONNX Runtime 1.29's
+     * environment overflows a 1 MB thread stack (the JVM's default, the main thread's included)
+     * once {@code java.class.path} is longer than about 4 KB: the JVM dies of SIGSEGV without an
+     * error report. An application launched with {@code -cp} and a few dozen jars gets there.
+     * Once created, the environment is used from any thread without that cost.
+     */
+    static <T> T onLargeStack(Supplier<T> work) {
+        java.util.concurrent.atomic.AtomicReference<T> result = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(null, () -> {
+            try {
+                result.set(work.get());
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, "avatar4j-onnx-init", INIT_STACK_BYTES);
+        t.setDaemon(true);
+        t.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the initialisation cannot be abandoned half-way: finish waiting
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable e = failure.get();
+        if (e instanceof RuntimeException re) {
+            throw re;
+        } else if (e instanceof Error err) {
+            throw err;
+        } else if (e != null) {
+            throw new IllegalStateException(e);
+        }
+        return result.get();
     }
 
     /**

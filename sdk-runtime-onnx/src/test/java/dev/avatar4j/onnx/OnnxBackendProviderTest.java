@@ -70,6 +70,32 @@ class OnnxBackendProviderTest {
     }
 
     @Test
+    void aLongClassPathDoesNotCrashTheInitialisation(@TempDir Path dir) throws Exception {
+        // ONNX Runtime 1.29 creating its environment on a 1 MB stack (the main thread's) with ~8 KB of
+        // java.class.path died of SIGSEGV (exit 139); it is created on a thread with a large stack now
+        StringBuilder cp = new StringBuilder(System.getProperty("java.class.path"));
+        for (int i = 0; cp.length() < 12_000; i++) {
+            cp.append(java.io.File.pathSeparator).append(dir.resolve("no-such-library-" + i + ".jar"));
+        }
+        Path result = dir.resolve("probe.txt");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xss1m", "-cp", cp.toString(),
+                ProbeMain.class.getName(), result.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(Files.readString(dir.resolve("child.log"))).isZero();
+        assertThat(Files.readString(result)).startsWith("true|");
+    }
+
+    @Test
+    void initialisationFailuresComeBackFromItsThread() {
+        assertThatThrownBy(() -> OrtRuntime.onLargeStack(() -> {
+            throw new IllegalStateException("boom");
+        })).isInstanceOf(IllegalStateException.class).hasMessage("boom");
+        assertThat(OrtRuntime.onLargeStack(() -> Thread.currentThread().getName())).isEqualTo("avatar4j-onnx-init");
+    }
+
+    @Test
     void serviceLoaderFindsTheProvider() {
         // Iterate defensively: another module's provider failing to load must not hide this one.
         List<BackendProvider> providers = new ArrayList<>();

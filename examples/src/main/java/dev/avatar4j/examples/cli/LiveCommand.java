@@ -36,14 +36,21 @@ import picocli.CommandLine.Spec;
  * live avatar feels — the latency from a push to the frame showing that speech, the frame pacing,
  * memory and CPU over the session — and can write the session as an MP4 whose audio track is the
  * speech each frame showed (silence under idle frames), so picture and sound are as a viewer got them.
+ *
+ * <p>With {@code --port} instead of {@code --audio} it serves the browser demo ({@link LiveWebServer}):
+ * a page that streams the microphone or an audio file to a live session over a WebSocket and shows
+ * its frames, until Ctrl-C.
  */
 @Command(name = "live", mixinStandardHelpOptions = true, sortOptions = false,
         versionProvider = VersionProvider.class,
-        description = "Runs a live session: pushes a speech file at real-time pace, reports latency, pacing "
+        description = {"Runs a live session: pushes a speech file at real-time pace, reports latency, pacing "
                 + "and memory, optionally writes what it showed as an MP4.",
+                "With --port instead of --audio: serves a web page (and a WebSocket on the same port) that streams "
+                + "the microphone or an audio file from the browser and shows the avatar's frames, until Ctrl-C."},
         footer = {"", "Examples:", "  avatar4j live --image face.png --audio speech.wav --out live.mp4",
                 "  avatar4j live --image face.png --audio speech.wav --chunk-ms 10-250 --duration 60m \\",
-                "      --report live.json"})
+                "      --report live.json",
+                "  avatar4j live --image face.png --port 8080        # then open http://localhost:8080"})
 final class LiveCommand implements Callable<Integer> {
     private final Avatar4jCli cli;
 
@@ -53,9 +60,22 @@ final class LiveCommand implements Callable<Integer> {
     @Option(names = "--image", required = true, paramLabel = "P", description = "Portrait image.")
     Path image;
 
-    @Option(names = "--audio", required = true, paramLabel = "P",
+    @Option(names = "--audio", paramLabel = "P",
             description = "Speech pushed as if it were being spoken: WAV or any format FFmpeg reads.")
     Path audio;
+
+    @Option(names = "--port", paramLabel = "N",
+            description = "Instead of --audio: serve the browser demo on this port (0: any free port).")
+    Integer port;
+
+    @Option(names = "--host", paramLabel = "H", defaultValue = "127.0.0.1",
+            description = "With --port: the interface to listen on. Default: 127.0.0.1 (this machine only).")
+    String host;
+
+    @Option(names = "--max-sessions", paramLabel = "N", defaultValue = "4",
+            description = "With --port: browsers served at once, each with its own session; more are refused. "
+                    + "Default: 4.")
+    int maxSessions;
 
     @Option(names = "--out", paramLabel = "P",
             description = "Also write the session as an MP4 (the speech each frame showed as its audio).")
@@ -120,11 +140,19 @@ final class LiveCommand implements Callable<Integer> {
     }
 
     private int live() throws RuntimeException {
+        if ((audio == null) == (port == null)) {
+            throw new ParameterException(spec.commandLine(), audio == null
+                    ? "give --audio P (push a speech file) or --port N (serve the browser demo)"
+                    : "--audio and --port exclude each other");
+        }
         MediaRegistry.checkReadable(image, "image");
-        MediaRegistry.checkReadable(audio, "audio");
         if ((width == null) != (height == null)) {
             throw new ParameterException(spec.commandLine(), "--width and --height must be given together");
         }
+        if (port != null) {
+            return serve();
+        }
+        MediaRegistry.checkReadable(audio, "audio");
         if (pushRate < 8000 || pushRate > 192_000) {
             throw new ParameterException(spec.commandLine(), "--push-rate must be 8000..192000, got " + pushRate);
         }
@@ -206,6 +234,74 @@ final class LiveCommand implements Callable<Integer> {
                 cli.out().println("wrote " + out);
             }
             return Avatar4jCli.EXIT_OK;
+        }
+    }
+
+    /**
+     * Serves the browser demo until the server stops (Ctrl-C, or the command's thread is interrupted).
+     * The face is found before the server starts, so a portrait without one fails here (exit code
+     * 2) rather than in every browser.
+     */
+    private int serve() {
+        if (port < 0 || port > 65_535) {
+            throw new ParameterException(spec.commandLine(), "--port must be 0..65535, got " + port);
+        }
+        if (maxSessions < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-sessions must be at least 1, got " + maxSessions);
+        }
+        for (String[] o : new String[][] {{"--out", out == null ? null : "x"}, {"--report", report == null ? null : "x"},
+                {"--duration", duration}}) {
+            if (o[1] != null) {
+                throw new ParameterException(spec.commandLine(), o[0] + " applies to --audio, not to --port");
+            }
+        }
+        String requestedBackend = backendOption.validate();
+        RgbImage portrait = MediaRegistry.global().readImage(image);
+        try (BackendOption.LoadedModel loaded = BackendOption.load(model, BackendOption.resolve(requestedBackend))) {
+            Avatar request = Avatar.from(portrait).model(loaded.model()).seed(seed);
+            if (width != null) {
+                request = request.size(width, height);
+            }
+            checkFace(request);
+            try (LiveWebServer server = LiveWebServer.start(request, loaded.model(), host, port, maxSessions)) {
+                Thread stop = new Thread(server::close, "avatar4j-live-web-stop");
+                Runtime.getRuntime().addShutdownHook(stop);
+                cli.out().println("avatar4j live: open " + server.uri() + " in a browser (the microphone needs "
+                        + "localhost or HTTPS); Ctrl-C stops");
+                cli.out().flush();
+                try {
+                    server.join();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return Avatar4jCli.EXIT_CANCELLED;
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(stop);
+                    } catch (IllegalStateException e) {
+                        // the JVM is shutting down: the hook runs
+                    }
+                }
+                return Avatar4jCli.EXIT_OK;
+            }
+        }
+    }
+
+    /** Starts a session and waits for its first frame: fails as the session does (no face, no live mode). */
+    private static void checkFace(Avatar request) {
+        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+        try (LiveSession probe = request.onFrame(f -> first.countDown()).live()) {
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (first.getCount() > 0 && probe.isOpen() && System.nanoTime() < deadline) {
+                try {
+                    first.await(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new dev.avatar4j.GenerationCancelledException("interrupted while finding the face");
+                }
+            }
+            if (first.getCount() > 0 && !probe.isOpen()) {
+                probe.await(); // throws what ended it
+            }
         }
     }
 

@@ -58,6 +58,65 @@ class LiveCliTest {
         assertThat(r.err()).contains("--chunk-ms");
     }
 
+    @Test
+    void withPortItServesTheBrowserDemoUntilInterrupted() throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int[] code = {-1};
+        Thread cli = new Thread(() -> {
+            try (java.io.PrintStream o = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+                 java.io.PrintStream e = new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8)) {
+                code[0] = Avatar4jCli.run(new String[] {"live", "--image",
+                        REPO.resolve("examples/media/portrait.png").toString(), "--model", PREVIEW.toString(),
+                        "--width", "64", "--height", "64", "--port", "0"}, o, e);
+            }
+        });
+        cli.start();
+        Pattern url = Pattern.compile("open (http://127\\.0\\.0\\.1:\\d+/) in a browser");
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        Matcher m = url.matcher("");
+        while (!m.reset(out.toString(java.nio.charset.StandardCharsets.UTF_8)).find()) {
+            assertThat(cli.isAlive()).as("serving; err: %s", err).isTrue();
+            assertThat(System.nanoTime()).as("the address printed within 2 minutes").isLessThan(deadline);
+            Thread.sleep(20);
+        }
+        java.net.http.HttpResponse<String> page = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(m.group(1))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.body()).contains("avatar4j live");
+        cli.interrupt();
+        cli.join(60_000);
+        assertThat(cli.isAlive()).isFalse();
+        assertThat(code[0]).isEqualTo(Avatar4jCli.EXIT_CANCELLED);
+    }
+
+    @Test
+    void aPortInUseIsAUsageErrorThatSaysSo() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Avatar4jCliTest.Result r = Avatar4jCliTest.cli("live", "--image",
+                    REPO.resolve("examples/media/portrait.png").toString(), "--model", PREVIEW.toString(),
+                    "--width", "64", "--height", "64", "--port", Integer.toString(taken.getLocalPort()));
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort(), "--port");
+        }
+    }
+
+    @Test
+    void audioOrPortOneOfThem() {
+        String image = REPO.resolve("examples/media/portrait.png").toString();
+        Avatar4jCliTest.Result neither = Avatar4jCliTest.cli("live", "--image", image);
+        assertThat(neither.code()).isEqualTo(2);
+        assertThat(neither.err()).contains("give --audio P (push a speech file) or --port N (serve the browser demo)");
+        Avatar4jCliTest.Result both = Avatar4jCliTest.cli("live", "--image", image, "--port", "0", "--audio",
+                REPO.resolve("examples/media/hello.wav").toString());
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("--audio and --port exclude each other");
+        Avatar4jCliTest.Result out = Avatar4jCliTest.cli("live", "--image", image, "--port", "0", "--out", "x.mp4");
+        assertThat(out.code()).isEqualTo(2);
+        assertThat(out.err()).contains("--out applies to --audio, not to --port");
+    }
+
     private static long number(String json, String key) {
         Matcher m = Pattern.compile("\"" + key + "\": (\\d+)").matcher(json);
         assertThat(m.find()).as("%s in %s", key, json).isTrue();
