@@ -253,7 +253,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
         /** Why {@code model} cannot run a live session. */
         static InvalidInputException liveUnsupported(AvatarModel model) {
             return new InvalidInputException("model '" + model.name() + "' (family " + model.family()
-                    + ") has no live mode: live sessions run on the preview family (the default model)");
+                    + ") has no live mode: live sessions run on the preview family (the default model) and on "
+                    + "stableavatar models");
         }
 
         @Override
@@ -261,7 +262,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
             RgbImage img = Portrait.image(a);
             long s = a.seed != null ? a.seed : ThreadLocalRandom.current().nextLong();
             return new LiveRequest(img, a.width != null ? a.width : m.defaultWidth(),
-                    a.height != null ? a.height : m.defaultHeight(), s, feed);
+                    a.height != null ? a.height : m.defaultHeight(), a.steps != null ? a.steps : m.defaultSteps(), s,
+                    a.prompt, a.textGuidance, a.audioGuidance, feed);
         }
 
         /** Never asked: a live session runs with no video output of the runner's ({@code Output.None}). */

@@ -29,10 +29,11 @@ class LiveApiTest {
     }
 
     @Test
-    void aFamilyWithoutALiveModeIsRefusedAtOnce() {
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(64, 64)).model(stableAvatar).live())
-                .isInstanceOf(InvalidInputException.class).hasMessageContaining("no live mode")
-                .hasMessageContaining("stableavatar");
+    void aStableAvatarModelRunsALiveSession() {
+        try (LiveSession live = Avatar.from(TestMedia.gradient(64, 64)).model(stableAvatar).size(64, 64).steps(1)
+                .live()) {
+            assertThat(live.isOpen()).isTrue();
+        }
     }
 
     @Test
