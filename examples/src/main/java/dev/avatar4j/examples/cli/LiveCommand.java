@@ -90,6 +90,10 @@ final class LiveCommand implements Callable<Integer> {
     @Option(names = "--height", paramLabel = "H", description = "Video height (with --width). Default: the model's.")
     Integer height;
 
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Denoising steps of a diffusion model (stableavatar). Default: the model's.")
+    Integer steps;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the idle motion and the chunk sizes.")
     long seed;
 
@@ -145,6 +149,9 @@ final class LiveCommand implements Callable<Integer> {
             if (width != null) {
                 request = request.size(width, height);
             }
+            if (steps != null) {
+                request = request.steps(steps);
+            }
             AudioPipe pipe = out == null ? null : new AudioPipe();
             int fps = loaded.model().fps();
             request = request.onFrame(f -> {
@@ -172,8 +179,8 @@ final class LiveCommand implements Callable<Integer> {
                     live.await(); // throws what ended it (no face, say)
                 }
                 long utterances = push(live, speech, chunk, runFor, stats, start, rate, utterance);
-                // the last utterance to its end, then a moment of idle frames
-                long deadline = System.nanoTime() + 10_000_000_000L;
+                // the last utterance to its end (a diffusion model shows it seconds later), then idle frames
+                long deadline = System.nanoTime() + 120_000_000_000L;
                 while (stats.lastShownEnd() < utterance * utterances && System.nanoTime() < deadline) {
                     sleepMillis(20);
                 }
