@@ -718,7 +718,7 @@ public final class Avatar {
         SpeechFeed feed = new SpeechFeed(engine.sampleRate(), engine.fps(), options.maxQueuedSpeech(), clock);
         FrameBuffer.Mode mode = options.slowConsumer() == LiveOptions.SlowConsumer.DROP_OLDEST
                 ? FrameBuffer.Mode.LIVE_DROP : FrameBuffer.Mode.LIVE_BACK_PRESSURE;
-        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed),
+        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed, options.lowLatency()),
                 new GenerationRunner.Output.None(), frameListeners, progressListeners, options.frameBuffer(), mode));
         return new LiveSession(feed, g);
     }

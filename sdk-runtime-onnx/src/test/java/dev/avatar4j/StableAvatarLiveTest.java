@@ -53,7 +53,11 @@ class StableAvatarLiveTest {
         }
 
         LiveHarness live() {
-            return new LiveHarness(model, portrait, LiveOptions.defaults(), SEED, STEPS);
+            return live(LiveOptions.defaults());
+        }
+
+        LiveHarness live(LiveOptions options) {
+            return new LiveHarness(model, portrait, options, SEED, STEPS);
         }
 
         /**
@@ -165,6 +169,54 @@ class StableAvatarLiveTest {
             live.session.push(tiny.speech, LiveHarness.RATE);
             live.session.endOfSpeech();
             tiny.assertOffline(Tiny.speaking(live, tiny.offline.size()), 300, tiny.speech.length);
+        }
+    }
+
+    /**
+     * Low-latency mode: with 9 s of the 11.8 s pushed, windows 0..2 are certain and have run, so the
+     * frames of latents 0..47 (189 video frames) come out before the speech ends, where the exact mode
+     * has only those of latents 0..31 (125 frames: window 2 waits for window 3). The frames are not
+     * the offline ones, but the same speech pushed in other pieces gives the same frames.
+     */
+    @Test
+    void lowLatencyFinishesEachWindowBeforeTheNextAndIsDeterministic() {
+        LiveOptions options = LiveOptions.defaults().lowLatency(true);
+        int pushed = 9 * LiveHarness.RATE;
+        List<byte[]> whole = new ArrayList<>();
+        try (LiveHarness live = tiny.live(options)) {
+            live.next();
+            live.session.push(Arrays.copyOf(tiny.speech, pushed), LiveHarness.RATE);
+            List<Frame> early = Tiny.speaking(live, 189);
+            assertThat(early.getLast().speech().orElseThrow().end()).isLessThanOrEqualTo(pushed);
+            live.session.push(Arrays.copyOfRange(tiny.speech, pushed, tiny.speech.length), LiveHarness.RATE);
+            live.session.endOfSpeech();
+            early.addAll(Tiny.speaking(live, tiny.offline.size() - early.size()));
+            for (int j = 0; j < early.size(); j++) {
+                SpeechSpan s = early.get(j).speech().orElseThrow();
+                assertThat(s.start()).isEqualTo(j * 640L);
+                whole.add(early.get(j).image().toRgbArray());
+            }
+        }
+        assertThat(whole).hasSize(tiny.offline.size());
+        assertThat(java.util.stream.IntStream.range(0, whole.size())
+                .filter(j -> !Arrays.equals(whole.get(j), tiny.offline.get(j))).count())
+                .as("frames that differ from the offline generation's").isPositive();
+        try (LiveHarness live = tiny.live(options)) {
+            live.next();
+            List<Frame> frames = new ArrayList<>();
+            for (int at = 0, n = 7_001; at < tiny.speech.length; at += n) {
+                live.session.push(Arrays.copyOfRange(tiny.speech, at, Math.min(tiny.speech.length, at + n)),
+                        LiveHarness.RATE);
+                Frame f = live.step();
+                if (f.speech().isPresent()) {
+                    frames.add(f);
+                }
+            }
+            live.session.endOfSpeech();
+            frames.addAll(Tiny.speaking(live, whole.size() - frames.size()));
+            for (int j = 0; j < frames.size(); j++) {
+                assertThat(frames.get(j).image().toRgbArray()).as("frame %d", j).isEqualTo(whole.get(j));
+            }
         }
     }
 }

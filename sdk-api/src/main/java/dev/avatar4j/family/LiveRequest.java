@@ -19,9 +19,11 @@ import java.util.Objects;
  * @param textGuidance  text guidance scale, or NaN for the bundle's default
  * @param audioGuidance audio guidance scale, or NaN for the bundle's default
  * @param feed   the pushed speech and the frame clock
+ * @param lowLatency a diffusion family's low-latency mode ({@link dev.avatar4j.LiveOptions#lowLatency(boolean)})
  */
 public record LiveRequest(RgbImage image, int width, int height, int steps, long seed, String prompt,
-                          double textGuidance, double audioGuidance, LiveFeed feed) implements FamilyJob {
+                          double textGuidance, double audioGuidance, LiveFeed feed, boolean lowLatency)
+        implements FamilyJob {
     /** Checks the request. */
     public LiveRequest {
         Objects.requireNonNull(image, "image");
@@ -43,6 +45,6 @@ public record LiveRequest(RgbImage image, int width, int height, int steps, long
      * @param feed   the pushed speech and the frame clock
      */
     public LiveRequest(RgbImage image, int width, int height, long seed, LiveFeed feed) {
-        this(image, width, height, 0, seed, null, Double.NaN, Double.NaN, feed);
+        this(image, width, height, 0, seed, null, Double.NaN, Double.NaN, feed, false);
     }
 }

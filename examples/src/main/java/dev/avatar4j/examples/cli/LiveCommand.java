@@ -94,6 +94,11 @@ final class LiveCommand implements Callable<Integer> {
             description = "Denoising steps of a diffusion model (stableavatar). Default: the model's.")
     Integer steps;
 
+    @Option(names = "--low-latency",
+            description = "A diffusion model's low-latency mode (LiveOptions.lowLatency): each window finished before "
+                    + "the next; frames no longer equal an offline generation's.")
+    boolean lowLatency;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the idle motion and the chunk sizes.")
     long seed;
 
@@ -160,8 +165,9 @@ final class LiveCommand implements Callable<Integer> {
                     pipe.add(frameAudio(f, shown, utterance, rate, fps));
                 }
             });
-            LiveOptions options = out == null ? LiveOptions.defaults()
-                    : LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(64);
+            LiveOptions options = (out == null ? LiveOptions.defaults()
+                    : LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(64))
+                    .lowLatency(lowLatency);
             long start = System.nanoTime();
             Thread writer = null;
             Throwable[] writeFailure = new Throwable[1];

@@ -48,6 +48,11 @@ import org.slf4j.LoggerFactory;
  * the frames not yet sent (the worker abandons the one it is on after its current model call) and the
  * next frame is idle.
  *
+ * <p><b>Low latency.</b> With {@link LiveRequest#lowLatency()} each window runs all its steps before
+ * the next one starts ({@link WavefrontDenoiser#open(InitialLatents, WindowVelocity, StepListener,
+ * FinalFrameSink, boolean)}): frames are final one window after their speech instead of N − 1 windows
+ * later, and no longer equal the offline ones.
+ *
  * <p><b>Memory.</b> The worker holds at most {@link #audioLimit()} samples of speech not yet rendered
  * (the rest waits in the session's queue, whose capacity holds a producer back), its wavefront's
  * latents (bounded as offline), and at most {@link #frameLimit()} decoded frames waiting to be sent.
@@ -523,7 +528,7 @@ final class StableAvatarLive implements FamilyEngine<LiveRequest> {
                         (frame, latent) -> {
                             check(u);
                             decoder.decode(latent, rgb -> offer(u, rgb, emitted[0]++, plan, spf, rate));
-                        })) {
+                        }, r.lowLatency())) {
                     while (true) {
                         check(u);
                         if (run.step()) {

@@ -256,11 +256,26 @@ public final class WavefrontDenoiser {
      * @return the run; close it to free its buffers
      */
     Open open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink) {
+        return open(initial, model, listener, sink, false);
+    }
+
+    /**
+     * {@link #open} with a choice of order. {@code sequential = false} is the reference's: an item
+     * reads the fused values of every window overlapping it, so a window's frames are final only after
+     * the N−1 windows after it have started. {@code sequential = true} (a live session's low-latency
+     * mode) finishes each window, all N steps, before the next one starts: a window reads only its own
+     * values and, in its first O frames, blends each step with the previous window's value of the same
+     * step, as the reference does, but the later window's values no longer flow back into the earlier
+     * one. Its frames are final as soon as it has run, one window after their speech, and they are no
+     * longer the reference's (a different, deterministic result).
+     */
+    Open open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink,
+              boolean sequential) {
         Objects.requireNonNull(initial, "initial");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(listener, "listener");
         Objects.requireNonNull(sink, "sink");
-        return new Open(initial, model, listener, sink);
+        return new Open(initial, model, listener, sink, sequential);
     }
 
     /** Per-frame bookkeeping: the buffers of the step values still needed. */
@@ -292,6 +307,9 @@ public final class WavefrontDenoiser {
         final WindowVelocity model;
         final StepListener listener;
         final FinalFrameSink sink;
+        /** Each window runs all its steps before the next one starts (see {@link #open(InitialLatents,
+         * WindowVelocity, StepListener, FinalFrameSink, boolean)}). */
+        final boolean sequential;
         final int steps = schedule.steps();
         final List<Window> windows = new java.util.ArrayList<>();
         int[] done = new int[8];
@@ -307,7 +325,9 @@ public final class WavefrontDenoiser {
         int peak;
         int nextFinal;
 
-        Open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink) {
+        Open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink,
+             boolean sequential) {
+            this.sequential = sequential;
             this.initial = initial;
             this.model = model;
             this.listener = listener;
@@ -401,6 +421,17 @@ public final class WavefrontDenoiser {
         int pick() {
             for (int k = oldest; k < windows.size(); k++) {
                 int i = done[k];
+                if (sequential) {
+                    // the previous window has run all its steps; later windows are not waited for
+                    if (i < steps && (k == 0 || done[k - 1] == steps) && (latentFrames >= 0
+                            || lastCover(k) <= windows.size())) {
+                        return k;
+                    }
+                    if (i < steps) {
+                        break;
+                    }
+                    continue;
+                }
                 boolean afterPrevious = k == 0 || done[k - 1] > i;
                 // the owners of window k's frames: known once every window that may cover them
                 // exists or not for sure (before the layout closes, the successor of the last window
