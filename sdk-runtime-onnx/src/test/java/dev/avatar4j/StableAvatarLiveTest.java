@@ -124,6 +124,15 @@ class StableAvatarLiveTest {
     }
 
     @Test
+    void aModelWithoutALiveModeIsRefusedAtOnce() {
+        try (AvatarModel longcat = AvatarModel.load(Path.of("..", "models", "longcat-avatar-tiny"))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Avatar.from(tiny.portrait).model(longcat).live())
+                    .isInstanceOf(InvalidInputException.class).hasMessageContaining("no live mode")
+                    .hasMessageContaining("longcat-avatar");
+        }
+    }
+
+    @Test
     void framesBecomeFinalWhileTheSpeechIsStillComing() throws Exception {
         try (LiveHarness live = tiny.live()) {
             live.next();
