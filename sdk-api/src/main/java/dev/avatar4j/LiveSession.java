@@ -159,7 +159,9 @@ public final class LiveSession implements AutoCloseable {
     }
 
     /**
-     * The speech queued and not yet shown (nor being analysed for the next frame).
+     * The speech queued and not yet shown (nor being analysed for the next frame). A diffusion model
+     * takes speech from the queue as its windows need it (a stableavatar session: up to about 13 s
+     * ahead of what it has shown), so that speech is no longer counted here.
      *
      * @return its duration
      */
