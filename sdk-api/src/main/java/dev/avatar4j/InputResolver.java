@@ -256,7 +256,7 @@ abstract sealed class InputResolver<J extends FamilyJob>
         static InvalidInputException liveUnsupported(AvatarModel model) {
             return new InvalidInputException("model '" + model.name() + "' (family " + model.family()
                     + ") has no live mode: live sessions run on the preview family (the default model) and on "
-                    + "stableavatar models");
+                    + "stableavatar and longcat-avatar models");
         }
 
         @Override

@@ -125,10 +125,10 @@ class StableAvatarLiveTest {
 
     @Test
     void aModelWithoutALiveModeIsRefusedAtOnce() {
-        try (AvatarModel longcat = AvatarModel.load(Path.of("..", "models", "longcat-avatar-tiny"))) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Avatar.from(tiny.portrait).model(longcat).live())
+        try (AvatarModel dubbing = AvatarModel.load(Path.of("..", "models", "latentsync-tiny"))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> Avatar.from(tiny.portrait).model(dubbing).live())
                     .isInstanceOf(InvalidInputException.class).hasMessageContaining("no live mode")
-                    .hasMessageContaining("longcat-avatar");
+                    .hasMessageContaining("latentsync");
         }
     }
 
