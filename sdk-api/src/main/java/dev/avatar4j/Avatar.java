@@ -678,7 +678,7 @@ public final class Avatar {
      * @return the running session; close it when done
      * @throws InvalidInputException if the request has no image, has speech ({@link #speak} and
      *                               {@link #speaker} do not apply: speech is pushed), or its model
-     *                               has no live mode (the preview and stableavatar families have one)
+     *                               has no live mode (the preview, stableavatar and longcat-avatar families have one)
      */
     public LiveSession live() {
         return live(LiveOptions.defaults());

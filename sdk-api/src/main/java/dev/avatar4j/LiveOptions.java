@@ -111,7 +111,7 @@ public final class LiveOptions {
     }
 
     /**
-     * Low-latency mode of the diffusion families (stableavatar; the preview family ignores it;
+     * Low-latency mode of the stableavatar family (the preview and longcat-avatar families ignore it;
      * default off). Off, a session renders each utterance exactly as an offline generation of it:
      * with N steps a frame is final only once the speech has reached N − 1 windows past the frame's
      * window (about 11 s at 4 steps). On, each window runs all its steps before the next one starts,

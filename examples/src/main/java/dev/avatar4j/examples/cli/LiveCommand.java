@@ -91,7 +91,7 @@ final class LiveCommand implements Callable<Integer> {
     Integer height;
 
     @Option(names = "--steps", paramLabel = "N",
-            description = "Denoising steps of a diffusion model (stableavatar). Default: the model's.")
+            description = "Denoising steps of a diffusion model (stableavatar, longcat-avatar). Default: the model's.")
     Integer steps;
 
     @Option(names = "--low-latency",
