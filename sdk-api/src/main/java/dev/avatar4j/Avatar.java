@@ -678,7 +678,7 @@ public final class Avatar {
      * @return the running session; close it when done
      * @throws InvalidInputException if the request has no image, has speech ({@link #speak} and
      *                               {@link #speaker} do not apply: speech is pushed), or its model
-     *                               has no live mode (today the preview family has one)
+     *                               has no live mode (the preview, stableavatar and longcat-avatar families have one)
      */
     public LiveSession live() {
         return live(LiveOptions.defaults());
@@ -686,7 +686,8 @@ public final class Avatar {
 
     /**
      * Starts a live session (see {@link LiveSession}). The image, {@link #model}, {@link #seed} (the
-     * idle motion), {@link #size} and the {@link #onFrame} / {@link #onProgress} listeners apply;
+     * idle motion, or a diffusion model's noise), {@link #size}, a diffusion model's {@link #steps},
+     * {@link #prompt} and {@link #guidance}, and the {@link #onFrame} / {@link #onProgress} listeners apply;
      * {@link #frameBuffer(int)} does not ({@link LiveOptions#frameBuffer(int)} does). The image is
      * decoded and its face found on the session's thread: a failure there ends the session (pushes
      * then throw it as their cause).
@@ -717,7 +718,7 @@ public final class Avatar {
         SpeechFeed feed = new SpeechFeed(engine.sampleRate(), engine.fps(), options.maxQueuedSpeech(), clock);
         FrameBuffer.Mode mode = options.slowConsumer() == LiveOptions.SlowConsumer.DROP_OLDEST
                 ? FrameBuffer.Mode.LIVE_DROP : FrameBuffer.Mode.LIVE_BACK_PRESSURE;
-        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed),
+        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed, options.lowLatency()),
                 new GenerationRunner.Output.None(), frameListeners, progressListeners, options.frameBuffer(), mode));
         return new LiveSession(feed, g);
     }

@@ -43,8 +43,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
     }
 
     /** A resolver for a live session of {@code request}, its speech coming from {@code feed}. */
-    static InputResolver<LiveRequest> live(Avatar request, LiveFeed feed) {
-        return new Live(request, feed);
+    static InputResolver<LiveRequest> live(Avatar request, LiveFeed feed, boolean lowLatency) {
+        return new Live(request, feed, lowLatency);
     }
 
     /** The job type the model's engine must run. */
@@ -234,10 +234,12 @@ abstract sealed class InputResolver<J extends FamilyJob>
     static final class Live extends InputResolver<LiveRequest> {
         private final Avatar a;
         private final LiveFeed feed;
+        private final boolean lowLatency;
 
-        Live(Avatar a, LiveFeed feed) {
+        Live(Avatar a, LiveFeed feed, boolean lowLatency) {
             this.a = a;
             this.feed = feed;
+            this.lowLatency = lowLatency;
         }
 
         @Override
@@ -253,7 +255,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
         /** Why {@code model} cannot run a live session. */
         static InvalidInputException liveUnsupported(AvatarModel model) {
             return new InvalidInputException("model '" + model.name() + "' (family " + model.family()
-                    + ") has no live mode: live sessions run on the preview family (the default model)");
+                    + ") has no live mode: live sessions run on the preview family (the default model) and on "
+                    + "stableavatar and longcat-avatar models");
         }
 
         @Override
@@ -261,7 +264,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
             RgbImage img = Portrait.image(a);
             long s = a.seed != null ? a.seed : ThreadLocalRandom.current().nextLong();
             return new LiveRequest(img, a.width != null ? a.width : m.defaultWidth(),
-                    a.height != null ? a.height : m.defaultHeight(), s, feed);
+                    a.height != null ? a.height : m.defaultHeight(), a.steps != null ? a.steps : m.defaultSteps(), s,
+                    a.prompt, a.textGuidance, a.audioGuidance, feed, lowLatency);
         }
 
         /** Never asked: a live session runs with no video output of the runner's ({@code Output.None}). */

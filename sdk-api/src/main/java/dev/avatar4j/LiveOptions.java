@@ -24,7 +24,7 @@ public final class LiveOptions {
     public static final Duration DEFAULT_MAX_QUEUED_SPEECH = Duration.ofSeconds(30);
 
     private static final LiveOptions DEFAULTS = new LiveOptions(SlowConsumer.DROP_OLDEST, DEFAULT_FRAME_BUFFER,
-            DEFAULT_MAX_QUEUED_SPEECH);
+            DEFAULT_MAX_QUEUED_SPEECH, false);
 
     /** What a live session does when a consumer of its frames falls behind. */
     public enum SlowConsumer {
@@ -49,11 +49,13 @@ public final class LiveOptions {
     private final SlowConsumer slowConsumer;
     private final int frameBuffer;
     private final Duration maxQueuedSpeech;
+    private final boolean lowLatency;
 
-    private LiveOptions(SlowConsumer slowConsumer, int frameBuffer, Duration maxQueuedSpeech) {
+    private LiveOptions(SlowConsumer slowConsumer, int frameBuffer, Duration maxQueuedSpeech, boolean lowLatency) {
         this.slowConsumer = slowConsumer;
         this.frameBuffer = frameBuffer;
         this.maxQueuedSpeech = maxQueuedSpeech;
+        this.lowLatency = lowLatency;
     }
 
     /**
@@ -72,7 +74,7 @@ public final class LiveOptions {
      * @return new options
      */
     public LiveOptions slowConsumer(SlowConsumer policy) {
-        return new LiveOptions(Objects.requireNonNull(policy, "policy"), frameBuffer, maxQueuedSpeech);
+        return new LiveOptions(Objects.requireNonNull(policy, "policy"), frameBuffer, maxQueuedSpeech, lowLatency);
     }
 
     /**
@@ -88,7 +90,7 @@ public final class LiveOptions {
         if (frames < 1 || frames > 1024) {
             throw new InvalidInputException("frameBuffer must be 1..1024, got " + frames);
         }
-        return new LiveOptions(slowConsumer, frames, maxQueuedSpeech);
+        return new LiveOptions(slowConsumer, frames, maxQueuedSpeech, lowLatency);
     }
 
     /**
@@ -105,7 +107,33 @@ public final class LiveOptions {
         if (max.compareTo(Duration.ofMillis(100)) < 0 || max.compareTo(Duration.ofHours(1)) > 0) {
             throw new InvalidInputException("maxQueuedSpeech must be 100 ms .. 1 h, got " + max);
         }
-        return new LiveOptions(slowConsumer, frameBuffer, max);
+        return new LiveOptions(slowConsumer, frameBuffer, max, lowLatency);
+    }
+
+    /**
+     * Low-latency mode of the stableavatar family (the preview and longcat-avatar families ignore it;
+     * default off). Off, a session renders each utterance exactly as an offline generation of it:
+     * with N steps a frame is final only once the speech has reached N − 1 windows past the frame's
+     * window (about 11 s at 4 steps). On, each window runs all its steps before the next one starts,
+     * still blending its first frames with the previous window's at every step, but without the later
+     * window's values flowing back: frames are final about one window (3.4 s) plus N model calls after
+     * their speech, whatever N, and they no longer equal an offline generation's (the result stays
+     * deterministic: the same speech gives the same frames however it is pushed).
+     *
+     * @param on whether to trade the offline result for latency
+     * @return new options
+     */
+    public LiveOptions lowLatency(boolean on) {
+        return new LiveOptions(slowConsumer, frameBuffer, maxQueuedSpeech, on);
+    }
+
+    /**
+     * Whether the low-latency mode is on.
+     *
+     * @return see {@link #lowLatency(boolean)}
+     */
+    public boolean lowLatency() {
+        return lowLatency;
     }
 
     /**
@@ -138,17 +166,17 @@ public final class LiveOptions {
     @Override
     public boolean equals(Object o) {
         return o instanceof LiveOptions l && l.slowConsumer == slowConsumer && l.frameBuffer == frameBuffer
-                && l.maxQueuedSpeech.equals(maxQueuedSpeech);
+                && l.maxQueuedSpeech.equals(maxQueuedSpeech) && l.lowLatency == lowLatency;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(slowConsumer, frameBuffer, maxQueuedSpeech);
+        return Objects.hash(slowConsumer, frameBuffer, maxQueuedSpeech, lowLatency);
     }
 
     @Override
     public String toString() {
         return "LiveOptions[" + slowConsumer + ", frameBuffer=" + frameBuffer + ", maxQueuedSpeech="
-                + maxQueuedSpeech + "]";
+                + maxQueuedSpeech + (lowLatency ? ", lowLatency" : "") + "]";
     }
 }

@@ -39,7 +39,11 @@ import java.util.stream.Stream;
  * queue runs dry in the middle of an utterance (a producer slower than real time) the session makes
  * idle frames until more speech comes, and the shown speech then runs that much later than pushed.
  * Call {@link #endOfSpeech()} at the end of each utterance so its last fraction of a frame is shown
- * without waiting for more.
+ * without waiting for more. A diffusion model (stableavatar) shows speech seconds after it is pushed:
+ * it renders an utterance window by window, as an offline generation of it would, and a frame is
+ * final once the speech has reached the windows it depends on (docs/USER-GUIDE.md, "Live
+ * stableavatar"); longcat-avatar renders an utterance once it has ended. Until then the session
+ * makes idle frames.
  *
  * <p><b>Memory</b> is bounded: at most {@link LiveOptions#maxQueuedSpeech()} of speech is queued
  * ({@link #push} blocks while the queue is full) and at most {@link LiveOptions#frameBuffer()}
@@ -156,7 +160,9 @@ public final class LiveSession implements AutoCloseable {
     }
 
     /**
-     * The speech queued and not yet shown (nor being analysed for the next frame).
+     * The speech queued and not yet shown (nor being analysed for the next frame). A diffusion model
+     * takes speech from the queue as its windows need it (a stableavatar session: up to about 13 s
+     * ahead of what it has shown), so that speech is no longer counted here.
      *
      * @return its duration
      */

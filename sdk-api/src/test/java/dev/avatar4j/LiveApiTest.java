@@ -29,10 +29,11 @@ class LiveApiTest {
     }
 
     @Test
-    void aFamilyWithoutALiveModeIsRefusedAtOnce() {
-        assertThatThrownBy(() -> Avatar.from(TestMedia.gradient(64, 64)).model(stableAvatar).live())
-                .isInstanceOf(InvalidInputException.class).hasMessageContaining("no live mode")
-                .hasMessageContaining("stableavatar");
+    void aStableAvatarModelRunsALiveSession() {
+        try (LiveSession live = Avatar.from(TestMedia.gradient(64, 64)).model(stableAvatar).size(64, 64).steps(1)
+                .live()) {
+            assertThat(live.isOpen()).isTrue();
+        }
     }
 
     @Test
@@ -54,6 +55,13 @@ class LiveApiTest {
         assertThat(o.maxQueuedSpeech()).isEqualTo(Duration.ofSeconds(2));
         assertThat(o).isEqualTo(d.frameBuffer(3).maxQueuedSpeech(Duration.ofSeconds(2))
                 .slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE));
+        assertThat(d.lowLatency()).isFalse();
+        LiveOptions fast = o.lowLatency(true);
+        assertThat(fast.lowLatency()).isTrue();
+        assertThat(fast.frameBuffer()).isEqualTo(3);
+        assertThat(o.lowLatency()).as("unchanged").isFalse();
+        assertThat(fast).isNotEqualTo(o).isEqualTo(o.lowLatency(true)).hasSameHashCodeAs(o.lowLatency(true));
+        assertThat(fast.lowLatency(false)).isEqualTo(o);
         assertThatThrownBy(() -> d.frameBuffer(0)).isInstanceOf(InvalidInputException.class);
         assertThatThrownBy(() -> d.maxQueuedSpeech(Duration.ofMillis(10))).isInstanceOf(InvalidInputException.class);
         assertThatThrownBy(() -> d.maxQueuedSpeech(Duration.ofHours(2))).isInstanceOf(InvalidInputException.class);

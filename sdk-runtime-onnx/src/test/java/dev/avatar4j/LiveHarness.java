@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A live session on the committed preview bundle paced by a clock the test moves: frame 0 is made
+ * A live session (on the committed preview bundle, or the model given) paced by a clock the test moves: frame 0 is made
  * at once, each {@link #step()} moves the clock one frame period and returns the frame that made
  * due. Frames are taken from a listener, so what a frame shows depends only on what the test did
  * before the step, never on how fast the machine is.
@@ -32,7 +32,13 @@ final class LiveHarness implements AutoCloseable {
     final LiveSession session;
 
     LiveHarness(AvatarModel model, RgbImage image, LiveOptions options, long seed) {
-        session = Avatar.from(image).model(model).size(SIZE, SIZE).seed(seed).onFrame(frames::add)
+        this(model, image, options, seed, 0);
+    }
+
+    /** A session with {@code steps} denoising steps (0: the model's default). */
+    LiveHarness(AvatarModel model, RgbImage image, LiveOptions options, long seed, int steps) {
+        Avatar request = Avatar.from(image).model(model).size(SIZE, SIZE).seed(seed).onFrame(frames::add);
+        session = (steps > 0 ? request.steps(steps) : request)
                 .live(options, new LiveClock() {
                     @Override
                     public long nanoTime() {

@@ -110,6 +110,15 @@ final class LiveCommand implements Callable<Integer> {
     @Option(names = "--height", paramLabel = "H", description = "Video height (with --width). Default: the model's.")
     Integer height;
 
+    @Option(names = "--steps", paramLabel = "N",
+            description = "Denoising steps of a diffusion model (stableavatar, longcat-avatar). Default: the model's.")
+    Integer steps;
+
+    @Option(names = "--low-latency",
+            description = "A diffusion model's low-latency mode (LiveOptions.lowLatency): each window finished before "
+                    + "the next; frames no longer equal an offline generation's.")
+    boolean lowLatency;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the idle motion and the chunk sizes.")
     long seed;
 
@@ -173,6 +182,9 @@ final class LiveCommand implements Callable<Integer> {
             if (width != null) {
                 request = request.size(width, height);
             }
+            if (steps != null) {
+                request = request.steps(steps);
+            }
             AudioPipe pipe = out == null ? null : new AudioPipe();
             int fps = loaded.model().fps();
             request = request.onFrame(f -> {
@@ -181,8 +193,9 @@ final class LiveCommand implements Callable<Integer> {
                     pipe.add(frameAudio(f, shown, utterance, rate, fps));
                 }
             });
-            LiveOptions options = out == null ? LiveOptions.defaults()
-                    : LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(64);
+            LiveOptions options = (out == null ? LiveOptions.defaults()
+                    : LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(64))
+                    .lowLatency(lowLatency);
             long start = System.nanoTime();
             Thread writer = null;
             Throwable[] writeFailure = new Throwable[1];
@@ -200,8 +213,8 @@ final class LiveCommand implements Callable<Integer> {
                     live.await(); // throws what ended it (no face, say)
                 }
                 long utterances = push(live, speech, chunk, runFor, stats, start, rate, utterance);
-                // the last utterance to its end, then a moment of idle frames
-                long deadline = System.nanoTime() + 10_000_000_000L;
+                // the last utterance to its end (a diffusion model shows it seconds later), then idle frames
+                long deadline = System.nanoTime() + 120_000_000_000L;
                 while (stats.lastShownEnd() < utterance * utterances && System.nanoTime() < deadline) {
                     sleepMillis(20);
                 }

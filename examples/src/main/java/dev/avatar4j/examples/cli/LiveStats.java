@@ -26,8 +26,9 @@ final class LiveStats {
     /** The latest push already passed by the frames (the session's thread). */
     private Push current;
     private final long utteranceSamples;
-    private final Histogram frameLatency = new Histogram(2000);
-    private final Histogram onsetLatency = new Histogram(2000);
+    // up to a minute in 1 ms bins: a diffusion model shows speech seconds after it was pushed
+    private final Histogram frameLatency = new Histogram(60_000);
+    private final Histogram onsetLatency = new Histogram(60_000);
     /** Frame intervals in 0.1 ms bins. */
     private final Histogram intervals = new Histogram(5000);
     private volatile long frames;

@@ -57,6 +57,8 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
     private final LongCatGraphs graphs;
     private final Tensor positive; // [1, L, Dt]
     private final Tensor negative; // [1, L', Dt] or null when distilled
+    /** Runs live sessions with this engine's sessions. */
+    private final LongCatLive live = new LongCatLive(this);
 
     private LongCatEngine(LongCatConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
                           SessionOptions options) {
@@ -120,6 +122,16 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
      */
     public static LongCatConfig configOf(BundleManifest manifest) {
         return LongCatConfig.from(manifest);
+    }
+
+    /** Also runs live sessions ({@link dev.avatar4j.family.LiveRequest}), through its {@link LongCatLive} view. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends dev.avatar4j.family.FamilyJob> java.util.Optional<FamilyEngine<T>> runs(Class<T> type) {
+        if (type == dev.avatar4j.family.LiveRequest.class) {
+            return java.util.Optional.of((FamilyEngine<T>) (FamilyEngine<?>) live);
+        }
+        return FamilyEngine.super.runs(type);
     }
 
     /** {@return the validated manifest sections} */

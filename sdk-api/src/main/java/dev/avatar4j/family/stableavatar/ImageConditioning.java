@@ -39,9 +39,18 @@ final class ImageConditioning {
      */
     static ImageConditioning compute(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
                                      GenerationRequest req, int latentFrames, Runnable checkpoint) {
-        int w = req.width();
-        int h = req.height();
-        RgbImage img = ImageOps.resize(req.image(), w, h);
+        return compute(scope, g, cfg, req.image(), req.width(), req.height(), latentFrames, checkpoint);
+    }
+
+    /**
+     * The conditioning of {@code image} at {@code w}×{@code h}, as {@link #compute(TensorScope,
+     * StableAvatarGraphs, StableAvatarConfig, GenerationRequest, int, Runnable)}: a live session computes
+     * it once, for {@code latentFrames} = F, and serves every utterance from it (the frames any window reads
+     * are the same bits whatever T).
+     */
+    static ImageConditioning compute(TensorScope scope, StableAvatarGraphs g, StableAvatarConfig cfg,
+                                     RgbImage image, int w, int h, int latentFrames, Runnable checkpoint) {
+        RgbImage img = ImageOps.resize(image, w, h);
         try (TensorScope work = scope.newSubScope()) {
             Tensor signed = work.allocate(DType.FLOAT32, 3, h, w);
             int s = g.clipSize; // the image encoder's input side, read from its graph

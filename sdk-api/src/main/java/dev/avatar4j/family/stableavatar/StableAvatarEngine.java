@@ -41,6 +41,8 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
     private final TextConditioning text;
     /** Hands out each generation's device scope (the decoder's caches, the DiT's inputs stay there). */
     private final Backend backend;
+    /** Runs live sessions with this engine's sessions. */
+    private final StableAvatarLive live = new StableAvatarLive(this);
 
     private StableAvatarEngine(StableAvatarConfig cfg, TensorScope resources, Bundle bundle, Backend backend,
                                SessionOptions options) {
@@ -112,6 +114,28 @@ public final class StableAvatarEngine implements FamilyEngine<GenerationRequest>
                     + "\" is not " + StableAvatarConfig.FAMILY);
         }
         return StableAvatarConfig.from(manifest);
+    }
+
+    StableAvatarGraphs graphs() {
+        return graphs;
+    }
+
+    TextConditioning text() {
+        return text;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    /** Also runs live sessions ({@link dev.avatar4j.family.LiveRequest}), through its {@link StableAvatarLive} view. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T extends dev.avatar4j.family.FamilyJob> java.util.Optional<FamilyEngine<T>> runs(Class<T> type) {
+        if (type == dev.avatar4j.family.LiveRequest.class) {
+            return java.util.Optional.of((FamilyEngine<T>) (FamilyEngine<?>) live);
+        }
+        return FamilyEngine.super.runs(type);
     }
 
     /** The validated manifest sections. */

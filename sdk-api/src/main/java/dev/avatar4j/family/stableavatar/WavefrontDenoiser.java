@@ -85,16 +85,16 @@ public final class WavefrontDenoiser {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT;
 
+    /** The whole layout for {@link #denoise}; null for a denoiser made for open-ended runs. */
     private final WindowPlan plan;
-    private final List<Window> windows;
+    private final int windowLatents;
+    private final int stride;
     private final float[] weights;
     private final SigmaSchedule schedule;
     private final int channels;
     private final long hw;
     private final long frameFloats;
     private final long windowFloats;
-    /** Per window k: the highest window index j ≥ k whose range overlaps window k. */
-    private final int[] lastOverlap;
     private volatile int peakLiveFrames;
 
     /**
@@ -110,36 +110,53 @@ public final class WavefrontDenoiser {
      */
     public WavefrontDenoiser(WindowPlan plan, float[] overlapWeights, SigmaSchedule schedule,
                              int channels, long hw) {
-        Objects.requireNonNull(plan, "plan");
+        this(Objects.requireNonNull(plan, "plan"), plan.windowLatents(), plan.overlap(),
+                plan.windows().stream().mapToInt(Window::length).max().orElseThrow(), overlapWeights, schedule,
+                channels, hw);
+    }
+
+    /**
+     * Prepares a denoiser for open-ended runs ({@link #open}): windows of at most
+     * {@code windowLatents} frames, each starting {@code windowLatents − overlap} after the previous
+     * one, as {@link WindowPlan} lays them out.
+     *
+     * @param windowLatents F
+     * @param overlap O, in [2, F)
+     * @param overlapWeights weights of the new window, {@code overlap} values
+     * @param schedule the sigma/timestep schedule
+     * @param channels latent channels C
+     * @param hw latent pixels per frame, h·w
+     * @throws IllegalArgumentException if an argument is out of range
+     */
+    WavefrontDenoiser(int windowLatents, int overlap, float[] overlapWeights, SigmaSchedule schedule, int channels,
+                      long hw) {
+        this(null, windowLatents, overlap, windowLatents, overlapWeights, schedule, channels, hw);
+    }
+
+    private WavefrontDenoiser(WindowPlan plan, int windowLatents, int overlap, int maxLength, float[] overlapWeights,
+                              SigmaSchedule schedule, int channels, long hw) {
         Objects.requireNonNull(overlapWeights, "overlapWeights");
         Objects.requireNonNull(schedule, "schedule");
-        if (overlapWeights.length != plan.overlap()) {
+        if (overlap < 2 || overlap >= windowLatents) {
+            throw new IllegalArgumentException("need 2 <= overlap < window, got F=" + windowLatents + ", O=" + overlap);
+        }
+        if (overlapWeights.length != overlap) {
             throw new IllegalArgumentException("got " + overlapWeights.length
-                    + " overlap weights for an overlap of " + plan.overlap());
+                    + " overlap weights for an overlap of " + overlap);
         }
         if (channels < 1 || hw < 1) {
             throw new IllegalArgumentException("channels and hw must be >= 1, got " + channels + ", " + hw);
         }
         this.plan = plan;
-        this.windows = plan.windows();
+        this.windowLatents = windowLatents;
+        this.stride = windowLatents - overlap;
         this.weights = overlapWeights.clone();
         this.schedule = schedule;
         this.channels = channels;
         this.hw = hw;
         this.frameFloats = Math.multiplyExact((long) channels, hw);
-        int maxLength = windows.stream().mapToInt(Window::length).max().orElseThrow();
         this.windowFloats = Math.multiplyExact((long) maxLength, frameFloats);
         Math.multiplyExact(windowFloats, (long) Float.BYTES); // fail early on absurd sizes
-        this.lastOverlap = new int[windows.size()];
-        int j = 0;
-        for (int k = 0; k < windows.size(); k++) {
-            // Starts and ends both increase with the index, so a two-pointer sweep suffices.
-            j = Math.max(j, k);
-            while (j + 1 < windows.size() && windows.get(j + 1).start() < windows.get(k).end()) {
-                j++;
-            }
-            lastOverlap[k] = j;
-        }
     }
 
     /**
@@ -205,20 +222,60 @@ public final class WavefrontDenoiser {
      * @param listener called after every (window, step), in execution order (not lock-step order)
      * @param sink receives every frame exactly once, in increasing order, as soon as it is final
      * @throws NullPointerException if an argument is null
+     * @throws IllegalStateException if this denoiser was made for open-ended runs
      */
     public void denoise(InitialLatents initial, WindowVelocity model, StepListener listener,
                         FinalFrameSink sink) {
+        if (plan == null) {
+            throw new IllegalStateException("an open-ended denoiser has no plan: use open()");
+        }
+        try (Open run = open(initial, model, listener, sink)) {
+            for (Window w : plan.windows()) {
+                run.add(w);
+            }
+            run.finish(plan.latentFrames());
+            while (run.step()) {
+                // the greedy order: one (window, step) item at a time
+            }
+            if (!run.isDone()) {
+                throw new IllegalStateException("wavefront deadlock at window " + run.oldest);
+            }
+        }
+    }
+
+    /**
+     * Starts an open-ended run (a live session): windows are {@link Open#add added} as they become
+     * known, {@link Open#step()} runs the next ready item, and {@link Open#finish} closes the layout.
+     * It performs exactly the float operations of {@link #denoise} over the layout it ends up with,
+     * whatever the interleaving of adds and steps, so its frames equal an offline run's bit for bit.
+     *
+     * @param initial supplies each frame's initial latents, on first use
+     * @param model the guided velocity
+     * @param listener called after every (window, step)
+     * @param sink receives every frame once, in increasing order, as soon as it is final
+     * @return the run; close it to free its buffers
+     */
+    Open open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink) {
+        return open(initial, model, listener, sink, false);
+    }
+
+    /**
+     * {@link #open} with a choice of order. {@code sequential = false} is the reference's: an item
+     * reads the fused values of every window overlapping it, so a window's frames are final only after
+     * the N−1 windows after it have started. {@code sequential = true} (a live session's low-latency
+     * mode) finishes each window, all N steps, before the next one starts: a window reads only its own
+     * values and, in its first O frames, blends each step with the previous window's value of the same
+     * step, as the reference does, but the later window's values no longer flow back into the earlier
+     * one. Its frames are final as soon as it has run, one window after their speech, and they are no
+     * longer the reference's (a different, deterministic result).
+     */
+    Open open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink,
+              boolean sequential) {
         Objects.requireNonNull(initial, "initial");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(listener, "listener");
         Objects.requireNonNull(sink, "sink");
-        Run run = new Run(initial, model, listener, sink);
-        try {
-            run.execute();
-        } finally {
-            peakLiveFrames = run.peak;
-            run.arena.close(); // frees every buffer, also when a callback threw
-        }
+        return new Open(initial, model, listener, sink, sequential);
     }
 
     /** Per-frame bookkeeping: the buffers of the step values still needed. */
@@ -235,66 +292,165 @@ public final class WavefrontDenoiser {
         }
     }
 
-    /** The state of one call to {@link #denoise}. */
-    private final class Run {
+    /**
+     * One run over windows that may still be coming. Its windows are the layout's prefix known so
+     * far: every window added before {@link #finish} must be a full window that is not the last
+     * (so its successor exists), as {@link WindowPlan} lays them out; {@link #finish} gives T after
+     * the remaining windows were added. Readiness extends the offline rules: an item {@code (k, i)}
+     * with {@code i ≥ 1} also waits until every window that can overlap window k is known, and
+     * {@code (k, 0)} until the owner (the last covering window) of each of its frames is known.
+     * Single-threaded: one thread adds, steps and closes.
+     */
+    final class Open implements AutoCloseable {
         final Arena arena = Arena.ofShared();
         final InitialLatents initial;
         final WindowVelocity model;
         final StepListener listener;
         final FinalFrameSink sink;
+        /** Each window runs all its steps before the next one starts (see {@link #open(InitialLatents,
+         * WindowVelocity, StepListener, FinalFrameSink, boolean)}). */
+        final boolean sequential;
         final int steps = schedule.steps();
-        final int[] done = new int[windows.size()];
+        final List<Window> windows = new java.util.ArrayList<>();
+        int[] done = new int[8];
         final Map<Integer, FrameState> frames = new HashMap<>();
         final ArrayDeque<MemorySegment> pool = new ArrayDeque<>();
         final long frameBytes = frameFloats * Float.BYTES;
+        final MemorySegment xBuf;
+        final MemorySegment vBuf;
+        /** T once the layout is closed, else -1. */
+        int latentFrames = -1;
+        int oldest; // every window below has run all steps
         int live;
         int peak;
         int nextFinal;
 
-        Run(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink) {
+        Open(InitialLatents initial, WindowVelocity model, StepListener listener, FinalFrameSink sink,
+             boolean sequential) {
+            this.sequential = sequential;
             this.initial = initial;
             this.model = model;
             this.listener = listener;
             this.sink = sink;
+            this.xBuf = arena.allocate(windowFloats * Float.BYTES, Float.BYTES);
+            this.vBuf = arena.allocate(windowFloats * Float.BYTES, Float.BYTES);
         }
 
-        void execute() {
-            MemorySegment xBuf = arena.allocate(windowFloats * Float.BYTES, Float.BYTES);
-            MemorySegment vBuf = arena.allocate(windowFloats * Float.BYTES, Float.BYTES);
-            int oldest = 0; // every window below has run all steps
-            while (oldest < windows.size()) {
-                int k = pick(oldest);
-                advance(windows.get(k), done[k], xBuf, vBuf);
-                while (oldest < windows.size() && done[oldest] == steps) {
-                    oldest++;
-                }
+        /**
+         * Adds the next window of the layout.
+         *
+         * @throws IllegalArgumentException if it is not the layout's next window
+         * @throws IllegalStateException if the layout is closed
+         */
+        void add(Window w) {
+            if (latentFrames >= 0) {
+                throw new IllegalStateException("the layout is closed");
             }
-            if (nextFinal != plan.latentFrames() || !frames.isEmpty() || live != 0) {
+            int k = windows.size();
+            if (w.index() != k || w.start() != k * stride || w.length() > windowLatents
+                    || (k > 0 && w.end() < windows.get(k - 1).end())) {
+                throw new IllegalArgumentException("window " + w + " is not window " + k + " of a layout with F="
+                        + windowLatents + ", stride " + stride);
+            }
+            if (k == done.length) {
+                done = java.util.Arrays.copyOf(done, 2 * k);
+            }
+            windows.add(w);
+        }
+
+        /**
+         * Closes the layout: no window follows the last one added, whose end is T.
+         *
+         * @param total T
+         * @throws IllegalArgumentException if T is not the last window's end
+         */
+        void finish(int total) {
+            int end = windows.isEmpty() ? 0 : windows.getLast().end();
+            if (total != end) {
+                throw new IllegalArgumentException("T = " + total + " but the last window ends at " + end);
+            }
+            latentFrames = total;
+        }
+
+        /** {@return the windows added so far} */
+        int windowCount() {
+            return windows.size();
+        }
+
+        /** {@return whether the layout is closed and every frame was delivered} */
+        boolean isDone() {
+            return latentFrames >= 0 && oldest == windows.size();
+        }
+
+        /**
+         * Runs the ready item with the lowest window index, if any.
+         *
+         * @return false when no item is ready (waiting for windows, or done)
+         */
+        boolean step() {
+            int k = pick();
+            if (k < 0) {
+                return false;
+            }
+            advance(windows.get(k), done[k]);
+            while (oldest < windows.size() && done[oldest] == steps) {
+                oldest++;
+            }
+            if (isDone() && (nextFinal != latentFrames || !frames.isEmpty() || live != 0)) {
                 throw new IllegalStateException("wavefront bookkeeping broken: delivered " + nextFinal
-                        + " of " + plan.latentFrames() + " frames, " + live + " buffers still live");
+                        + " of " + latentFrames + " frames, " + live + " buffers still live");
             }
+            return true;
         }
 
-        /** The lowest window whose next item is ready. */
-        int pick(int oldest) {
+        /** The highest window index whose range can overlap window k (all windows start at j·S). */
+        private int lastCover(int k) {
+            return (windows.get(k).end() - 1) / stride;
+        }
+
+        /** The last window overlapping window k, or -1 while it is not known yet. */
+        private int lastOverlap(int k) {
+            int j = lastCover(k);
+            if (latentFrames >= 0) {
+                return Math.min(j, windows.size() - 1);
+            }
+            return j < windows.size() ? j : -1;
+        }
+
+        /** The lowest window whose next item is ready, or -1. */
+        int pick() {
             for (int k = oldest; k < windows.size(); k++) {
                 int i = done[k];
+                if (sequential) {
+                    // the previous window has run all its steps; later windows are not waited for
+                    if (i < steps && (k == 0 || done[k - 1] == steps) && (latentFrames >= 0
+                            || lastCover(k) <= windows.size())) {
+                        return k;
+                    }
+                    if (i < steps) {
+                        break;
+                    }
+                    continue;
+                }
                 boolean afterPrevious = k == 0 || done[k - 1] > i;
-                boolean inputsFused = done[lastOverlap[k]] >= i; // every overlapping (j, i−1) done
-                if (i < steps && afterPrevious && inputsFused) {
+                // the owners of window k's frames: known once every window that may cover them
+                // exists or not for sure (before the layout closes, the successor of the last window
+                // added exists: only full, non-last windows come before finish)
+                boolean ownersKnown = latentFrames >= 0 || lastCover(k) <= windows.size();
+                int j = i == 0 ? k : lastOverlap(k);
+                boolean inputsFused = j >= 0 && done[j] >= i; // every overlapping (j, i−1) done
+                if (i < steps && afterPrevious && ownersKnown && inputsFused) {
                     return k;
                 }
                 if (i == 0) {
-                    // The first unstarted window is always ready (its predecessor has started),
-                    // and nothing after it can be; reaching here means a bookkeeping bug.
-                    break;
+                    break; // nothing after an unstarted window can be ready
                 }
             }
-            throw new IllegalStateException("wavefront deadlock at window " + oldest);
+            return -1;
         }
 
         /** Item (w, i): read L_{i−1}, model, Euler, blend, write step i's value, stream finals. */
-        void advance(Window w, int i, MemorySegment xBuf, MemorySegment vBuf) {
+        void advance(Window w, int i) {
             int k = w.index();
             int len = w.length();
             long n = len * frameFloats;
@@ -336,11 +492,13 @@ public final class WavefrontDenoiser {
         FrameState touch(int f, int k) {
             FrameState state = frames.get(f);
             if (state == null) {
-                int owner = k;
-                while (owner + 1 < windows.size() && windows.get(owner + 1).start() <= f) {
-                    owner++;
+                // the last window covering f: windows start at j·S, and every window from k on that
+                // starts at or before f reaches past it
+                int owner = f / stride;
+                if (latentFrames >= 0) {
+                    owner = Math.min(owner, windows.size() - 1);
                 }
-                state = new FrameState(owner, steps);
+                state = new FrameState(Math.max(owner, k), steps);
                 MemorySegment noise = acquire();
                 noise.fill((byte) 0);
                 state.slots[0] = noise;
@@ -417,6 +575,13 @@ public final class WavefrontDenoiser {
         void release(MemorySegment buffer) {
             live--;
             pool.addLast(buffer);
+        }
+
+        /** Frees every buffer of the run (also when a callback threw, or the run was abandoned). */
+        @Override
+        public void close() {
+            peakLiveFrames = peak;
+            arena.close();
         }
     }
 }

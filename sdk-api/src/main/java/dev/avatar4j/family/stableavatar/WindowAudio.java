@@ -25,9 +25,15 @@ final class WindowAudio {
     private final TensorScope scope;
     private final GraphSession encoder;
     private final StableAvatarConfig cfg;
-    private final AudioSource samples;
-    private final StableAvatarPlan plan;
+    private final Samples samples;
+    private final java.util.function.IntFunction<StableAvatarPlan.AudioSlice> slices;
     private final Map<Integer, Features> cache = new HashMap<>();
+
+    /** Where a window's samples are read: {@code len} samples from {@code from}, zero past the end. */
+    @FunctionalInterface
+    interface Samples {
+        void read(long from, float[] dst, int off, int len);
+    }
 
     /**
      * @param audio the speech, read window by window: windows advance monotonically and overlap,
@@ -35,11 +41,20 @@ final class WindowAudio {
      */
     WindowAudio(TensorScope scope, GraphSession encoder, StableAvatarConfig cfg, AudioSource audio,
                 StableAvatarPlan plan) {
+        this(scope, encoder, cfg, audio::read, plan.windowAudio()::get);
+    }
+
+    /**
+     * @param samples the speech as windows read it
+     * @param slices  each window's audio range ({@link AudioWindowSlicer}'s), by window index
+     */
+    WindowAudio(TensorScope scope, GraphSession encoder, StableAvatarConfig cfg, Samples samples,
+                java.util.function.IntFunction<StableAvatarPlan.AudioSlice> slices) {
         this.scope = scope;
         this.encoder = encoder;
         this.cfg = cfg;
-        this.samples = audio;
-        this.plan = plan;
+        this.samples = samples;
+        this.slices = slices;
     }
 
     /** The features of window {@code w}, computed on first use. */
@@ -61,7 +76,7 @@ final class WindowAudio {
     }
 
     private Features compute(Window w) {
-        StableAvatarPlan.AudioSlice range = plan.windowAudio().get(w.index()); // AudioWindowSlicer's range
+        StableAvatarPlan.AudioSlice range = slices.apply(w.index()); // AudioWindowSlicer's range
         int n = Math.toIntExact(range.samples());
         float[] slice = new float[n];
         samples.read(range.from(), slice, 0, n); // zero past the end

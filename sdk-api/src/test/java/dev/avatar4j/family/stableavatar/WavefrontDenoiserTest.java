@@ -22,12 +22,12 @@ class WavefrontDenoiserTest {
 
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
-    private static SigmaSchedule schedule(int steps) {
+    static SigmaSchedule schedule(int steps) {
         return FlowMatchSchedule.create(steps, 5.0, ShiftMode.DIFFUSERS_0_30_1, 1000);
     }
 
     /** Per-frame reproducible noise: frame t's values depend only on (seed, t). */
-    private static InitialLatents noise(long seed) {
+    static InitialLatents noise(long seed) {
         return (frame, dst) -> {
             SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + frame);
             for (long e = 0; e < dst.byteSize() / Float.BYTES; e++) {
@@ -41,7 +41,7 @@ class WavefrontDenoiserTest {
      * the window and the exact input values of the element and of its neighbouring frames, so any
      * wrong value source in an overlap changes the result. StrictMath keeps it bit-reproducible.
      */
-    private static WindowVelocity mixingModel(int channels, long hw) {
+    static WindowVelocity mixingModel(int channels, long hw) {
         return (w, step, t, x, v) -> {
             int k = w.length();
             for (int c = 0; c < channels; c++) {
@@ -61,7 +61,7 @@ class WavefrontDenoiserTest {
     }
 
     /** The oracle: LockstepDenoiser over a materialised timeline filled with the same noise. */
-    private static int[][] lockstep(WindowPlan plan, float[] w, SigmaSchedule s, int channels, int hw,
+    static int[][] lockstep(WindowPlan plan, float[] w, SigmaSchedule s, int channels, int hw,
                                     InitialLatents init, WindowVelocity model) {
         try (LatentTimeline tl = new LatentTimeline(plan.latentFrames(), (long) channels * hw)) {
             for (int t = 0; t < tl.frames(); t++) {
@@ -76,7 +76,7 @@ class WavefrontDenoiserTest {
         }
     }
 
-    private static int[] bits(MemorySegment frame) {
+    static int[] bits(MemorySegment frame) {
         float[] f = frame.toArray(F);
         int[] b = new int[f.length];
         for (int i = 0; i < f.length; i++) {
