@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference run of the tiny `latentsync` bundle: LatentSync's inference loop (docs/REFERENCE.md
+"""Reference run of the toy `latentsync` bundle (sdk-runtime-onnx/src/test/bundles/latentsync-toy): LatentSync's inference loop (docs/REFERENCE.md
 §2) written out in PyTorch on the same seeded modules tools/make_tiny_latentsync.py exports, so the
 Java engine on ONNX Runtime can be checked against it (LatentSyncParityTest). Writes float32
 little-endian goldens to sdk-runtime-onnx/src/test/resources/golden/latentsync-tiny/.

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code cache} output, the {@code unet-shallow} graph): per chunk, a full UNet step at every
  * interval-th DDIM step (0, 3, ... as DeepCacheSDHelper counts them), the shallow graph in between on
  * the cache of the latest full step. The graphs are the toy ones of
- * {@code tools/make_latentsync_test_graphs.py} in {@code models/latentsync-tiny}; a backend wrapper
+ * {@code tools/make_latentsync_test_graphs.py} in the toy bundle {@code src/test/bundles/latentsync-toy}; a backend wrapper
  * records the calls.
  */
 class LatentSyncDeepCacheTest {

@@ -21,12 +21,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Java LatentSync loop on ONNX Runtime against {@code tools/reference_run_latentsync.py} (PyTorch
- * on the same seeded modules as {@code models/latentsync-tiny}): audio windows, the final latents
+ * on the same seeded modules as the toy bundle {@code src/test/bundles/latentsync-toy}, made by
+ * {@code tools/make_tiny_latentsync.py}): audio windows, the final latents
  * of two 16-frame chunks (20 frames, 5 DDIM steps, guidance 1.5, one shared noise frame) and the
  * decoded, mask-mixed faces. The inputs are the script's closed-form faces and mel.
  */
 class LatentSyncParityTest {
-    static final Path BUNDLE = Path.of("..", "models", "latentsync-tiny");
+    static final Path BUNDLE = Path.of("src", "test", "bundles", "latentsync-toy");
     private static final int FRAMES = 20;
     private static final int CHUNK = 16;
     private static final int VALID = 97;

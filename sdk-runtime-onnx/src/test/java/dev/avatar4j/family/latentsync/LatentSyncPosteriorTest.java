@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The VAE posterior of a bundle whose {@code vae-encoder} also returns {@code std} (as
  * tools/export/latentsync writes them): latents are sampled {@code mean + std · ε} with ε from the
  * request's seed (per output frame, so independent of the chunking), the mean on request, and a
- * bundle without {@code std} keeps the mean. The bundle is {@code models/latentsync-tiny} with the
+ * bundle without {@code std} keeps the mean. The bundle is the toy bundle {@code src/test/bundles/latentsync-toy} with the
  * encoder of {@code tools/make_latentsync_test_graphs.py} ({@code std = 0.25 + 0.5·sigmoid(mean)}).
  */
 class LatentSyncPosteriorTest {
