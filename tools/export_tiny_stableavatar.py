@@ -24,13 +24,10 @@ Usage:
                                                                 # byte-identical to the committed bundle
 The export is deterministic (PyTorch 1.13.1, onnx 1.12 on Debian 12): the same files on every run.
 """
-import argparse
-import filecmp
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
+
+import tiny_bundle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -53,43 +50,12 @@ def command(out):
 
 
 def export(out):
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    p = subprocess.run(command(out), capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit(f"export failed ({p.returncode}):\n{p.stderr[-4000:]}")
-
-
-def differences(a, b):
-    fa, fb = sorted(os.listdir(a)), sorted(os.listdir(b))
-    if fa != fb:
-        return [f"files differ: {fa} vs {fb}"]
-    return [f for f in fa if not filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)]
+    tiny_bundle.run_exporter(command(out))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true",
-                    help="export to a temporary folder and compare with models/stableavatar-tiny byte for byte")
-    ap.add_argument("--out", default=BUNDLE, help="bundle folder to (re)write (default models/stableavatar-tiny)")
-    args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sa-tiny-") as tmp:
-        staged = os.path.join(tmp, "bundle")
-        export(staged)
-        if args.check:
-            diff = differences(staged, args.out)
-            if diff:
-                print(f"{args.out} is not what the exporter makes from {E2E}: {diff}\n"
-                      f"(re-run /usr/bin/python3 tools/export_tiny_stableavatar.py and"
-                      f" tools/reference_run_stableavatar.py)", file=sys.stderr)
-                return 1
-            print(f"{args.out}: byte-identical to a fresh export")
-            return 0
-        if os.path.isdir(args.out):
-            shutil.rmtree(args.out)
-        shutil.copytree(staged, args.out)
-    total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
-    print(f"wrote {args.out} ({total / 1e6:.2f} MB)")
-    return 0
+    return tiny_bundle.main(__doc__, BUNDLE, export, E2E, "re-run /usr/bin/python3 tools/export_tiny_stableavatar.py"
+                            " and tools/reference_run_stableavatar.py")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Until the repository's `models/stableavatar-tiny` became a real-architecture exp
 `sdk-runtime-onnx/src/test/bundles/stableavatar-legacy-layout/`, which keeps the layout the SDK
 still reads tested: a whole-clip `vae-encoder`, one `vae-decoder` graph with a `first` input, and a
 `utf8-bytes` text encoder. Its toy blocks (VAE, init, export helpers) are shared by
-tools/make_tiny_longcat.py, tools/reference_run_longcat.py and tools/make_midsize_stableavatar.py.
+tools/make_midsize_stableavatar.py.
 
 Every graph has exactly the signature of docs/BUNDLE-FORMAT.md (names, ranks, dtypes, dynamic
 axes); the DiT's self-attention is a cheap approximation, not Wan's.

@@ -2,9 +2,11 @@
 """PyTorch reference run of the LongCat-Video-Avatar 1.5 pipeline on the tiny bundle, for parity.
 
 Written from docs/REFERENCE.md §3 and §4.1 (and the numpy front end of
-tools/longcat_golden.py), not from the Java engine. The four graphs of models/longcat-avatar-tiny/
-are rebuilt as PyTorch modules with exactly the exported weights (make_tiny_longcat.build_models())
-and run directly; ONNX Runtime is not used.
+tools/longcat_golden.py), not from the Java engine. models/longcat-avatar-tiny/ is the exporter's bundle
+of the reduced checkpoints (tools/export_tiny_longcat.py); this run builds the same checkpoints and runs
+the exporter's PyTorch modules of them directly (export_tiny_longcat.reference_models(): Whisper with
+LongCat's groups, the Wan VAE's reference chunked encode and frame-by-frame decode, the DiT with the LoRA
+merged, the umT5 embeddings of the default and negative prompts); ONNX Runtime is not used.
 
 Pipeline (float32 unless stated):
   1. segments: A = int(N/16000*25) audio frames (at least 1); S = 1 + max(0, ceil((A - 93)/80));
@@ -52,15 +54,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import longcat_golden as fe  # noqa: E402  numpy front end (loudness, log-mel, interpolation, windows)
-import make_tiny_longcat as tiny  # noqa: E402
-import make_tiny_stableavatar as sa  # noqa: E402
-from a4jexport.longcat import dit as lcdit  # noqa: E402  (make_tiny_longcat put tools/export on the path)
+import export_tiny_longcat as tiny  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "export"))
+from a4jexport.longcat import dit as lcdit  # noqa: E402
 
 OUT = os.path.join(ROOT, "sdk-runtime-onnx", "src", "test", "resources", "parity", "longcat")
 SR, FPS, SEG, CTX, NEW, REF_INDEX, MASK_RANGE = 16000, 25, 93, 13, 80, 10, 3
 SEG_LAT = (SEG - 1) // 4 + 1
 NOISE_SEED = 1234
-Z = tiny.Z
+Z = 16
 
 
 def load_speech(n, offset=0):
@@ -124,14 +126,8 @@ def to_uint8(frames):
 
 
 def decode(models, lat):
-    caches = [torch.zeros(1, c, 2, lat.shape[3] * s, lat.shape[4] * s) for c, s in zip(sa.DEC_C, sa.DEC_SCALES)]
-    frames = []
-    for j in range(lat.shape[2]):
-        out = models["vae-decoder"](lat[:, :, j:j + 1], torch.tensor([1 if j == 0 else 0]), *caches)
-        caches = list(out[1:])
-        f = to_uint8(out[0][0])                                    # [3, n, H, W]
-        frames.extend(f[:, i].transpose(1, 2, 0) for i in range(f.shape[1]))
-    return frames                                                 # list of [H, W, 3]
+    f = to_uint8(models["vae"].decode(lat)[0])                     # the reference's causal decode: [3, 93, H, W]
+    return [f[:, i].transpose(1, 2, 0) for i in range(f.shape[1])]  # list of [H, W, 3]
 
 
 def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0, shift=7.0):
@@ -145,8 +141,8 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
     embs = [embedding(models, t) for t in padded]
     pmask = person_masks(boxes, h // 2, w // 2)
     persons = min(len(tracks), 3)
-    pos_text = torch.from_numpy(tiny.text_embeddings()[0])[None]
-    neg_text = torch.from_numpy(tiny.text_embeddings()[1])[None]
+    pos_text = torch.as_tensor(models["text"][0], dtype=torch.float32)[None]
+    neg_text = torch.as_tensor(models["text"][1], dtype=torch.float32)[None]
     if distilled:
         raw = fe.distilled_raw(8)
         sig = np.append(fe.shift_f32(raw, shift), np.float32(0))
@@ -158,7 +154,7 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
     hf_sig = np.append((hf_ts / np.float32(1000)).astype(np.float32), np.float32(0))
     img = portrait(width, height)
     with torch.no_grad():
-        ref = models["vae-encoder"](img[None, :, None])            # [1,16,1,h,w]
+        ref = models["vae"].encode(img[None, :, None])            # [1,16,1,h,w]
     out_frames, latents, prev = [], [], None
     for s in range(segments):
         start = NEW * s
@@ -176,7 +172,7 @@ def run(models, tracks, boxes, width, height, distilled, steps, st=4.0, sa_=4.0,
             ctx = torch.from_numpy(np.stack(prev[-CTX:]).astype(np.float32))  # [13,H,W,3] uint8 values
             ctx = (ctx / 255.0 * 2.0 - 1.0).permute(3, 0, 1, 2)[None]
             with torch.no_grad():
-                ctx_lat = models["vae-encoder"](ctx)               # [1,16,4,h,w]
+                ctx_lat = models["vae"].encode(ctx)               # [1,16,4,h,w]
             cond = torch.cat([ref, ctx_lat], 2)
         nc = cond.shape[2]
         first_noisy = nc if s == 0 else nc - 1                   # segment index of the first noisy latent
@@ -233,7 +229,10 @@ def main():
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     torch.use_deterministic_algorithms(True)
     os.makedirs(OUT, exist_ok=True)
-    models = tiny.build_models()
+    import tempfile
+    ckpts = tempfile.TemporaryDirectory(prefix="lc-ckpt-")
+    tiny.checkpoints(ckpts.name)
+    models = tiny.reference_models(ckpts.name)
     write_noise(64 // 8, 64 // 8)
     for name, secs, offsets, boxes, width, height, distilled, steps in CASES:
         n = int(secs * SR)

@@ -558,6 +558,29 @@ def _eager_tensors(obj, path):
     raise ValueError(f"{path}: no tensors at the top level nor under 'state_dict'/'module'/'model'")
 
 
+class Renamed(Mapping):
+    """A state dict (Mapping) seen under other key names: ``names`` maps each new name to its key in ``sd``."""
+
+    def __init__(self, sd, names):
+        self.sd = sd
+        self.names = names
+
+    def __getitem__(self, key):
+        return self.sd[self.names[key]]
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self):
+        return len(self.names)
+
+    def __contains__(self, key):
+        return key in self.names
+
+    def keys(self):
+        return list(self.names)
+
+
 def open_checkpoint(path):
     """Opens a checkpoint file lazily; the format is chosen from the name and the first bytes."""
     path = os.fspath(path)

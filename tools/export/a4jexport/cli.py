@@ -324,17 +324,22 @@ def parser():
     return p
 
 
-def main(argv=None):
-    args = parser().parse_args(argv)
+def run_command(tool, run_fn, args):
+    """Runs an exporter command and returns its exit status: 2 for a UsageError, 1 when a checkpoint
+    does not fit (missing key, wrong shape, bad file: the message names it), 0 after printing the
+    bundle folder."""
     try:
-        run(args)
+        run_fn(args)
     except UsageError as e:
-        print(f"tools/export/stableavatar: error: {e}", file=sys.stderr)
+        print(f"{tool}: error: {e}", file=sys.stderr)
         return 2
     except (FileNotFoundError, KeyError, ValueError) as e:
-        # a checkpoint that does not fit (missing key, wrong shape, bad file): the message names it
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"tools/export/stableavatar: error: {msg}", file=sys.stderr)
+        print(f"{tool}: error: {msg}", file=sys.stderr)
         return 1
     print(args.out)
     return 0
+
+
+def main(argv=None):
+    return run_command("tools/export/stableavatar", run, parser().parse_args(argv))

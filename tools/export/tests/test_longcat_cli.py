@@ -120,6 +120,10 @@ class LongCatCliTest(unittest.TestCase):
         self.assertEqual(data, {"dit.onnx.data"})
         emb = open_checkpoint(os.path.join(out, "text_default.safetensors"))["embeddings"]
         self.assertEqual(emb.shape[1], 32)
+        self.assertEqual(set(m["tensors"]), {"text-default", "text-negative"})
+        neg = open_checkpoint(os.path.join(out, "text_negative.safetensors"))["embeddings"]
+        self.assertEqual(neg.shape[1], 32)
+        self.assertNotEqual(neg.shape[0], emb.shape[0])  # the negative prompt is the longer one
         # the LoRA is merged: the stored qkv of block 0 is base + 0.5 * U @ D per block
         merged = lora.LoraMerged(sd, lo)
         self.assertGreater((merged["blocks.0.attn.qkv.weight"] - sd["blocks.0.attn.qkv.weight"]).abs().max(), 1e-3)

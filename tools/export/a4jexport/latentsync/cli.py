@@ -20,12 +20,12 @@ import gc
 import json
 import os
 import shutil
-import sys
 
 import torch
 
 from .. import manifest as mf
 from ..checkpoint import open_checkpoint
+from ..cli import UsageError, run_command
 from ..onnxio import DEFAULT_EXTERNAL_THRESHOLD, export_graph, share_external_data
 from ..progress import Progress
 from . import unet as unet_part
@@ -37,10 +37,6 @@ PREVIEW = os.path.join(ROOT, "models", "preview")
 FACE_FILES = ("face_detection_front_128x128_barracuda.onnx", "LICENSE-blazeface.txt")
 WHISPER_FILES = {384: "tiny.pt", 768: "small.pt"}
 ORT_VARIANT = "onnxruntime"
-
-
-class UsageError(Exception):
-    """An input problem the user can fix; printed without a traceback."""
 
 
 def check_inputs(args):
@@ -324,15 +320,4 @@ def parser():
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
-    try:
-        run(args)
-    except UsageError as e:
-        print(f"tools/export/latentsync: error: {e}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, KeyError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"tools/export/latentsync: error: {msg}", file=sys.stderr)
-        return 1
-    print(args.out)
-    return 0
+    return run_command("tools/export/latentsync", run, parser().parse_args(argv))

@@ -2,7 +2,7 @@
 ``longcat-avatar`` (docs/BUNDLE-FORMAT.md).
 
     longcat-avatar --checkpoints DIR --out BUNDLE [--precision fp16|fp32] [--persons 1,2,3]
-                   [--prompt TEXT] [--size WxH] [--name NAME] [-q]
+                   [--prompt TEXT] [--negative-prompt TEXT] [--size WxH] [--name NAME] [-q]
 
 DIR is the ``weights`` folder of the LongCat-Video README's downloads::
 
@@ -17,7 +17,8 @@ Parts, each read tensor by tensor from its (possibly sharded) safetensors:
 - ``audio-encoder``: Whisper-large-v3's encoder with LongCat's layer groups (a4jexport.longcat.whisper);
 - ``vae-encoder`` + ``vae-decoder-first``/``vae-decoder``: the Wan VAE module (a4jexport.longcat.vae);
 - ``text-default``: the umT5 encoder's embeddings of ``--prompt`` (the bundle has no text-encoder
-  graph, so other prompts need another export), valid tokens only.
+  graph, so other prompts need another export), valid tokens only; ``text-negative``: those of
+  ``--negative-prompt`` (default: the reference demo's), for the non-distilled schedule's guidance.
 ``--precision fp16`` stores the weights as float16 (the graphs compute in float32).
 The manifest: 25 fps, 93-frame segments with 13 context frames, the distilled 8-step schedule with the
 scheduler config's ``shift`` (7.0 when no scheduler config is present), refImageIndex 10 and
@@ -37,6 +38,12 @@ from . import dit, lora, streamed, text, vae, whisper
 SEGMENT_FRAMES, CONTEXT_FRAMES, FPS = 93, 13, 25
 REF_IMAGE_INDEX, MASK_FRAME_RANGE = 10, 3
 DEFAULT_PROMPT = "A person is talking to the camera, natural expressions and lip movements."
+#: The negative prompt of the reference's run_demo_avatar_single_audio_to_video.py (used when not distilled).
+NEGATIVE_PROMPT = ("Close-up, Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, "
+                   "images, static, overall gray, worst quality, low quality, JPEG compression residue, ugly, "
+                   "incomplete, extra fingers, poorly drawn hands, poorly drawn faces, deformed, disfigured, "
+                   "misshapen limbs, fused fingers, still picture, messy background, three legs, many people in the "
+                   "background, walking backwards")
 LORA_MULTIPLIER, LORA_RANK, LORA_ALPHA = 1.0, 128, 64.0
 
 
@@ -149,6 +156,8 @@ def run(args, progress=None):
     if emb.shape[1] != caption:
         raise UsageError(f"text width {emb.shape[1]} is not the DiT's caption width {caption}")
     write_embeddings(os.path.join(out, "text_default.safetensors"), emb)
+    # the negative prompt's, for the non-distilled schedule's text-audio guidance
+    write_embeddings(os.path.join(out, "text_negative.safetensors"), text.embeddings(tmodel, tok, args.negative_prompt))
     del tmodel
 
     manifest = {
@@ -163,8 +172,9 @@ def run(args, progress=None):
         "guidance": {"type": "text-audio", "text": 4.0, "audio": 4.0},
         "continuation": {"refImageIndex": REF_IMAGE_INDEX, "maskFrameRange": MASK_FRAME_RANGE},
         "graphs": graphs,
-        "tensors": {"text-default": {"file": "text_default.safetensors",
-                                     "sha256": onnxio.sha256_file(os.path.join(out, "text_default.safetensors"))}},
+        "tensors": {k: {"file": f, "sha256": onnxio.sha256_file(os.path.join(out, f))}
+                    for k, f in (("text-default", "text_default.safetensors"),
+                                 ("text-negative", "text_negative.safetensors"))},
     }
     write_manifest(out, manifest)
     progress.stage("done", out)
@@ -179,6 +189,8 @@ def parser():
     ap.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
     ap.add_argument("--persons", default="1,2,3", help="person counts to export DiT graphs for (default 1,2,3)")
     ap.add_argument("--prompt", default=DEFAULT_PROMPT, help="the prompt whose embeddings the bundle ships")
+    ap.add_argument("--negative-prompt", default=NEGATIVE_PROMPT,
+                    help="the negative prompt whose embeddings the bundle ships (default: the reference demo's)")
     ap.add_argument("--size", default="480x832", help="the bundle's default WIDTHxHEIGHT (default 480x832)")
     ap.add_argument("--name", default="longcat-avatar-1.5")
     ap.add_argument("-q", "--quiet", action="store_true")

@@ -19,8 +19,8 @@ the cleaning done is html unescaping and whitespace collapsing (ftfy changes not
 """
 import html
 import re
-from collections.abc import Mapping
 
+from ..checkpoint import Renamed
 from ..stableavatar import umt5
 
 
@@ -47,25 +47,9 @@ def wan_names(keys):
     return out
 
 
-class WanNamed(Mapping):
-    def __init__(self, sd):
-        self.sd = sd
-        self.names = wan_names(sd.keys())
-
-    def __getitem__(self, key):
-        return self.sd[self.names[key]]
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self):
-        return len(self.names)
-
-    def __contains__(self, key):
-        return key in self.names
-
-    def keys(self):
-        return list(self.names)
+def wan_named(sd):
+    """LongCat's text-encoder state dict seen under Wan2.1's umT5 names."""
+    return Renamed(sd, wan_names(sd.keys()))
 
 
 def clean(text):
@@ -74,7 +58,7 @@ def clean(text):
 
 
 def build(sd, config=None, **opts):
-    return umt5.build(WanNamed(sd), source="text_encoder", **opts)
+    return umt5.build(wan_named(sd), source="text_encoder", **opts)
 
 
 def embeddings(model, tokenizer, prompt):

@@ -15,8 +15,8 @@ must be Wan2.1's (the module's constants); a config with other values is refused
 patchified variant.
 """
 import re
-from collections.abc import Mapping
 
+from ..checkpoint import Renamed
 from ..stableavatar import vae as wan_vae
 
 _RESNET = {"norm1.gamma": "residual.0.gamma", "conv1.weight": "residual.2.weight", "conv1.bias": "residual.2.bias",
@@ -73,27 +73,9 @@ def wan_keys(keys):
     return out
 
 
-class WanNamed(Mapping):
-    """A diffusers-named VAE state dict (Mapping) seen under the Wan2.1 names."""
-
-    def __init__(self, sd):
-        self.sd = sd
-        self.names = wan_keys(sd.keys())
-
-    def __getitem__(self, key):
-        return self.sd[self.names[key]]
-
-    def __iter__(self):
-        return iter(self.names)
-
-    def __len__(self):
-        return len(self.names)
-
-    def __contains__(self, key):
-        return key in self.names
-
-    def keys(self):
-        return list(self.names)
+def wan_named(sd):
+    """A diffusers-named VAE state dict seen under the Wan2.1 names."""
+    return Renamed(sd, wan_keys(sd.keys()))
 
 
 def build(sd, config=None, source="vae/diffusion_pytorch_model.safetensors", **opts):
@@ -106,7 +88,7 @@ def build(sd, config=None, source="vae/diffusion_pytorch_model.safetensors", **o
         theirs = config.get(name)
         if theirs is not None and [round(float(v), 6) for v in theirs] != [round(float(v), 6) for v in ours]:
             raise ValueError(f"{source}: config {name} differs from Wan2.1's normalisation the graphs use")
-    return wan_vae.build(WanNamed(sd), source=source, **opts)
+    return wan_vae.build(wan_named(sd), source=source, **opts)
 
 
 def graphs(model, **opts):

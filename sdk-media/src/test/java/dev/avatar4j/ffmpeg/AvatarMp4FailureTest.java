@@ -91,9 +91,20 @@ class AvatarMp4FailureTest {
     void cancelLeavesAnExistingFileUntouched() throws Exception {
         Path out = Files.write(dir.resolve("out.mp4"), OLD);
         CountDownLatch some = new CountDownLatch(5);
-        Generation g = request().onFrame(f -> some.countDown()).start(out);
+        CountDownLatch cancelIssued = new CountDownLatch(1);
+        Generation g = request().onFrame(f -> {
+            some.countDown();
+            if (some.getCount() == 0) {
+                try { // hold the generation until cancel() is issued, so it cannot finish first on a loaded machine
+                    cancelIssued.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }).start(out);
         assertThat(some.await(30, TimeUnit.SECONDS)).isTrue();
         g.cancel();
+        cancelIssued.countDown();
         assertThatThrownBy(g::await).isInstanceOf(GenerationCancelledException.class);
         assertThat(files()).containsExactly("out.mp4");
         assertThat(Files.readAllBytes(out)).isEqualTo(OLD);

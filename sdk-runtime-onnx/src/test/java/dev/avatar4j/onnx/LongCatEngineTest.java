@@ -410,7 +410,7 @@ class LongCatEngineTest {
             assertThat(c.graph()).isEqualTo(cont ? "dit_p1_continuation.onnx" : "dit_p1.onnx");
             assertThat(c.shapes().keySet()).containsExactly("audio_latter", "context", "t", "x");
             assertThat(c.shapes().get("x")).containsExactly(1, 16, k, 8, 8);
-            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 1, 23, 8, 5, 16);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 1, 23, 8, 5, 8);
             for (int j = 0; j < k; j++) {
                 if (j < nc) {
                     assertThat(c.t()[j]).as("call %d latent %d", i, j).isZero();
@@ -432,7 +432,7 @@ class LongCatEngineTest {
         assertThat(calls).hasSize(8).allSatisfy(c -> {
             assertThat(c.graph()).isEqualTo("dit_p2.onnx");
             assertThat(c.shapes().get("person_mask")).containsExactly(3, 4, 4);
-            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 2, 23, 8, 5, 16);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 2, 23, 8, 5, 8);
         });
         // token (i, j) is inside when (j/4, i/4) is: left person x in [0.05, 0.45), y in [0.1, 0.9)
         float[] left = {0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};
@@ -464,7 +464,7 @@ class LongCatEngineTest {
         assertThat(calls).hasSize(8).allSatisfy(c -> {
             assertThat(c.graph()).isEqualTo("dit_p3.onnx");
             assertThat(c.shapes().get("person_mask")).containsExactly(4, 4, 4);
-            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 3, 23, 8, 5, 16);
+            assertThat(c.shapes().get("audio_latter")).containsExactly(1, 3, 23, 8, 5, 8);
         });
         float[] m = calls.get(0).personMask();
         float[] m2 = two.get(0).personMask();

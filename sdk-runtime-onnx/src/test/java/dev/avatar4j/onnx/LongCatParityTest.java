@@ -79,10 +79,12 @@ class LongCatParityTest {
     static final int PIXEL_TOLERANCE = 1;
     /**
      * The re-encoded context latents (latents 0..3 of segments after the first) come from uint8
-     * frames: one decoded pixel one LSB off (which {@link #PIXEL_TOLERANCE} allows) moves them by
-     * about 2/255/64/std ≈ 5e-5 per pixel through the tiny VAE encoder's 8×8 block means.
+     * frames: one decoded pixel one LSB off (which {@link #PIXEL_TOLERANCE} allows) moves them by up
+     * to 4e-4 through the tiny bundle's Wan VAE encoder (the exporter's, at reduced width; measured by
+     * perturbing single pixels of 13 random frames by 2/255), so a dozen such pixels in one
+     * neighbourhood stay within this bound; a wrong context frame moves them by O(1).
      */
-    static final double CONTEXT_TOLERANCE = 1e-3;
+    static final double CONTEXT_TOLERANCE = 5e-3;
     private static final int SEG_LATENTS = 24;
     private static final int CONTEXT_LATENTS = 4;
 
