@@ -51,7 +51,7 @@ class LatentSyncPosteriorTest {
     @BeforeAll
     static void open() throws IOException {
         backend = new OnnxBackendProvider().create();
-        plain = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.BUNDLE), backend, SessionOptions.defaults());
+        plain = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.TOY), backend, SessionOptions.defaults());
         withStd = LatentSyncEngine.open(Bundle.open(stdBundle(tmp.resolve("std"))), backend, SessionOptions.defaults());
     }
 
@@ -65,7 +65,7 @@ class LatentSyncPosteriorTest {
     /** The tiny bundle with the std encoder, its manifest's sha256 updated. */
     static Path stdBundle(Path dir) throws IOException {
         Files.createDirectories(dir);
-        try (Stream<Path> files = Files.list(LatentSyncParityTest.BUNDLE)) {
+        try (Stream<Path> files = Files.list(LatentSyncParityTest.TOY)) {
             for (Path f : files.toList()) {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }
