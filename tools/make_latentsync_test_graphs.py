@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Graphs for ``models/latentsync-tiny``'s 64 px faces with the optional outputs tools/export/latentsync
+"""Graphs for the toy bundle ``sdk-runtime-onnx/src/test/bundles/latentsync-toy``'s 64 px faces with the optional outputs tools/export/latentsync
 writes, for the SDK tests (LatentSyncPosteriorTest, LatentSyncDeepCacheTest):
 
 - ``latentsync-std/vae_encoder.onnx``: ``latent = AveragePool8x8(Conv1x1(image))`` [N, 4, 8, 8] (fixed,

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Builds the tiny `latentsync` test bundle (models/latentsync-tiny/): seeded random PyTorch modules
+"""Builds the tiny `latentsync` test bundle (sdk-runtime-onnx/src/test/bundles/latentsync-toy/; models/latentsync-tiny is
+the real-architecture export of tools/export_tiny_latentsync.py): seeded random PyTorch modules
 with the graph signatures of docs/BUNDLE-FORMAT.md ("Family latentsync"), exported to ONNX (opset 17),
 a mouth mask image and a manifest carrying each file's sha256. The face detector is a byte copy of
 models/preview's BlazeFace graph, with its licence.
@@ -176,7 +177,7 @@ def write_png(path, w, h, rgb):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(HERE, "..", "models", "latentsync-tiny"))
+    ap.add_argument("--out", default=os.path.join(HERE, "..", "sdk-runtime-onnx", "src", "test", "bundles", "latentsync-toy"))
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)

@@ -396,10 +396,13 @@ class MotionModule(nn.Module):
 
 
 def _timestep_embedding(t, dim, flip_sin_to_cos, shift):
-    """diffusers ``get_timestep_embedding`` (max_period 10000, scale 1), float32."""
+    """diffusers ``get_timestep_embedding`` (max_period 10000, scale 1), in the timestep's float type
+    (float32 in the graphs; float64 where tools/reference_run_latentsync.py runs the modules in float64),
+    float32 for an integer timestep."""
     half = dim // 2
-    exponent = -math.log(10000.0) * torch.arange(half, dtype=torch.float32) / (half - shift)
-    emb = t[:, None].float() * torch.exp(exponent)[None, :]
+    dt = t.dtype if t.is_floating_point() else torch.float32
+    exponent = -math.log(10000.0) * torch.arange(half, dtype=dt) / (half - shift)
+    emb = t[:, None].to(dt) * torch.exp(exponent)[None, :]
     emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
     if flip_sin_to_cos:
         emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)

@@ -401,6 +401,10 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
     }
 
     /** The face locator {@link #generate} uses (for tests). */
+    MouthMask mouthMask() {
+        return mask;
+    }
+
     FaceLocator locator() {
         return new BlazeFaceLocator(detector);
     }
@@ -573,8 +577,6 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
                     double guidance, Runnable cancelled, Runnable onStep, Posterior posterior) {
         int n = faces.size();
         int r = cfg.resolution();
-        int l = r / 8;
-        int plane = l * l;
         int img = 3 * r * r;
         float[] masked = new float[n * img];
         float[] ref = new float[n * img];
@@ -584,6 +586,25 @@ public final class LatentSyncEngine implements FamilyEngine<DubRequest> {
         }
         float[] maskedLat = encode(masked, n, posterior, 0);
         float[] refLat = encode(ref, n, posterior, 1);
+        return denoiseEncoded(maskedLat, refLat, windows, noise, schedule, guidance, cancelled, onStep);
+    }
+
+    /**
+     * The denoising loop of {@link #denoise} on the faces' VAE latents (scaled, as {@link #encode}
+     * returns them).
+     *
+     * @param maskedLat the masked faces' latents {@code [n, 4, R/8, R/8]}
+     * @param refLat    the reference (unmasked) faces' latents {@code [n, 4, R/8, R/8]}
+     */
+    float[] denoiseEncoded(float[] maskedLat, float[] refLat, List<float[]> windows, float[] noise, DdimSchedule schedule,
+                           double guidance, Runnable cancelled, Runnable onStep) {
+        int n = windows.size();
+        int l = cfg.resolution() / 8;
+        int plane = l * l;
+        if (maskedLat.length != n * Z * plane || refLat.length != maskedLat.length) {
+            throw new IllegalArgumentException("expected " + n * Z * plane + " latents per input, got "
+                    + maskedLat.length + " and " + refLat.length);
+        }
         float[] maskLat = mask.latentMask();
         // the 9 condition channels of the UNet input, [9, n, l, l]
         float[] cond = new float[9 * n * plane];

@@ -26,9 +26,9 @@ class LatentSyncConfigTest {
     void theTinyBundleHasLatentSyncsSettings() throws IOException {
         LatentSyncConfig c = parse(tiny());
         assertThat(c.fps()).isEqualTo(25);
-        assertThat(c.resolution()).isEqualTo(64);
+        assertThat(c.resolution()).isEqualTo(256);
         assertThat(c.chunkFrames()).isEqualTo(16);
-        assertThat(c.width()).isEqualTo(384);
+        assertThat(c.width()).isEqualTo(32);
         assertThat(c.scaling()).isEqualTo(0.18215);
         assertThat(c.defaultSteps()).isEqualTo(20);
         assertThat(c.guidance()).isEqualTo(1.5);
@@ -37,7 +37,7 @@ class LatentSyncConfigTest {
     @Test
     void wrongSettingsAreBundleErrors() throws IOException {
         String t = tiny();
-        assertThatThrownBy(() -> parse(t.replace("\"resolution\": 64", "\"resolution\": 60")))
+        assertThatThrownBy(() -> parse(t.replace("\"resolution\": 256", "\"resolution\": 252")))
                 .isInstanceOf(BundleException.class).hasMessageContaining("multiple of 8");
         assertThatThrownBy(() -> parse(t.replace("\"fps\": 25", "\"fps\": 30")))
                 .isInstanceOf(BundleException.class).hasMessageContaining("25 fps");

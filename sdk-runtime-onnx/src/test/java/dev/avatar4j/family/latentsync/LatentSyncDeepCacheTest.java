@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code cache} output, the {@code unet-shallow} graph): per chunk, a full UNet step at every
  * interval-th DDIM step (0, 3, ... as DeepCacheSDHelper counts them), the shallow graph in between on
  * the cache of the latest full step. The graphs are the toy ones of
- * {@code tools/make_latentsync_test_graphs.py} in {@code models/latentsync-tiny}; a backend wrapper
+ * {@code tools/make_latentsync_test_graphs.py} in the toy bundle {@code src/test/bundles/latentsync-toy}; a backend wrapper
  * records the calls.
  */
 class LatentSyncDeepCacheTest {
@@ -124,7 +124,7 @@ class LatentSyncDeepCacheTest {
     /** The tiny bundle with the DeepCache toy graphs and {@code sampler.deepCacheInterval}. */
     static Path deepCacheBundle(Path dir, int interval) throws IOException {
         Files.createDirectories(dir);
-        try (Stream<Path> files = Files.list(LatentSyncParityTest.BUNDLE)) {
+        try (Stream<Path> files = Files.list(LatentSyncParityTest.TOY)) {
             for (Path f : files.toList()) {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }
@@ -189,7 +189,7 @@ class LatentSyncDeepCacheTest {
     void otherIntervalsAndNoDeepCache() throws IOException {
         assertThat(denoise(deepCacheBundle(tmp.resolve("dc2"), 2), 4))
                 .containsExactly("unet.onnx", "unet_shallow.onnx", "unet.onnx", "unet_shallow.onnx");
-        assertThat(denoise(LatentSyncParityTest.BUNDLE, 3)).containsExactly("unet.onnx", "unet.onnx", "unet.onnx");
+        assertThat(denoise(LatentSyncParityTest.TOY, 3)).containsExactly("unet.onnx", "unet.onnx", "unet.onnx");
     }
 
     @Test

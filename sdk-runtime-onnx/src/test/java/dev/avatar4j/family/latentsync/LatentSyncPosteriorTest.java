@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The VAE posterior of a bundle whose {@code vae-encoder} also returns {@code std} (as
  * tools/export/latentsync writes them): latents are sampled {@code mean + std · ε} with ε from the
  * request's seed (per output frame, so independent of the chunking), the mean on request, and a
- * bundle without {@code std} keeps the mean. The bundle is {@code models/latentsync-tiny} with the
+ * bundle without {@code std} keeps the mean. The bundle is the toy bundle {@code src/test/bundles/latentsync-toy} with the
  * encoder of {@code tools/make_latentsync_test_graphs.py} ({@code std = 0.25 + 0.5·sigmoid(mean)}).
  */
 class LatentSyncPosteriorTest {
@@ -51,7 +51,7 @@ class LatentSyncPosteriorTest {
     @BeforeAll
     static void open() throws IOException {
         backend = new OnnxBackendProvider().create();
-        plain = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.BUNDLE), backend, SessionOptions.defaults());
+        plain = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.TOY), backend, SessionOptions.defaults());
         withStd = LatentSyncEngine.open(Bundle.open(stdBundle(tmp.resolve("std"))), backend, SessionOptions.defaults());
     }
 
@@ -65,7 +65,7 @@ class LatentSyncPosteriorTest {
     /** The tiny bundle with the std encoder, its manifest's sha256 updated. */
     static Path stdBundle(Path dir) throws IOException {
         Files.createDirectories(dir);
-        try (Stream<Path> files = Files.list(LatentSyncParityTest.BUNDLE)) {
+        try (Stream<Path> files = Files.list(LatentSyncParityTest.TOY)) {
             for (Path f : files.toList()) {
                 Files.copy(f, dir.resolve(f.getFileName()));
             }

@@ -54,7 +54,7 @@ class LatentSyncStreamingTest {
     @BeforeAll
     static void open() throws URISyntaxException {
         backend = new OnnxBackendProvider().create();
-        engine = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.BUNDLE), backend, SessionOptions.defaults());
+        engine = LatentSyncEngine.open(Bundle.open(LatentSyncParityTest.TOY), backend, SessionOptions.defaults());
         portrait = MediaRegistry.global().readImage(Path.of("..", "examples", "media", "portrait.png"));
         coffee = MediaRegistry.global().readImage(Path.of(LatentSyncStreamingTest.class.getResource("/preview/coffee.png").toURI()));
     }
