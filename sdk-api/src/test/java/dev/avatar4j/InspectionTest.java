@@ -167,7 +167,8 @@ class InspectionTest {
     void aGraphFileOverTwoGigabytesIsAProblem() throws IOException {
         Path copy = copy("latentsync-tiny");
         long data = (1L << 31) + 10;
-        Msg graph = new Msg().msg(11, value("latent", 1, -1, 4, 8, 8)).msg(12, value("image", 1, -1, 3, 64, 64));
+        int r = 256; // models/latentsync-tiny's face size (its manifest's video.resolution)
+        Msg graph = new Msg().msg(11, value("latent", 1, -1, 4, r / 8, r / 8)).msg(12, value("image", 1, -1, 3, r, r));
         byte[] tail = graph.toBytes();
         byte[] head = new Msg().varint(1, 8).toBytes();
         Path file = copy.resolve("vae_decoder.onnx");
