@@ -9,7 +9,8 @@ import java.util.stream.Stream;
 
 /**
  * A live talking avatar: speech is pushed while it is spoken (by a text-to-speech engine, a
- * microphone, a call) and frames come out at the model's frame rate, showing that speech within a
+ * microphone, a call) and frames come out at the model's frame rate (or the rate asked with
+ * {@link LiveOptions#fps(int)}, where the model's family allows it), showing that speech within a
  * bounded delay. Started by {@link Avatar#live()}:
  *
  * <pre>{@code
