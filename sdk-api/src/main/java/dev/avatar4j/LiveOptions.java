@@ -117,14 +117,26 @@ public final class LiveOptions {
     }
 
     /**
-     * Low-latency mode of the stableavatar family (the preview and longcat-avatar families ignore it;
-     * default off). Off, a session renders each utterance exactly as an offline generation of it:
+     * Low-latency mode of the diffusion families (the preview family ignores it; default off).
+     *
+     * <p><b>stableavatar.</b> Off, a session renders each utterance exactly as an offline generation of it:
      * with N steps a frame is final only once the speech has reached N − 1 windows past the frame's
      * window (about 11 s at 4 steps). On, each window runs all its steps before the next one starts,
      * still blending its first frames with the previous window's at every step, but without the later
      * window's values flowing back: frames are final about one window (3.4 s) plus N model calls after
      * their speech, whatever N, and they no longer equal an offline generation's (the result stays
      * deterministic: the same speech gives the same frames however it is pushed).
+     *
+     * <p><b>longcat-avatar.</b> Off, a session renders each utterance once it has ended, exactly as an
+     * offline generation of it (its audio features depend on the whole utterance). On, it streams
+     * by segments: the first 93-frame segment runs as soon as 95 frames of speech (3.8 s at 25 fps:
+     * the segment's and 2 frames of right context) are in, each continuation segment once 80 frames
+     * more are, the last at {@code endOfSpeech()}. The features then follow fixed rules instead of
+     * the whole utterance: one loudness gain measured over the utterance's first 93 frames of speech,
+     * one audio-encoder chunk per segment holding the speech up to its right context, and the nominal
+     * 25 → 50 Hz interpolation scale 2. The frames are deterministic (however the speech is pushed)
+     * but differ from an offline generation's, except for an utterance of one segment (at most 93
+     * frames, 3.72 s), which is rendered exactly as offline. docs/BEHAVIOUR.md has the details.
      *
      * @param on whether to trade the offline result for latency
      * @return new options
