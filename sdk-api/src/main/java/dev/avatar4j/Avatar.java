@@ -685,6 +685,23 @@ public final class Avatar {
     }
 
     /**
+     * Starts a live session at {@code fps} frames per second with otherwise the default options:
+     * {@code live(LiveOptions.defaults().fps(fps))} (see {@link LiveOptions#fps(int)}: the preview
+     * family renders at any rate, a diffusion model only at its own).
+     *
+     * @param fps 1 to {@value LiveOptions#MAX_FPS}
+     * @return the running session; close it when done
+     * @throws InvalidInputException as {@link #live()}, if {@code fps} is out of range, or if the
+     *                               model renders only at another rate
+     */
+    public LiveSession live(int fps) {
+        if (fps == 0) {
+            throw new InvalidInputException("fps must be 1.." + LiveOptions.MAX_FPS + ", got 0");
+        }
+        return live(LiveOptions.defaults().fps(fps));
+    }
+
+    /**
      * Starts a live session (see {@link LiveSession}). The image, {@link #model}, {@link #seed} (the
      * idle motion, or a diffusion model's noise), {@link #size}, a diffusion model's {@link #steps},
      * {@link #prompt} and {@link #guidance}, and the {@link #onFrame} / {@link #onProgress} listeners apply;
@@ -692,9 +709,10 @@ public final class Avatar {
      * decoded and its face found on the session's thread: a failure there ends the session (pushes
      * then throw it as their cause).
      *
-     * @param options how the session buffers; not null
+     * @param options how the session buffers, and its frame rate; not null
      * @return the running session; close it when done
-     * @throws InvalidInputException as {@link #live()}
+     * @throws InvalidInputException as {@link #live()}, or if {@link LiveOptions#fps(int)} asks a
+     *                               diffusion model for another rate than its own
      */
     public LiveSession live(LiveOptions options) {
         return live(options, LiveClock.SYSTEM);
@@ -711,14 +729,19 @@ public final class Avatar {
                     + "or speaker(...): start it from a request without speech");
         }
         AvatarModel m = model != null ? model : AvatarModel.defaultModel();
-        var engine = m.engine();
-        if (engine.runs(dev.avatar4j.family.LiveRequest.class).isEmpty()) {
-            throw InputResolver.Live.liveUnsupported(m);
+        var engine = m.engine().runs(dev.avatar4j.family.LiveRequest.class)
+                .orElseThrow(() -> InputResolver.Live.liveUnsupported(m));
+        int fps = options.fps() == 0 ? engine.fps() : options.fps();
+        if (fps != engine.fps() && !engine.rendersAnyFps()) {
+            throw new InvalidInputException("model '" + m.name() + "' (family " + m.family() + ") renders at "
+                    + engine.fps() + " fps, the rate it was trained at, and cannot run live at " + fps
+                    + " fps: ask for " + engine.fps() + " fps (or leave LiveOptions.fps unset), or resample the "
+                    + "video where it is shown");
         }
-        SpeechFeed feed = new SpeechFeed(engine.sampleRate(), engine.fps(), options.maxQueuedSpeech(), clock);
+        SpeechFeed feed = new SpeechFeed(engine.sampleRate(), fps, options.maxQueuedSpeech(), clock);
         FrameBuffer.Mode mode = options.slowConsumer() == LiveOptions.SlowConsumer.DROP_OLDEST
                 ? FrameBuffer.Mode.LIVE_DROP : FrameBuffer.Mode.LIVE_BACK_PRESSURE;
-        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed, options.lowLatency()),
+        Generation g = GenerationRunner.start(new GenerationRunner.Spec<>(m, InputResolver.live(this, feed, options.lowLatency(), fps),
                 new GenerationRunner.Output.None(), frameListeners, progressListeners, options.frameBuffer(), mode));
         return new LiveSession(feed, g);
     }

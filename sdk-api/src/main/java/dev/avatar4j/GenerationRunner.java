@@ -161,7 +161,9 @@ final class GenerationRunner<J extends FamilyJob> {
                     .orElseThrow(() -> resolver.wrongFamily(spec.model()));
             job = resolver.resolve(spec.model());
             checkpoint();
-            Context ctx = new Context(job, engine.plan(job), engine.fps());
+            // a live session may run at another rate than the model's (LiveOptions.fps, the preview family)
+            int fps = job instanceof dev.avatar4j.family.LiveRequest live ? live.fps() : engine.fps();
+            Context ctx = new Context(job, engine.plan(job), fps);
             ctx.publish(Progress.Stage.PREPARING);
             if (job.width() > 0) {
                 openOutput(job, job.width(), job.height(), engine.fps()); // the size is known: fail early if the output cannot be opened
@@ -187,7 +189,7 @@ final class GenerationRunner<J extends FamilyJob> {
             }
             ctx.activity(null, Progress.Stage.DONE);
             Optional<Path> path = spec.output() instanceof Output.File f ? Optional.of(f.path()) : Optional.empty();
-            RenderResult r = new RenderResult(path, ctx.frames, ctx.width, ctx.height, engine.fps(),
+            RenderResult r = new RenderResult(path, ctx.frames, ctx.width, ctx.height, fps,
                     engine.stepsRun(job), job.seed(), spec.model().backendName(), elapsed());
             release(resolver, null);
             frames.complete();

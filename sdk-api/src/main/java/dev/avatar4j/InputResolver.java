@@ -43,8 +43,8 @@ abstract sealed class InputResolver<J extends FamilyJob>
     }
 
     /** A resolver for a live session of {@code request}, its speech coming from {@code feed}. */
-    static InputResolver<LiveRequest> live(Avatar request, LiveFeed feed, boolean lowLatency) {
-        return new Live(request, feed, lowLatency);
+    static InputResolver<LiveRequest> live(Avatar request, LiveFeed feed, boolean lowLatency, int fps) {
+        return new Live(request, feed, lowLatency, fps);
     }
 
     /** The job type the model's engine must run. */
@@ -235,11 +235,13 @@ abstract sealed class InputResolver<J extends FamilyJob>
         private final Avatar a;
         private final LiveFeed feed;
         private final boolean lowLatency;
+        private final int fps;
 
-        Live(Avatar a, LiveFeed feed, boolean lowLatency) {
+        Live(Avatar a, LiveFeed feed, boolean lowLatency, int fps) {
             this.a = a;
             this.feed = feed;
             this.lowLatency = lowLatency;
+            this.fps = fps;
         }
 
         @Override
@@ -265,7 +267,7 @@ abstract sealed class InputResolver<J extends FamilyJob>
             long s = a.seed != null ? a.seed : ThreadLocalRandom.current().nextLong();
             return new LiveRequest(img, a.width != null ? a.width : m.defaultWidth(),
                     a.height != null ? a.height : m.defaultHeight(), a.steps != null ? a.steps : m.defaultSteps(), s,
-                    a.prompt, a.textGuidance, a.audioGuidance, feed, lowLatency);
+                    a.prompt, a.textGuidance, a.audioGuidance, feed, lowLatency, fps);
         }
 
         /** Never asked: a live session runs with no video output of the runner's ({@code Output.None}). */

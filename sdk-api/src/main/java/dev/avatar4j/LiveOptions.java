@@ -6,7 +6,8 @@ import java.util.Objects;
 /**
  * How a {@link LiveSession} buffers: what happens to frames a consumer of
  * {@link LiveSession#frames()} or {@link LiveSession#publisher()} does not take in time, how many
- * frames it keeps for such a consumer, and how much pushed speech may wait to be shown. Immutable:
+ * frames it keeps for such a consumer, how much pushed speech may wait to be shown, and the frame
+ * rate ({@link #fps(int)}; the model's by default). Immutable:
  * every method returns new options.
  *
  * <pre>{@code
@@ -20,11 +21,13 @@ import java.util.Objects;
 public final class LiveOptions {
     /** Default {@link #frameBuffer()}: 8 frames (a third of a second at 25 fps). */
     public static final int DEFAULT_FRAME_BUFFER = 8;
+    /** The highest {@link #fps(int)}: 120. */
+    public static final int MAX_FPS = 120;
     /** Default {@link #maxQueuedSpeech()}: 30 seconds. */
     public static final Duration DEFAULT_MAX_QUEUED_SPEECH = Duration.ofSeconds(30);
 
     private static final LiveOptions DEFAULTS = new LiveOptions(SlowConsumer.DROP_OLDEST, DEFAULT_FRAME_BUFFER,
-            DEFAULT_MAX_QUEUED_SPEECH, false);
+            DEFAULT_MAX_QUEUED_SPEECH, false, 0);
 
     /** What a live session does when a consumer of its frames falls behind. */
     public enum SlowConsumer {
@@ -50,12 +53,15 @@ public final class LiveOptions {
     private final int frameBuffer;
     private final Duration maxQueuedSpeech;
     private final boolean lowLatency;
+    private final int fps;
 
-    private LiveOptions(SlowConsumer slowConsumer, int frameBuffer, Duration maxQueuedSpeech, boolean lowLatency) {
+    private LiveOptions(SlowConsumer slowConsumer, int frameBuffer, Duration maxQueuedSpeech, boolean lowLatency,
+                        int fps) {
         this.slowConsumer = slowConsumer;
         this.frameBuffer = frameBuffer;
         this.maxQueuedSpeech = maxQueuedSpeech;
         this.lowLatency = lowLatency;
+        this.fps = fps;
     }
 
     /**
@@ -74,7 +80,7 @@ public final class LiveOptions {
      * @return new options
      */
     public LiveOptions slowConsumer(SlowConsumer policy) {
-        return new LiveOptions(Objects.requireNonNull(policy, "policy"), frameBuffer, maxQueuedSpeech, lowLatency);
+        return new LiveOptions(Objects.requireNonNull(policy, "policy"), frameBuffer, maxQueuedSpeech, lowLatency, fps);
     }
 
     /**
@@ -90,7 +96,7 @@ public final class LiveOptions {
         if (frames < 1 || frames > 1024) {
             throw new InvalidInputException("frameBuffer must be 1..1024, got " + frames);
         }
-        return new LiveOptions(slowConsumer, frames, maxQueuedSpeech, lowLatency);
+        return new LiveOptions(slowConsumer, frames, maxQueuedSpeech, lowLatency, fps);
     }
 
     /**
@@ -107,12 +113,13 @@ public final class LiveOptions {
         if (max.compareTo(Duration.ofMillis(100)) < 0 || max.compareTo(Duration.ofHours(1)) > 0) {
             throw new InvalidInputException("maxQueuedSpeech must be 100 ms .. 1 h, got " + max);
         }
-        return new LiveOptions(slowConsumer, frameBuffer, max, lowLatency);
+        return new LiveOptions(slowConsumer, frameBuffer, max, lowLatency, fps);
     }
 
     /**
-     * Low-latency mode of the stableavatar family (the preview and longcat-avatar families ignore it;
-     * default off). Off, a session renders each utterance exactly as an offline generation of it:
+     * Low-latency mode of the diffusion families (the preview family ignores it; default off).
+     *
+     * <p><b>stableavatar.</b> Off, a session renders each utterance exactly as an offline generation of it:
      * with N steps a frame is final only once the speech has reached N − 1 windows past the frame's
      * window (about 11 s at 4 steps). On, each window runs all its steps before the next one starts,
      * still blending its first frames with the previous window's at every step, but without the later
@@ -120,11 +127,55 @@ public final class LiveOptions {
      * their speech, whatever N, and they no longer equal an offline generation's (the result stays
      * deterministic: the same speech gives the same frames however it is pushed).
      *
+     * <p><b>longcat-avatar.</b> Off, a session renders each utterance once it has ended, exactly as an
+     * offline generation of it (its audio features depend on the whole utterance). On, it streams
+     * by segments: the first 93-frame segment runs as soon as 95 frames of speech (3.8 s at 25 fps:
+     * the segment's and 2 frames of right context) are in, each continuation segment once 80 frames
+     * more are, the last at {@code endOfSpeech()}. The features then follow fixed rules instead of
+     * the whole utterance: one loudness gain measured over the utterance's first 93 frames of speech,
+     * one audio-encoder chunk per segment holding the speech up to its right context, and the nominal
+     * 25 → 50 Hz interpolation scale 2. The frames are deterministic (however the speech is pushed)
+     * but differ from an offline generation's, except for an utterance of one segment (at most 93
+     * frames, 3.72 s), which is rendered exactly as offline. docs/BEHAVIOUR.md has the details.
+     *
      * @param on whether to trade the offline result for latency
      * @return new options
      */
     public LiveOptions lowLatency(boolean on) {
-        return new LiveOptions(slowConsumer, frameBuffer, maxQueuedSpeech, on);
+        return new LiveOptions(slowConsumer, frameBuffer, maxQueuedSpeech, on, fps);
+    }
+
+    /**
+     * The session's frame rate (default: the model's, {@code 0} here). The preview family renders at
+     * any rate: its mouth analysis, smoothing, blinks and head motion are all timed in seconds, so
+     * a session at 30 fps shows the same motion as one at 25 fps, sampled more often, and each
+     * frame's {@link Frame#speech()} span covers {@code 1/fps} seconds of speech. A diffusion model
+     * (stableavatar, longcat-avatar) was trained at one frame rate and its frames are tied to it (a
+     * window of frames is one model call): {@link Avatar#live(LiveOptions)} refuses another rate for
+     * it with an {@link InvalidInputException} that names the model's rate, rather than repeating or
+     * dropping frames behind the caller's back (that would make the motion judder and the spans
+     * uneven: resample the video where it is shown, if needed). Asking for the model's own rate is
+     * always accepted.
+     *
+     * @param framesPerSecond 1 to 120, or 0 for the model's rate
+     * @return new options
+     * @throws InvalidInputException if {@code framesPerSecond} is out of range
+     */
+    public LiveOptions fps(int framesPerSecond) {
+        if (framesPerSecond < 0 || framesPerSecond > MAX_FPS) {
+            throw new InvalidInputException("fps must be 1.." + MAX_FPS + " (or 0 for the model's rate), got "
+                    + framesPerSecond);
+        }
+        return new LiveOptions(slowConsumer, frameBuffer, maxQueuedSpeech, lowLatency, framesPerSecond);
+    }
+
+    /**
+     * The frame rate asked for.
+     *
+     * @return frames per second, or 0 for the model's rate (see {@link #fps(int)})
+     */
+    public int fps() {
+        return fps;
     }
 
     /**
@@ -166,17 +217,17 @@ public final class LiveOptions {
     @Override
     public boolean equals(Object o) {
         return o instanceof LiveOptions l && l.slowConsumer == slowConsumer && l.frameBuffer == frameBuffer
-                && l.maxQueuedSpeech.equals(maxQueuedSpeech) && l.lowLatency == lowLatency;
+                && l.maxQueuedSpeech.equals(maxQueuedSpeech) && l.lowLatency == lowLatency && l.fps == fps;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(slowConsumer, frameBuffer, maxQueuedSpeech, lowLatency);
+        return Objects.hash(slowConsumer, frameBuffer, maxQueuedSpeech, lowLatency, fps);
     }
 
     @Override
     public String toString() {
         return "LiveOptions[" + slowConsumer + ", frameBuffer=" + frameBuffer + ", maxQueuedSpeech="
-                + maxQueuedSpeech + (lowLatency ? ", lowLatency" : "") + "]";
+                + maxQueuedSpeech + (lowLatency ? ", lowLatency" : "") + (fps > 0 ? ", fps=" + fps : "") + "]";
     }
 }

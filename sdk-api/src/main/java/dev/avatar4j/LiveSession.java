@@ -9,7 +9,8 @@ import java.util.stream.Stream;
 
 /**
  * A live talking avatar: speech is pushed while it is spoken (by a text-to-speech engine, a
- * microphone, a call) and frames come out at the model's frame rate, showing that speech within a
+ * microphone, a call) and frames come out at the model's frame rate (or the rate asked with
+ * {@link LiveOptions#fps(int)}, where the model's family allows it), showing that speech within a
  * bounded delay. Started by {@link Avatar#live()}:
  *
  * <pre>{@code
@@ -42,8 +43,9 @@ import java.util.stream.Stream;
  * without waiting for more. A diffusion model (stableavatar) shows speech seconds after it is pushed:
  * it renders an utterance window by window, as an offline generation of it would, and a frame is
  * final once the speech has reached the windows it depends on (docs/USER-GUIDE.md, "Live
- * stableavatar"); longcat-avatar renders an utterance once it has ended. Until then the session
- * makes idle frames.
+ * stableavatar"); longcat-avatar renders an utterance once it has ended, or, in its
+ * {@link LiveOptions#lowLatency(boolean) low-latency mode}, segment by segment while it is spoken
+ * (about 3.8 s plus a segment's model calls after the speech). Until then the session makes idle frames.
  *
  * <p><b>Memory</b> is bounded: at most {@link LiveOptions#maxQueuedSpeech()} of speech is queued
  * ({@link #push} blocks while the queue is full) and at most {@link LiveOptions#frameBuffer()}

@@ -26,6 +26,8 @@ final class LiveHarness implements AutoCloseable {
     static final int SIZE = 128;
 
     final AtomicLong now = new AtomicLong(5_000_000_000L);
+    /** The frame period the clock moves by: {@link #PERIOD}, or that of {@link LiveOptions#fps()} when set. */
+    final long period;
     /** The deadline the session's thread last waited for on the clock. */
     private final AtomicLong waitingFor = new AtomicLong(Long.MIN_VALUE);
     final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
@@ -37,6 +39,7 @@ final class LiveHarness implements AutoCloseable {
 
     /** A session with {@code steps} denoising steps (0: the model's default). */
     LiveHarness(AvatarModel model, RgbImage image, LiveOptions options, long seed, int steps) {
+        period = options.fps() > 0 ? Math.ceilDiv(1_000_000_000L, options.fps()) : PERIOD; // never short of a due time
         Avatar request = Avatar.from(image).model(model).size(SIZE, SIZE).seed(seed).onFrame(frames::add);
         session = (steps > 0 ? request.steps(steps) : request)
                 .live(options, new LiveClock() {
@@ -97,7 +100,7 @@ final class LiveHarness implements AutoCloseable {
 
     /** Moves the clock one frame period and returns the frame that became due. */
     Frame step() {
-        now.addAndGet(PERIOD);
+        now.addAndGet(period);
         return next();
     }
 

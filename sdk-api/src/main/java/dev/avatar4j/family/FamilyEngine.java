@@ -38,6 +38,18 @@ public interface FamilyEngine<J extends FamilyJob> extends AutoCloseable {
     /** Output frame rate. */
     int fps();
 
+    /**
+     * Whether this engine renders a {@link LiveRequest} at a frame rate other than {@link #fps()}
+     * when the job asks for one ({@link LiveRequest#fps()}): true for the preview family's live
+     * mode, whose motion is timed in seconds; false (the default) for a diffusion family, whose
+     * frames are tied to the rate its model was trained at.
+     *
+     * @return whether any {@link LiveRequest#fps()} is rendered as asked
+     */
+    default boolean rendersAnyFps() {
+        return false;
+    }
+
     /** Sample rate the engine wants its audio at. */
     int sampleRate();
 

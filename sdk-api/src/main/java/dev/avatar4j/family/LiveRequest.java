@@ -20,14 +20,20 @@ import java.util.Objects;
  * @param audioGuidance audio guidance scale, or NaN for the bundle's default
  * @param feed   the pushed speech and the frame clock
  * @param lowLatency a diffusion family's low-latency mode ({@link dev.avatar4j.LiveOptions#lowLatency(boolean)})
+ * @param fps    the session's frame rate: the engine's {@link FamilyEngine#fps()}, or another rate
+ *               for an engine that {@link FamilyEngine#rendersAnyFps() renders at any rate}
  */
 public record LiveRequest(RgbImage image, int width, int height, int steps, long seed, String prompt,
-                          double textGuidance, double audioGuidance, LiveFeed feed, boolean lowLatency)
+                          double textGuidance, double audioGuidance, LiveFeed feed, boolean lowLatency,
+                          int fps)
         implements FamilyJob {
     /** Checks the request. */
     public LiveRequest {
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(feed, "feed");
+        if (fps < 1) {
+            throw new IllegalArgumentException("fps must be positive, got " + fps);
+        }
         if (image.width() < GenerationRequest.MIN_IMAGE_SIDE || image.height() < GenerationRequest.MIN_IMAGE_SIDE) {
             throw new dev.avatar4j.InvalidInputException("image is " + image.width() + "x" + image.height()
                     + " pixels, too small to show a face: give a portrait of at least "
@@ -43,8 +49,9 @@ public record LiveRequest(RgbImage image, int width, int height, int steps, long
      * @param height output height
      * @param seed   seeds the idle motion
      * @param feed   the pushed speech and the frame clock
+     * @param fps    the session's frame rate
      */
-    public LiveRequest(RgbImage image, int width, int height, long seed, LiveFeed feed) {
-        this(image, width, height, 0, seed, null, Double.NaN, Double.NaN, feed, false);
+    public LiveRequest(RgbImage image, int width, int height, long seed, LiveFeed feed, int fps) {
+        this(image, width, height, 0, seed, null, Double.NaN, Double.NaN, feed, false, fps);
     }
 }

@@ -119,6 +119,11 @@ final class LiveCommand implements Callable<Integer> {
                     + "the next; frames no longer equal an offline generation's.")
     boolean lowLatency;
 
+    @Option(names = "--fps", paramLabel = "N",
+            description = "Frame rate of the session (LiveOptions.fps), 1..120: the preview family renders at any rate, "
+                    + "a diffusion model only at its own. Default: the model's.")
+    Integer fps;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the idle motion and the chunk sizes.")
     long seed;
 
@@ -165,6 +170,9 @@ final class LiveCommand implements Callable<Integer> {
         if (pushRate < 8000 || pushRate > 192_000) {
             throw new ParameterException(spec.commandLine(), "--push-rate must be 8000..192000, got " + pushRate);
         }
+        if (fps != null && (fps < 1 || fps > LiveOptions.MAX_FPS)) {
+            throw new ParameterException(spec.commandLine(), "--fps must be 1.." + LiveOptions.MAX_FPS + ", got " + fps);
+        }
         int[] chunk = chunkRange();
         long runFor = duration == null ? 0 : parseDuration(duration).toNanos();
         String requestedBackend = backendOption.validate();
@@ -186,7 +194,7 @@ final class LiveCommand implements Callable<Integer> {
                 request = request.steps(steps);
             }
             AudioPipe pipe = out == null ? null : new AudioPipe();
-            int fps = loaded.model().fps();
+            int fps = this.fps != null ? this.fps : loaded.model().fps();
             request = request.onFrame(f -> {
                 stats.frame(f);
                 if (pipe != null) {
@@ -195,7 +203,7 @@ final class LiveCommand implements Callable<Integer> {
             });
             LiveOptions options = (out == null ? LiveOptions.defaults()
                     : LiveOptions.defaults().slowConsumer(LiveOptions.SlowConsumer.BACK_PRESSURE).frameBuffer(64))
-                    .lowLatency(lowLatency);
+                    .lowLatency(lowLatency).fps(this.fps != null ? this.fps : 0);
             long start = System.nanoTime();
             Thread writer = null;
             Throwable[] writeFailure = new Throwable[1];
@@ -263,7 +271,7 @@ final class LiveCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--max-sessions must be at least 1, got " + maxSessions);
         }
         for (String[] o : new String[][] {{"--out", out == null ? null : "x"}, {"--report", report == null ? null : "x"},
-                {"--duration", duration}}) {
+                {"--duration", duration}, {"--fps", fps == null ? null : "x"}}) {
             if (o[1] != null) {
                 throw new ParameterException(spec.commandLine(), o[0] + " applies to --audio, not to --port");
             }

@@ -50,6 +50,31 @@ class LiveCliTest {
     }
 
     @Test
+    void fpsSetsThePreviewSessionsRateAndADiffusionModelRefusesAnother(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("live.json");
+        Avatar4jCliTest.Result r = Avatar4jCliTest.cli("live", "--image",
+                REPO.resolve("examples/media/portrait.png").toString(), "--audio",
+                REPO.resolve("examples/media/hello.wav").toString(), "--report", report.toString(), "--model",
+                PREVIEW.toString(), "--width", "64", "--height", "64", "--fps", "30", "-q");
+        assertThat(r.code()).as("exit code; err: %s", r.err()).isZero();
+        long shown = dev.avatar4j.io.MediaRegistry.global().readAudio(REPO.resolve("examples/media/hello.wav"),
+                16_000).samples().length;
+        assertThat(number(Files.readString(report), "speakingFrames")).as("every 1/30 s of the speech is one frame")
+                .isEqualTo(Math.ceilDiv(shown * 30, 16_000));
+        Avatar4jCliTest.Result refused = Avatar4jCliTest.cli("live", "--image",
+                REPO.resolve("examples/media/portrait.png").toString(), "--audio",
+                REPO.resolve("examples/media/hello.wav").toString(), "--model",
+                REPO.resolve("models/stableavatar-tiny").toString(), "--width", "64", "--height", "64", "--fps", "30");
+        assertThat(refused.code()).isEqualTo(2);
+        assertThat(refused.err()).contains("renders at 25 fps");
+        Avatar4jCliTest.Result range = Avatar4jCliTest.cli("live", "--image",
+                REPO.resolve("examples/media/portrait.png").toString(), "--audio",
+                REPO.resolve("examples/media/hello.wav").toString(), "--fps", "0");
+        assertThat(range.code()).isEqualTo(2);
+        assertThat(range.err()).contains("--fps must be 1..120");
+    }
+
+    @Test
     void aBadChunkSizeIsAUsageError(@TempDir Path tmp) throws Exception {
         Avatar4jCliTest.Result r = Avatar4jCliTest.cli("live", "--image",
                 REPO.resolve("examples/media/portrait.png").toString(), "--audio",

@@ -175,8 +175,23 @@ final class LongCatAudio {
                 return chunkStates[s];
             }
         }
-        float[] m = mel.chunk(normalizedChunk(c), 0);
-        float[] out;
+        float[] out = encodeChunk(encoder, cfg, mel, normalizedChunk(c));
+        if (dim < 0) {
+            dim = out.length / (STATES_PER_CHUNK * GROUPS);
+        }
+        int slot = nextSlot;
+        nextSlot = 1 - nextSlot;
+        chunkIndex[slot] = c;
+        chunkStates[slot] = out;
+        return out;
+    }
+
+    /**
+     * The audio encoder's grouped states {@code [STATES_PER_CHUNK][GROUPS][dim]} (flat) of one 30 s
+     * chunk of loudness-normalised samples ({@link WhisperLogMel#CHUNK_SAMPLES} of them).
+     */
+    static float[] encodeChunk(GraphSession encoder, LongCatConfig cfg, WhisperLogMel mel, float[] samples) {
+        float[] m = mel.chunk(samples, 0);
         try (TensorScope call = TensorScope.open()) {
             Tensor in = call.ofFloats(m, 1, cfg.melBins(), WhisperLogMel.CHUNK_FRAMES);
             Tensor hg = call.attach(encoder.run(Map.of("input_features", in), Set.of("hidden_groups")))
@@ -185,16 +200,8 @@ final class LongCatAudio {
                 throw new BackendException("audio-encoder returned " + hg.dim(1) + " states per chunk, expected "
                         + STATES_PER_CHUNK);
             }
-            if (dim < 0) {
-                dim = (int) hg.dim(3);
-            }
-            out = hg.segment().toArray(ValueLayout.JAVA_FLOAT);
+            return hg.segment().toArray(ValueLayout.JAVA_FLOAT);
         }
-        int slot = nextSlot;
-        nextSlot = 1 - nextSlot;
-        chunkIndex[slot] = c;
-        chunkStates[slot] = out;
-        return out;
     }
 
     /** Writes embedding row {@code i} ({@code GROUPS·dim} floats) at float offset {@code off} of {@code dst}. */

@@ -232,18 +232,8 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                     + graphs.maxPersons() + " person(s) (its DiT graphs), the request has " + sp.size());
         }
         LongCatPlan p = planOf(r, sp);
-        int lh = p.latentHeight();
-        int lw = p.latentWidth();
-        int c = cfg.latentChannels();
-        long hw = (long) lh * lw;
-        long frameFloats = c * hw;
-        int segLat = cfg.segmentLatents();
-        Guidance guidance = cfg.distilled() ? Guidance.none() : Guidance.textAudio(
-                Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance(),
-                Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance());
         log.debug("longcat: {} frames, {} segments, {} persons, {} schedule, {}x{}", p.frames(), p.segments(),
                 sp.size(), cfg.distilled() ? "distilled" : "full", r.width(), r.height());
-
         // audio features of every speaker (each padded like the longest track), read by range from
         // the speakers' sources: a streamed track is never held whole
         List<LongCatAudio> audio = new ArrayList<>();
@@ -251,26 +241,98 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
             audio.add(LongCatAudio.embed(graphs.audioEncoder, cfg, s.audio(), p.paddedSamples(), p.embeddingRows(),
                     ctx::checkpoint));
         }
-        Persons persons = Persons.of(sp, audio, lh / cfg.patch()[1], lw / cfg.patch()[2]);
+        Persons persons = Persons.of(sp, audio, p.latentHeight() / cfg.patch()[1], p.latentWidth() / cfg.patch()[2]);
+        render(r, p, persons, new SegmentAudio() {
+            @Override
+            public boolean awaitSegment(int s) {
+                return s < p.segments();
+            }
+
+            @Override
+            public int dim() {
+                return audio.get(0).dim();
+            }
+
+            @Override
+            public void gather(int s, Tensor latter) {
+                for (int q = 0; q < persons.graphPersons(); q++) {
+                    audio.get(persons.track(q)).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q,
+                            null, latter);
+                }
+            }
+
+            @Override
+            public long frames() {
+                return p.frames();
+            }
+        }, ctx);
+    }
+
+    /** The features of a live utterance as it is pushed (a live session's low-latency mode). */
+    LongCatStreamAudio streamAudio(LongCatPlan geometry, dev.avatar4j.family.UtteranceLive.Utterance u) {
+        return new LongCatStreamAudio(graphs.audioEncoder, cfg, geometry, u);
+    }
+
+    /**
+     * Where the segments' audio features come from: the whole tracks (an offline generation) or an
+     * utterance as it is pushed (a streaming live session, {@link LongCatStreamAudio}).
+     */
+    interface SegmentAudio {
+        /**
+         * Waits until segment {@code s} can run (its audio is in).
+         *
+         * @return false when there is no segment {@code s} (the audio ended before it)
+         */
+        boolean awaitSegment(int s);
+
+        /** {@return D, the width of an encoder state group (known once segment 0 was awaited)} */
+        int dim();
+
+        /** Writes segment {@code s}'s {@code audio_latter} rows for every graph person. */
+        void gather(int s, Tensor latter);
+
+        /**
+         * {@return the frames to deliver in all, or {@link Long#MAX_VALUE} while unknown (only the last
+         * segment is cut short by it, and it is known when that segment is awaited)}
+         */
+        long frames();
+    }
+
+    /**
+     * Denoises and decodes the segments, as long as {@code audio} has them: {@code p} gives the
+     * geometry and the schedules (which do not depend on the audio length), {@code persons} the graph
+     * persons and masks.
+     */
+    void render(GenerationRequest r, LongCatPlan p, Persons persons, SegmentAudio audio, GenerationContext ctx) {
+        int lh = p.latentHeight();
+        int lw = p.latentWidth();
+        int c = cfg.latentChannels();
+        long hw = (long) lh * lw;
+        long frameFloats = c * hw;
+        int segLat = cfg.segmentLatents();
+        String segmentsText = audio.frames() == Long.MAX_VALUE ? "?" : Integer.toString(p.segments());
+        Guidance guidance = cfg.distilled() ? Guidance.none() : Guidance.textAudio(
+                Double.isNaN(r.textGuidance()) ? cfg.textGuidance() : r.textGuidance(),
+                Double.isNaN(r.audioGuidance()) ? cfg.audioGuidance() : r.audioGuidance());
         int np = persons.graphPersons();
-        int dim = audio.get(0).dim();
         // one scope owns every tensor of this generation; each segment has a sub-scope
         try (TensorScope generation = TensorScope.open()) {
             Tensor ref = encodeImage(generation, r.image(), r.width(), r.height());
             Tensor personMask = persons.masks(generation);
-            Tensor latter = LongCatAudio.allocateLatter(generation, np, segLat - 1, dim);
-            Tensor zeroLatter = LongCatAudio.allocateLatter(generation, np, segLat - 1, dim);
+            Tensor latter = null; // allocated once the encoder's width is known (after segment 0's audio)
+            Tensor zeroLatter = null;
             Tensor noise = generation.allocate(DType.FLOAT32, frameFloats);
             StreamingVaeDecoder decoder = new StreamingVaeDecoder(generation, graphs.vaeDecoder,
                     cfg.latentChannels(), cfg.temporalStride(), cfg.caches(), lh, lw, r.width(), r.height());
             Deque<byte[]> context = new ArrayDeque<>(); // the last contextFrames decoded frames
             int emitted = 0;
-            for (int s = 0; s < p.segments() && emitted < p.frames(); s++) {
+            for (int s = 0; emitted < audio.frames() && audio.awaitSegment(s); s++) {
                 ctx.checkpoint();
-                for (int q = 0; q < np; q++) {
-                    audio.get(persons.track(q)).gather(p.audioStart(s), cfg.segmentFrames(), cfg.audioStride(), q,
-                            null, latter);
+                if (latter == null) {
+                    latter = LongCatAudio.allocateLatter(generation, np, segLat - 1, audio.dim());
+                    zeroLatter = LongCatAudio.allocateLatter(generation, np, segLat - 1, audio.dim());
                 }
+                audio.gather(s, latter);
                 int nc = p.conditionLatents(s);
                 int k = nc + p.noisyLatents(s);
                 GraphSession dit = graphs.dit(np, s > 0);
@@ -296,7 +358,7 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                     }
                     SigmaSchedule schedule = p.schedule(s);
                     for (int i = 0; i < schedule.steps(); i++) {
-                        ctx.activity("denoising segment " + (s + 1) + "/" + p.segments() + ", step " + (i + 1) + "/"
+                        ctx.activity("denoising segment " + (s + 1) + "/" + segmentsText + ", step " + (i + 1) + "/"
                                 + schedule.steps());
                         ctx.checkpoint(); // after the snapshot: a listener may cancel on it
                         for (int j = 0; j < k; j++) {
@@ -319,7 +381,7 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                     // the segment's latents (without the reference), tapped, decoded and streamed
                     int from = s == 0 ? 0 : 1;
                     decoder.reset();
-                    ctx.activity("decoding segment " + (s + 1) + "/" + p.segments());
+                    ctx.activity("decoding segment " + (s + 1) + "/" + segmentsText);
                     ctx.checkpoint();
                     List<byte[]> segmentFrames = new ArrayList<>();
                     Tensor frame = segment.allocate(DType.FLOAT32, frameFloats);
@@ -336,7 +398,7 @@ public final class LongCatEngine implements FamilyEngine<GenerationRequest> {
                         context.add(segmentFrames.get(f).clone());
                     }
                     int skip = s == 0 ? 0 : cfg.contextFrames();
-                    for (int f = skip; f < segmentFrames.size() && emitted < p.frames(); f++) {
+                    for (int f = skip; f < segmentFrames.size() && emitted < audio.frames(); f++) {
                         ctx.emitFrame(segmentFrames.get(f));
                         emitted++;
                     }

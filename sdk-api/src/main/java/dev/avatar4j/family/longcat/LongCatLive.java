@@ -24,6 +24,12 @@ import java.util.List;
  * length (docs/BEHAVIOUR.md). So the first frame of an utterance is shown its length plus segment 0's
  * model calls after its first sample was pushed. Speech without an end is cut every
  * {@value #MAX_UTTERANCE_SECONDS} s and rendered in such pieces (each its own offline generation).
+ *
+ * <p>In the low-latency mode ({@link LiveRequest#lowLatency()}) an utterance longer than one segment
+ * is streamed instead: each segment runs as soon as its speech and two frames of right context are in
+ * ({@link LongCatStreamAudio}'s features, not the offline ones), the last once the utterance has
+ * ended; an utterance of one segment, whole before its segment can start, is still rendered exactly
+ * as offline. Such an utterance is never cut: its speech is discarded segment by segment.
  */
 final class LongCatLive implements FamilyEngine<LiveRequest> {
     /** Longest speech rendered as one utterance (and held by the model thread). */
@@ -88,9 +94,10 @@ final class LongCatLive implements FamilyEngine<LiveRequest> {
     public void generate(LiveRequest r, GenerationContext ctx) {
         LongCatConfig cfg = engine.config();
         long max = (long) MAX_UTTERANCE_SECONDS * cfg.sampleRate();
-        // frames ahead: one segment's new frames and a little more
-        new UtteranceLive(r, cfg.sampleRate(), cfg.fps(), cfg.segmentFrames() + cfg.temporalStride(), max, max,
-                family()).run(ctx, new Renderer(r));
+        // frames ahead: one segment's new frames and a little more; streamed (low latency), an
+        // utterance is never cut: its speech is discarded segment by segment
+        new UtteranceLive(r, cfg.sampleRate(), cfg.fps(), cfg.segmentFrames() + cfg.temporalStride(), max,
+                r.lowLatency() ? 0 : max, family()).run(ctx, new Renderer(r));
     }
 
     @Override
@@ -120,6 +127,64 @@ final class LongCatLive implements FamilyEngine<LiveRequest> {
 
         @Override
         public void render(Nothing state, UtteranceLive.Utterance u) {
+            if (r.lowLatency()) {
+                renderStreamed(u);
+            } else {
+                renderWhole(u);
+            }
+        }
+
+        /**
+         * Low latency: segment by segment as the speech comes ({@link LongCatStreamAudio}), except an
+         * utterance of one segment, known whole before its first segment can start, which is rendered
+         * exactly as offline.
+         */
+        private void renderStreamed(UtteranceLive.Utterance u) {
+            LongCatConfig cfg = engine.config();
+            LongCatPlan geometry = LongCatPlan.create(cfg, 1, r.steps(), r.width(), r.height());
+            LongCatStreamAudio audio = engine.streamAudio(geometry, u);
+            long first = audio.end(0);
+            while (true) {
+                boolean ended = u.ended(); // first: once ended, the length is final
+                long n = u.length();
+                if (ended && n > 0 && LongCatPlan.create(cfg, Math.toIntExact(n), r.steps(), r.width(), r.height())
+                        .segments() == 1) {
+                    renderWhole(u);
+                    return;
+                }
+                if (ended || n >= first) {
+                    break;
+                }
+                u.awaitAudio(n);
+            }
+            if (u.length() == 0) {
+                return;
+            }
+            GenerationRequest g = new GenerationRequest(r.image(), new AudioClip(new float[1], engine.sampleRate()),
+                    r.width(), r.height(), r.steps(), r.seed(), r.prompt(), r.textGuidance(), r.audioGuidance(),
+                    NoiseSource.seeded(r.seed()), null); // its audio is unused: the segments' comes from `audio`
+            long[] next = {0};
+            engine.render(g, geometry, Persons.one(geometry.latentHeight() / cfg.patch()[1],
+                    geometry.latentWidth() / cfg.patch()[2]), audio, new GenerationContext() {
+                        @Override
+                        public void emitFrame(byte[] rgb) {
+                            long j = next[0]++;
+                            u.offer(rgb, j, j == audio.frames() - 1);
+                        }
+
+                        @Override
+                        public void advance(Progress.Stage stage, long units) {
+                        }
+
+                        @Override
+                        public void checkpoint() {
+                            u.check();
+                        }
+                    });
+        }
+
+        /** Once ended, the whole utterance through the offline engine. */
+        private void renderWhole(UtteranceLive.Utterance u) {
             while (!u.ended()) {
                 u.awaitAudio(u.length()); // its end (or the longest utterance: cut there)
             }

@@ -39,6 +39,11 @@ final class Persons {
         this.tw = tw;
     }
 
+    /** One person on the whole frame: the single-speaker graph, no masks. */
+    static Persons one(int th, int tw) {
+        return new Persons(1, new int[] {0}, null, th, tw);
+    }
+
     /**
      * @param speakers the request's persons, in order
      * @param audio their embeddings (for {@link LongCatAudio#silent()})

@@ -45,6 +45,12 @@ final class PreviewLive implements FamilyEngine<LiveRequest> {
         return preview.fps();
     }
 
+    /** The motion is timed in seconds: any rate works (the mouth analysis frames at it too). */
+    @Override
+    public boolean rendersAnyFps() {
+        return true;
+    }
+
     @Override
     public int sampleRate() {
         return preview.sampleRate();
@@ -79,7 +85,7 @@ final class PreviewLive implements FamilyEngine<LiveRequest> {
     public void generate(LiveRequest r, GenerationContext ctx) {
         int width = r.width();
         int height = r.height();
-        int fps = fps();
+        int fps = r.fps();
         int rate = sampleRate();
         ctx.activity("finding the face");
         ctx.checkpoint();
