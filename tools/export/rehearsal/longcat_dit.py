@@ -5,7 +5,7 @@ REAL shapes (hidden 4096, 32 heads, 48 blocks, text 4096, adaLN 512, audio 5 x 1
 checkpoint), through the streamed export of a4jexport.longcat.streamed: the six graphs (segment 0 and
 continuation for P = 1, 2, 3) sharing one data file.
 
-    longcat_dit.py OUT_DIR [--blocks N] [--precision fp16|fp32] [--persons 1,2,3] [--keep]
+    longcat_dit.py OUT_DIR [--blocks N] [--precision fp16|fp32] [--persons 1,2,3] [--keep] [--resume]
 
 ``--blocks N`` exports the first N blocks only (a shorter rehearsal whose figures scale per block).
 Prints and writes OUT_DIR/rehearsal.json: wall time per graph, peak RSS (``ru_maxrss``), data size;
@@ -72,6 +72,9 @@ def main():
     ap.add_argument("--precision", choices=("fp16", "fp32"), default="fp16")
     ap.add_argument("--persons", default="1,2,3")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--resume", action="store_true",
+                    help="add the --persons graphs to the graphs and data file already in OUT_DIR (a run stopped "
+                         "part-way), reusing their weights; the figures join those of OUT_DIR/rehearsal.json")
     a = ap.parse_args()
     config = dict(REAL, depth=a.blocks)
     shapes = dit.checkpoint_shapes(config)
@@ -79,8 +82,18 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     torch.set_num_threads(2)
     t0 = time.time()
-    times = {}
+    times, earlier, resume_from = {}, {}, []
+    if a.resume:
+        resume_from = sorted(f for f in os.listdir(a.out) if f.startswith("dit_p") and f.endswith(".onnx"))
+        with open(os.path.join(a.out, "rehearsal.json")) as f:
+            earlier = json.load(f)
+        if earlier.get("blocks") != a.blocks or earlier.get("precision") != a.precision:
+            sys.exit(f"{a.out}: the earlier run had {earlier.get('blocks')} blocks in {earlier.get('precision')}")
+        times.update(earlier.get("graph_seconds", {}))
     last = [t0]
+
+    def peak():
+        return max(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2), earlier.get("peak_rss_gb", 0))
 
     def progress(key):
         now = time.time()
@@ -90,20 +103,20 @@ def main():
               flush=True)
         # the graphs done so far, so that a run stopped early still leaves its figures
         write_report(a.out, {"blocks": a.blocks, "parameters": params, "precision": a.precision,
-                             "seconds": round(now - t0, 1), "graph_seconds": dict(times), "complete": False,
-                             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+                             "seconds": round(now - t0 + earlier.get("seconds", 0), 1), "graph_seconds": dict(times),
+                             "complete": False, "peak_rss_gb": peak(), "resumed": a.resume,
                              "graph_bytes": {k: os.path.getsize(os.path.join(a.out, dit.graph_file(*_layout(k))))
                                              for k in times}})
 
     weights = RandomWeights(shapes)
     entries, shared, clamped = streamed.export_dit(shapes, config, weights, a.out,
                                                    persons=tuple(int(p) for p in a.persons.split(",")),
-                                                   weights=a.precision, progress=progress)
-    report = {"blocks": a.blocks, "parameters": params, "precision": a.precision, "seconds": round(time.time() - t0, 1),
-              "graph_seconds": times, "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-              "data_bytes": shared["size"], "graph_bytes": {k: os.path.getsize(os.path.join(a.out, e["file"]))
-                                                            for k, e in entries.items()},
-              "weights_read": weights.reads, "clamped": clamped, "complete": True}
+                                                   weights=a.precision, progress=progress, resume_from=resume_from)
+    report = {"blocks": a.blocks, "parameters": params, "precision": a.precision,
+              "seconds": round(time.time() - t0 + earlier.get("seconds", 0), 1), "graph_seconds": times,
+              "peak_rss_gb": peak(), "data_bytes": shared["size"],
+              "graph_bytes": {k: os.path.getsize(os.path.join(a.out, dit.graph_file(*_layout(k)))) for k in times},
+              "weights_read": weights.reads, "clamped": clamped, "complete": True, "resumed": a.resume}
     print(json.dumps(report, indent=2))
     write_report(a.out, report)
     if not a.keep:

@@ -184,6 +184,34 @@ class LongCatDiTTest(unittest.TestCase):
             exportutil.write_cases(out, case["graph"], case["in"], case["out"],
                                    tag=case["graph"].replace(".onnx", ""))
 
+    def test_graphs_added_later_reuse_the_data_file_byte_for_byte(self):
+        # an export stopped after the one-person pair, resumed for two persons, gives the same files as
+        # one run; nothing already in the data file is read or written again
+        ck = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))
+        shapes = {k: ck.shape(k) for k in ck.keys()}
+        whole = exportutil.out_dir("longcat_dit_whole")
+        streamed.export_dit(shapes, self.config, ck, whole, persons=(1, 2), weights="fp16")
+        parts = exportutil.out_dir("longcat_dit_resumed")
+        first, _, _ = streamed.export_dit(shapes, self.config, ck, parts, persons=(1,), weights="fp16")
+        reads = []
+
+        class Counting(dict):
+            def __getitem__(self, k):
+                reads.append(k)
+                return ck[k]
+
+        later, shared, _ = streamed.export_dit(shapes, self.config, Counting(), parts, persons=(2,), weights="fp16",
+                                               resume_from=[e["file"] for e in first.values()])
+        self.assertEqual(set(later), {"dit-p2", "dit-p2-continuation"})
+        self.assertEqual(reads, [], "the two-person graphs read no weight the one-person pair did not")
+        for name in sorted(os.listdir(whole)):
+            with open(os.path.join(whole, name), "rb") as a, open(os.path.join(parts, name), "rb") as b:
+                self.assertEqual(a.read(), b.read(), name)
+        self.assertEqual(shared["size"], os.path.getsize(os.path.join(whole, "dit.onnx.data")))
+        with self.assertRaisesRegex(ValueError, "this export writes fp32"):
+            streamed.export_dit(shapes, self.config, ck, parts, persons=(3,), weights="fp32",
+                                resume_from=[e["file"] for e in first.values()])
+
     def test_fp16_weights_are_stored_half_and_cast_back(self):
         out = exportutil.out_dir("longcat_dit_fp16")
         ck = open_checkpoint(os.path.join(FIX, "diffusion_pytorch_model.safetensors"))

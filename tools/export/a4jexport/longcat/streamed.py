@@ -32,15 +32,39 @@ ALIGN = 64
 class SharedData:
     """The external data file shared by several graphs: each tensor written once, on first use."""
 
-    def __init__(self, path, weights="fp32"):
+    def __init__(self, path, weights="fp32", index=None):
         if weights not in ("fp32", "fp16"):
             raise ValueError(f"weights must be fp32 or fp16, not {weights!r}")
         self.path = path
         self.weights = weights
-        self.index = {}
+        self.index = dict(index or {})
         self.clamped = 0
-        self._f = open(path, "wb")
-        self._offset = 0
+        if index:  # resumed: later tensors are appended after what is there
+            self._f = open(path, "r+b")
+            self._f.seek(0, os.SEEK_END)
+            self._offset = self._f.tell()
+        else:
+            self._f = open(path, "wb")
+            self._offset = 0
+
+    @classmethod
+    def resume(cls, path, graphs, weights="fp32"):
+        """The data file ``path`` that the (already written) graph files ``graphs`` point into, opened
+        to add further graphs: the tensors they reference are not written again."""
+        index = {}
+        want = TensorProto.FLOAT16 if weights == "fp16" else TensorProto.FLOAT
+        for g in graphs:
+            for t in onnx.load(g, load_external_data=False).graph.initializer:
+                ext = {e.key: e.value for e in t.external_data}
+                if t.data_location != TensorProto.EXTERNAL or ext.get("location") != os.path.basename(path):
+                    continue
+                if t.data_type != want:
+                    raise ValueError(f"{g}: {t.name} is stored as data type {t.data_type}, this export writes {weights}")
+                name = t.name[:-len(onnxio.FP16_SUFFIX)] if t.name.endswith(onnxio.FP16_SUFFIX) else t.name
+                index[name] = (int(ext["offset"]), int(ext["length"]), t.data_type, list(t.dims))
+        if not index:
+            raise ValueError(f"no graph among {graphs} points into {path}")
+        return cls(path, weights, index)
 
     def put(self, name, load):
         """(offset, length, data_type, dims) of tensor ``name``; ``load()`` returns it (float32)
@@ -151,14 +175,20 @@ def bind(src, dst, data, tensors, keys):
 
 
 def export_dit(model_shapes, config, tensors, out_dir, persons=(1, 2, 3), weights="fp32", segment_latents=24,
-               context_latents=4, ref_index=10, mask_range=3, data_file="dit.onnx.data", progress=None):
+               context_latents=4, ref_index=10, mask_range=3, data_file="dit.onnx.data", progress=None,
+               resume_from=()):
     """The six (or fewer) DiT graphs of a bundle from ``tensors`` (a Mapping, read one tensor at a
-    time) with one shared data file. Returns ``({key: manifest entry}, data entry)``."""
+    time) with one shared data file. Returns ``({key: manifest entry}, data entry, clamped)``.
+    ``resume_from``: graph files already written into ``out_dir`` against its data file (an export
+    stopped part-way, or graphs for more persons added later); their tensors are reused, not rewritten,
+    and the entries returned are those of the graphs written now."""
     model = dit_mod.build_shapes(model_shapes, config)
     model.context_latents = context_latents
     model.ref_index, model.mask_range = ref_index, mask_range
     keys = model.weight_keys()
-    data = SharedData(os.path.join(out_dir, data_file), weights)
+    path = os.path.join(out_dir, data_file)
+    data = (SharedData.resume(path, [os.path.join(out_dir, g) for g in resume_from], weights) if resume_from
+            else SharedData(path, weights))
     staging = os.path.join(out_dir, ".staging-dit")
     os.makedirs(staging, exist_ok=True)
     entries = {}
